@@ -1,0 +1,110 @@
+// Builds a running Switchboard from a validated config: store, HTTP listener, and one component
+// link plus gateway service per transport.
+import type { Logger } from "pino";
+import type { Config } from "./config/schema.js";
+import { createGatewayService, type GatewayService } from "./gateway/service.js";
+import { registerHealth } from "./http/health.js";
+import { createHttpListener } from "./http/server.js";
+import { createSecretBox } from "./store/secrets.js";
+import { openStore, type Store } from "./store/store.js";
+import type { Transport } from "./transport/contract.js";
+import { loadTransportModule, transportOptions } from "./transport/load.js";
+import { ComponentLink } from "./xmpp/link.js";
+
+export interface Switchboard {
+  services: GatewayService[];
+  store: Store;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  /** Transports made by the caller (tests), by config section name; others are loaded by name. */
+  transports?: Record<string, Transport>;
+  retryBaseMs?: number;
+}
+
+/** The server's domain: configured, or the component domain without its first label. */
+export function serverDomainOf(config: Config): string {
+  if (config.xmpp.serverDomain) return config.xmpp.serverDomain;
+  const first = Object.values(config.transports)[0];
+  return first ? first.domain.split(".").slice(1).join(".") || first.domain : "localhost";
+}
+
+export async function startSwitchboard(config: Config, options: StartOptions): Promise<Switchboard> {
+  const { log } = options;
+  const serverDomain = serverDomainOf(config);
+  const transports: Array<[string, Transport]> = [];
+  for (const [name, section] of Object.entries(config.transports)) {
+    const given = options.transports?.[name];
+    if (given) {
+      transports.push([name, given]);
+      continue;
+    }
+    const module = await loadTransportModule(name, section);
+    transports.push([name, module.create(transportOptions(name, module, section), log.child({ transport: name }))]);
+  }
+
+  const store = await openStore(config.store.uri, log);
+  const secrets = createSecretBox(config.store.secretKey);
+  const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
+  const services = transports.map(([name, transport]) => {
+    const section = config.transports[name]!;
+    const link = new ComponentLink({
+      host: config.xmpp.host,
+      port: config.xmpp.port,
+      domain: section.domain,
+      secret: section.secret,
+      serverDomain,
+      log: log.child({ link: section.domain }),
+      pingIntervalMs: config.xmpp.pingIntervalSeconds * 1000,
+      pingTimeoutMs: config.xmpp.pingTimeoutSeconds * 1000,
+      reconnectMinMs: config.xmpp.reconnectMinSeconds * 1000,
+      reconnectMaxMs: config.xmpp.reconnectMaxSeconds * 1000,
+      maxQueue: config.limits.maxQueuedStanzas,
+    });
+    return createGatewayService({
+      transport,
+      link,
+      store,
+      secrets,
+      log,
+      config,
+      serverDomain,
+      http: http.router,
+      publicUrl: "", // filled below once the listener's port is known
+      ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
+    });
+  });
+  registerHealth(http.router, services);
+  const httpPort = await http.start();
+  const publicUrl = (config.http.publicUrl ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${httpPort}`).replace(/\/$/, "");
+  for (const service of services) service.setPublicUrl(publicUrl);
+
+  const started: GatewayService[] = [];
+  try {
+    for (const service of services) {
+      await service.start();
+      started.push(service);
+    }
+  } catch (error) {
+    await Promise.allSettled(started.map((service) => service.stop()));
+    await http.stop();
+    await store.close();
+    throw error;
+  }
+  log.info({ transports: services.map((service) => `${service.transport.name}=${service.domain}`), serverDomain, http: publicUrl }, "switchboard started");
+
+  return {
+    services,
+    store,
+    httpPort,
+    async stop() {
+      await Promise.allSettled(services.map((service) => service.stop()));
+      await http.stop();
+      await store.close();
+      log.info("switchboard stopped");
+    },
+  };
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// switchboard --config FILE | switchboard check-config FILE | switchboard trial
+import { parseArgs } from "node:util";
+import { startSwitchboard, serverDomainOf } from "./app.js";
+import { ConfigError, loadConfigFile } from "./config/load.js";
+import { createLogger } from "./log.js";
+import { loadTransportModule, transportOptions } from "./transport/load.js";
+import { VERSION } from "./version.js";
+
+const USAGE = `Switchboard ${VERSION}: e-mail and SMS as Jabber contacts.
+
+Usage:
+  switchboard --config FILE          run the gateway
+  switchboard check-config FILE      validate FILE without connecting anywhere
+  switchboard trial [--dir DIR]      set up a local Prosody and run the gateway against it
+  switchboard --version`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      dir: { type: "string" },
+      version: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  const [command, file] = positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === "check-config") return checkConfig(file ?? values.config);
+  if (command === "trial") {
+    const { runTrial } = await import("./trial/trial.js");
+    return runTrial(values.dir ?? ".trial");
+  }
+  if (command === "run" || command === undefined) {
+    const path = values.config ?? file;
+    if (!path) {
+      console.error(USAGE);
+      return 64;
+    }
+    return run(path);
+  }
+  console.error(`unknown command "${command}"\n\n${USAGE}`);
+  return 64;
+}
+
+async function checkConfig(path: string | undefined): Promise<number> {
+  if (!path) {
+    console.error("usage: switchboard check-config FILE");
+    return 64;
+  }
+  try {
+    const config = loadConfigFile(path);
+    const log = createLogger("silent");
+    for (const [name, section] of Object.entries(config.transports)) {
+      transportOptions(name, await loadTransportModule(name, section), section);
+      void log;
+    }
+    const transports = Object.entries(config.transports).map(([name, section]) => `${name} → ${section.domain}`);
+    console.log(`${path}: OK. Server ${config.xmpp.host}:${config.xmpp.port} (users at ${serverDomainOf(config)}); transports: ${transports.join(", ") || "none"}.`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export async function run(path: string): Promise<number> {
+  let config;
+  try {
+    config = loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const log = createLogger(config.log.level);
+  let switchboard;
+  try {
+    switchboard = await startSwitchboard(config, { log });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    log.fatal({ err: error }, "switchboard could not start");
+    return 1;
+  }
+  const running = switchboard;
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info({ signal }, "shutting down");
+      running.stop().then(resolve, (error: unknown) => {
+        log.error({ err: error }, "error while shutting down");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+  return 0;
+}
+
+process.on("unhandledRejection", (reason) => {
+  // One bad promise must not take the gateway down; it is a bug to log and fix.
+  console.error(JSON.stringify({ level: 50, msg: "unhandled rejection", err: String((reason as Error)?.stack ?? reason) }));
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

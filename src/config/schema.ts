@@ -1,0 +1,64 @@
+// The shape of switchboard.yaml, checked once at start; everything inward gets typed values.
+import { z } from "zod";
+
+const domainName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be a domain name such as email.example.org")
+  .transform((value) => value.toLowerCase());
+
+const seconds = (fallback: number) => z.number().positive().default(fallback);
+
+export const transportSectionSchema = z.looseObject({
+  domain: domainName,
+  secret: z.string().min(1, "must be the component secret set on the XMPP server"),
+  /** A module path to load instead of the built-in transport of this name. */
+  module: z.string().optional(),
+});
+
+export const configSchema = z.strictObject({
+  xmpp: z.strictObject({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(1).max(65535).default(5347),
+    serverDomain: domainName.optional(),
+    pingIntervalSeconds: seconds(30),
+    pingTimeoutSeconds: seconds(15),
+    reconnectMinSeconds: seconds(1),
+    reconnectMaxSeconds: seconds(60),
+  }),
+  store: z
+    .strictObject({
+      uri: z.string().min(1).default("sqlite://switchboard.sqlite"),
+      secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
+    }),
+  http: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8280),
+      publicUrl: z.url().optional(),
+    })
+    .default({ host: "127.0.0.1", port: 8280 }),
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).default({ level: "info" }),
+  access: z
+    .strictObject({
+      /** Domains (example.org) or bare JIDs (alice@example.org) that may register; "*" for anyone. */
+      register: z.array(z.string().min(1)).optional(),
+      admins: z.array(z.string().min(1)).default([]),
+    })
+    .default({ admins: [] }),
+  limits: z
+    .strictObject({
+      maxBodyChars: z.number().int().min(1).default(20_000),
+      maxSubjectChars: z.number().int().min(1).default(500),
+      messagesPerMinute: z.number().int().min(1).default(30),
+      maxQueuedStanzas: z.number().int().min(1).default(50_000),
+      /** Give up on an outgoing message that could not be sent for this long. */
+      retryForHours: z.number().positive().default(48),
+    })
+    .default({ maxBodyChars: 20_000, maxSubjectChars: 500, messagesPerMinute: 30, maxQueuedStanzas: 50_000, retryForHours: 48 }),
+  transports: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, "transport names are lower-case words"), transportSectionSchema),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type TransportSection = z.infer<typeof transportSectionSchema>;

@@ -1,0 +1,67 @@
+// What happens after the transport took a message: receipts when it arrived, errors when it failed.
+import { randomUUID } from "node:crypto";
+import { GatewayError, type StanzaCondition } from "../errors.js";
+import type { Table } from "../store/store.js";
+import type { DeliveryStatus } from "../transport/contract.js";
+import { xml } from "../xmpp/xml.js";
+import type { Gateway } from "./gateway.js";
+import { NS } from "./gateway.js";
+import type { OutboxEntry, OutboxEvents } from "./outbox.js";
+import { errorChild } from "./stanza-errors.js";
+
+export interface SentRecord {
+  user: string;
+  replyTo: string;
+  contactJid: string;
+  stanzaId?: string;
+  wantsReceipt: boolean;
+  body: string;
+}
+
+const SENT_TTL_MS = 14 * 24 * 3_600_000;
+
+export interface DeliveryTracker extends OutboxEvents {
+  report(providerId: string, status: DeliveryStatus): Promise<void>;
+}
+
+export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>): DeliveryTracker {
+  const { log } = gateway;
+
+  const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
+    const error = new GatewayError(condition, reason, { type: "cancel" });
+    // The original body goes back with the error so the user sees which message failed.
+    await gateway.send(
+      xml("message", { type: "error", from: record.contactJid, to: record.replyTo, id: record.stanzaId ?? randomUUID() }, xml("body", {}, record.body), errorChild(error)),
+    );
+  };
+
+  return {
+    async accepted(entry: OutboxEntry, providerId: string) {
+      const { message } = entry;
+      await sent.set(
+        providerId,
+        { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
+        SENT_TTL_MS,
+      );
+    },
+    async failed(entry: OutboxEntry, reason: string) {
+      const { message } = entry;
+      await bounce({ user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) }, reason);
+    },
+    async report(providerId, status) {
+      const record = await sent.get(providerId);
+      if (!record) {
+        log.debug({ providerId, state: status.state }, "status for a message we do not know (expired or never sent here)");
+        return;
+      }
+      if (status.state === "delivered") {
+        if (record.wantsReceipt && record.stanzaId) {
+          await gateway.send(xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })));
+        }
+      } else {
+        await bounce(record, status.reason, "recipient-unavailable");
+      }
+      await sent.delete(providerId);
+    },
+  };
+}

@@ -1,0 +1,46 @@
+// XEP-0030 on the transport's own JID and on its contact JIDs: who we are and what we really do.
+import { gatewayError } from "../errors.js";
+import { xml, type Element } from "../xmpp/xml.js";
+import type { Gateway } from "./gateway.js";
+import { NS } from "./gateway.js";
+import type { Router } from "./router.js";
+
+const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS.receipts, NS.oob];
+const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.receipts, NS.oob, NS.nick];
+
+const features = (names: string[]): Element[] => [...new Set(names)].sort().map((name) => xml("feature", { var: name }));
+
+export function registerDisco(router: Router, gateway: Gateway): void {
+  router.iq(
+    "get",
+    NS.discoInfo,
+    "query",
+    ({ payload, target, to }) => {
+      const node = payload.attrs.node;
+      if (node) throw gatewayError("item-not-found", `There is no disco node "${node}" here.`);
+      if (target === "service") {
+        return xml(
+          "query",
+          { xmlns: NS.discoInfo },
+          xml("identity", { category: "gateway", type: gateway.transport.identityType, name: gateway.transport.displayName }),
+          ...features(SERVICE_FEATURES),
+        );
+      }
+      // Answering for a contact also checks that its address is valid.
+      const address = gateway.contacts.addressOf(to.local);
+      return xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "client", type: "pc", name: address }), ...features(CONTACT_FEATURES));
+    },
+    ["service", "contact"],
+  );
+
+  router.iq(
+    "get",
+    NS.discoItems,
+    "query",
+    ({ target, to }) => {
+      if (target === "contact") gateway.contacts.addressOf(to.local);
+      return xml("query", { xmlns: NS.discoItems });
+    },
+    ["service", "contact"],
+  );
+}

@@ -1,0 +1,24 @@
+// Runs tasks one after another per key (a user, a conversation) and in parallel across keys.
+export interface KeyedQueue {
+  run<T>(key: string, task: () => Promise<T>): Promise<T>;
+  idle(): Promise<void>;
+}
+
+export function createKeyedQueue(): KeyedQueue {
+  const tails = new Map<string, Promise<unknown>>();
+  return {
+    run(key, task) {
+      const previous = tails.get(key) ?? Promise.resolve();
+      const next = previous.then(task, task);
+      const tail = next.catch(() => undefined);
+      tails.set(key, tail);
+      void tail.then(() => {
+        if (tails.get(key) === tail) tails.delete(key);
+      });
+      return next;
+    },
+    async idle() {
+      while (tails.size > 0) await Promise.all(tails.values());
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// Messages from a transport into XMPP. Stored before the transport may acknowledge its source,
+// sent to the user's bare JID (the server stores it while they are offline), and marked done only
+// once the server has it. A source id seen before is not delivered twice.
+import { createHash } from "node:crypto";
+import { gatewayError } from "../errors.js";
+import type { Table } from "../store/store.js";
+import type { Delivery, InboundMessage } from "../transport/contract.js";
+import type { BareJid } from "../xmpp/jid.js";
+import { xml, xmlText, type Element } from "../xmpp/xml.js";
+import type { Gateway } from "./gateway.js";
+import { NS } from "./gateway.js";
+
+export interface InboundRecord {
+  sourceId: string;
+  peer: string;
+  thread?: string;
+}
+
+type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string };
+
+const SEEN_TTL_MS = 90 * 24 * 3_600_000;
+const RECORD_TTL_MS = 90 * 24 * 3_600_000;
+/** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
+const DELAY_AFTER_MS = 60_000;
+
+export interface Inbox {
+  deliver(message: InboundMessage): Promise<Delivery>;
+  /** Send again what an earlier run stored but never saw confirmed. */
+  resume(): Promise<number>;
+}
+
+export function createInbox(gateway: Gateway, tables: { pending: Table<StoredInbound>; seen: Table<number>; records: Table<InboundRecord> }): Inbox {
+  const { registrations, contacts, log, limits, domain } = gateway;
+  const inFlight = new Map<string, Promise<void>>();
+
+  const send = (key: string, stored: StoredInbound): Promise<void> => {
+    const running = inFlight.get(key);
+    if (running) return running;
+    const done = (async () => {
+      await gateway.send(buildStanza(stored));
+      await tables.records.set(stored.stanzaId, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, RECORD_TTL_MS);
+      await tables.seen.set(key, Date.now(), SEEN_TTL_MS);
+      await tables.pending.delete(key);
+    })();
+    inFlight.set(key, done);
+    void done.finally(() => inFlight.delete(key)).catch(() => undefined);
+    return done;
+  };
+
+  const buildStanza = (message: StoredInbound): Element => {
+    const body = xmlText(message.body, limits.maxBodyChars);
+    const links = (message.attachments ?? []).map((attachment) => attachment.url).filter((url) => !body.includes(url));
+    // The URL in the body is the fallback for clients that do not show OOB attachments.
+    const fullBody = [body, ...links].filter(Boolean).join("\n");
+    const sentAt = message.sentAt ? new Date(message.sentAt) : undefined;
+    return xml(
+      "message",
+      { type: "chat", from: contacts.jidOf(message.peer), to: message.user, id: message.stanzaId },
+      message.subject ? xml("subject", {}, xmlText(message.subject, limits.maxSubjectChars)) : null,
+      xml("body", {}, fullBody),
+      message.thread ? xml("thread", {}, xmlText(message.thread, 256)) : null,
+      message.nick ? xml("nick", { xmlns: NS.nick }, xmlText(message.nick, 200)) : null,
+      ...(message.attachments ?? []).map((attachment) =>
+        xml("x", { xmlns: NS.oob }, xml("url", {}, attachment.url), attachment.name ? xml("desc", {}, xmlText(attachment.name, 500)) : null),
+      ),
+      sentAt && Date.now() - sentAt.getTime() > DELAY_AFTER_MS ? xml("delay", { xmlns: NS.delay, from: domain, stamp: sentAt.toISOString() }) : null,
+      xml("markable", { xmlns: "urn:xmpp:chat-markers:0" }),
+    );
+  };
+
+  return {
+    async deliver(message) {
+      const user = message.user as BareJid;
+      if (!(await registrations.isRegistered(user))) {
+        throw gatewayError("registration-required", `${user} is not registered with ${domain}; the message was not delivered.`, "not-registered");
+      }
+      const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
+      if ((await tables.seen.has(key)) || (await tables.pending.has(key))) {
+        log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
+        return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
+      }
+      const stored: StoredInbound = {
+        ...message,
+        sentAt: message.sentAt?.toISOString(),
+        stanzaId: `sb-${key}`,
+      };
+      await tables.pending.set(key, stored);
+      await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+      return { duplicate: false, delivered: send(key, stored) };
+    },
+    async resume() {
+      let count = 0;
+      for await (const [key, stored] of tables.pending.entries()) {
+        count += 1;
+        send(key, stored).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+      }
+      return count;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// A user's message to a contact JID: checked, turned into a normalized message, put in the outbox.
+import { randomUUID } from "node:crypto";
+import { gatewayError } from "../errors.js";
+import type { Table } from "../store/store.js";
+import type { Attachment } from "../transport/contract.js";
+import type { Element } from "../xmpp/xml.js";
+import type { Gateway } from "./gateway.js";
+import { NS } from "./gateway.js";
+import type { Outbox } from "./outbox.js";
+import type { RateLimiter } from "./rate-limit.js";
+import type { Router, StanzaRequest } from "./router.js";
+import type { InboundRecord } from "./message-in.js";
+
+const DEDUP_TTL_MS = 7 * 24 * 3_600_000;
+
+export interface MessageOutDeps {
+  outbox: Outbox;
+  rateLimiter: RateLimiter;
+  /** Stanza ids already taken into the outbox, per sender. */
+  seen: Table<number>;
+  /** What the gateway knows of messages it delivered: for replies and threads. */
+  inbound: Table<InboundRecord>;
+  /** Messages to the transport's own JID (help, commands). */
+  toService(request: StanzaRequest): Promise<void>;
+}
+
+export function registerMessageOut(router: Router, gateway: Gateway, deps: MessageOutDeps): void {
+  const { registrations, contacts, limits, log } = gateway;
+
+  router.onMessage(async (request) => {
+    const { stanza, from, to, target } = request;
+    const type = stanza.attrs.type ?? "normal";
+    if (type === "error") {
+      log.info({ from: from.full, to: to.full, error: stanza.getChild("error")?.toString() }, "a message we sent bounced");
+      return;
+    }
+    if (type === "groupchat" || type === "headline") throw gatewayError("feature-not-implemented", `This gateway does not handle ${type} messages.`);
+    const body = stanza.getChildText("body");
+    const attachments = oobAttachments(stanza);
+    if (body === null && attachments.length === 0) return; // chat states, receipts, markers: nothing to carry
+
+    if (target === "service") return deps.toService(request);
+
+    const user = from.bare;
+    if (!(await registrations.isRegistered(user))) {
+      throw gatewayError("registration-required", `Register with ${gateway.domain} before sending messages through it.`);
+    }
+    const peer = contacts.addressOf(to.local);
+    if ((body ?? "").length > limits.maxBodyChars) {
+      throw gatewayError("not-acceptable", `This message is ${(body ?? "").length} characters long; this gateway carries at most ${limits.maxBodyChars}.`);
+    }
+    if (!deps.rateLimiter.take(user)) {
+      throw gatewayError("resource-constraint", `You are sending faster than ${limits.messagesPerMinute} messages a minute; wait a moment and send again.`);
+    }
+
+    const stanzaId = stanza.attrs.id;
+    if (stanzaId) {
+      const key = `${user} ${stanzaId}`;
+      if (await deps.seen.has(key)) {
+        log.info({ user, stanzaId }, "ignored a repeated message id");
+        return;
+      }
+      await deps.seen.set(key, Date.now(), DEDUP_TTL_MS);
+    }
+
+    const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
+    const answered = replyTo ? await deps.inbound.get(replyTo) : undefined;
+    const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
+    const subject = stanza.getChildText("subject") ?? undefined;
+    const nick = stanza.getChildText("nick", NS.nick) ?? undefined;
+    const id = randomUUID();
+    await deps.outbox.enqueue({
+      message: {
+        id,
+        user,
+        peer,
+        body: body ?? "",
+        attachments,
+        sentAt: new Date().toISOString(),
+        sourceId: stanzaId ?? id,
+        ...(subject !== undefined && { subject }),
+        ...(thread !== undefined && { thread }),
+        ...(answered && { inReplyTo: answered.sourceId }),
+        ...(nick !== undefined && { nick }),
+      },
+      replyTo: from.full,
+      contactJid: contacts.jidOf(peer),
+      wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
+    });
+    await contacts.remember(user, peer);
+  });
+}
+
+function oobAttachments(stanza: Element): Attachment[] {
+  return stanza
+    .getChildren("x", NS.oob)
+    .map((x) => ({ url: x.getChildText("url")?.trim() ?? "", desc: x.getChildText("desc") ?? undefined }))
+    .filter((item) => /^https?:\/\//i.test(item.url))
+    .map((item) => ({ url: item.url, ...(item.desc ? { name: item.desc } : {}) }));
+}

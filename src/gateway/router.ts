@@ -1,0 +1,95 @@
+// Dispatches incoming stanzas: iqs by namespace to one handler each, messages and presences to
+// their handlers; whatever a handler throws is answered as a stanza error, never fatal.
+import type { Logger } from "pino";
+import { asGatewayError, gatewayError } from "../errors.js";
+import { parseJid, type ParsedJid } from "../xmpp/jid.js";
+import { xml, type Element } from "../xmpp/xml.js";
+import { errorReply } from "./stanza-errors.js";
+
+export type Target = "service" | "contact";
+
+export interface StanzaRequest {
+  stanza: Element;
+  from: ParsedJid;
+  to: ParsedJid;
+  target: Target;
+}
+
+export interface IqRequest extends StanzaRequest {
+  type: "get" | "set";
+  payload: Element;
+}
+
+/** Returns the payload of the result (or nothing for an empty result), or throws a GatewayError. */
+export type IqHandler = (request: IqRequest) => Promise<Element | void> | Element | void;
+export type StanzaHandler = (request: StanzaRequest) => Promise<void> | void;
+
+export interface Router {
+  iq(type: "get" | "set", xmlns: string, name: string, handler: IqHandler, targets?: Target[]): void;
+  onMessage(handler: StanzaHandler): void;
+  onPresence(handler: StanzaHandler): void;
+  dispatch(stanza: Element): Promise<void>;
+}
+
+export function createRouter(options: { domain: string; log: Logger; send: (element: Element) => Promise<void> }): Router {
+  const { domain, log, send } = options;
+  const iqs = new Map<string, { handler: IqHandler; targets: Target[] }>();
+  let messageHandler: StanzaHandler = () => undefined;
+  let presenceHandler: StanzaHandler = () => undefined;
+
+  const reply = (element: Element): void => {
+    send(element).catch((error: unknown) => log.warn({ err: error, to: element.attrs.to }, "could not send a reply"));
+  };
+
+  const handleIq = async (request: StanzaRequest): Promise<void> => {
+    const { stanza, target } = request;
+    const type = stanza.attrs.type;
+    if (type === "result" || type === "error") return; // answers to iqs we did not send, or sent long ago
+    if (type !== "get" && type !== "set") throw gatewayError("bad-request", `An iq must have type get or set, not "${type ?? ""}".`);
+    const payloads = stanza.getChildElements();
+    const payload = payloads[0];
+    if (!payload || payloads.length !== 1) throw gatewayError("bad-request", "An iq get or set must carry exactly one payload element.");
+    const xmlns = payload.attrs.xmlns ?? "";
+    const route = iqs.get(`${type} ${xmlns} ${payload.name}`);
+    if (!route || !route.targets.includes(target)) {
+      throw gatewayError("service-unavailable", `${target === "service" ? "This gateway" : "This contact"} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`);
+    }
+    const result = await route.handler({ ...request, type, payload });
+    const answer = xml("iq", { type: "result", from: stanza.attrs.to, to: stanza.attrs.from, id: stanza.attrs.id });
+    if (result) answer.append(result);
+    reply(answer);
+  };
+
+  return {
+    iq(type, xmlns, name, handler, targets = ["service"]) {
+      iqs.set(`${type} ${xmlns} ${name}`, { handler, targets });
+    },
+    onMessage(handler) {
+      messageHandler = handler;
+    },
+    onPresence(handler) {
+      presenceHandler = handler;
+    },
+    async dispatch(stanza) {
+      const from = parseJid(stanza.attrs.from ?? "");
+      const to = parseJid(stanza.attrs.to ?? domain);
+      const request: StanzaRequest = { stanza, from, to, target: to.local === "" ? "service" : "contact" };
+      try {
+        if (!stanza.attrs.from) throw gatewayError("bad-request", "Stanzas from the server must carry a from address.");
+        if (to.domain !== domain) throw gatewayError("item-not-found", `This component serves ${domain}, not ${to.domain}.`);
+        if (stanza.name === "iq") await handleIq(request);
+        else if (stanza.name === "message") await messageHandler(request);
+        else if (stanza.name === "presence") await presenceHandler(request);
+      } catch (thrown) {
+        const error = asGatewayError(thrown);
+        const logged = { from: from.full, to: to.full, stanza: stanza.name, code: error.code, reason: error.message };
+        if (error.condition === "internal-server-error") log.error({ ...logged, err: error.cause }, "stanza handler failed");
+        else log.info(logged, "stanza refused");
+        // Never answer an error with an error: that is how two entities loop forever.
+        if (stanza.attrs.type === "error" || !stanza.attrs.from) return;
+        if (stanza.name === "presence") return;
+        reply(errorReply(stanza, error));
+      }
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// The mapping store: named tables over one keyv instance, SQLite by default.
+import Keyv, { type KeyvStoreAdapter } from "keyv";
+import type { Logger } from "pino";
+import { openAdapter } from "./adapters.js";
+
+export interface Table<T> {
+  get(key: string): Promise<T | undefined>;
+  set(key: string, value: T, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  has(key: string): Promise<boolean>;
+  entries(): AsyncIterable<[string, T]>;
+}
+
+export interface Store {
+  table<T>(name: string): Table<T>;
+  close(): Promise<void>;
+}
+
+interface Serialized {
+  value: unknown;
+  expires?: number | null;
+}
+
+const TABLE_NAME = /^[a-z0-9.-]+$/;
+
+export async function openStore(uri: string, log: Logger): Promise<Store> {
+  const adapter = await openAdapter(uri, log);
+  const keyv = new Keyv({ store: adapter, useKeyPrefix: false, namespace: "" });
+  keyv.on("error", (error: unknown) => log.error({ err: error }, "store error"));
+
+  return {
+    table<T>(name: string): Table<T> {
+      // Table names become LIKE prefixes in SQL adapters, so keep them free of wildcards.
+      if (!TABLE_NAME.test(name)) throw new Error(`invalid store table name "${name}"`);
+      return createTable<T>(keyv, adapter, name);
+    },
+    async close() {
+      await keyv.disconnect();
+    },
+  };
+}
+
+function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Table<T> {
+  const fullKey = (key: string): string => `${name}:${key}`;
+  return {
+    async get(key) {
+      return (await keyv.get<T>(fullKey(key))) ?? undefined;
+    },
+    async set(key, value, ttlMs) {
+      const ok = await keyv.set(fullKey(key), value, ttlMs);
+      if (!ok) throw new Error(`the store refused to save ${name}:${key}`);
+    },
+    async delete(key) {
+      return keyv.delete(fullKey(key));
+    },
+    async has(key) {
+      return keyv.has(fullKey(key));
+    },
+    async *entries() {
+      if (typeof adapter.iterator !== "function") throw new Error("this store engine cannot list its entries");
+      const now = Date.now();
+      for await (const [key, raw] of adapter.iterator(name) as AsyncIterable<[string, unknown]>) {
+        if (!key.startsWith(`${name}:`) || raw === undefined || raw === null) continue;
+        const data = (typeof raw === "string" ? await keyv.deserializeData(raw) : raw) as Serialized | undefined;
+        if (!data || (typeof data.expires === "number" && data.expires <= now)) continue;
+        yield [key.slice(name.length + 1), data.value as T];
+      }
+    },
+  };
+}

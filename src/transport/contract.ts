@@ -1,0 +1,134 @@
+// The contract between the core and a transport. A transport knows its protocol and nothing about
+// stanzas; the core knows XMPP and nothing about SMTP or Twilio. They meet here.
+import type { z } from "zod";
+import type { Logger } from "pino";
+import type { BareJid } from "../xmpp/jid.js";
+import type { Table } from "../store/store.js";
+import type { HttpRouter } from "../http/router.js";
+
+/** Registration values, keyed by form field name. Secrets arrive decrypted and leave encrypted. */
+export type Fields = Record<string, string>;
+
+export interface FormField {
+  var: string;
+  label: string;
+  type: "text-single" | "text-private" | "list-single" | "boolean" | "fixed";
+  required?: boolean;
+  desc?: string;
+  options?: Array<{ label: string; value: string }>;
+  /** Current or default value shown in the form. */
+  value?: string;
+}
+
+export interface RegistrationForm {
+  title: string;
+  instructions: string;
+  fields: FormField[];
+}
+
+export interface Attachment {
+  url: string;
+  mediaType?: string;
+  name?: string;
+  size?: number;
+}
+
+/** A message from the legacy network to a gateway user. */
+export interface InboundMessage {
+  user: BareJid;
+  /** Legacy address of the sender, in the transport's canonical form. */
+  peer: string;
+  body: string;
+  subject?: string;
+  thread?: string;
+  /** Source id of the message this one answers, when the source says so. */
+  inReplyTo?: string;
+  attachments?: Attachment[];
+  sentAt?: Date;
+  /** The sender's display name (XEP-0172 nick). */
+  nick?: string;
+  /** Unique per transport: IMAP "UIDVALIDITY:UID" of a mailbox, Twilio MessageSid, a Message-ID... */
+  sourceId: string;
+}
+
+/** A message from a gateway user to a legacy address. */
+export interface OutboundMessage {
+  id: string;
+  user: BareJid;
+  peer: string;
+  body: string;
+  subject?: string;
+  thread?: string;
+  /** Source id of the inbound message this one answers (from XEP-0461 or the thread). */
+  inReplyTo?: string;
+  attachments: Attachment[];
+  sentAt: Date;
+  /** The XMPP stanza id, for de-duplication and error replies. */
+  sourceId: string;
+  nick?: string;
+}
+
+export type SendResult =
+  | { kind: "accepted"; providerId: string }
+  | { kind: "temporary"; reason: string; retryAfterMs?: number }
+  | { kind: "permanent"; reason: string };
+
+export type DeliveryStatus = { state: "delivered" } | { state: "failed"; reason: string };
+
+export interface Delivery {
+  /** True when this source id was delivered before; nothing is sent again. */
+  duplicate: boolean;
+  /** Resolves once the XMPP server has the stanza (the message may then be marked done at its source). */
+  delivered: Promise<void>;
+}
+
+export interface AddressCodec {
+  /** Legacy address from what a user typed or a JID local part held (already XEP-0106-unescaped).
+   *  Returns the canonical address or throws a GatewayError (jid-malformed) saying what is wrong. */
+  parse(text: string): string;
+  /** Words for the jabber:iq:gateway prompt, e.g. "E-mail address". */
+  prompt: string;
+  description: string;
+}
+
+export interface TransportContext {
+  /** The transport's component domain, e.g. email.example.org. */
+  domain: string;
+  log: Logger;
+  /** A store table private to this transport (names are prefixed with the transport's name). */
+  table<T>(name: string): Table<T>;
+  http: HttpRouter;
+  /** The base URL at which the gateway's HTTP listener is reachable from outside. */
+  publicUrl: string;
+  /** The one way into XMPP. Resolves once the message is stored; `delivered` once the server has it. */
+  deliver(message: InboundMessage): Promise<Delivery>;
+  /** Delivery news for a message accepted earlier under `providerId`. */
+  reportStatus(providerId: string, status: DeliveryStatus): Promise<void>;
+  /** Every registered user of this transport with their (decrypted) fields. */
+  registrations(): AsyncIterable<[BareJid, Fields]>;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** XEP-0030 identity type under category "gateway": smtp, sms, ... */
+  readonly identityType: string;
+  readonly displayName: string;
+  readonly address: AddressCodec;
+  /** Field names whose values are secrets: encrypted at rest, never echoed back. */
+  readonly secretFields: readonly string[];
+
+  registrationForm(user: BareJid, current?: Fields): RegistrationForm | Promise<RegistrationForm>;
+  start(context: TransportContext): Promise<void>;
+  stop(): Promise<void>;
+  /** Check and accept a registration. Returns the fields to keep; throws a GatewayError to refuse. */
+  register(user: BareJid, fields: Fields, previous?: Fields): Promise<Fields>;
+  unregister(user: BareJid, fields: Fields): Promise<void>;
+  send(message: OutboundMessage, account: Fields): Promise<SendResult>;
+}
+
+/** What a transport folder's index exports. */
+export interface TransportModule<Config = unknown> {
+  name: string;
+  configSchema: z.ZodType<Config>;
+  create(config: Config, log: Logger): Transport;
+}

@@ -1,0 +1,151 @@
+// A Prosody of our own in a folder: for `switchboard trial` and for the test harness.
+// It listens on loopback only, keeps its data in the folder and stops with us.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { join } from "node:path";
+
+export interface ProsodyOptions {
+  dir: string;
+  /** The users' domain (a VirtualHost). */
+  domain: string;
+  components: Array<{ domain: string; secret: string }>;
+  c2sPort?: number;
+  componentPort?: number;
+  /** Extra Lua lines for the global section. */
+  extraConfig?: string;
+  /** Extra modules to load on the VirtualHost. */
+  modules?: string[];
+  /** Lines for the VirtualHost section. */
+  hostConfig?: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export class LocalProsody {
+  c2sPort = 0;
+  componentPort = 0;
+  private child: ChildProcess | null = null;
+
+  constructor(readonly options: ProsodyOptions) {}
+
+  get configPath(): string {
+    return join(this.options.dir, "prosody.cfg.lua");
+  }
+
+  get logPath(): string {
+    return join(this.options.dir, "prosody.log");
+  }
+
+  async start(): Promise<void> {
+    if (!this.c2sPort) this.c2sPort = this.options.c2sPort ?? (await freePort());
+    if (!this.componentPort) this.componentPort = this.options.componentPort ?? (await freePort());
+    this.writeConfig();
+    const child = spawn("prosody", ["--config", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    this.child = child;
+    const exited = new Promise<never>((_resolve, reject) =>
+      child.once("exit", (code) => reject(new Error(`prosody exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([Promise.all([waitForPort(this.c2sPort), waitForPort(this.componentPort)]), exited]);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Adds an account by writing Prosody's own storage file (plain-text auth; test and trial use only). */
+  addUser(username: string, password: string): void {
+    const dir = join(this.options.dir, "data", encodePath(this.options.domain), "accounts");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${encodePath(username)}.dat`), `return {\n\t["password"] = ${luaString(password)};\n};\n`);
+  }
+
+  private writeConfig(): void {
+    const { dir, domain, components } = this.options;
+    mkdirSync(join(dir, "data"), { recursive: true });
+    const modules = ["roster", "saslauth", "disco", "ping", "offline", "version", "time", "uptime", ...(this.options.modules ?? [])];
+    const lines = [
+      "-- Written by Switchboard for a local trial or test run; loopback only.",
+      "run_as_root = true",
+      `pidfile = ${luaString(join(dir, "prosody.pid"))}`,
+      `data_path = ${luaString(join(dir, "data"))}`,
+      `log = { { levels = { min = "info" }, to = "file", filename = ${luaString(this.logPath)} } }`,
+      `modules_enabled = { ${modules.map(luaString).join(", ")} }`,
+      'modules_disabled = { "s2s" }',
+      'interfaces = { "127.0.0.1" }',
+      `c2s_ports = { ${this.c2sPort} }`,
+      'component_interfaces = { "127.0.0.1" }',
+      `component_ports = { ${this.componentPort} }`,
+      "c2s_require_encryption = false",
+      "allow_unencrypted_plain_auth = true",
+      'authentication = "internal_plain"',
+      // PLAIN logs in at once; SCRAM costs the test clients about a second per login.
+      'disable_sasl_mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "DIGEST-MD5" }',
+      'storage = "internal"',
+      "statistics = nil",
+      this.options.extraConfig ?? "",
+      "",
+      `VirtualHost ${luaString(domain)}`,
+      this.options.hostConfig ?? "",
+      "",
+      ...components.flatMap((component) => [`Component ${luaString(component.domain)}`, `  component_secret = ${luaString(component.secret)}`, ""]),
+    ];
+    writeFileSync(this.configPath, lines.join("\n"));
+  }
+}
+
+// Prosody's storage escapes every character outside [a-zA-Z0-9] as %xx in file names.
+function encodePath(text: string): string {
+  return text.replace(/[^a-zA-Z0-9]/g, (char) =>
+    [...Buffer.from(char)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join(""),
+  );
+}
+
+function luaString(text: string): string {
+  return JSON.stringify(text).replace(/\\u([0-9a-f]{4})/gi, (_match, hex: string) => `\\u{${hex}}`);
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function prosodyInstalled(): boolean {
+  return ["/usr/bin/prosody", "/usr/local/bin/prosody"].some((path) => existsSync(path));
+}

@@ -1,0 +1,64 @@
+// JIDs as the gateway sees them: split, bare, and XEP-0106 escaping of local parts.
+
+declare const bareJidBrand: unique symbol;
+/** A bare JID (`local@domain`), the identity of a gateway user. */
+export type BareJid = string & { readonly [bareJidBrand]: true };
+
+export interface ParsedJid {
+  local: string; // as on the wire (escaped)
+  domain: string;
+  resource: string;
+  bare: BareJid;
+  full: string;
+}
+
+export function parseJid(text: string): ParsedJid {
+  const slash = text.indexOf("/");
+  const withoutResource = slash === -1 ? text : text.slice(0, slash);
+  const resource = slash === -1 ? "" : text.slice(slash + 1);
+  const at = withoutResource.lastIndexOf("@");
+  const local = at === -1 ? "" : withoutResource.slice(0, at);
+  const domain = (at === -1 ? withoutResource : withoutResource.slice(at + 1)).toLowerCase().replace(/\.$/, "");
+  const bare = (local ? `${local}@${domain}` : domain) as BareJid;
+  return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
+}
+
+export function asBareJid(text: string): BareJid {
+  return parseJid(text).bare;
+}
+
+// XEP-0106: these characters cannot appear in a local part and are written as \xx.
+const ESCAPES: ReadonlyArray<[string, string]> = [
+  [" ", "\\20"],
+  ['"', "\\22"],
+  ["&", "\\26"],
+  ["'", "\\27"],
+  ["/", "\\2f"],
+  [":", "\\3a"],
+  ["<", "\\3c"],
+  [">", "\\3e"],
+  ["@", "\\40"],
+];
+const UNESCAPE = new Map(ESCAPES.map(([char, code]) => [code.slice(1), char]));
+
+export function escapeLocal(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i]!;
+    if (char === "\\") {
+      // A backslash only needs escaping when it would read as an escape sequence.
+      const next = text.slice(i + 1, i + 3).toLowerCase();
+      out += UNESCAPE.has(next) || next === "5c" ? "\\5c" : "\\";
+      continue;
+    }
+    const escaped = ESCAPES.find(([plain]) => plain === char);
+    out += escaped ? escaped[1] : char;
+  }
+  return out;
+}
+
+export function unescapeLocal(local: string): string {
+  return local.replace(/\\(20|22|26|27|2f|3a|3c|3e|40|5c)/gi, (_match, code: string) =>
+    code.toLowerCase() === "5c" ? "\\" : UNESCAPE.get(code.toLowerCase())!,
+  );
+}

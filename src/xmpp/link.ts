@@ -1,0 +1,293 @@
+// One XEP-0114 component link: connects, authenticates, reconnects with back-off, queues stanzas
+// while the server is away and confirms each stanza with an iq round trip (the server handles a
+// stream's stanzas in order, so an answered ping proves everything written before it arrived).
+import { EventEmitter } from "node:events";
+import { randomUUID } from "node:crypto";
+import { Component } from "@xmpp/component-core";
+import type { Logger } from "pino";
+import { xml, type Element } from "./xml.js";
+
+export type LinkState = "connecting" | "online" | "offline" | "stopped";
+
+export interface LinkOptions {
+  host: string;
+  port: number;
+  domain: string;
+  secret: string;
+  /** Where keep-alive pings and delivery barriers go: the XMPP server's own domain. */
+  serverDomain: string;
+  log: Logger;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Stanzas kept while the server is away; past this, send() refuses. */
+  maxQueue: number;
+}
+
+interface Outgoing {
+  element: Element;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface PendingIq {
+  resolve: (reply: Element) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class LinkDownError extends Error {
+  readonly code = "link-down";
+}
+
+export class ComponentLink extends EventEmitter {
+  state: LinkState = "offline";
+  readonly domain: string;
+  private entity: Component | null = null;
+  private queue: Outgoing[] = [];
+  private unconfirmed: Outgoing[] = [];
+  private readonly iqs = new Map<string, PendingIq>();
+  private barrierRunning = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private lastHeard = 0;
+
+  constructor(private readonly options: LinkOptions) {
+    super();
+    this.domain = options.domain;
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  /** Starts connecting in the background; failures are retried until stop(). */
+  start(): void {
+    if (this.state !== "offline" || this.retryTimer) return;
+    void this.connect();
+  }
+
+  waitOnline(timeoutMs = 10_000): Promise<void> {
+    if (this.state === "online") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off("online", onOnline);
+        reject(new LinkDownError(`component ${this.domain} did not come online within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onOnline = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.once("online", onOnline);
+    });
+  }
+
+  /** Queue a stanza. Resolves once the server has handled it; survives reconnects. */
+  send(element: Element): Promise<void> {
+    if (this.state === "stopped") return Promise.reject(new LinkDownError("the gateway is shutting down"));
+    if (this.queue.length + this.unconfirmed.length >= this.options.maxQueue) {
+      return Promise.reject(new LinkDownError(`the link to the XMPP server is down and ${this.options.maxQueue} stanzas are already waiting`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ element, resolve, reject });
+      if (this.state === "online") this.flush();
+    });
+  }
+
+  /** Send an iq get/set and wait for its answer (an error answer rejects). */
+  async request(iq: Element, timeoutMs = this.options.pingTimeoutMs): Promise<Element> {
+    if (this.state !== "online" || !this.entity) throw new LinkDownError(`component ${this.domain} is not connected`);
+    const id = iq.attrs.id ?? randomUUID();
+    iq.attrs.id = id;
+    iq.attrs.from ??= this.domain;
+    const entity = this.entity;
+    const reply = new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.iqs.delete(id);
+        reject(new Error(`no answer to iq ${id} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.iqs.set(id, { resolve, reject, timer });
+    });
+    await entity.send(iq);
+    return reply;
+  }
+
+  async stop(): Promise<void> {
+    this.state = "stopped";
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stopPinging();
+    const entity = this.entity;
+    this.entity = null;
+    if (entity) {
+      entity.removeAllListeners("disconnect");
+      await Promise.race([entity.stop().catch(() => undefined), delay(2_000)]);
+      entity.socket?.destroy();
+    }
+    const abandoned = [...this.unconfirmed, ...this.queue];
+    this.unconfirmed = [];
+    this.queue = [];
+    for (const item of abandoned) item.reject(new LinkDownError("the gateway is shutting down"));
+    this.rejectIqs(new LinkDownError("the gateway is shutting down"));
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = null;
+    if ((this.state as LinkState) === "stopped") return;
+    this.setState("connecting");
+    const { host, port, domain, secret, log } = this.options;
+    const entity = new Component({ service: `xmpp://${host}:${port}`, domain });
+    this.entity = entity;
+    entity.on("open", (header: Element) => {
+      entity.authenticate(header.attrs.id ?? "", secret).catch((error: unknown) => entity.emit("error", error));
+    });
+    entity.on("stanza", (stanza: Element) => this.receive(stanza));
+    entity.on("error", (error: Error & { condition?: string }) => {
+      const hint = error.condition === "not-authorized" ? " (the component secret does not match the server's)" : "";
+      log.warn({ domain, err: error.message, condition: error.condition }, `component link error${hint}`);
+    });
+    entity.once("disconnect", () => this.lost(entity));
+    try {
+      const online = new Promise<void>((resolve, reject) => {
+        entity.once("online", () => resolve());
+        entity.once("error", reject);
+        entity.once("disconnect", () => reject(new Error("the server closed the connection")));
+      });
+      await entity.connect(`xmpp://${host}:${port}`);
+      entity.socket?.setNoDelay(true);
+      await entity.open({ domain });
+      await online;
+    } catch (error) {
+      log.warn({ domain, host, port, err: (error as Error).message, attempt: this.failures + 1 }, "component link failed to connect");
+      entity.removeAllListeners("disconnect");
+      entity.socket?.destroy();
+      if (this.entity === entity) this.entity = null;
+      if ((this.state as LinkState) === "stopped") return;
+      this.failures += 1;
+      this.setState("offline");
+      this.retryTimer = setTimeout(() => void this.connect(), this.backoff());
+      return;
+    }
+    if ((this.state as LinkState) === "stopped" || this.entity !== entity) return;
+    this.failures = 0;
+    this.lastHeard = Date.now();
+    this.setState("online");
+    log.info({ domain, host, port }, "component link online");
+    this.startPinging();
+    this.flush();
+  }
+
+  private lost(entity: Component): void {
+    // While connecting, connect() itself handles the failure.
+    if (this.entity !== entity || this.state !== "online") return;
+    this.entity = null;
+    this.stopPinging();
+    // What the dead connection never confirmed goes out again, in its original order.
+    this.queue = [...this.unconfirmed, ...this.queue];
+    this.unconfirmed = [];
+    this.barrierRunning = false;
+    this.rejectIqs(new LinkDownError("the link to the XMPP server went down"));
+    this.setState("offline");
+    this.log.warn({ domain: this.domain, queued: this.queue.length }, "component link lost; reconnecting");
+    this.retryTimer = setTimeout(() => void this.connect(), this.options.reconnectMinMs);
+  }
+
+  private backoff(): number {
+    const { reconnectMinMs, reconnectMaxMs } = this.options;
+    const base = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 16));
+    return Math.round(base / 2 + (Math.random() * base) / 2);
+  }
+
+  private receive(stanza: Element): void {
+    this.lastHeard = Date.now();
+    const { type, id } = stanza.attrs;
+    if (stanza.name === "iq" && (type === "result" || type === "error") && id) {
+      const pending = this.iqs.get(id);
+      if (pending) {
+        this.iqs.delete(id);
+        clearTimeout(pending.timer);
+        if (type === "result") pending.resolve(stanza);
+        else pending.reject(Object.assign(new Error(`iq ${id} answered with an error`), { stanza }));
+        return;
+      }
+    }
+    this.emit("stanza", stanza);
+  }
+
+  private flush(): void {
+    const entity = this.entity;
+    if (!entity || this.state !== "online" || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    for (const item of batch) {
+      this.unconfirmed.push(item);
+      entity.send(item.element).catch(() => {
+        // A failed write means the socket is going away; lost() puts the item back in the queue.
+      });
+    }
+    this.runBarrier();
+  }
+
+  private runBarrier(): void {
+    if (this.barrierRunning || this.unconfirmed.length === 0 || this.state !== "online") return;
+    this.barrierRunning = true;
+    const covered = this.unconfirmed.length;
+    const settle = (): void => {
+      this.barrierRunning = false;
+      const done = this.unconfirmed.splice(0, covered);
+      for (const item of done) item.resolve();
+      this.runBarrier();
+    };
+    this.ping().then(settle, (error: Error & { stanza?: Element }) => {
+      // An error answer is still an answer: everything before it was handled.
+      if (error.stanza) return settle();
+      this.barrierRunning = false;
+      if (!(error instanceof LinkDownError)) this.declareDead(error.message);
+    });
+  }
+
+  private ping(): Promise<Element> {
+    return this.request(
+      xml("iq", { type: "get", to: this.options.serverDomain, from: this.domain, id: `ping-${randomUUID()}` }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+    );
+  }
+
+  private startPinging(): void {
+    this.stopPinging();
+    this.pingTimer = setInterval(() => {
+      if (this.state !== "online" || Date.now() - this.lastHeard < this.options.pingIntervalMs) return;
+      this.ping().catch((error: Error & { stanza?: Element }) => {
+        if (!error.stanza && !(error instanceof LinkDownError)) this.declareDead(error.message);
+      });
+    }, this.options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private stopPinging(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private declareDead(reason: string): void {
+    this.log.warn({ domain: this.domain, reason }, "component link unresponsive; reconnecting");
+    this.entity?.socket?.destroy();
+  }
+
+  private rejectIqs(error: Error): void {
+    for (const pending of this.iqs.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.iqs.clear();
+  }
+
+  private setState(state: LinkState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", state);
+    this.emit(state);
+  }
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -1,0 +1,95 @@
+// Starts a real Prosody in a temporary folder and Switchboard against it, for integration tests.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSwitchboard, type Switchboard } from "../../src/app.js";
+import { configSchema, type Config } from "../../src/config/schema.js";
+import { createLogger } from "../../src/log.js";
+import type { Transport } from "../../src/transport/contract.js";
+import { LocalProsody } from "../../src/trial/prosody.js";
+import { createTestTransport, type TestTransport } from "./test-transport.js";
+import { TestClient } from "./xmpp-client.js";
+
+export const DOMAIN = "example.test";
+export const GATEWAY = "test.example.test";
+export const SECRET = "component-secret";
+export const PASSWORD = "password";
+
+export interface Harness {
+  dir: string;
+  prosody: LocalProsody;
+  gateway: Switchboard;
+  transport: TestTransport;
+  config: Config;
+  login(username: string, options?: { presence?: boolean; resource?: string }): Promise<TestClient>;
+  startGateway(): Promise<Switchboard>;
+  stopGateway(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  users?: string[];
+  config?: (config: Record<string, unknown>) => void;
+  /** Other transports to run beside the test one, keyed by their config section name. */
+  transports?: Record<string, { domain: string; transport: Transport; options?: Record<string, unknown> }>;
+  prosodyModules?: string[];
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+  const extra = Object.values(options.transports ?? {});
+  const prosody = new LocalProsody({
+    dir: join(dir, "prosody"),
+    domain: DOMAIN,
+    components: [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))],
+    ...(options.prosodyModules && { modules: options.prosodyModules }),
+  });
+  for (const user of options.users ?? ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
+  await prosody.start();
+
+  const raw: Record<string, unknown> = {
+    xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+    store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "test-secret-key-0123456789" },
+    http: { host: "127.0.0.1", port: 0 },
+    log: { level: "debug" },
+    transports: {
+      test: { domain: GATEWAY, secret: SECRET },
+      ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, { domain: entry.domain, secret: SECRET, ...entry.options }])),
+    },
+  };
+  options.config?.(raw);
+  const config = configSchema.parse(raw);
+  const transport = createTestTransport();
+  const log = createLogger(config.log.level, join(dir, "gateway.log"));
+  const transports = { test: transport as Transport, ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, entry.transport])) };
+  const clients: TestClient[] = [];
+
+  const harness: Harness = {
+    dir,
+    prosody,
+    transport,
+    config,
+    gateway: undefined as unknown as Switchboard,
+    async login(username, loginOptions) {
+      const client = await TestClient.login(prosody.c2sPort, DOMAIN, username, PASSWORD, loginOptions);
+      clients.push(client);
+      return client;
+    },
+    async startGateway() {
+      harness.gateway = await startSwitchboard(config, { log, transports, retryBaseMs: 50 });
+      await Promise.all(harness.gateway.services.map((service) => service.link.waitOnline()));
+      return harness.gateway;
+    },
+    async stopGateway() {
+      await harness.gateway.stop();
+    },
+    async stop() {
+      await Promise.allSettled(clients.map((client) => client.stop()));
+      await harness.gateway?.stop().catch(() => undefined);
+      await prosody.stop();
+      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await harness.startGateway();
+  return harness;
+}
