@@ -5,6 +5,7 @@ import type { Config } from "./config/schema.js";
 import { createGatewayService, type GatewayService } from "./gateway/service.js";
 import { registerHealth } from "./http/health.js";
 import { createHttpListener } from "./http/server.js";
+import { createMediaStore } from "./http/media.js";
 import { createSecretBox } from "./store/secrets.js";
 import { openStore, type Store } from "./store/store.js";
 import type { Transport } from "./transport/contract.js";
@@ -49,6 +50,8 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   const store = await openStore(config.store.uri, log);
   const secrets = createSecretBox(config.store.secretKey);
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
+  let publicUrl = "";
+  const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, log });
   const services = transports.map(([name, transport]) => {
     const section = config.transports[name]!;
     const link = new ComponentLink({
@@ -73,13 +76,14 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       config,
       serverDomain,
       http: http.router,
+      media,
       publicUrl: "", // filled below once the listener's port is known
       ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
     });
   });
   registerHealth(http.router, services);
   const httpPort = await http.start();
-  const publicUrl = (config.http.publicUrl ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${httpPort}`).replace(/\/$/, "");
+  publicUrl = (config.http.publicUrl ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${httpPort}`).replace(/\/$/, "");
   for (const service of services) service.setPublicUrl(publicUrl);
 
   const started: GatewayService[] = [];
@@ -94,6 +98,9 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     await store.close();
     throw error;
   }
+  const sweeper = setInterval(() => void media.sweep().catch(() => undefined), 6 * 3_600_000);
+  sweeper.unref();
+  void media.sweep().catch(() => undefined);
   log.info({ transports: services.map((service) => `${service.transport.name}=${service.domain}`), serverDomain, http: publicUrl }, "switchboard started");
 
   return {
@@ -101,6 +108,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     store,
     httpPort,
     async stop() {
+      clearInterval(sweeper);
       await Promise.allSettled(services.map((service) => service.stop()));
       await http.stop();
       await store.close();

@@ -39,6 +39,14 @@ export const configSchema = z.strictObject({
       publicUrl: z.url().optional(),
     })
     .default({ host: "127.0.0.1", port: 8280 }),
+  media: z
+    .strictObject({
+      /** Where attachments from e-mail and MMS are kept until users fetch them. */
+      dir: z.string().min(1).default("media"),
+      retentionDays: z.number().positive().default(30),
+      maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+    })
+    .default({ dir: "media", retentionDays: 30, maxBytes: 25 * 1024 * 1024 }),
   log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).default({ level: "info" }),
   access: z
     .strictObject({

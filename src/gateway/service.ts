@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { HttpRouter } from "../http/router.js";
+import type { MediaStore } from "../http/media.js";
 import type { SecretBox } from "../store/secrets.js";
 import type { Store } from "../store/store.js";
 import type { Delivery, InboundMessage, Transport, TransportContext } from "../transport/contract.js";
@@ -34,6 +35,7 @@ export interface GatewayServiceOptions {
   config: Config;
   serverDomain: string;
   http: HttpRouter;
+  media: MediaStore;
   publicUrl: string;
   /** First outbox retry delay (tests shorten it). */
   retryBaseMs?: number;
@@ -118,6 +120,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     log,
     table: (name) => table(`t.${name}`),
     http: options.http,
+    media: options.media,
     get publicUrl() {
       return publicUrl;
     },

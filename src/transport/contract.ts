@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { BareJid } from "../xmpp/jid.js";
 import type { Table } from "../store/store.js";
 import type { HttpRouter } from "../http/router.js";
+import type { MediaStore } from "../http/media.js";
 
 /** Registration values, keyed by form field name. Secrets arrive decrypted and leave encrypted. */
 export type Fields = Record<string, string>;
@@ -99,7 +100,9 @@ export interface TransportContext {
   table<T>(name: string): Table<T>;
   http: HttpRouter;
   /** The base URL at which the gateway's HTTP listener is reachable from outside. */
-  publicUrl: string;
+  readonly publicUrl: string;
+  /** Keeps attachments and serves them at unguessable URLs under publicUrl. */
+  media: MediaStore;
   /** The one way into XMPP. Resolves once the message is stored; `delivered` once the server has it. */
   deliver(message: InboundMessage): Promise<Delivery>;
   /** Delivery news for a message accepted earlier under `providerId`. */

@@ -30,8 +30,9 @@ export interface Harness {
 export interface HarnessOptions {
   users?: string[];
   config?: (config: Record<string, unknown>) => void;
-  /** Other transports to run beside the test one, keyed by their config section name. */
-  transports?: Record<string, { domain: string; transport: Transport; options?: Record<string, unknown> }>;
+  /** Other transports to run beside the test one, keyed by their config section name. Without
+   *  `transport`, the real one is loaded from transports/<name>/ and `options` is its config section. */
+  transports?: Record<string, { domain: string; transport?: Transport; options?: Record<string, unknown> }>;
   prosodyModules?: string[];
 }
 
@@ -51,6 +52,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
     store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "test-secret-key-0123456789" },
     http: { host: "127.0.0.1", port: 0 },
+    media: { dir: join(dir, "media") },
     log: { level: "debug" },
     transports: {
       test: { domain: GATEWAY, secret: SECRET },
@@ -61,7 +63,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = configSchema.parse(raw);
   const transport = createTestTransport();
   const log = createLogger(config.log.level, join(dir, "gateway.log"));
-  const transports = { test: transport as Transport, ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, entry.transport])) };
+  const transports: Record<string, Transport> = { test: transport };
+  for (const [name, entry] of Object.entries(options.transports ?? {})) if (entry.transport) transports[name] = entry.transport;
   const clients: TestClient[] = [];
 
   const harness: Harness = {
