@@ -63,11 +63,15 @@ export function registerRegistration(router: Router, gateway: Gateway, hooks: Re
     mayRegister(user);
     const form = await formFor(user, current?.fields);
     const submitted = readSubmission(payload, form);
-    // An empty secret in a change of settings keeps the stored one.
+    // A field left out keeps what the form showed (the current setting or the default);
+    // an empty secret in a change of settings keeps the stored one.
+    for (const field of form.fields) {
+      if (!(field.var in submitted) && field.value) submitted[field.var] = field.value;
+    }
     for (const name of transport.secretFields) {
       if (!submitted[name] && current?.fields[name]) submitted[name] = current.fields[name];
     }
-    const checked = checkFields(submitted, { ...form, fields: form.fields.map((field) => ({ ...field, value: undefined })) });
+    const checked = checkFields(submitted, form);
     const accepted = await transport.register(user, checked, current?.fields);
     await registrations.save(user, accepted);
     log.info({ user, isNew: !current }, current ? "registration changed" : "user registered");
