@@ -110,7 +110,15 @@ export class ComponentLink extends EventEmitter {
       }, timeoutMs);
       this.iqs.set(id, { resolve, reject, timer });
     });
-    await entity.send(iq);
+    reply.catch(() => undefined); // the link may drop while the write is still pending; the caller gets the error below
+    try {
+      await entity.send(iq);
+    } catch (error) {
+      const pending = this.iqs.get(id);
+      if (pending) clearTimeout(pending.timer);
+      this.iqs.delete(id);
+      throw error;
+    }
     return reply;
   }
 
@@ -154,6 +162,8 @@ export class ComponentLink extends EventEmitter {
         entity.once("error", reject);
         entity.once("disconnect", () => reject(new Error("the server closed the connection")));
       });
+      online.catch(() => undefined); // connect() may fail first; its own error is the one reported
+
       await entity.connect(`xmpp://${host}:${port}`);
       entity.socket?.setNoDelay(true);
       await entity.open({ domain });

@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../src/log.js";
+import { createSecretBox } from "../../src/store/secrets.js";
+import { openStore } from "../../src/store/store.js";
+import { createRegistrations } from "../../src/gateway/registrations.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
+
+const log = createLogger("silent");
+
+test("the SQLite store keeps tables apart, lists them, expires entries and survives reopening", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
+  try {
+    const uri = `sqlite://${join(dir, "nested", "store.sqlite")}`;
+    const store = await openStore(uri, log);
+    const people = store.table<{ name: string }>("people");
+    const other = store.table<number>("people-else");
+    await people.set("a", { name: "Alice" });
+    await people.set("b", { name: "Bob" });
+    await other.set("a", 1);
+    await people.set("gone", { name: "Ghost" }, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(await people.get("a"), { name: "Alice" });
+    assert.equal(await people.get("gone"), undefined);
+    const listed = [];
+    for await (const entry of people.entries()) listed.push(entry);
+    assert.deepEqual(listed.sort(), [["a", { name: "Alice" }], ["b", { name: "Bob" }]]);
+    assert.equal(await people.delete("b"), true);
+    await store.close();
+
+    const reopened = await openStore(uri, log);
+    assert.deepEqual(await reopened.table("people").get("a"), { name: "Alice" });
+    assert.equal(await reopened.table("people").get("b"), undefined);
+    assert.equal(await reopened.table("people-else").get("a"), 1);
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("secrets are sealed with AES-GCM: unreadable without the key, tamper-evident", () => {
+  const box = createSecretBox("a long operator passphrase");
+  const sealed = box.seal("hunter2");
+  assert.ok(sealed.startsWith("enc:v1:"));
+  assert.ok(!sealed.includes("hunter2"));
+  assert.equal(box.open(sealed), "hunter2");
+  assert.notEqual(box.seal("hunter2"), sealed, "each seal uses a fresh nonce");
+  assert.throws(() => createSecretBox("another passphrase!").open(sealed));
+  const tampered = sealed.slice(0, -2) + (sealed.endsWith("A") ? "BB" : "AA");
+  assert.throws(() => box.open(tampered));
+});
+
+test("registrations keep secret fields sealed in the store file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
+  try {
+    const file = join(dir, "store.sqlite");
+    const store = await openStore(`sqlite://${file}`, log);
+    const registrations = createRegistrations(store.table("email.registrations"), createSecretBox("passphrase for tests"), ["password"]);
+    await registrations.save("alice@example.org" as BareJid, { address: "alice@mail.example", password: "correct horse battery" });
+    const loaded = await registrations.get("alice@example.org" as BareJid);
+    assert.equal(loaded?.fields.password, "correct horse battery");
+    await store.close();
+    const raw = readFileSync(file, "latin1") + readFileSync(`${file}-wal`, { encoding: "latin1", flag: "a+" });
+    assert.ok(raw.includes("alice@mail.example"));
+    assert.ok(!raw.includes("correct horse battery"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
