@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // switchboard --config FILE | switchboard check-config FILE | switchboard trial
 import { parseArgs } from "node:util";
-import { startSwitchboard, serverDomainOf } from "./app.js";
+import { serverDomainOf } from "./app.js";
+import { run } from "./run.js";
 import { ConfigError, loadConfigFile } from "./config/load.js";
 import { createLogger } from "./log.js";
 import { loadTransportModule, transportOptions } from "./transport/load.js";
@@ -74,44 +75,6 @@ async function checkConfig(path: string | undefined): Promise<number> {
     }
     throw error;
   }
-}
-
-export async function run(path: string): Promise<number> {
-  let config;
-  try {
-    config = loadConfigFile(path);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${path}: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
-  const log = createLogger(config.log.level);
-  let switchboard;
-  try {
-    switchboard = await startSwitchboard(config, { log });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${path}: ${error.message}`);
-      return 2;
-    }
-    log.fatal({ err: error }, "switchboard could not start");
-    return 1;
-  }
-  const running = switchboard;
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
-      log.info({ signal }, "shutting down");
-      running.stop().then(resolve, (error: unknown) => {
-        log.error({ err: error }, "error while shutting down");
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
-  });
-  return 0;
 }
 
 process.on("unhandledRejection", (reason) => {

@@ -1,0 +1,42 @@
+// Runs the gateway from a config file until SIGTERM or SIGINT.
+import { startSwitchboard } from "./app.js";
+import { ConfigError, loadConfigFile } from "./config/load.js";
+import { createLogger } from "./log.js";
+
+export async function run(path: string): Promise<number> {
+  let config;
+  try {
+    config = loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const log = createLogger(config.log.level);
+  let switchboard;
+  try {
+    switchboard = await startSwitchboard(config, { log });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    log.fatal({ err: error }, "switchboard could not start");
+    return 1;
+  }
+  const running = switchboard;
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info({ signal }, "shutting down");
+      running.stop().then(resolve, (error: unknown) => {
+        log.error({ err: error }, "error while shutting down");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+  return 0;
+}

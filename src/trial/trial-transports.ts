@@ -1,0 +1,17 @@
+// Which transports the trial turns on, with settings that need nothing set up in advance:
+// e-mail with personal accounts (each user registers their own mailbox) and SMS with
+// bring-your-own Twilio accounts.
+export interface TrialTransport {
+  name: string;
+  domain: string;
+  what: string;
+  /** YAML lines for the transport's own settings. */
+  options: string[];
+}
+
+export function trialTransports(domain: string): TrialTransport[] {
+  return [
+    { name: "email", domain: `email.${domain}`, what: "e-mail, register with your own mailbox", options: ["mode: personal"] },
+    { name: "sms", domain: `sms.${domain}`, what: "SMS, register with your own Twilio account", options: [] },
+  ];
+}
