@@ -6,6 +6,7 @@ import { createGatewayService, type GatewayService } from "./gateway/service.js"
 import { registerHealth } from "./http/health.js";
 import { createHttpListener } from "./http/server.js";
 import { createMediaStore } from "./http/media.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import { createSecretBox } from "./store/secrets.js";
 import { openStore, type Store } from "./store/store.js";
 import type { Transport } from "./transport/contract.js";
@@ -14,6 +15,7 @@ import { ComponentLink } from "./xmpp/link.js";
 
 export interface Switchboard {
   services: GatewayService[];
+  metrics: Metrics;
   store: Store;
   httpPort: number;
   stop(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
 
   const store = await openStore(config.store.uri, log);
   const secrets = createSecretBox(config.store.secretKey);
+  const metrics = createMetrics();
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
   let publicUrl = "";
   const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, log });
@@ -77,11 +80,16 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       serverDomain,
       http: http.router,
       media,
+      metrics,
       publicUrl: "", // filled below once the listener's port is known
       ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
     });
   });
   registerHealth(http.router, services);
+  http.router.add("GET", "/metrics", async (_req, res) => {
+    res.writeHead(200, { "content-type": metrics.registry.contentType });
+    res.end(await metrics.registry.metrics());
+  });
   const httpPort = await http.start();
   publicUrl = (config.http.publicUrl ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${httpPort}`).replace(/\/$/, "");
   for (const service of services) service.setPublicUrl(publicUrl);
@@ -105,6 +113,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
 
   return {
     services,
+    metrics,
     store,
     httpPort,
     async stop() {

@@ -3,10 +3,14 @@ import { GatewayError, gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
 import type { AddressCodec } from "../transport/contract.js";
 import { escapeLocal, unescapeLocal, type BareJid } from "../xmpp/jid.js";
+import { createKeyedQueue } from "./keyed-queue.js";
 
 export interface ContactEntry {
   name?: string;
+  /** The contact is in the user's roster (subscription handshake done or roster pushed). */
   subscribed?: boolean;
+  /** The user has written to this contact (for the "known senders only" policy). */
+  wrote?: boolean;
 }
 
 export interface Contacts {
@@ -16,14 +20,27 @@ export interface Contacts {
   addressOf(local: string): string;
   /** The canonical form of an address a user typed; throws jid-malformed with a reason. */
   parse(text: string): string;
-  remember(user: BareJid, address: string, entry?: ContactEntry): Promise<void>;
+  /** Records (or updates) a contact; resolves true when the user had never dealt with it before. */
+  remember(user: BareJid, address: string, entry?: ContactEntry): Promise<boolean>;
+  get(user: BareJid, address: string): Promise<ContactEntry | undefined>;
   list(user: BareJid): Promise<Record<string, ContactEntry>>;
   forget(user: BareJid): Promise<void>;
 }
 
 export function createContacts(options: { domain: string; codec: AddressCodec; table: Table<Record<string, ContactEntry>> }): Contacts {
   const { domain, codec, table } = options;
-  const known = new Map<string, Set<string>>(); // saves a store write per message for contacts seen before
+  // Every message touches its user's contact book: keep the books in memory, write through.
+  const books = new Map<BareJid, Record<string, ContactEntry>>();
+  const writes = createKeyedQueue();
+  const book = async (user: BareJid): Promise<Record<string, ContactEntry>> => {
+    let found = books.get(user);
+    if (!found) {
+      found = (await table.get(user)) ?? {};
+      books.set(user, found);
+    }
+    return found;
+  };
+
   return {
     jidOf(address) {
       return `${escapeLocal(address)}@${domain}`;
@@ -40,21 +57,29 @@ export function createContacts(options: { domain: string; codec: AddressCodec; t
         throw gatewayError("jid-malformed", `"${text}" is not a valid ${codec.prompt.toLowerCase()}.`);
       }
     },
-    async remember(user, address, entry = {}) {
-      const seen = known.get(user) ?? new Set<string>();
-      if (seen.has(address) && Object.keys(entry).length === 0) return;
-      const contacts = (await table.get(user)) ?? {};
-      contacts[address] = { ...contacts[address], ...entry };
-      await table.set(user, contacts);
-      seen.add(address);
-      known.set(user, seen);
+    remember(user, address, entry = {}) {
+      return writes.run(user, async () => {
+        const contacts = await book(user);
+        const before = contacts[address];
+        const merged = { ...before, ...entry };
+        const changed = !before || Object.entries(entry).some(([key, value]) => before[key as keyof ContactEntry] !== value);
+        if (!changed) return false;
+        contacts[address] = merged;
+        await table.set(user, contacts);
+        return !before;
+      });
+    },
+    async get(user, address) {
+      return (await book(user))[address];
     },
     async list(user) {
-      return (await table.get(user)) ?? {};
+      return { ...(await book(user)) };
     },
-    async forget(user) {
-      known.delete(user);
-      await table.delete(user);
+    forget(user) {
+      return writes.run(user, async () => {
+        books.delete(user);
+        await table.delete(user);
+      });
     },
   };
 }

@@ -26,17 +26,17 @@ function fieldElement(field: FormField): Element {
   );
 }
 
-/** Values of a submitted form, checked against the form's fields. */
-export function submittedFields(x: Element, form: RegistrationForm): Fields {
+/** The values of a submitted form, by field name (FORM_TYPE left out). */
+export function submittedFields(x: Element): Fields {
   const type = x.attrs.type;
-  if (type !== "submit") throw gatewayError("bad-request", `Submit the registration form with type="submit", not "${type ?? ""}".`);
+  if (type !== "submit") throw gatewayError("bad-request", `Submit the form with type="submit", not "${type ?? ""}".`);
   const values: Fields = {};
   for (const field of x.getChildren("field")) {
     const name = field.attrs.var;
     if (!name || name === "FORM_TYPE") continue;
     values[name] = field.getChildren("value").map((value) => value.text()).join("\n");
   }
-  return checkFields(values, form);
+  return values;
 }
 
 export function checkFields(values: Fields, form: RegistrationForm): Fields {

@@ -8,6 +8,8 @@ import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 import type { OutboxEntry, OutboxEvents } from "./outbox.js";
 import { errorChild } from "./stanza-errors.js";
+import type { PreferenceStore } from "./preferences.js";
+import type { BareJid } from "../xmpp/jid.js";
 
 export interface SentRecord {
   user: string;
@@ -24,7 +26,7 @@ export interface DeliveryTracker extends OutboxEvents {
   report(providerId: string, status: DeliveryStatus): Promise<void>;
 }
 
-export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>): DeliveryTracker {
+export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore): DeliveryTracker {
   const { log } = gateway;
 
   const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
@@ -55,7 +57,7 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>)
         return;
       }
       if (status.state === "delivered") {
-        if (record.wantsReceipt && record.stanzaId) {
+        if (record.wantsReceipt && record.stanzaId && (await preferences.get(record.user as BareJid)).receipts) {
           await gateway.send(xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })));
         }
       } else {

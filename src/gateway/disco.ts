@@ -1,22 +1,33 @@
 // XEP-0030 on the transport's own JID and on its contact JIDs: who we are and what we really do.
 import { gatewayError } from "../errors.js";
 import { xml, type Element } from "../xmpp/xml.js";
+import { commandItems, NS_COMMANDS, type CommandSet } from "./commands/adhoc.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 import type { Router } from "./router.js";
 
-const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS.receipts, NS.oob];
-const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.receipts, NS.oob, NS.nick];
+const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS.receipts, NS.oob, NS_COMMANDS, "vcard-temp"];
+const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.receipts, NS.oob, NS.nick, "vcard-temp"];
 
 const features = (names: string[]): Element[] => [...new Set(names)].sort().map((name) => xml("feature", { var: name }));
 
-export function registerDisco(router: Router, gateway: Gateway): void {
+export function registerDisco(router: Router, gateway: Gateway, commands: CommandSet): void {
   router.iq(
     "get",
     NS.discoInfo,
     "query",
     ({ payload, target, to }) => {
       const node = payload.attrs.node;
+      if (target === "service" && node) {
+        const command = commands.commands.find((candidate) => candidate.node === node);
+        if (node !== NS_COMMANDS && !command) throw gatewayError("item-not-found", `There is no disco node "${node}" here.`);
+        return xml(
+          "query",
+          { xmlns: NS.discoInfo, node },
+          xml("identity", { category: "automation", type: command ? "command-node" : "command-list", name: command?.name ?? "Commands" }),
+          ...features(command ? [NS_COMMANDS, NS.data] : []),
+        );
+      }
       if (node) throw gatewayError("item-not-found", `There is no disco node "${node}" here.`);
       if (target === "service") {
         return xml(
@@ -37,8 +48,11 @@ export function registerDisco(router: Router, gateway: Gateway): void {
     "get",
     NS.discoItems,
     "query",
-    ({ target, to }) => {
+    async ({ payload, target, to, from }) => {
+      const node = payload.attrs.node;
       if (target === "contact") gateway.contacts.addressOf(to.local);
+      if (node === NS_COMMANDS && target === "service") return xml("query", { xmlns: NS.discoItems, node }, ...(await commandItems(commands, gateway.domain, from.bare)));
+      if (node) throw gatewayError("item-not-found", `There is no disco node "${node}" here.`);
       return xml("query", { xmlns: NS.discoItems });
     },
     ["service", "contact"],

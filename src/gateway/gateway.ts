@@ -1,6 +1,7 @@
 // What every stanza handler of one transport domain shares.
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import type { Metrics } from "../metrics.js";
 import type { Transport } from "../transport/contract.js";
 import type { Element } from "../xmpp/xml.js";
 import type { Access } from "./access.js";
@@ -16,8 +17,10 @@ export interface Gateway {
   access: Access;
   registrations: Registrations;
   contacts: Contacts;
+  metrics: Metrics;
   /** Send a stanza; resolves once the XMPP server has handled it. */
   send(element: Element): Promise<void>;
+  linkState(): string;
 }
 
 export const NS = {

@@ -29,8 +29,20 @@ export interface Inbox {
   resume(): Promise<number>;
 }
 
-export function createInbox(gateway: Gateway, tables: { pending: Table<StoredInbound>; seen: Table<number>; records: Table<InboundRecord> }): Inbox {
-  const { registrations, contacts, log, limits, domain } = gateway;
+export interface InboxHooks {
+  /** A reason to keep this message out of XMPP (the user's policy), or nothing. */
+  filter(user: BareJid, peer: string): Promise<string | undefined>;
+  /** The user hears from this address for the first time. */
+  newContact(user: BareJid, peer: string, nick?: string): Promise<void>;
+}
+
+export function createInbox(
+  gateway: Gateway,
+  tables: { pending: Table<StoredInbound>; seen: Table<number>; records: Table<InboundRecord> },
+  hooks: InboxHooks,
+): Inbox {
+  const { registrations, contacts, log, limits, domain, metrics, transport } = gateway;
+  const count = (result: string): void => metrics.messages.inc({ transport: transport.name, direction: "in", result });
   const inFlight = new Map<string, Promise<void>>();
 
   const send = (key: string, stored: StoredInbound): Promise<void> => {
@@ -41,6 +53,7 @@ export function createInbox(gateway: Gateway, tables: { pending: Table<StoredInb
       await tables.records.set(stored.stanzaId, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, RECORD_TTL_MS);
       await tables.seen.set(key, Date.now(), SEEN_TTL_MS);
       await tables.pending.delete(key);
+      count("delivered");
     })();
     inFlight.set(key, done);
     void done.finally(() => inFlight.delete(key)).catch(() => undefined);
@@ -77,7 +90,14 @@ export function createInbox(gateway: Gateway, tables: { pending: Table<StoredInb
       const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
       if ((await tables.seen.has(key)) || (await tables.pending.has(key))) {
         log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
+        count("duplicate");
         return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
+      }
+      const filtered = await hooks.filter(user, message.peer);
+      if (filtered) {
+        log.info({ user, sourceId: message.sourceId, reason: filtered }, "message kept out by the user's policy");
+        count("filtered");
+        return { duplicate: false, filtered, delivered: Promise.resolve() };
       }
       const stored: StoredInbound = {
         ...message,
@@ -85,7 +105,11 @@ export function createInbox(gateway: Gateway, tables: { pending: Table<StoredInb
         stanzaId: `sb-${key}`,
       };
       await tables.pending.set(key, stored);
-      await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+      const known = await contacts.get(user, message.peer);
+      if (!known) {
+        await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+        hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+      }
       return { duplicate: false, delivered: send(key, stored) };
     },
     async resume() {

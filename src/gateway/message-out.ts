@@ -10,6 +10,7 @@ import type { Outbox } from "./outbox.js";
 import type { RateLimiter } from "./rate-limit.js";
 import type { Router, StanzaRequest } from "./router.js";
 import type { InboundRecord } from "./message-in.js";
+import type { PreferenceStore } from "./preferences.js";
 
 const DEDUP_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -22,6 +23,7 @@ export interface MessageOutDeps {
   inbound: Table<InboundRecord>;
   /** Messages to the transport's own JID (help, commands). */
   toService(request: StanzaRequest): Promise<void>;
+  preferences: PreferenceStore;
 }
 
 export function registerMessageOut(router: Router, gateway: Gateway, deps: MessageOutDeps): void {
@@ -67,7 +69,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     const answered = replyTo ? await deps.inbound.get(replyTo) : undefined;
     const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
     const subject = stanza.getChildText("subject") ?? undefined;
-    const nick = stanza.getChildText("nick", NS.nick) ?? undefined;
+    const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
     const id = randomUUID();
     await deps.outbox.enqueue({
       message: {
@@ -87,7 +89,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       contactJid: contacts.jidOf(peer),
       wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
     });
-    await contacts.remember(user, peer);
+    await contacts.remember(user, peer, { wrote: true });
   });
 }
 

@@ -7,6 +7,7 @@ import type { OutboundMessage, SendResult, Transport } from "../transport/contra
 import type { BareJid } from "../xmpp/jid.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import type { Registrations } from "./registrations.js";
+import type { Metrics } from "../metrics.js";
 
 export interface OutboxEntry {
   message: Omit<OutboundMessage, "sentAt"> & { sentAt: string };
@@ -45,8 +46,16 @@ export function createOutbox(options: {
   events: OutboxEvents;
   /** First retry delay; doubles with each attempt. */
   retryBaseMs?: number;
+  metrics: Metrics;
 }): Outbox {
-  const { table, transport, registrations, log, retryForMs, events } = options;
+  const { table, transport, registrations, log, retryForMs, events, metrics } = options;
+  const labels = { transport: transport.name };
+  const count = (result: string): void => metrics.messages.inc({ ...labels, direction: "out", result });
+  let waiting = 0;
+  const setWaiting = (delta: number): void => {
+    waiting = Math.max(0, waiting + delta);
+    metrics.outboxDepth.set(labels, waiting);
+  };
   const retryBaseMs = options.retryBaseMs ?? 2_000;
   const timers = new Map<string, NodeJS.Timeout>();
   // One conversation's messages leave in the order they were written.
@@ -72,6 +81,7 @@ export function createOutbox(options: {
     const registration = await registrations.get(message.user);
     if (!registration) {
       await table.delete(message.id);
+      setWaiting(-1);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
       return;
     }
@@ -87,12 +97,16 @@ export function createOutbox(options: {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
       await events.accepted(entry, result.providerId);
       await table.delete(message.id);
+      setWaiting(-1);
+      count("accepted");
       return;
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
       await events.failed(entry, result.reason);
       await table.delete(message.id);
+      setWaiting(-1);
+      count("refused");
       return;
     }
     const now = Date.now();
@@ -102,8 +116,11 @@ export function createOutbox(options: {
       log.warn({ ...context, reason }, "gave up on an outgoing message");
       await events.failed(entry, reason);
       await table.delete(message.id);
+      setWaiting(-1);
+      count("failed");
       return;
     }
+    metrics.retries.inc(labels);
     const backoff = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 20));
     entry.nextAttemptAt = now + Math.max(result.retryAfterMs ?? 0, backoff);
     entry.lastError = result.reason;
@@ -117,15 +134,17 @@ export function createOutbox(options: {
       const now = Date.now();
       const entry: OutboxEntry = { ...partial, attempts: 0, firstAttemptAt: now, nextAttemptAt: now };
       await table.set(entry.message.id, entry);
+      setWaiting(1);
       schedule(entry);
     },
     async resume() {
-      let count = 0;
+      let resumed = 0;
       for await (const [, entry] of table.entries()) {
         schedule(entry);
-        count += 1;
+        resumed += 1;
       }
-      return count;
+      setWaiting(resumed);
+      return resumed;
     },
     async dropUser(user) {
       for await (const [id, entry] of table.entries()) {
@@ -133,10 +152,11 @@ export function createOutbox(options: {
         clearTimeout(timers.get(id));
         timers.delete(id);
         await table.delete(id);
+        setWaiting(-1);
       }
     },
     pending() {
-      return timers.size;
+      return waiting;
     },
     async stop() {
       stopped = true;

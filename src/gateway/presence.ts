@@ -1,5 +1,6 @@
 // XEP-0100 presence: the subscription handshake with the transport and its contacts, probes, and
-// the transport's own availability shown to registered users.
+// whether the user's legacy account works, shown as the transport's and the contacts' presence.
+import type { AccountState } from "../transport/contract.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { xml, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
@@ -10,19 +11,27 @@ export interface PresenceActions {
   welcome(user: BareJid): Promise<void>;
   /** Tell a leaving user's roster to drop the transport and every contact it knows. */
   farewell(user: BareJid, contactJids: string[]): Promise<void>;
-  /** Available presence from the transport to every registered user (after connecting). */
+  /** Presence from the transport to every registered user (after connecting). */
   announce(): Promise<void>;
   /** Unavailable presence from the transport to every registered user (before shutting down). */
   withdraw(status: string): Promise<void>;
+  /** The user's legacy account started or stopped working. */
+  setAccountState(user: BareJid, state: AccountState): void;
 }
 
 export function registerPresence(router: Router, gateway: Gateway): PresenceActions {
   const { domain, registrations, contacts, log } = gateway;
+  const states = new Map<BareJid, AccountState>();
 
-  const presence = (from: string, to: string, type?: string, status?: string): Element =>
-    xml("presence", { from, to, type }, status ? xml("status", {}, status) : null);
   const send = (element: Element): Promise<void> =>
     gateway.send(element).catch((error: unknown) => log.warn({ to: element.attrs.to, err: error }, "could not send presence"));
+  const presence = (from: string, to: string, type?: string, status?: string): Element =>
+    xml("presence", { from, to, type }, status ? xml("status", {}, status) : null);
+  /** Our presence as `from`: available while the user's account works, else unavailable with why. */
+  const current = (from: string, to: string, user: BareJid): Element => {
+    const state = states.get(user);
+    return state && !state.ok ? presence(from, to, "unavailable", state.reason) : presence(from, to);
+  };
 
   router.onPresence(async ({ stanza, from, to, target }: StanzaRequest) => {
     const user = from.bare;
@@ -37,7 +46,7 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
           return;
         }
         await send(presence(us, user, "subscribed"));
-        await send(presence(us, user));
+        await send(current(us, user, user));
         if (target === "contact") await contacts.remember(user, contacts.addressOf(to.local), { subscribed: true });
         return;
       case "unsubscribe":
@@ -46,11 +55,11 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
         if (target === "contact") await contacts.remember(user, contacts.addressOf(to.local), { subscribed: false });
         return;
       case "probe":
-        await send(registered ? presence(us, user) : presence(us, user, "unsubscribed"));
+        await send(registered ? current(us, user, user) : presence(us, user, "unsubscribed"));
         return;
       case "available":
         // The user's client came online (or sent us directed presence): show it who is online here.
-        if (registered && from.resource) await send(presence(us, from.full));
+        if (registered && from.resource) await send(current(us, from.full, user));
         return;
       default:
         return; // subscribed, unsubscribed, unavailable, error: nothing to answer
@@ -60,9 +69,10 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
   return {
     async welcome(user) {
       await send(presence(domain, user, "subscribe"));
-      await send(presence(domain, user));
+      await send(current(domain, user, user));
     },
     async farewell(user, contactJids) {
+      states.delete(user);
       for (const jid of [...contactJids, domain]) {
         await send(presence(jid, user, "unsubscribe"));
         await send(presence(jid, user, "unsubscribed"));
@@ -70,12 +80,27 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
       }
     },
     async announce() {
-      for await (const { user } of registrations.all()) void send(presence(domain, user));
+      for await (const { user } of registrations.all()) void send(current(domain, user, user));
     },
     async withdraw(status) {
       const sends: Array<Promise<void>> = [];
       for await (const { user } of registrations.all()) sends.push(send(presence(domain, user, "unavailable", status)));
       await Promise.all(sends);
+    },
+    setAccountState(user, state) {
+      const before = states.get(user);
+      if (before?.ok === state.ok && (before.ok || (!state.ok && before.reason === state.reason))) return;
+      if (!before && state.ok) {
+        states.set(user, state);
+        return; // working as expected from the start: nothing new to show
+      }
+      states.set(user, state);
+      log.info({ user, ok: state.ok, reason: state.ok ? undefined : state.reason }, "account state changed");
+      void (async () => {
+        const known = await contacts.list(user);
+        const jids = [domain, ...Object.entries(known).filter(([, entry]) => entry.subscribed).map(([address]) => contacts.jidOf(address))];
+        for (const jid of jids) await send(current(jid, user, user));
+      })().catch((error: unknown) => log.warn({ user, err: error }, "could not show the account state"));
     },
   };
 }

@@ -1,14 +1,22 @@
 // One transport's XMPP face: wires the stanza handlers, the inbox and outbox, and the transport.
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import type { HttpRouter } from "../http/router.js";
 import type { MediaStore } from "../http/media.js";
+import type { HttpRouter } from "../http/router.js";
+import type { Metrics } from "../metrics.js";
 import type { SecretBox } from "../store/secrets.js";
 import type { Store } from "../store/store.js";
 import type { Delivery, InboundMessage, Transport, TransportContext } from "../transport/contract.js";
+import type { BareJid } from "../xmpp/jid.js";
 import type { ComponentLink } from "../xmpp/link.js";
-import type { Element } from "../xmpp/xml.js";
+import { xml, type Element } from "../xmpp/xml.js";
 import { createAccess } from "./access.js";
+import { createAccounts } from "./accounts.js";
+import { registerAdhoc, type CommandSet } from "./commands/adhoc.js";
+import { adminCommands } from "./commands/admin-commands.js";
+import { chatCommand } from "./commands/chat-bot.js";
+import { userCommands } from "./commands/user-commands.js";
 import { createContacts } from "./contacts.js";
 import { createDeliveryTracker } from "./delivery-status.js";
 import { registerDisco } from "./disco.js";
@@ -18,12 +26,14 @@ import { createKeyedQueue } from "./keyed-queue.js";
 import { createInbox } from "./message-in.js";
 import { registerMessageOut } from "./message-out.js";
 import { createOutbox } from "./outbox.js";
+import { createPreferences } from "./preferences.js";
 import { registerPresence } from "./presence.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { registerRegistration } from "./register.js";
 import { createRegistrations } from "./registrations.js";
+import { createRoster, NS_PRIVILEGE } from "./roster.js";
 import { createRouter } from "./router.js";
-import { createServiceChat } from "./service-chat.js";
+import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
 
 export interface GatewayServiceOptions {
@@ -36,6 +46,7 @@ export interface GatewayServiceOptions {
   serverDomain: string;
   http: HttpRouter;
   media: MediaStore;
+  metrics: Metrics;
   publicUrl: string;
   /** First outbox retry delay (tests shorten it). */
   retryBaseMs?: number;
@@ -52,7 +63,7 @@ export interface GatewayService {
 }
 
 export function createGatewayService(options: GatewayServiceOptions): GatewayService {
-  const { transport, link, store, config, serverDomain } = options;
+  const { transport, link, store, config, serverDomain, metrics } = options;
   const domain = link.domain;
   const log = options.log.child({ transport: transport.name });
   const table = <T>(name: string) => store.table<T>(`${transport.name}.${name}`);
@@ -62,31 +73,44 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     serverDomain,
     transport,
     log,
+    metrics,
     limits: config.limits,
     access: createAccess({ register: config.access.register, admins: config.access.admins, serverDomain }),
     registrations: createRegistrations(table("registrations"), options.secrets, transport.secretFields),
     contacts: createContacts({ domain, codec: transport.address, table: table("contacts") }),
     send: (element: Element) => link.send(element),
+    linkState: () => link.state,
   };
 
   const router = createRouter({ domain, log, send: gateway.send });
-  const tracker = createDeliveryTracker(gateway, table("sent"));
+  const preferences = createPreferences(table("preferences"));
+  const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
   const outbox = createOutbox({
     table: table("outbox"),
     transport,
     registrations: gateway.registrations,
     log,
+    metrics,
     retryForMs: config.limits.retryForHours * 3_600_000,
     events: tracker,
     ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
   });
-  const inbox = createInbox(gateway, { pending: table("inbox"), seen: table("inbox-seen"), records: table("delivered") });
+  const roster = createRoster(gateway, (iq) => link.request(iq));
+  const inbox = createInbox(
+    gateway,
+    { pending: table("inbox"), seen: table("inbox-seen"), records: table("delivered") },
+    {
+      async filter(user, peer) {
+        if ((await preferences.get(user)).spamPolicy !== "known") return undefined;
+        return (await gateway.contacts.get(user, peer))?.wrote ? undefined : "the user forwards only mail from addresses they have written to";
+      },
+      async newContact(user, peer, nick) {
+        await roster.add(user, peer, nick);
+      },
+    },
+  );
   const presence = registerPresence(router, gateway);
-
-  registerDisco(router, gateway);
-  registerVersionAndPing(router, gateway);
-  registerGatewayIq(router, gateway);
-  registerRegistration(router, gateway, {
+  const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
       if (isNew) await presence.welcome(user);
     },
@@ -94,30 +118,59 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       const known = await gateway.contacts.list(user);
       await outbox.dropUser(user);
       await gateway.contacts.forget(user);
+      await preferences.forget(user);
       await presence.farewell(user, Object.keys(known).map((address) => gateway.contacts.jidOf(address)));
     },
   });
+
+  const commands: CommandSet = {
+    commands: [
+      ...userCommands({ gateway, accounts, preferences, addToRoster: (user, address, name) => roster.add(user, address, name) }),
+      ...adminCommands({ gateway, accounts, outbox, metrics, rootLog: options.log }),
+    ],
+    async caller(user: BareJid) {
+      return { user, isAdmin: gateway.access.isAdmin(user), registered: await gateway.registrations.isRegistered(user) };
+    },
+  };
+
+  registerDisco(router, gateway, commands);
+  registerVersionAndPing(router, gateway);
+  registerGatewayIq(router, gateway);
+  registerRegistration(router, accounts);
+  registerAdhoc(router, commands);
+  registerVcard(router, gateway);
   registerMessageOut(router, gateway, {
     outbox,
+    preferences,
     rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
     seen: table("outbox-seen"),
     inbound: table("delivered"),
-    toService: createServiceChat(gateway),
+    async toService({ stanza, from }) {
+      const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;
+      const answer = await chatCommand(commands, from.bare, stanza.getChildText("body") ?? "", intro);
+      await gateway.send(xml("message", { type: "chat", from: domain, to: from.full, id: randomUUID() }, xml("body", {}, answer)));
+    },
   });
 
   // Stanzas from one sender are handled in order; different senders in parallel.
   const senders = createKeyedQueue();
   const onStanza = (stanza: Element): void => {
+    if (stanza.name === "message" && stanza.getChild("privilege", NS_PRIVILEGE) && !stanza.attrs.from?.includes("@")) {
+      roster.updatePrivileges(stanza);
+      return;
+    }
     void senders.run(stanza.attrs.from?.split("/")[0] ?? "", () => router.dispatch(stanza));
   };
-  const onOnline = (): void => {
-    presence.announce().catch((error: unknown) => log.warn({ err: error }, "could not announce presence"));
+  const onState = (state: string): void => {
+    metrics.linkUp.set({ domain }, state === "online" ? 1 : 0);
+    if (state === "online") presence.announce().catch((error: unknown) => log.warn({ err: error }, "could not announce presence"));
   };
 
   let publicUrl = options.publicUrl;
   const context: TransportContext = {
     domain,
     log,
+    metrics,
     table: (name) => table(`t.${name}`),
     http: options.http,
     media: options.media,
@@ -126,6 +179,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
     deliver: (message) => inbox.deliver(message),
     reportStatus: (providerId, status) => tracker.report(providerId, status),
+    setAccountState: (user, state) => presence.setAccountState(user, state),
     async *registrations() {
       for await (const registration of gateway.registrations.all()) yield [registration.user, registration.fields];
     },
@@ -140,8 +194,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       publicUrl = url;
     },
     async start() {
+      metrics.linkUp.set({ domain }, 0);
       link.on("stanza", onStanza);
-      link.on("online", onOnline);
+      link.on("state", onState);
       await transport.start(context);
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
       if (redelivered + resent > 0) log.info({ redelivered, resent }, "resumed work left by the previous run");
@@ -154,7 +209,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await outbox.stop();
       await transport.stop();
       link.off("stanza", onStanza);
-      link.off("online", onOnline);
+      link.off("state", onState);
       await link.stop();
       await senders.idle();
     },

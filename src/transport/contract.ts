@@ -6,6 +6,7 @@ import type { BareJid } from "../xmpp/jid.js";
 import type { Table } from "../store/store.js";
 import type { HttpRouter } from "../http/router.js";
 import type { MediaStore } from "../http/media.js";
+import type { Metrics } from "../metrics.js";
 
 /** Registration values, keyed by form field name. Secrets arrive decrypted and leave encrypted. */
 export type Fields = Record<string, string>;
@@ -74,11 +75,15 @@ export type SendResult =
   | { kind: "temporary"; reason: string; retryAfterMs?: number }
   | { kind: "permanent"; reason: string };
 
+export type AccountState = { ok: true } | { ok: false; reason: string };
+
 export type DeliveryStatus = { state: "delivered" } | { state: "failed"; reason: string };
 
 export interface Delivery {
   /** True when this source id was delivered before; nothing is sent again. */
   duplicate: boolean;
+  /** Set when the user's policy keeps this message out of XMPP (it was not sent; leave it at its source). */
+  filtered?: string;
   /** Resolves once the XMPP server has the stanza (the message may then be marked done at its source). */
   delivered: Promise<void>;
 }
@@ -90,6 +95,8 @@ export interface AddressCodec {
   /** Words for the jabber:iq:gateway prompt, e.g. "E-mail address". */
   prompt: string;
   description: string;
+  /** How contact vCards carry the address: as an e-mail address, a phone number, or a note. */
+  vcard?: "email" | "tel";
 }
 
 export interface TransportContext {
@@ -107,6 +114,10 @@ export interface TransportContext {
   deliver(message: InboundMessage): Promise<Delivery>;
   /** Delivery news for a message accepted earlier under `providerId`. */
   reportStatus(providerId: string, status: DeliveryStatus): Promise<void>;
+  /** Whether the user's legacy account works (IMAP login, Twilio credentials); the user sees it
+   *  as the transport's and the contacts' presence, with `reason` as status text when it does not. */
+  setAccountState(user: BareJid, state: AccountState): void;
+  metrics: Metrics;
   /** Every registered user of this transport with their (decrypted) fields. */
   registrations(): AsyncIterable<[BareJid, Fields]>;
 }

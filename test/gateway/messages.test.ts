@@ -183,5 +183,6 @@ test("a user sending faster than the configured rate is told to slow down", asyn
 test("a message to the transport itself gets a helpful answer", async () => {
   await juliet.send(chat(GATEWAY, "help", "svc1"));
   const answer = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && Boolean(stanza.getChildText("body")));
-  assert.match(answer.getChildText("body")!, /registered/);
+  assert.match(answer.getChildText("body")!, /Commands:/);
+  assert.match(answer.getChildText("body")!, /add ADDRESS/);
 });

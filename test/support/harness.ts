@@ -34,6 +34,8 @@ export interface HarnessOptions {
    *  `transport`, the real one is loaded from transports/<name>/ and `options` is its config section. */
   transports?: Record<string, { domain: string; transport?: Transport; options?: Record<string, unknown> }>;
   prosodyModules?: string[];
+  /** Lua lines for the Prosody VirtualHost (privileges, ...). */
+  prosodyHostConfig?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -44,6 +46,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     domain: DOMAIN,
     components: [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))],
     ...(options.prosodyModules && { modules: options.prosodyModules }),
+    ...(options.prosodyHostConfig && { hostConfig: options.prosodyHostConfig }),
   });
   for (const user of options.users ?? ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
   await prosody.start();

@@ -35,7 +35,8 @@ export function createTestTransport(): TestTransport {
         const address = trimmed.includes("@") ? trimmed : trimmed.replace(/%(?=[^%]*$)/, "@");
         const match = /^([^@\s]+)@([a-z0-9.-]+\.[a-z]{2,})$/i.exec(address);
         if (!match) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address (expected name@domain).`);
-        return `${match[1]}@${match[2]!.toLowerCase()}`;
+        // JID local parts are case-insensitive, so the canonical address is lower-case.
+        return `${match[1]!.toLowerCase()}@${match[2]!.toLowerCase()}`;
       },
     },
     sent: [],

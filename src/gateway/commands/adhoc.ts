@@ -1,0 +1,86 @@
+// XEP-0050 ad-hoc commands on the transport's JID: list, execute, multi-step forms, cancel.
+import { randomUUID } from "node:crypto";
+import { gatewayError } from "../../errors.js";
+import type { Fields } from "../../transport/contract.js";
+import type { BareJid } from "../../xmpp/jid.js";
+import { xml, type Element } from "../../xmpp/xml.js";
+import { formElement, submittedFields } from "../data-form.js";
+import type { Router } from "../router.js";
+import type { Command, CommandCaller, CommandOutcome } from "./command.js";
+import { visibleTo } from "./command.js";
+
+export const NS_COMMANDS = "http://jabber.org/protocol/commands";
+const SESSION_TTL_MS = 10 * 60_000;
+
+interface Session {
+  user: BareJid;
+  command: Command;
+  state?: Fields;
+  expires: number;
+}
+
+export interface CommandSet {
+  commands: Command[];
+  caller(user: BareJid): Promise<CommandCaller>;
+}
+
+/** disco#items for the commands node: what this user may run. */
+export async function commandItems(set: CommandSet, domain: string, user: BareJid): Promise<Element[]> {
+  const caller = await set.caller(user);
+  return set.commands.filter((command) => visibleTo(command, caller)).map((command) => xml("item", { jid: domain, node: command.node, name: command.name }));
+}
+
+export function registerAdhoc(router: Router, set: CommandSet): void {
+  const sessions = new Map<string, Session>();
+
+  const reply = (node: string, sessionid: string, outcome: CommandOutcome | "canceled"): Element => {
+    if (outcome === "canceled") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
+    if ("note" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: "info" }, outcome.note));
+    return xml(
+      "command",
+      { xmlns: NS_COMMANDS, node, sessionid, status: "executing" },
+      xml("actions", { execute: "complete" }, xml("complete")),
+      formElement(outcome.form, `urn:switchboard:command:${node}`),
+    );
+  };
+
+  router.iq("set", NS_COMMANDS, "command", async ({ from, payload }) => {
+    const now = Date.now();
+    for (const [id, session] of sessions) if (session.expires < now) sessions.delete(id);
+
+    const node = payload.attrs.node ?? "";
+    const action = payload.attrs.action ?? "execute";
+    const caller = await set.caller(from.bare);
+    const sessionid = payload.attrs.sessionid;
+
+    if (sessionid) {
+      const session = sessions.get(sessionid);
+      if (!session || session.user !== from.bare || session.command.node !== node) {
+        throw gatewayError("bad-request", "This command session has expired or is not yours; start the command again.", "session-expired");
+      }
+      if (action === "cancel") {
+        sessions.delete(sessionid);
+        return reply(node, sessionid, "canceled");
+      }
+      const x = payload.getChild("x", "jabber:x:data");
+      if (!x) throw gatewayError("bad-request", "Submit the command's form to go on.");
+      const outcome = await session.command.run(caller, submittedFields(x), session.state);
+      if ("form" in outcome) {
+        sessions.set(sessionid, { ...session, ...(outcome.state && { state: outcome.state }), expires: now + SESSION_TTL_MS });
+      } else {
+        sessions.delete(sessionid);
+      }
+      return reply(node, sessionid, outcome);
+    }
+
+    const command = set.commands.find((candidate) => candidate.node === node);
+    if (!command || !visibleTo(command, caller)) {
+      throw gatewayError("item-not-found", command?.admin ? "Only the gateway's admins may run this command." : `There is no command "${node}" here.`);
+    }
+    if (action === "cancel") return reply(node, randomUUID(), "canceled");
+    const id = randomUUID();
+    if (!command.form) return reply(node, id, await command.run(caller, {}));
+    sessions.set(id, { user: from.bare, command, expires: now + SESSION_TTL_MS });
+    return reply(node, id, { form: await command.form(caller) });
+  });
+}

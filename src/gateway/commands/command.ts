@@ -1,0 +1,51 @@
+// A command a user or admin can run through XEP-0050 ad-hoc commands or by chatting with the
+// transport's JID. Both front ends call the same `run`.
+import type { Fields, RegistrationForm } from "../../transport/contract.js";
+import type { BareJid } from "../../xmpp/jid.js";
+
+export interface CommandCaller {
+  user: BareJid;
+  isAdmin: boolean;
+  registered: boolean;
+}
+
+/** What a step returns: a sentence for the user, or another form to fill in. */
+export type CommandOutcome = { note: string } | { form: RegistrationForm; state?: Fields };
+
+export interface Command {
+  node: string;
+  name: string;
+  /** Only admins see and run it. */
+  admin?: boolean;
+  /** Only registered users see and run it. */
+  registeredOnly?: boolean;
+  /** The form to show first; none means the command runs at once. */
+  form?(caller: CommandCaller): Promise<RegistrationForm>;
+  /** `state` carries what earlier steps of a multi-step command collected. */
+  run(caller: CommandCaller, values: Fields, state?: Fields): Promise<CommandOutcome>;
+  chat: {
+    /** The word that starts it in a chat, e.g. "add". */
+    keyword: string;
+    usage: string;
+    /** Chat arguments (after the keyword) as form values. */
+    parse(args: string): Fields;
+  };
+}
+
+export function visibleTo(command: Command, caller: CommandCaller): boolean {
+  if (command.admin && !caller.isAdmin) return false;
+  if (command.registeredOnly && !caller.registered) return false;
+  return true;
+}
+
+/** `key=value key2="two words"` as fields; a bare word goes to `fallback`. */
+export function keyValues(args: string, fallback?: string): Fields {
+  const fields: Fields = {};
+  const words: string[] = [];
+  for (const match of args.matchAll(/(\w[\w-]*)=("([^"]*)"|\S*)|"([^"]*)"|(\S+)/g)) {
+    if (match[1]) fields[match[1]] = match[3] ?? match[2] ?? "";
+    else words.push(match[4] ?? match[5] ?? "");
+  }
+  if (fallback && words.length > 0) fields[fallback] = words.join(" ");
+  return fields;
+}
