@@ -15,8 +15,8 @@ Component "sms.example.org"
     component_secret = "change-me-sms-secret"
 
 -- Optional: let the transports put contacts straight into their users' rosters (XEP-0356).
--- Needs mod_privilege from Debian's prosody-modules package. Add inside your VirtualHost:
---   modules_enabled = { "privilege" }
+-- Needs mod_privilege from Debian's prosody-modules package, loaded on the VirtualHost AND on
+-- each Component (add  modules_enabled = { "privilege" }  under both). Inside your VirtualHost:
 --   privileged_entities = {
 --       ["email.example.org"] = { roster = "both"; message = "outgoing" };
 --       ["sms.example.org"] = { roster = "both"; message = "outgoing" };

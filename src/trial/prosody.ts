@@ -18,6 +18,8 @@ export interface ProsodyOptions {
   modules?: string[];
   /** Lines for the VirtualHost section. */
   hostConfig?: string;
+  /** Modules to load on every component (mod_privilege must be loaded there too). */
+  componentModules?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -112,7 +114,12 @@ export class LocalProsody {
       `VirtualHost ${luaString(domain)}`,
       this.options.hostConfig ?? "",
       "",
-      ...components.flatMap((component) => [`Component ${luaString(component.domain)}`, `  component_secret = ${luaString(component.secret)}`, ""]),
+      ...components.flatMap((component) => [
+        `Component ${luaString(component.domain)}`,
+        `  component_secret = ${luaString(component.secret)}`,
+        this.options.componentModules ? `  modules_enabled = { ${this.options.componentModules.map(luaString).join(", ")} }` : "",
+        "",
+      ]),
     ];
     writeFileSync(this.configPath, lines.join("\n"));
   }

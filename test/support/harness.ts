@@ -47,6 +47,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     components: [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))],
     ...(options.prosodyModules && { modules: options.prosodyModules }),
     ...(options.prosodyHostConfig && { hostConfig: options.prosodyHostConfig }),
+    ...(options.prosodyModules?.includes("privilege") && { componentModules: ["privilege"] }),
   });
   for (const user of options.users ?? ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
   await prosody.start();
