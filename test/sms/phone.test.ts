@@ -1,0 +1,40 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { GatewayError } from "../../src/errors.js";
+import { createPhoneCodec, parsePhone } from "../../transports/sms/phone.js";
+
+test("an international number is kept in E.164 whatever the punctuation", () => {
+  assert.equal(parsePhone("+1 (415) 555-0123", "US"), "+14155550123");
+  assert.equal(parsePhone("+44 7700 900123", "US"), "+447700900123");
+});
+
+test("a national-format number is read in the configured region", () => {
+  assert.equal(parsePhone("(415) 555-0123", "US"), "+14155550123");
+  assert.equal(parsePhone("07700 900123", "GB"), "+447700900123");
+  assert.equal(parsePhone("030 1234567", "DE"), "+49301234567");
+});
+
+test("a short code stays as its digits", () => {
+  assert.equal(parsePhone("12345", "US"), "12345");
+  assert.equal(parsePhone(" 898211 ", "US"), "898211");
+});
+
+test("the example number from the docs is accepted (Twilio, not the gateway, judges whether it exists)", () => {
+  assert.equal(parsePhone("+15551234567", "US"), "+15551234567");
+});
+
+for (const bad of ["", "hello", "+1555", "juliet@example.org", "+1 415 555 0123 4567 89", "12"]) {
+  test(`"${bad}" is refused as jid-malformed with a sentence`, () => {
+    assert.throws(
+      () => parsePhone(bad, "US"),
+      (error: unknown) => error instanceof GatewayError && error.condition === "jid-malformed" && error.message.length > 20 && /[.]$/.test(error.message),
+    );
+  });
+}
+
+test("the codec names what it expects for jabber:iq:gateway prompts", () => {
+  const codec = createPhoneCodec("GB");
+  assert.equal(codec.prompt, "Phone number");
+  assert.match(codec.description, /GB/);
+  assert.equal(codec.parse("07700 900123"), "+447700900123");
+});

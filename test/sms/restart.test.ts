@@ -1,0 +1,39 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { joinSms, phoneJid, startSmsHarness, type SmsHarness } from "./sms-harness.js";
+
+let s: SmsHarness;
+const ROMEO = "+14155550123";
+
+before(async () => {
+  s = await startSmsHarness();
+  const juliet = await s.h.login("juliet");
+  await joinSms(juliet, { number: s.numbers[0]! });
+  await juliet.stop();
+});
+after(async () => {
+  await s?.stop();
+});
+
+test("a text acknowledged while the XMPP server is down reaches the user once after a gateway restart, even if Twilio posts it again", async () => {
+  // The XMPP server goes away: the webhook can be stored, but not delivered.
+  await s.h.prosody.stop();
+  const sid = "SMrestartrestartrestartrestart0001";
+  const first = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "Kept across a restart", messageSid: sid });
+  assert.equal(first.status, 200, "Twilio is told 200 only once the text is stored");
+  await s.h.stopGateway();
+
+  await s.h.prosody.start();
+  await s.h.startGateway();
+  // Twilio retries the webhook after the restart (its own timeout): it must not arrive twice.
+  for (const number of s.operator.numbers.values()) number.smsUrl = `http://127.0.0.1:${s.h.gateway.httpPort}/sms/sms.example.test/incoming`;
+  const again = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "Kept across a restart", messageSid: sid });
+  assert.equal(again.status, 200);
+  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "marker" });
+
+  // Juliet was offline the whole time: the server kept what the gateway delivered.
+  const juliet = await s.h.login("juliet");
+  await juliet.waitFor((stanza) => stanza.getChildText("body") === "marker", 10_000);
+  const kept = juliet.messages(phoneJid(ROMEO)).filter((stanza) => stanza.getChildText("body") === "Kept across a restart");
+  assert.equal(kept.length, 1);
+});

@@ -1,0 +1,38 @@
+// Phone numbers as contact addresses: E.164 for numbers, bare digits for short codes.
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
+import { gatewayError } from "../../src/errors.js";
+import type { AddressCodec } from "../../src/transport/contract.js";
+
+declare const e164Brand: unique symbol;
+/** A canonical phone address: "+14155550123", or a short code such as "12345". */
+export type PhoneAddress = string & { readonly [e164Brand]: true };
+
+// Short codes are 3 to 6 digits in the countries Twilio serves; longer digit strings are
+// national numbers and go through the region's numbering plan.
+const SHORT_CODE = /^\d{3,6}$/;
+const ALLOWED = /^[+\d\s().\-\/]+$/;
+
+export function parsePhone(text: string, region: CountryCode): PhoneAddress {
+  const trimmed = text.trim();
+  if (!trimmed) throw gatewayError("jid-malformed", "A phone number is needed here, such as +14155550123.");
+  if (SHORT_CODE.test(trimmed)) return trimmed as PhoneAddress;
+  if (!ALLOWED.test(trimmed)) {
+    throw gatewayError("jid-malformed", `"${trimmed}" is not a phone number: use digits, optionally starting with + and the country code (e.g. +14155550123).`);
+  }
+  const parsed = parsePhoneNumberFromString(trimmed, region);
+  // "Possible" (right length for its country) rather than "valid": numbering plans change faster
+  // than our metadata, and Twilio answers numbers that do not exist with error 21211 in words.
+  if (!parsed || !parsed.isPossible()) {
+    const hint = trimmed.startsWith("+") ? "" : ` Without a leading + it is read as a number of region ${region}.`;
+    throw gatewayError("jid-malformed", `"${trimmed}" is not a possible phone number.${hint} Write it with its country code, such as +14155550123.`);
+  }
+  return parsed.number as PhoneAddress;
+}
+
+export function createPhoneCodec(region: CountryCode): AddressCodec {
+  return {
+    prompt: "Phone number",
+    description: `Enter the phone number of the person you want to text, with its country code (+14155550123); numbers without one are read as ${region} numbers.`,
+    parse: (text) => parsePhone(text, region),
+  };
+}

@@ -1,0 +1,83 @@
+// A user's message out as one or more texts: split at word boundaries, paced per sender number,
+// attachments as MMS media, and Twilio's refusals turned into a SendResult the outbox acts on.
+import type { Logger } from "pino";
+import { GatewayError } from "../../src/errors.js";
+import type { Table } from "../../src/store/store.js";
+import type { Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
+import type { Accounts } from "./accounts.js";
+import { describeTwilioError } from "./errors.js";
+import type { Pacer } from "./pacing.js";
+import { ProviderError, type SmsProvider } from "./provider.js";
+import { splitBody } from "./segments.js";
+import type { StatusTracker } from "./status.js";
+
+/** Texts of a message already accepted, so a retry after a failure part-way sends only the rest. */
+interface SendProgress {
+  ids: string[];
+}
+
+/** Twilio takes at most ten media URLs per message. */
+const MAX_MEDIA = 10;
+const PROGRESS_TTL_MS = 3 * 24 * 3_600_000;
+
+export function createSender(options: {
+  provider: SmsProvider;
+  accounts: Accounts;
+  status: StatusTracker;
+  pacer: Pacer;
+  progress: Table<SendProgress>;
+  statusUrl: () => string;
+  log: Logger;
+}): (message: OutboundMessage, fields: Fields) => Promise<SendResult> {
+  const { provider, accounts, status, pacer, progress, log } = options;
+
+  return async (message, fields) => {
+    let sender;
+    try {
+      sender = accounts.senderOf(fields);
+    } catch (error) {
+      return { kind: "permanent", reason: error instanceof GatewayError ? error.message : "Your registration is incomplete." };
+    }
+    const urls = message.attachments.map((attachment) => attachment.url);
+    const media = urls.slice(0, MAX_MEDIA);
+    // Attachments past MMS's limit still reach the contact, as links.
+    const body = [message.body, ...urls.slice(MAX_MEDIA)].filter(Boolean).join("\n");
+    const texts = splitBody(body);
+    const done = (await progress.get(message.id)) ?? { ids: [] };
+    const context = { user: message.user, id: message.id, from: sender.from, parts: texts.length };
+
+    for (let index = done.ids.length; index < texts.length; index += 1) {
+      await pacer.take(sender.from);
+      try {
+        const { id } = await provider.send(sender.account, {
+          from: sender.from,
+          to: message.peer,
+          body: texts[index]!,
+          mediaUrls: index === 0 ? media : [],
+          statusCallback: options.statusUrl(),
+        });
+        done.ids.push(id);
+        if (texts.length > 1) await progress.set(message.id, done, PROGRESS_TTL_MS);
+        await status.partSent(done.ids[0]!, index, texts.length, id);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        const { code, httpStatus, temporary, retryAfterMs } = error.options;
+        if (temporary) {
+          const reason = code === 20429 || httpStatus === 429 ? describeTwilioError(20429) : httpStatus ? `Twilio answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
+          log.info({ ...context, part: index + 1, httpStatus, code }, "Twilio could not take a text now");
+          return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+        }
+        await status.complete(done.ids);
+        await progress.delete(message.id);
+        const sentence = code !== undefined ? describeTwilioError(code, error.message) : `Twilio refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
+        const partly = done.ids.length > 0 ? `Only ${done.ids.length} of ${texts.length} parts were sent. ` : "";
+        log.info({ ...context, part: index + 1, httpStatus, code }, "Twilio refused a text");
+        return { kind: "permanent", reason: `${partly}${sentence}` };
+      }
+    }
+    await status.complete(done.ids);
+    if (texts.length > 1) await progress.delete(message.id);
+    log.info({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
+    return { kind: "accepted", providerId: done.ids[0]! };
+  };
+}

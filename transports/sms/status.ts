@@ -1,0 +1,130 @@
+// Delivery news from status callbacks, turned into one status per gateway message: a message split
+// into several texts is delivered when all of them are, and failed when any one fails.
+import type { Logger } from "pino";
+import type { Table } from "../../src/store/store.js";
+import type { DeliveryStatus } from "../../src/transport/contract.js";
+import { describeTwilioError } from "./errors.js";
+import type { StatusUpdate } from "./provider.js";
+
+export interface SentPart {
+  /** The provider id the core knows the whole message by (its first text's). */
+  primary: string;
+  index: number;
+  total: number;
+  /** False while later texts of the message are still being sent. */
+  complete: boolean;
+  sentAt: number;
+}
+
+interface Progress {
+  delivered: string[];
+  finished: boolean;
+}
+
+interface PendingStatus {
+  update: StatusUpdate;
+  receivedAt: number;
+}
+
+const KEEP_MS = 14 * 24 * 3_600_000;
+/** How many grace periods a status waits for the rest of its message to be sent. */
+const MAX_CHECKS = 600;
+
+export interface StatusTracker {
+  /** Remember each text of a message as it leaves, before the core learns the message's provider id. */
+  partSent(primary: string, index: number, total: number, id: string): Promise<void>;
+  /** All texts of the message left (or it was given up): statuses may now be reported. */
+  complete(ids: string[]): Promise<void>;
+  /** Kept before the webhook is answered; reported once the send's bookkeeping surely finished. */
+  receive(update: StatusUpdate): Promise<void>;
+  /** Report what an earlier run received but had not reported. */
+  resume(): Promise<number>;
+  stop(): void;
+}
+
+export function createStatusTracker(options: {
+  parts: Table<SentPart>;
+  progress: Table<Progress>;
+  pending: Table<PendingStatus>;
+  report(providerId: string, status: DeliveryStatus): Promise<void>;
+  graceMs: number;
+  log: Logger;
+}): StatusTracker {
+  const { parts, progress, pending, log, graceMs } = options;
+  const timers = new Set<NodeJS.Timeout>();
+  // Statuses for the texts of one message update one progress record: apply them one at a time.
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const apply = async (update: StatusUpdate): Promise<void> => {
+    const part = await parts.get(update.id);
+    const primary = part?.primary ?? update.id;
+    const total = part?.total ?? 1;
+    const state = (await progress.get(primary)) ?? { delivered: [], finished: false };
+    if (state.finished) return;
+    if (update.state === "failed") {
+      state.finished = true;
+      const which = part && total > 1 ? `Part ${part.index + 1} of ${total} was not delivered. ` : "";
+      await progress.set(primary, state, KEEP_MS);
+      await options.report(primary, { state: "failed", reason: `${which}${describeTwilioError(update.errorCode)}` });
+      return;
+    }
+    if (!state.delivered.includes(update.id)) state.delivered.push(update.id);
+    state.finished = state.delivered.length >= total;
+    await progress.set(primary, state, KEEP_MS);
+    if (state.finished) await options.report(primary, { state: "delivered" });
+  };
+
+  const schedule = async (key: string, entry: PendingStatus, checks = 0): Promise<void> => {
+    const part = await parts.get(entry.update.id);
+    // The core records a provider id only after send() returns, which for a long message is after
+    // its last text left: a status that outran that waits, re-checking, for a bounded time.
+    // A status for a text not yet on record may have outrun even our own write: re-check a few times.
+    const waiting = part === undefined ? checks < 3 : !part.complete && checks < MAX_CHECKS;
+    const wait = waiting ? Math.max(graceMs, 100) : part ? Math.max(0, part.sentAt + graceMs - Date.now()) : 0;
+    if (wait === 0) {
+      const applied = chain.then(() => apply(entry.update));
+      chain = applied.catch(() => undefined);
+      await applied
+        .then(() => pending.delete(key))
+        .catch((error: unknown) => log.warn({ err: error, providerId: entry.update.id }, "could not report a delivery status; will retry at next start"));
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void schedule(key, entry, checks + 1);
+    }, wait);
+    timers.add(timer);
+  };
+
+  return {
+    async partSent(primary, index, total, id) {
+      await parts.set(id, { primary, index, total, complete: false, sentAt: Date.now() }, KEEP_MS);
+    },
+    async complete(ids) {
+      const sentAt = Date.now();
+      for (const id of ids) {
+        const part = await parts.get(id);
+        if (part) await parts.set(id, { ...part, complete: true, sentAt }, KEEP_MS);
+      }
+    },
+    async receive(update) {
+      if (update.state === "progress") return;
+      const key = `${update.id}:${update.state}`;
+      const entry = { update, receivedAt: Date.now() };
+      await pending.set(key, entry, KEEP_MS);
+      void schedule(key, entry);
+    },
+    async resume() {
+      let count = 0;
+      for await (const [key, entry] of pending.entries()) {
+        count += 1;
+        void schedule(key, entry);
+      }
+      return count;
+    },
+    stop() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// The SMS/MMS transport: the pieces of this folder put together behind the core's Transport contract.
+import type { Logger } from "pino";
+import { HttpError } from "../../src/http/router.js";
+import type { Transport, TransportContext } from "../../src/transport/contract.js";
+import { createAccounts, SECRET_FIELDS, type Accounts, type Binding } from "./accounts.js";
+import type { SmsConfig } from "./config.js";
+import { createInboundHandler } from "./inbound.js";
+import { createPacer } from "./pacing.js";
+import { createPhoneCodec } from "./phone.js";
+import type { SmsProvider } from "./provider.js";
+import { createSender } from "./send.js";
+import { createStatusTracker, type StatusTracker } from "./status.js";
+import { createWebhook } from "./webhook.js";
+
+export function createSmsTransport(config: SmsConfig, log: Logger, provider: SmsProvider): Transport {
+  const codec = createPhoneCodec(config.defaultRegion);
+  const pacer = createPacer(config.messagesPerSecond);
+  let context: TransportContext | null = null;
+  let accounts: Accounts | null = null;
+  let status: StatusTracker | null = null;
+  let send: Transport["send"] | null = null;
+
+  const started = (): { context: TransportContext; accounts: Accounts } => {
+    if (!context || !accounts) throw new Error("the SMS transport is not started");
+    return { context, accounts };
+  };
+  const publicBase = (): string => (config.publicUrl ?? started().context.publicUrl).replace(/\/$/, "");
+  const paths = (domain: string) => ({ incoming: `/sms/${domain}/incoming`, status: `/sms/${domain}/status` });
+
+  return {
+    name: "sms",
+    identityType: "sms",
+    displayName: "SMS/MMS gateway",
+    address: codec,
+    secretFields: SECRET_FIELDS,
+
+    registrationForm: (user, current) => started().accounts.form(user, current),
+    register: (user, fields, previous) => started().accounts.register(user, fields, previous),
+    unregister: (user, fields) => started().accounts.unregister(user, fields),
+    send(message, fields) {
+      if (!send) throw new Error("the SMS transport is not started");
+      return send(message, fields);
+    },
+
+    async start(ctx) {
+      context = ctx;
+      const { incoming, status: statusPath } = paths(ctx.domain);
+      accounts = createAccounts({
+        config,
+        provider,
+        bindings: ctx.table<Binding>("numbers"),
+        registrations: () => ctx.registrations(),
+        incomingUrl: () => `${publicBase()}${incoming}`,
+        log,
+      });
+      status = createStatusTracker({
+        parts: ctx.table("sent-parts"),
+        progress: ctx.table("delivery-progress"),
+        pending: ctx.table("status-pending"),
+        report: (providerId, delivery) => ctx.reportStatus(providerId, delivery),
+        graceMs: config.statusGraceMs,
+        log,
+      });
+      send = createSender({ provider, accounts, status, pacer, progress: ctx.table("send-progress"), statusUrl: () => `${publicBase()}${statusPath}`, log });
+
+      const tokenOf = accounts.tokenOf.bind(accounts);
+      const onIncoming = createInboundHandler({ provider, accounts, codec, media: () => ctx.media, deliver: (message) => ctx.deliver(message), maxMediaBytes: config.maxMediaBytes, log });
+      const tracker = status;
+      ctx.http.add("POST", incoming, createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle: onIncoming, log }));
+      ctx.http.add(
+        "POST",
+        statusPath,
+        createWebhook({
+          provider,
+          maxBytes: config.maxWebhookBytes,
+          publicBase,
+          tokenOf,
+          log,
+          async handle(params) {
+            let update;
+            try {
+              update = provider.readStatus(params);
+            } catch (error) {
+              throw new HttpError(400, `Malformed status callback: ${(error as Error).message}`);
+            }
+            await tracker.receive(update);
+          },
+        }),
+      );
+      const resumed = await status.resume();
+      if (resumed > 0) log.info({ resumed }, "reporting delivery statuses left by the previous run");
+      log.info({ incoming: `${publicBase()}${incoming}`, status: `${publicBase()}${statusPath}`, operatorNumbers: config.operator?.numbers.length ?? 0, ownAccounts: config.ownAccounts }, "SMS webhooks ready");
+    },
+    async stop() {
+      status?.stop();
+      context = null;
+    },
+  };
+}
