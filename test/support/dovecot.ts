@@ -1,0 +1,172 @@
+// A real Dovecot (IMAP + LMTP) of our own in a temporary folder, on free loopback ports, for tests.
+// Mailboxes live in a passwd-file with plain passwords; mail is stored as Maildir under the folder.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:net";
+import { freePort } from "../../src/trial/prosody.js";
+
+export interface DovecotMailbox {
+  user: string;
+  password: string;
+}
+
+export class LocalDovecot {
+  imapPort = 0;
+  lmtpPort = 0;
+  readonly dir: string;
+  private child: ChildProcess | null = null;
+  private readonly mailboxes = new Map<string, string>();
+
+  constructor(dir?: string) {
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), "switchboard-dovecot-"));
+    // Dovecot's unprivileged processes (auth worker, mail processes) must reach files in here.
+    chmodSync(this.dir, 0o755);
+  }
+
+  get logPath(): string {
+    return join(this.dir, "dovecot.log");
+  }
+
+  /** Adds (or changes the password of) a mailbox; takes effect at once, even while running. */
+  addMailbox(user: string, password: string): void {
+    this.mailboxes.set(user, password);
+    this.writeUsers();
+  }
+
+  async start(): Promise<void> {
+    if (!this.imapPort) this.imapPort = await freePort();
+    if (!this.lmtpPort) this.lmtpPort = await freePort();
+    this.writeConfig();
+    const child = spawn("dovecot", ["-F", "-c", join(this.dir, "dovecot.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    this.child = child;
+    const exited = new Promise<never>((_resolve, reject) =>
+      child.once("exit", (code) => reject(new Error(`dovecot exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([Promise.all([waitForPort(this.imapPort), waitForPort(this.lmtpPort)]), exited]);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+    // The master leaves its children to finish; wait until the ports are really closed.
+    await waitForPortClosed(this.imapPort);
+    await waitForPortClosed(this.lmtpPort);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Stops Dovecot and removes its folder. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (!process.env.KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private writeUsers(): void {
+    const lines = [...this.mailboxes].map(([user, password]) => `${user}:{PLAIN}${password}::::::`);
+    const path = join(this.dir, "users");
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    chmodSync(path, 0o644);
+  }
+
+  private writeConfig(): void {
+    const { dir } = this;
+    const mail = join(dir, "mail");
+    mkdirSync(mail, { recursive: true });
+    mkdirSync(join(dir, "run"), { recursive: true });
+    // Mail processes run as the "dovecot" user (never uid 0), so the mail folder must be theirs.
+    if (userInfo().uid === 0) chownSync(mail, uidOf("dovecot"), gidOf("dovecot"));
+    this.writeUsers();
+    const config = [
+      "# Written by Switchboard's tests; loopback only.",
+      `base_dir = ${join(dir, "run")}`,
+      `state_dir = ${join(dir, "state")}`,
+      `log_path = ${this.logPath}`,
+      `info_log_path = ${this.logPath}`,
+      "protocols = imap lmtp",
+      "listen = 127.0.0.1",
+      "ssl = no",
+      "disable_plaintext_auth = no",
+      "auth_mechanisms = plain login",
+      "default_login_user = dovenull",
+      "default_internal_user = dovecot",
+      "mail_uid = dovecot",
+      "mail_gid = dovecot",
+      "first_valid_uid = 1",
+      "first_valid_gid = 1",
+      `mail_location = maildir:${mail}/%u`,
+      "lmtp_save_to_detail_mailbox = no",
+      "passdb {",
+      "  driver = passwd-file",
+      `  args = scheme=PLAIN username_format=%u ${join(dir, "users")}`,
+      "}",
+      "userdb {",
+      "  driver = static",
+      `  args = uid=dovecot gid=dovecot home=${mail}/%u allow_all_users=yes`,
+      "}",
+      "service imap-login {",
+      `  inet_listener imap {\n    address = 127.0.0.1\n    port = ${this.imapPort}\n  }`,
+      "  inet_listener imaps {\n    port = 0\n  }",
+      "}",
+      "service lmtp {",
+      `  inet_listener lmtp {\n    address = 127.0.0.1\n    port = ${this.lmtpPort}\n  }`,
+      "}",
+      "service stats {\n  unix_listener stats-reader {\n    mode = 0666\n  }\n  unix_listener stats-writer {\n    mode = 0666\n  }\n}",
+      "",
+    ].join("\n");
+    writeFileSync(join(dir, "dovecot.conf"), config);
+  }
+}
+
+function idOf(flag: "-u" | "-g", name: string): number {
+  const out = spawnSyncText("id", [flag, name]);
+  const id = Number(out.trim());
+  if (!Number.isInteger(id)) throw new Error(`there is no system user "${name}" (install Debian's dovecot-core)`);
+  return id;
+}
+const uidOf = (name: string): number => idOf("-u", name);
+const gidOf = (name: string): number => idOf("-g", name);
+
+function spawnSyncText(command: string, args: string[]): string {
+  return spawnSync(command, args, { encoding: "utf8" }).stdout ?? "";
+}
+
+function probe(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe(port))) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function waitForPortClosed(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (await probe(port)) {
+    if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} still open ${timeoutMs} ms after dovecot stopped`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

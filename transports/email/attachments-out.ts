@@ -1,0 +1,63 @@
+// Chat attachments (XEP-0066 OOB URLs) fetched for a mail: attached up to a size cap, else linked.
+import type { Logger } from "pino";
+import type { Attachment } from "../../src/transport/contract.js";
+
+export interface FetchedAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+export interface OutgoingAttachments {
+  attached: FetchedAttachment[];
+  /** URLs that stay links in the body (too large, unreachable, or not http). */
+  linked: string[];
+}
+
+export async function fetchAttachments(items: Attachment[], options: { maxBytes: number; timeoutMs: number; log: Logger }): Promise<OutgoingAttachments> {
+  const result: OutgoingAttachments = { attached: [], linked: [] };
+  let budget = options.maxBytes;
+  for (const item of items) {
+    const fetched = budget > 0 ? await fetchOne(item, budget, options).catch((error: unknown) => {
+      options.log.info({ err: error }, "could not fetch a chat attachment; sending it as a link");
+      return undefined;
+    }) : undefined;
+    if (fetched) {
+      budget -= fetched.content.length;
+      result.attached.push(fetched);
+    } else {
+      result.linked.push(item.url);
+    }
+  }
+  return result;
+}
+
+async function fetchOne(item: Attachment, maxBytes: number, options: { timeoutMs: number }): Promise<FetchedAttachment | undefined> {
+  if (!/^https?:\/\//i.test(item.url)) return undefined;
+  if (item.size !== undefined && item.size > maxBytes) return undefined;
+  const response = await fetch(item.url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: "follow" });
+  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+  const declared = Number(response.headers.get("content-length") ?? "NaN");
+  if (declared > maxBytes) {
+    await response.body.cancel();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > maxBytes) return undefined; // leaving the loop cancels the download
+    chunks.push(Buffer.from(chunk));
+  }
+  const contentType = (response.headers.get("content-type") ?? item.mediaType ?? "application/octet-stream").split(";")[0]!.trim();
+  return { filename: item.name ?? filenameOf(item.url), contentType, content: Buffer.concat(chunks) };
+}
+
+function filenameOf(url: string): string {
+  try {
+    const last = new URL(url).pathname.split("/").filter(Boolean).pop();
+    return last ? decodeURIComponent(last) : "attachment";
+  } catch {
+    return "attachment";
+  }
+}

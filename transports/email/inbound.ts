@@ -1,0 +1,97 @@
+// One mail from a watched mailbox into chat: bounces reported against the message they concern,
+// spam left where it is, everything else delivered to the user(s) it is for.
+import type { Logger } from "pino";
+import type { Attachment, TransportContext } from "../../src/transport/contract.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
+import { readBounce } from "./bounce.js";
+import type { EmailConfig } from "./config.js";
+import type { HostedDirectory } from "./hosted.js";
+import type { FetchedMail, MailOutcome } from "./imap.js";
+import { parseMail, type IncomingMail } from "./mime.js";
+import type { Policies } from "./policies.js";
+import { isFlaggedSpam } from "./spam.js";
+import type { Threads } from "./threads.js";
+
+export interface InboundDeps {
+  context: TransportContext;
+  config: EmailConfig;
+  threads: Threads;
+  policies: Policies;
+  hosted?: HostedDirectory;
+  /** Domain of the Message-IDs the gateway writes: a bounce naming one is ours to report. */
+  messageIdDomain: string;
+  log: Logger;
+}
+
+/** The handler for one mailbox: `owner` for a personal mailbox, none for the hosted catch-all. */
+export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid): (fetched: FetchedMail) => Promise<MailOutcome> {
+  const { context, config, threads, policies, log } = deps;
+
+  return async (fetched) => {
+    const where = { mailbox: mailboxKey, uid: fetched.uid };
+    const mail = await parseMail(fetched.source, config);
+
+    const bounce = readBounce(mail);
+    if (bounce?.originalMessageId?.endsWith(`@${deps.messageIdDomain}>`)) {
+      if (bounce.failed) await context.reportStatus(bounce.originalMessageId, { state: "failed", reason: bounce.reason });
+      log.info({ ...where, messageId: bounce.originalMessageId, failed: bounce.failed }, "delivery report for a mail we sent");
+      return { kind: "done" };
+    }
+    if (isFlaggedSpam(mail)) {
+      log.info(where, "left a mail marked as spam in the mailbox");
+      return { kind: "leave" };
+    }
+    if (!mail.from) {
+      log.info(where, "left a mail without a usable From address in the mailbox");
+      return { kind: "leave" };
+    }
+    const users = owner ? [owner] : ((await deps.hosted?.route(mail)) ?? []);
+    if (users.length === 0) {
+      log.info(where, "left a mail for no registered address in the mailbox");
+      return { kind: "leave" };
+    }
+
+    let attachments: { stored: Attachment[]; notes: string[] } | undefined;
+    const delivered: Array<Promise<void>> = [];
+    for (const user of users) {
+      if ((await policies.get(user)).onlyKnownSenders && !(await policies.hasWrittenTo(user, mail.from.address))) {
+        log.info({ ...where, user }, "left a mail from someone the user never wrote to (their policy)");
+        continue;
+      }
+      attachments ??= await storeAttachments(mail, deps);
+      // A hosted mail may be stored once per recipient; its Message-ID keeps it one chat message.
+      const sourceId = owner ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}` : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
+      const thread = mail.messageId
+        ? await threads.received(user, mail.from.address, sourceId, { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) })
+        : undefined;
+      const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes].filter(Boolean).join("\n");
+      const delivery = await context.deliver({
+        user,
+        peer: mail.from.address,
+        body,
+        sourceId,
+        attachments: attachments.stored,
+        ...(mail.subject && { subject: mail.subject }),
+        ...(thread && { thread }),
+        ...(mail.sentAt && { sentAt: mail.sentAt }),
+        ...(mail.from.name && { nick: mail.from.name }),
+      });
+      log.info({ ...where, user, duplicate: delivery.duplicate, attachments: attachments.stored.length }, "mail handed to XMPP");
+      delivered.push(delivery.delivered);
+    }
+    return delivered.length > 0 ? { kind: "deliver", delivered: Promise.all(delivered) } : { kind: "leave" };
+  };
+}
+
+async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<{ stored: Attachment[]; notes: string[] }> {
+  const stored: Attachment[] = [];
+  const notes: string[] = [];
+  for (const attachment of mail.attachments) {
+    if (attachment.data.length > deps.config.maxAttachmentBytes) {
+      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is too large to forward; it is in the mailbox.]`);
+      continue;
+    }
+    stored.push(await deps.context.media.put({ data: attachment.data, mediaType: attachment.mediaType, ...(attachment.name && { name: attachment.name }) }));
+  }
+  return { stored, notes };
+}

@@ -1,0 +1,75 @@
+// Keeps e-mail threads and chat threads together: which Message-IDs a reply must name in
+// In-Reply-To/References, and which chat <thread> an incoming mail belongs to.
+import { createHash } from "node:crypto";
+import type { Table } from "../../src/store/store.js";
+
+export interface ThreadLink {
+  messageId: string;
+  /** The References of that mail (oldest first). */
+  references: string[];
+  subject?: string;
+}
+
+export interface ReplyHeaders {
+  inReplyTo?: string;
+  references: string[];
+  /** The subject of the mail answered, for "Re: …". */
+  subject?: string;
+}
+
+const TTL_MS = 180 * 24 * 3_600_000;
+// References grow with every reply; mail clients themselves keep only the first and the last few.
+const MAX_REFERENCES = 20;
+
+export interface Threads {
+  /** Headers for a user's mail to a peer: answers the mail named by inReplyTo (a source id), or the
+   *  last mail of the chat thread, or the last mail of the conversation. */
+  replyHeaders(user: string, peer: string, answer: { inReplyTo?: string; thread?: string }): Promise<ReplyHeaders>;
+  /** After a mail left: remember it as the latest of its conversation and chat thread. */
+  sent(user: string, peer: string, link: ThreadLink, thread?: string): Promise<void>;
+  /** After a mail arrived: remember it under its source id; returns the chat thread it belongs to. */
+  received(user: string, peer: string, sourceId: string, link: ThreadLink): Promise<string>;
+}
+
+export function createThreads(table: Table<ThreadLink | string>): Threads {
+  // Keys hold Message-IDs, which can be long and hold anything; a hash keeps them tidy.
+  const key = (...parts: string[]): string => createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 32);
+  const link = async (k: string): Promise<ThreadLink | undefined> => {
+    const value = await table.get(k);
+    return typeof value === "object" ? value : undefined;
+  };
+  const rootOf = (entry: ThreadLink): string => entry.references[0] ?? entry.messageId;
+
+  return {
+    async replyHeaders(user, peer, answer) {
+      const previous =
+        (answer.inReplyTo ? await link(key("mail", user, answer.inReplyTo)) : undefined) ??
+        (answer.thread ? await link(key("thread", user, answer.thread)) : undefined) ??
+        (await link(key("conversation", user, peer)));
+      if (!previous) return { references: [] };
+      const references = [...previous.references, previous.messageId];
+      return { inReplyTo: previous.messageId, ...(previous.subject && { subject: previous.subject }), references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references };
+    },
+    async sent(user, peer, entry, thread) {
+      await table.set(key("mail", user, entry.messageId), entry, TTL_MS);
+      await table.set(key("conversation", user, peer), entry, TTL_MS);
+      if (thread) {
+        await table.set(key("thread", user, thread), entry, TTL_MS);
+        const root = key("root", user, rootOf(entry));
+        if (!(await table.has(root))) await table.set(root, thread, TTL_MS);
+      }
+    },
+    async received(user, peer, sourceId, entry) {
+      await table.set(key("mail", user, sourceId), entry, TTL_MS);
+      await table.set(key("conversation", user, peer), entry, TTL_MS);
+      // The chat thread is the one the user's client used when the mail thread began here,
+      // otherwise the thread's first Message-ID (the same for every mail of the thread).
+      const root = rootOf(entry);
+      const known = await table.get(key("root", user, root));
+      const thread = typeof known === "string" ? known : root.replace(/^<|>$/g, "");
+      if (typeof known !== "string") await table.set(key("root", user, root), thread, TTL_MS);
+      await table.set(key("thread", user, thread), entry, TTL_MS);
+      return thread;
+    },
+  };
+}

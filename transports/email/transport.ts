@@ -1,0 +1,163 @@
+// The e-mail transport: registrations, one IMAP session per watched mailbox, and mail out.
+import type { Logger } from "pino";
+import { gatewayError } from "../../src/errors.js";
+import type { Table } from "../../src/store/store.js";
+import type { Fields, OutboundMessage, SendResult, Transport, TransportContext } from "../../src/transport/contract.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
+import { accountOf, FIELD, type MailAccount } from "./account.js";
+import { emailAddressCodec } from "./address.js";
+import { fetchAttachments } from "./attachments-out.js";
+import { composeMail } from "./compose.js";
+import type { EmailConfig } from "./config.js";
+import { registrationForm } from "./form.js";
+import { createHostedDirectory, type HostedDirectory } from "./hosted.js";
+import { checkImapLogin } from "./imap-client.js";
+import { MailboxSession, type MailboxState } from "./imap.js";
+import { createMailHandler, type InboundDeps } from "./inbound.js";
+import { createPolicies, type Policies, type Policy } from "./policies.js";
+import { normalizePersonalFields, sameMailbox } from "./registration.js";
+import { createMailer } from "./smtp.js";
+import { createThreads, type ThreadLink, type Threads } from "./threads.js";
+
+const HOSTED_KEY = "hosted";
+
+interface Running {
+  context: TransportContext;
+  state: Table<MailboxState>;
+  threads: Threads;
+  policies: Policies;
+  hosted?: HostedDirectory;
+  inbound: InboundDeps;
+  messageIdDomain: string;
+}
+
+export function createEmailTransport(config: EmailConfig, log: Logger): Transport {
+  const mailer = createMailer(config, log);
+  const sessions = new Map<string, MailboxSession>();
+  let running: Running | null = null;
+
+  const need = (): Running => {
+    if (!running) throw gatewayError("service-unavailable", "The e-mail gateway is starting or stopping; try again in a moment.");
+    return running;
+  };
+
+  const watch = (key: string, account: MailAccount, owner?: BareJid): void => {
+    const { state, inbound } = need();
+    const session = new MailboxSession({
+      key,
+      login: account.imap,
+      config,
+      log: log.child({ mailbox: key }),
+      state,
+      handle: createMailHandler(inbound, key, owner),
+    });
+    sessions.set(key, session);
+    session.start();
+  };
+
+  const unwatch = async (key: string): Promise<void> => {
+    const session = sessions.get(key);
+    sessions.delete(key);
+    await session?.stop();
+  };
+
+  return {
+    name: "email",
+    identityType: "smtp",
+    displayName: "E-mail gateway",
+    address: emailAddressCodec,
+    secretFields: [FIELD.password],
+
+    registrationForm: (user, current) => registrationForm(config, user, current),
+
+    async start(context) {
+      const messageIdDomain = config.messageIdDomain ?? context.domain;
+      const threads = createThreads(context.table("threads"));
+      const policies = createPolicies(context.table<Policy>("policies"), context.table<number>("written"));
+      const hosted = config.mode === "hosted" && config.hosted ? createHostedDirectory(context.table<string>("hosted-addresses"), config.hosted.domain) : undefined;
+      running = {
+        context,
+        state: context.table<MailboxState>("mailboxes"),
+        threads,
+        policies,
+        ...(hosted && { hosted }),
+        inbound: { context, config, threads, policies, messageIdDomain, log, ...(hosted && { hosted }) },
+        messageIdDomain,
+      };
+      if (config.mode === "hosted" && config.hosted) {
+        watch(HOSTED_KEY, accountOf({}, config));
+        return;
+      }
+      for await (const [user, fields] of context.registrations()) watch(user, accountOf(fields, config), user);
+      log.info({ mailboxes: sessions.size }, "e-mail transport started");
+    },
+
+    async stop() {
+      await Promise.all([...sessions.keys()].map(unwatch));
+      mailer.close();
+      running = null;
+    },
+
+    async register(user, fields, previous) {
+      const { state, policies, hosted } = need();
+      const onlyKnown = fields[FIELD.onlyKnown] === "true" ? "true" : "false";
+      if (config.mode === "hosted") {
+        const address = await hosted!.claim(user, fields[FIELD.address] || user.split("@")[0]!, previous?.[FIELD.address]);
+        await policies.set(user, { onlyKnownSenders: onlyKnown === "true" });
+        return { [FIELD.address]: address, [FIELD.onlyKnown]: onlyKnown, ...(fields[FIELD.name] && { [FIELD.name]: fields[FIELD.name] }) };
+      }
+      const normalized = { ...normalizePersonalFields(fields, config), [FIELD.onlyKnown]: onlyKnown };
+      const account = accountOf(normalized, config);
+      const start = await checkImapLogin(account.imap, config, log);
+      await mailer.verify(account.smtp);
+      await unwatch(user);
+      if (previous) mailer.forget(accountOf(previous, config).smtp);
+      // Only mail that arrives from now on is forwarded: the user's old inbox is not replayed.
+      if (!sameMailbox(previous, normalized) || !(await state.has(user))) await state.set(user, { uidValidity: start.uidValidity, lastUid: Math.max(0, start.uidNext - 1) });
+      await policies.set(user, { onlyKnownSenders: onlyKnown === "true" });
+      watch(user, account, user);
+      log.info({ user, imap: account.imap.host, smtp: account.smtp.host }, "mailbox checked and watched");
+      return normalized;
+    },
+
+    async unregister(user, fields) {
+      const address = fields[FIELD.address];
+      const { state, policies, hosted } = need();
+      if (config.mode === "hosted") {
+        if (address) await hosted!.release(user, address);
+      } else {
+        await unwatch(user);
+        await state.delete(user);
+        mailer.forget(accountOf(fields, config).smtp);
+      }
+      await policies.forget(user);
+    },
+
+    async send(message: OutboundMessage, fields: Fields): Promise<SendResult> {
+      const { threads, policies, messageIdDomain } = need();
+      const account = accountOf(fields, config);
+      const reply = await threads.replyHeaders(message.user, message.peer, {
+        ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
+        ...(message.thread && { thread: message.thread }),
+      });
+      const files = await fetchAttachments(message.attachments, { maxBytes: config.maxAttachmentBytes, timeoutMs: config.smtp.timeoutMs, log });
+      const name = message.nick || account.name;
+      const mail = composeMail({
+        message,
+        from: { address: account.address, ...(name && { name }) },
+        reply,
+        attachments: files.attached,
+        linked: files.linked,
+        defaultSubject: config.defaultSubject,
+        messageIdDomain,
+      });
+      const result = await mailer.send(account.smtp, mail);
+      if (result.kind === "accepted") {
+        const link: ThreadLink = { messageId: String(mail.messageId), references: reply.references, ...(typeof mail.subject === "string" && { subject: mail.subject }) };
+        await threads.sent(message.user, message.peer, link, message.thread);
+        await policies.wroteTo(message.user, message.peer);
+      }
+      return result;
+    },
+  };
+}
