@@ -58,6 +58,7 @@ export class TwilioStandin {
   readonly requests: RecordedRequest[] = [];
   private readonly refusals = new Map<string, number>();
   private readonly media = new Map<string, StoredMedia>();
+  /** Per coming request: 0 handles it, otherwise the HTTP status to fail it with. */
   private failures: number[] = [];
   private server: Server | null = null;
   private port = 0;
@@ -92,10 +93,13 @@ export class TwilioStandin {
     return number;
   }
 
-  /** The next `count` API requests answer `status` (429 or 5xx) instead of doing anything. */
-  failNext(count: number, status: 429 | 500 | 503): void {
-    this.failures.push(...Array.from({ length: count }, () => status));
+  /** After `skip` requests are handled normally, the next `count` answer `status` (429 or 5xx) instead. */
+  failNext(count: number, status: 429 | 500 | 503, skip = 0): void {
+    this.failures.push(...Array.from({ length: skip }, () => 0), ...Array.from({ length: count }, () => status));
   }
+
+  /** Posts this status callback for every new message as soon as it is accepted, as a fast carrier would. */
+  autoStatus: "delivered" | null = null;
 
   /** Sends to this number are refused at once with this Twilio error code (21211, 21610, 21408, 21614…). */
   refuse(to: string, code: number): void {
@@ -205,7 +209,7 @@ export class TwilioStandin {
 
     const failure = this.failures.shift();
     if (failure === 429) return fail(429, 20429, "Too Many Requests");
-    if (failure !== undefined) return fail(failure, 20500, "An internal server error has occurred");
+    if (failure) return fail(failure, 20500, "An internal server error has occurred");
 
     const match = /^\/2010-04-01\/Accounts\/([^/.]+)(\/.*)?$/.exec(url.pathname.replace(/\.json$/, ""));
     const account = this.authenticate(req, match?.[1]);
@@ -296,6 +300,7 @@ export class TwilioStandin {
     reply(201, messageJson(message));
     // Like Twilio, fetch the media of an MMS after accepting it.
     for (const mediaUrl of mediaUrls) void this.fetchMedia(message, mediaUrl);
+    if (this.autoStatus && message.statusCallback) void this.postStatus(message.sid, this.autoStatus).catch(() => undefined);
   }
 
   private async fetchMedia(message: StandinMessage, mediaUrl: string): Promise<void> {

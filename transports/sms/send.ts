@@ -3,7 +3,8 @@
 import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
 import type { Table } from "../../src/store/store.js";
-import type { Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
+import type { AccountState, Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { describeTwilioError } from "./errors.js";
 import type { Pacer } from "./pacing.js";
@@ -27,6 +28,8 @@ export function createSender(options: {
   pacer: Pacer;
   progress: Table<SendProgress>;
   statusUrl: () => string;
+  /** Tells the user (as presence) whether their Twilio account works. */
+  accountState(user: BareJid, state: AccountState): void;
   log: Logger;
 }): (message: OutboundMessage, fields: Fields) => Promise<SendResult> {
   const { provider, accounts, status, pacer, progress, log } = options;
@@ -61,9 +64,22 @@ export function createSender(options: {
         await status.partSent(done.ids[0]!, index, texts.length, id);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
-        const { code, httpStatus, temporary, retryAfterMs } = error.options;
+        const { code, httpStatus, retryAfterMs } = error.options;
+        let { temporary } = error.options;
+        if (code === 20003 || httpStatus === 401) {
+          const own = fields.mode === "own";
+          options.accountState(message.user, {
+            ok: false,
+            reason: own ? "Twilio refuses your Account SID and Auth Token; register again with the current ones." : "The gateway's Twilio account refuses its credentials; its operator has been told.",
+          });
+          // The operator fixes the config and restarts: keep the user's texts until then.
+          if (!own) {
+            log.error({ ...context }, "Twilio refuses the operator account's credentials; fix operator.authToken");
+            temporary = true;
+          }
+        }
         if (temporary) {
-          const reason = code === 20429 || httpStatus === 429 ? describeTwilioError(20429) : httpStatus ? `Twilio answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
+          const reason = code === 20429 || httpStatus === 429 ? describeTwilioError(20429) : code === 20003 ? describeTwilioError(20003) : httpStatus ? `Twilio answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
           log.info({ ...context, part: index + 1, httpStatus, code }, "Twilio could not take a text now");
           return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
         }
@@ -77,6 +93,7 @@ export function createSender(options: {
     }
     await status.complete(done.ids);
     if (texts.length > 1) await progress.delete(message.id);
+    options.accountState(message.user, { ok: true });
     log.info({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
     return { kind: "accepted", providerId: done.ids[0]! };
   };

@@ -61,12 +61,22 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         graceMs: config.statusGraceMs,
         log,
       });
-      send = createSender({ provider, accounts, status, pacer, progress: ctx.table("send-progress"), statusUrl: () => `${publicBase()}${statusPath}`, log });
+      send = createSender({
+        provider,
+        accounts,
+        status,
+        pacer,
+        progress: ctx.table("send-progress"),
+        statusUrl: () => `${publicBase()}${statusPath}`,
+        accountState: (user, state) => ctx.setAccountState(user, state),
+        log,
+      });
 
       const tokenOf = accounts.tokenOf.bind(accounts);
       const onIncoming = createInboundHandler({ provider, accounts, codec, media: () => ctx.media, deliver: (message) => ctx.deliver(message), maxMediaBytes: config.maxMediaBytes, log });
       const tracker = status;
-      ctx.http.add("POST", incoming, createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle: onIncoming, log }));
+      const refused = (reason: string): void => ctx.metrics.webhookRejections.inc({ transport: "sms", reason });
+      ctx.http.add("POST", incoming, createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle: onIncoming, refused, log }));
       ctx.http.add(
         "POST",
         statusPath,
@@ -75,6 +85,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
           maxBytes: config.maxWebhookBytes,
           publicBase,
           tokenOf,
+          refused,
           log,
           async handle(params) {
             let update;

@@ -15,12 +15,23 @@ export interface WebhookOptions {
   tokenOf(accountSid: string): Promise<string | undefined>;
   /** Runs after the signature is verified; must keep what it needs before resolving. */
   handle(params: Params): Promise<void>;
+  /** Counts a refused request by reason (metrics). */
+  refused(reason: "signature" | "size" | "content-type" | "malformed" | "unavailable"): void;
   log: Logger;
 }
 
 export function createWebhook(options: WebhookOptions): HttpHandler {
   const { provider, log } = options;
   return async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      await handle(req, res);
+    } catch (error) {
+      if (error instanceof HttpError) options.refused(error.status === 403 ? "signature" : error.status === 413 ? "size" : error.status === 415 ? "content-type" : error.status === 400 ? "malformed" : "unavailable");
+      throw error;
+    }
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/x-www-form-urlencoded") throw new HttpError(415, "Expected a form-encoded body (application/x-www-form-urlencoded)");
     const body = await readBody(req, options.maxBytes);
@@ -38,7 +49,7 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
     await options.handle(params);
     res.writeHead(200, { "content-type": "text/xml; charset=utf-8" });
     res.end(EMPTY_TWIML);
-  };
+  }
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
