@@ -27,7 +27,12 @@ export const FAST = {
   smtp: { timeoutMs: 3_000, maxConnections: 1 },
 };
 
-export async function startWorld(options: { mailboxes: string[]; email?: Record<string, unknown>; catchAll?: Record<string, string> }): Promise<World> {
+export async function startWorld(options: {
+  mailboxes: string[];
+  /** The transport's config section beyond FAST, given the servers' ports. */
+  email?: (ports: { imap: number; smtp: number }) => Record<string, unknown>;
+  catchAll?: Record<string, string>;
+}): Promise<World> {
   const dovecot = new LocalDovecot();
   for (const mailbox of options.mailboxes) dovecot.addMailbox(mailbox, MAIL_PASSWORD);
   await dovecot.start();
@@ -36,7 +41,7 @@ export async function startWorld(options: { mailboxes: string[]; email?: Record<
   let h: Harness;
   try {
     h = await startHarness({
-      transports: { email: { domain: EMAIL, options: { ...FAST, ...options.email } } },
+      transports: { email: { domain: EMAIL, options: { ...FAST, ...options.email?.({ imap: dovecot.imapPort, smtp: relay.port }) } } },
     });
   } catch (error) {
     await relay.stop();
@@ -93,6 +98,16 @@ export function waitForChat(client: TestClient, from: string, match: (body: stri
     (stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === emailJid(from) && stanza.getChild("body") !== undefined && match(stanza.getChildText("body") ?? "", stanza),
     timeoutMs,
   );
+}
+
+/** Sends a raw mail through the SMTP relay, as someone on the Internet would. */
+export async function smtpSend(world: World, from: string, to: string[], raw: string): Promise<void> {
+  const smtp = nodemailer.createTransport({ host: "127.0.0.1", port: world.relay.port, secure: false, ignoreTLS: true });
+  try {
+    await smtp.sendMail({ envelope: { from, to }, raw: raw.replace(/\r?\n/g, "\r\n") });
+  } finally {
+    smtp.close();
+  }
 }
 
 /** Delivers a raw mail straight into Dovecot by LMTP, as the recipient's mail server would. */

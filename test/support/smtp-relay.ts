@@ -107,11 +107,17 @@ export class SmtpRelay {
   }
 
   private async relay(from: string, to: string[], raw: Buffer): Promise<void> {
-    const recipients = to.map((address) => {
-      const domain = address.split("@").pop()?.toLowerCase() ?? "";
-      return this.options.catchAll?.[domain] ?? address;
-    });
-    await this.lmtp.sendMail({ envelope: { from, to: [...new Set(recipients)] }, raw });
+    const direct: string[] = [];
+    for (const address of to) {
+      const mailbox = this.options.catchAll?.[address.split("@").pop()?.toLowerCase() ?? ""];
+      if (!mailbox) {
+        direct.push(address);
+        continue;
+      }
+      // Like Postfix with a virtual catch-all: one copy per recipient, saying whom it was for.
+      await this.lmtp.sendMail({ envelope: { from, to: [mailbox] }, raw: Buffer.concat([Buffer.from(`X-Original-To: ${address}\r\n`), raw]) });
+    }
+    if (direct.length > 0) await this.lmtp.sendMail({ envelope: { from, to: direct }, raw });
   }
 }
 

@@ -62,7 +62,8 @@ export async function parseMail(source: Buffer, options: MimeOptions): Promise<I
 
   const text = parsed.text?.trim() ? parsed.text : typeof parsed.html === "string" ? htmlToText(parsed.html) : "";
   const body = trimReply(text.replace(/\r\n/g, "\n"), options).trim();
-  const envelopeRecipients = cleanAddresses([...(headers.get("delivered-to") ?? []), ...(headers.get("x-original-to") ?? [])]);
+  // Only the topmost of each was written by the receiving server; lower ones may come from the sender.
+  const envelopeRecipients = cleanAddresses([headers.get("delivered-to")?.[0], headers.get("x-original-to")?.[0]].filter((value): value is string => value !== undefined));
   const headerRecipients = cleanAddresses([...addresses(parsed.to), ...addresses(parsed.cc)]);
 
   return {
