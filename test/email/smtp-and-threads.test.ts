@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Table } from "../../src/store/store.js";
+import { composeMail } from "../../transports/email/compose.js";
+import { classify } from "../../transports/email/smtp.js";
+import { createThreads, type ThreadLink } from "../../transports/email/threads.js";
+
+function memoryTable<T>(): Table<T> {
+  const map = new Map<string, T>();
+  return {
+    get: async (key) => map.get(key),
+    set: async (key, value) => void map.set(key, value),
+    delete: async (key) => map.delete(key),
+    has: async (key) => map.has(key),
+    async *entries() {
+      yield* map.entries();
+    },
+  };
+}
+
+test("an SMTP 5xx is final and carries the server's words; 4xx and connection failures are retried", () => {
+  const login = { host: "smtp.test" };
+  assert.deepEqual(classify(login, { responseCode: 550, response: "550 5.1.1 User unknown" }), { kind: "permanent", reason: "The mail server smtp.test refused this message: 550 5.1.1 User unknown" });
+  assert.equal(classify(login, { responseCode: 451, response: "451 try later" }).kind, "temporary");
+  assert.equal(classify(login, { code: "ECONNREFUSED", message: "connect ECONNREFUSED" }).kind, "temporary");
+});
+
+test("a reply continues the conversation: In-Reply-To the last mail, References the whole chain", async () => {
+  const threads = createThreads(memoryTable<ThreadLink | string>());
+  const user = "juliet@example.test";
+  const peer = "romeo@montague.test";
+  assert.deepEqual(await threads.replyHeaders(user, peer, {}), { references: [] });
+  await threads.sent(user, peer, { messageId: "<m1@gw>", references: [], subject: "Hi" }, "t1");
+  const thread = await threads.received(user, peer, "box:1:7", { messageId: "<r1@m>", references: ["<m1@gw>"], subject: "Re: Hi" });
+  assert.equal(thread, "t1", "the mail thread maps back to the chat thread it began in");
+  assert.deepEqual(await threads.replyHeaders(user, peer, { thread: "t1" }), { inReplyTo: "<r1@m>", subject: "Re: Hi", references: ["<m1@gw>", "<r1@m>"] });
+  // A XEP-0461 reply names the exact mail, even when newer ones came since.
+  await threads.received(user, peer, "box:1:8", { messageId: "<r2@m>", references: [], subject: "Other" });
+  assert.equal((await threads.replyHeaders(user, peer, { inReplyTo: "box:1:7" })).inReplyTo, "<r1@m>");
+  assert.equal((await threads.replyHeaders(user, peer, {})).inReplyTo, "<r2@m>");
+});
+
+test("a mail thread that did not begin in chat gets its first Message-ID as chat thread", async () => {
+  const threads = createThreads(memoryTable<ThreadLink | string>());
+  assert.equal(await threads.received("j@x", "a@b.test", "s1", { messageId: "<b2@b>", references: ["<a1@b>"] }), "a1@b");
+});
+
+test("a chat message becomes a UTF-8 text mail with a stable Message-ID and a one-line subject", () => {
+  const message = { id: "0f1e", user: "j@x", peer: "romeo@montague.test", body: "Hi\nthere", attachments: [], sentAt: new Date(0), sourceId: "s" } as never;
+  const mail = composeMail({ message, from: { address: "j@c.test", name: "Juliet" }, reply: { references: [], subject: "Plans" }, attachments: [], linked: ["https://x.test/a.png"], defaultSubject: "Message", messageIdDomain: "gw.test" });
+  assert.equal(mail.messageId, "<0f1e@gw.test>");
+  assert.equal(mail.subject, "Re: Plans");
+  assert.equal(mail.text, "Hi\nthere\n\nhttps://x.test/a.png");
+  const withSubject = composeMail({ message: { ...(message as object), subject: "A\r\nBcc: evil@x.test" } as never, from: { address: "j@c.test" }, reply: { references: [] }, attachments: [], linked: [], defaultSubject: "Message", messageIdDomain: "gw.test" });
+  assert.equal(withSubject.subject, "A Bcc: evil@x.test", "a line break cannot inject a header");
+});
