@@ -31,7 +31,7 @@ test("an outgoing message still failing when the gateway stops is sent after it 
 });
 
 test("messages stored while the XMPP server was away are delivered by the next run of the gateway", async () => {
-  await h.prosody.stop();
+  await h.server.stop();
   const deliveries = [];
   for (let i = 0; i < 5; i += 1) {
     deliveries.push(await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: `stored ${i}`, sourceId: `stored-${i}` }));
@@ -39,7 +39,7 @@ test("messages stored while the XMPP server was away are delivered by the next r
   // The gateway goes down before the server comes back: the messages are only in its store.
   await h.stopGateway();
   await Promise.allSettled(deliveries.map((delivery) => delivery.delivered));
-  await h.prosody.start();
+  await h.server.start();
   await h.startGateway();
   // The same source messages offered again (e.g. IMAP fetches them once more) are not doubled.
   for (let i = 0; i < 5; i += 1) {

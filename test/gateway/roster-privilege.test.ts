@@ -7,11 +7,8 @@ import { xml, type TestClient } from "../support/xmpp-client.js";
 let h: Harness;
 let juliet: TestClient;
 before(async () => {
-  // Prosody with mod_privilege (Debian's prosody-modules) granting the transport roster access.
-  h = await startHarness({
-    prosodyModules: ["privilege"],
-    prosodyHostConfig: `privileged_entities = { [${JSON.stringify(GATEWAY)}] = { roster = "both"; message = "outgoing"; } }`,
-  });
+  // The server's mod_privilege (Prosody: Debian's prosody-modules) grants the transport roster access.
+  h = await startHarness({ privileged: true });
   juliet = await h.login("juliet");
   await registerAndSubscribe(juliet);
 });

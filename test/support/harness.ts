@@ -7,6 +7,7 @@ import { configSchema, type Config } from "../../src/config/schema.js";
 import { createLogger } from "../../src/log.js";
 import type { Transport } from "../../src/transport/contract.js";
 import { LocalProsody } from "../../src/trial/prosody.js";
+import { LocalEjabberd } from "./ejabberd.js";
 import { createTestTransport, type TestTransport } from "./test-transport.js";
 import { TestClient } from "./xmpp-client.js";
 
@@ -15,9 +16,24 @@ export const GATEWAY = "test.example.test";
 export const SECRET = "component-secret";
 export const PASSWORD = "password";
 
+/** The XMPP server under test: Prosody by default, ejabberd with SWITCHBOARD_TEST_SERVER=ejabberd. */
+export interface TestServer {
+  readonly name: "prosody" | "ejabberd";
+  readonly c2sPort: number;
+  readonly componentPort: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  addUser(username: string, password: string): void | Promise<void>;
+  /** Operating-system processes of the server (to freeze it with SIGSTOP). */
+  pids(): Promise<number[]>;
+}
+
+export const SERVER_KIND: "prosody" | "ejabberd" = process.env.SWITCHBOARD_TEST_SERVER === "ejabberd" ? "ejabberd" : "prosody";
+
 export interface Harness {
   dir: string;
-  prosody: LocalProsody;
+  server: TestServer;
   gateway: Switchboard;
   transport: TestTransport;
   config: Config;
@@ -33,27 +49,20 @@ export interface HarnessOptions {
   /** Other transports to run beside the test one, keyed by their config section name. Without
    *  `transport`, the real one is loaded from transports/<name>/ and `options` is its config section. */
   transports?: Record<string, { domain: string; transport?: Transport; options?: Record<string, unknown> }>;
-  prosodyModules?: string[];
-  /** Lua lines for the Prosody VirtualHost (privileges, ...). */
-  prosodyHostConfig?: string;
+  /** Grant the transports XEP-0356 roster privilege (mod_privilege on either server). */
+  privileged?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const extra = Object.values(options.transports ?? {});
-  const prosody = new LocalProsody({
-    dir: join(dir, "prosody"),
-    domain: DOMAIN,
-    components: [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))],
-    ...(options.prosodyModules && { modules: options.prosodyModules }),
-    ...(options.prosodyHostConfig && { hostConfig: options.prosodyHostConfig }),
-    ...(options.prosodyModules?.includes("privilege") && { componentModules: ["privilege"] }),
-  });
-  for (const user of options.users ?? ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
-  await prosody.start();
+  const components = [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))];
+  const server = createServer(join(dir, SERVER_KIND), components, options.privileged ?? false);
+  for (const user of options.users ?? ["juliet", "romeo"]) await server.addUser(user, PASSWORD);
+  await server.start();
 
   const raw: Record<string, unknown> = {
-    xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+    xmpp: { host: "127.0.0.1", port: server.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
     store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "test-secret-key-0123456789" },
     http: { host: "127.0.0.1", port: 0 },
     media: { dir: join(dir, "media") },
@@ -73,12 +82,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const harness: Harness = {
     dir,
-    prosody,
+    server,
     transport,
     config,
     gateway: undefined as unknown as Switchboard,
     async login(username, loginOptions) {
-      const client = await TestClient.login(prosody.c2sPort, DOMAIN, username, PASSWORD, loginOptions);
+      const client = await TestClient.login(server.c2sPort, DOMAIN, username, PASSWORD, loginOptions);
       clients.push(client);
       return client;
     },
@@ -93,10 +102,40 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async stop() {
       await Promise.allSettled(clients.map((client) => client.stop()));
       await harness.gateway?.stop().catch(() => undefined);
-      await prosody.stop();
+      await server.stop();
       if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };
   await harness.startGateway();
   return harness;
+}
+
+function createServer(dir: string, components: Array<{ domain: string; secret: string }>, privileged: boolean): TestServer {
+  if (SERVER_KIND === "ejabberd") {
+    const ejabberd = new LocalEjabberd({ dir, domain: DOMAIN, components, privileged });
+    return Object.assign(ejabberd, {
+      name: "ejabberd" as const,
+      async pids() {
+        const { execFileSync } = await import("node:child_process");
+        return execFileSync("pgrep", ["-f", ejabberd.node]).toString().split("\n").filter(Boolean).map(Number);
+      },
+    });
+  }
+  const prosody = new LocalProsody({
+    dir,
+    domain: DOMAIN,
+    components,
+    ...(privileged && {
+      modules: ["privilege"],
+      componentModules: ["privilege"],
+      hostConfig: `privileged_entities = { ${components.map((component) => `[${JSON.stringify(component.domain)}] = { roster = "both"; message = "outgoing"; }`).join(", ")} }`,
+    }),
+  });
+  return Object.assign(prosody, {
+    name: "prosody" as const,
+    async pids() {
+      const { readFileSync } = await import("node:fs");
+      return [Number(readFileSync(join(dir, "prosody.pid"), "utf8"))];
+    },
+  });
 }

@@ -25,7 +25,7 @@ test("health reports each component link's state", async () => {
 
 test("messages queued while Prosody restarts all arrive once it is back, none twice", async () => {
   const link = h.gateway.services[0]!.link;
-  await h.prosody.stop();
+  await h.server.stop();
   const deadline = Date.now() + 5_000;
   while (link.state === "online" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.notEqual(link.state, "online");
@@ -36,7 +36,7 @@ test("messages queued while Prosody restarts all arrive once it is back, none tw
   for (let i = 0; i < 30; i += 1) {
     deliveries.push(await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: `queued ${i}`, sourceId: `restart-${i}` }));
   }
-  await h.prosody.start();
+  await h.server.start();
   await link.waitOnline(10_000);
   await Promise.all(deliveries.map((delivery) => delivery.delivered));
 
@@ -62,7 +62,7 @@ test("a wrong component secret keeps the link down with a clear log line instead
   const logFile = join(h.dir, "wrong-secret.log");
   const link = new ComponentLink({
     host: "127.0.0.1",
-    port: h.prosody.componentPort,
+    port: h.server.componentPort,
     domain: GATEWAY + "x",
     secret: "wrong",
     serverDomain: "example.test",
@@ -82,22 +82,24 @@ test("a wrong component secret keeps the link down with a clear log line instead
 
 test("a link that stops answering pings is declared dead and reconnects", async () => {
   const link = h.gateway.services[0]!.link;
-  const pid = Number((await import("node:fs")).readFileSync(`${h.prosody.options.dir}/prosody.pid`, "utf8"));
-  process.kill(pid, "SIGSTOP");
+  const pids = await h.server.pids();
+  for (const pid of pids) process.kill(pid, "SIGSTOP");
   try {
     // Ask for a confirmation that cannot come while the server is frozen.
     const pending = link.send(xml("presence", { to: "juliet@example.test", from: GATEWAY }));
     const deadline = Date.now() + 15_000;
     while (link.state === "online" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.notEqual(link.state, "online", "the frozen link should be declared dead");
-    process.kill(pid, "SIGCONT");
+    for (const pid of pids) process.kill(pid, "SIGCONT");
     await link.waitOnline(10_000);
     await pending;
   } finally {
-    try {
-      process.kill(pid, "SIGCONT");
-    } catch {
-      // already running
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {
+        // already running
+      }
     }
   }
 });
