@@ -17,13 +17,13 @@ after(async () => {
 
 test("a text acknowledged while the XMPP server is down reaches the user once after a gateway restart, even if Twilio posts it again", async () => {
   // The XMPP server goes away: the webhook can be stored, but not delivered.
-  await s.h.prosody.stop();
+  await s.h.server.stop();
   const sid = "SMrestartrestartrestartrestart0001";
   const first = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "Kept across a restart", messageSid: sid });
   assert.equal(first.status, 200, "Twilio is told 200 only once the text is stored");
   await s.h.stopGateway();
 
-  await s.h.prosody.start();
+  await s.h.server.start();
   await s.h.startGateway();
   // Twilio retries the webhook after the restart (its own timeout): it must not arrive twice.
   for (const number of s.operator.numbers.values()) number.smsUrl = `http://127.0.0.1:${s.h.gateway.httpPort}/sms/sms.example.test/incoming`;

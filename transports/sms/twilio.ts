@@ -115,7 +115,8 @@ export function createTwilioProvider(options: { apiBaseUrl: string; log: Logger 
         const code = typeof error.code === "number" ? error.code : undefined;
         throw new ProviderError(error.message, { httpStatus: error.status, ...(code !== undefined && { code }), temporary: isTemporary(error.status, code) });
       }
-      log.debug({ err: error }, "twilio API call failed without an answer");
+      // Only the message: the SDK's network errors carry the request, Authorization header included.
+      log.debug({ reason: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, "twilio API call failed without an answer");
       throw new ProviderError(`Twilio could not be reached: ${(error as Error).message}`, { temporary: true });
     }
   }
