@@ -4,10 +4,13 @@ import { GatewayError } from "../../src/errors.js";
 import type { MediaStore } from "../../src/http/media.js";
 import { HttpError } from "../../src/http/router.js";
 import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
+import type { Table } from "../../src/store/store.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
 import { ProviderError, type Params, type SmsProvider } from "./provider.js";
+
+const HANDLED_TTL_MS = 7 * 24 * 3_600_000;
 
 export function createInboundHandler(options: {
   provider: SmsProvider;
@@ -15,6 +18,8 @@ export function createInboundHandler(options: {
   codec: AddressCodec;
   media: () => MediaStore;
   deliver: (message: InboundMessage) => Promise<Delivery>;
+  /** MessageSids handed to the core: a repeated webhook is answered without fetching media again. */
+  handled: Table<number>;
   maxMediaBytes: number;
   log: Logger;
 }): (params: Params) => Promise<void> {
@@ -44,6 +49,11 @@ export function createInboundHandler(options: {
       return;
     }
     const user = binding.user as BareJid;
+    // The core de-duplicates by MessageSid too; this only spares a second download of the media.
+    if (await options.handled.has(text.id)) {
+      log.info(context, "a webhook for a text handled before; acknowledged again");
+      return;
+    }
     // The account whose token signed this webhook owns the media too.
     const authToken = await accounts.tokenOf(text.accountId);
     const account = { accountSid: text.accountId, authToken: authToken ?? "" };
@@ -65,7 +75,8 @@ export function createInboundHandler(options: {
     const body = [explainKeyword(text.body, keyword), ...notes].filter(Boolean).join("\n");
     try {
       const delivery = await options.deliver({ user, peer: from, body, attachments, sourceId: text.id, sentAt: new Date() });
-      if (!delivery.duplicate) log.info({ ...context, user, media: attachments.length, keyword }, "text stored for delivery");
+      if (!delivery.duplicate) log.info({ ...context, user, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
+      await options.handled.set(text.id, Date.now(), HANDLED_TTL_MS).catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
     } catch (error) {
       if (error instanceof GatewayError && error.condition === "registration-required") {
         log.warn({ ...context, user }, "a text arrived for a user who is no longer registered; dropped");

@@ -73,7 +73,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       });
 
       const tokenOf = accounts.tokenOf.bind(accounts);
-      const onIncoming = createInboundHandler({ provider, accounts, codec, media: () => ctx.media, deliver: (message) => ctx.deliver(message), maxMediaBytes: config.maxMediaBytes, log });
+      const onIncoming = createInboundHandler({ provider, accounts, codec, media: () => ctx.media, deliver: (message) => ctx.deliver(message), handled: ctx.table("inbound-handled"), maxMediaBytes: config.maxMediaBytes, log });
       const tracker = status;
       const refused = (reason: string): void => ctx.metrics.webhookRejections.inc({ transport: "sms", reason });
       ctx.http.add("POST", incoming, createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle: onIncoming, refused, log }));
@@ -94,7 +94,12 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
             } catch (error) {
               throw new HttpError(400, `Malformed status callback: ${(error as Error).message}`);
             }
-            await tracker.receive(update);
+            try {
+              await tracker.receive(update);
+            } catch (error) {
+              log.error({ err: error, providerId: update.id }, "could not keep a delivery status");
+              throw new HttpError(503, "The gateway could not store this status; try again later");
+            }
           },
         }),
       );
