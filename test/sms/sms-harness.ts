@@ -15,7 +15,9 @@ export interface SmsHarness {
   stop(): Promise<void>;
 }
 
-export async function startSmsHarness(options: { numbers?: string[]; ownAccounts?: boolean; operator?: boolean; extra?: Record<string, unknown> } = {}): Promise<SmsHarness> {
+export async function startSmsHarness(
+  options: { numbers?: string[]; ownAccounts?: boolean; operator?: boolean; extra?: Record<string, unknown>; config?: (config: Record<string, unknown>) => void } = {},
+): Promise<SmsHarness> {
   const twilio = await startTwilioStandin();
   const operator = twilio.addAccount();
   const numbers = options.numbers ?? ["+14155550100", "+14155550101"];
@@ -23,6 +25,7 @@ export async function startSmsHarness(options: { numbers?: string[]; ownAccounts
   let h: Harness;
   try {
     h = await startHarness({
+      ...(options.config && { config: options.config }),
       transports: {
         sms: {
           domain: SMS,

@@ -44,7 +44,8 @@ export function createSender(options: {
     const urls = message.attachments.map((attachment) => attachment.url);
     const media = urls.slice(0, MAX_MEDIA);
     // Attachments past MMS's limit still reach the contact, as links.
-    const body = [message.body, ...urls.slice(MAX_MEDIA)].filter(Boolean).join("\n");
+    // A text has no subject line: one the user wrote goes first rather than being lost.
+    const body = [message.subject, message.body, ...urls.slice(MAX_MEDIA)].filter(Boolean).join("\n");
     const texts = splitBody(body);
     const done = (await progress.get(message.id)) ?? { ids: [] };
     const context = { user: message.user, id: message.id, from: sender.from, parts: texts.length };

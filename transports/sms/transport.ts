@@ -105,6 +105,10 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       );
       const resumed = await status.resume();
       if (resumed > 0) log.info({ resumed }, "reporting delivery statuses left by the previous run");
+      const host = new URL(publicBase()).hostname;
+      if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) {
+        log.warn({ publicUrl: publicBase() }, "the public URL is a loopback address: Twilio cannot reach the webhooks; set http.publicUrl");
+      }
       log.info({ incoming: `${publicBase()}${incoming}`, status: `${publicBase()}${statusPath}`, operatorNumbers: config.operator?.numbers.length ?? 0, ownAccounts: config.ownAccounts }, "SMS webhooks ready");
     },
     async stop() {
