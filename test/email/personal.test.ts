@@ -232,6 +232,24 @@ test("a mail server's refusal (5xx) comes back at once as an error naming the se
   }
 });
 
+test("with the policy 'only mail from addresses I wrote to', a stranger's mail stays unread in the mailbox", async () => {
+  const command = async (text: string): Promise<void> => {
+    await juliet.send(xml("message", { to: "email.example.test", type: "chat" }, xml("body", {}, text)));
+    await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === "email.example.test" && /forwarding/.test(stanza.getChildText("body") ?? ""));
+  };
+  await command("set spam=known");
+  try {
+    await lmtpDeliver(world, "stranger@rosaline.test", JULIET_MAIL, "From: stranger@rosaline.test\nTo: juliet@capulet.test\nSubject: hello\nMessage-ID: <stranger-1@rosaline.test>\n\nWho are you?\n");
+    await lmtpDeliver(world, ROMEO_MAIL, JULIET_MAIL, "From: romeo@montague.test\nTo: juliet@capulet.test\nSubject: again\nMessage-ID: <known-1@montague.test>\n\nIt is I\n");
+    await waitForChat(juliet, ROMEO_MAIL, (body) => body === "It is I");
+    assert.equal(juliet.messages(emailJid("stranger@rosaline.test")).length, 0);
+    const left = (await readMailbox(world, JULIET_MAIL)).find((entry) => entry.mail.messageId === "<stranger-1@rosaline.test>");
+    assert.equal(left?.flags.has("\\Seen"), false);
+  } finally {
+    await command("set spam=all");
+  }
+});
+
 test("unregistering stops the mailbox watch: later mail is not forwarded", async () => {
   const reply = await juliet.iq(xml("iq", { type: "set", to: "email.example.test" }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))));
   assert.equal(reply.attrs.type, "result");

@@ -69,6 +69,22 @@ export class LocalDovecot {
     await this.start();
   }
 
+  /** Cuts every IMAP connection of a mailbox at once, the way a crash or a network fault would.
+   *  (`doveadm kick` misses sessions that logged in while Dovecot was still starting.) */
+  dropConnections(user: string): number {
+    const master = this.child?.pid;
+    if (!master) return 0;
+    const table = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).stdout ?? "";
+    let dropped = 0;
+    for (const line of table.split("\n")) {
+      const match = /^\s*(\d+)\s+(\d+)\s+dovecot\/imap \[(\S+) /.exec(line);
+      if (!match || Number(match[2]) !== master || match[3] !== user) continue;
+      process.kill(Number(match[1]), "SIGKILL");
+      dropped += 1;
+    }
+    return dropped;
+  }
+
   /** Stops Dovecot and removes its folder. */
   async destroy(): Promise<void> {
     await this.stop();
@@ -109,6 +125,8 @@ export class LocalDovecot {
       "first_valid_gid = 1",
       `mail_location = maildir:${mail}/%u`,
       "lmtp_save_to_detail_mailbox = no",
+      // Process titles name the user, so a test can cut one mailbox's connections.
+      "verbose_proctitle = yes",
       "passdb {",
       "  driver = passwd-file",
       `  args = scheme=PLAIN username_format=%u ${join(dir, "users")}`,

@@ -18,8 +18,6 @@ export interface MailAccount {
   name?: string;
   imap: ServerLogin;
   smtp: ServerLogin;
-  /** Forward only mail from addresses this user has written to. */
-  onlyKnownSenders: boolean;
 }
 
 /** Registration field names; the form and the stored fields use the same ones. */
@@ -34,17 +32,12 @@ export const FIELD = {
   smtpSecurity: "smtp_security",
   username: "username",
   password: "password",
-  onlyKnown: "only_known_senders",
 } as const;
 
 /** The account behind stored registration fields. */
 export function accountOf(fields: Fields, config: EmailConfig): MailAccount {
   const address = (fields[FIELD.address] ?? "") as EmailAddress;
-  const common = {
-    address,
-    onlyKnownSenders: fields[FIELD.onlyKnown] === "true",
-    ...(fields[FIELD.name] && { name: fields[FIELD.name] }),
-  };
+  const common = { address, ...(fields[FIELD.name] && { name: fields[FIELD.name] }) };
   if (config.mode === "hosted" && config.hosted) {
     const { imap, smtp } = config.hosted;
     return {

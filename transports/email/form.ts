@@ -12,10 +12,8 @@ const SECURITY_OPTIONS = [
 
 export function registrationForm(config: EmailConfig, user: BareJid, current?: Fields): RegistrationForm {
   const value = (name: string, fallback = ""): string => current?.[name] ?? fallback;
-  const common: FormField[] = [
-    { var: FIELD.name, label: "Your name (shown in From)", type: "text-single", value: value(FIELD.name) },
-    { var: FIELD.onlyKnown, label: "Forward only mail from addresses I have written to", type: "boolean", value: value(FIELD.onlyKnown, "false") },
-  ];
+  // The spam policy ("only mail from people I wrote to") is a core preference, set by command.
+  const common: FormField[] = [{ var: FIELD.name, label: "Your name (shown in From)", type: "text-single", value: value(FIELD.name) }];
   if (config.mode === "hosted" && config.hosted) {
     const domain = config.hosted.domain;
     const node = user.includes("@") ? user.split("@")[0]! : "";

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Table } from "../../src/store/store.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
-import { imapClient } from "./imap-client.js";
+import { imapClient, imapRefusal } from "./imap-client.js";
 
 export interface MailboxState {
   uidValidity: string;
@@ -33,6 +33,8 @@ export interface MailboxSessionOptions {
   state: Table<MailboxState>;
   /** Handles one mail. Throwing leaves it (and all after it) for the next attempt. */
   handle(mail: FetchedMail): Promise<MailOutcome>;
+  /** Told when the mailbox becomes reachable or stops being so (with a sentence for the user). */
+  onState?(state: { ok: true } | { ok: false; reason: string }): void;
 }
 
 export class MailboxSession {
@@ -88,11 +90,15 @@ export class MailboxSession {
         await this.flushMarks(client);
         await this.drain(client);
         log.info({ mailbox: this.key, resumed: this.connectedOnce }, "watching mailbox");
+        this.options.onState?.({ ok: true });
         this.connectedOnce = true;
         delay = config.imap.reconnectMinMs;
         await Promise.race([closed, new Promise<void>((resolve) => (this.wake = resolve))]);
       } catch (error) {
-        if (!this.stopped) log.warn({ mailbox: this.key, err: error, retryInMs: delay }, "mailbox session failed; will reconnect");
+        if (!this.stopped) {
+          log.warn({ mailbox: this.key, err: error, retryInMs: delay }, "mailbox session failed; will reconnect");
+          this.options.onState?.({ ok: false, reason: imapRefusal(this.options.login, error).message });
+        }
       }
       this.client = null;
       client.close();

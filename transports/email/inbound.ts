@@ -8,7 +8,6 @@ import type { EmailConfig } from "./config.js";
 import type { HostedDirectory } from "./hosted.js";
 import type { FetchedMail, MailOutcome } from "./imap.js";
 import { parseMail, type IncomingMail } from "./mime.js";
-import type { Policies } from "./policies.js";
 import { isFlaggedSpam } from "./spam.js";
 import type { Threads } from "./threads.js";
 
@@ -16,7 +15,6 @@ export interface InboundDeps {
   context: TransportContext;
   config: EmailConfig;
   threads: Threads;
-  policies: Policies;
   hosted?: HostedDirectory;
   /** Domain of the Message-IDs the gateway writes: a bounce naming one is ours to report. */
   messageIdDomain: string;
@@ -25,7 +23,7 @@ export interface InboundDeps {
 
 /** The handler for one mailbox: `owner` for a personal mailbox, none for the hosted catch-all. */
 export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid): (fetched: FetchedMail) => Promise<MailOutcome> {
-  const { context, config, threads, policies, log } = deps;
+  const { context, config, threads, log } = deps;
 
   return async (fetched) => {
     const where = { mailbox: mailboxKey, uid: fetched.uid };
@@ -54,10 +52,6 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
     let attachments: { stored: Attachment[]; notes: string[] } | undefined;
     const delivered: Array<Promise<void>> = [];
     for (const user of users) {
-      if ((await policies.get(user)).onlyKnownSenders && !(await policies.hasWrittenTo(user, mail.from.address))) {
-        log.info({ ...where, user }, "left a mail from someone the user never wrote to (their policy)");
-        continue;
-      }
       attachments ??= await storeAttachments(mail, deps);
       // A hosted mail may be stored once per recipient; its Message-ID keeps it one chat message.
       const sourceId = owner ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}` : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
@@ -76,6 +70,11 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
         ...(mail.sentAt && { sentAt: mail.sentAt }),
         ...(mail.from.name && { nick: mail.from.name }),
       });
+      if (delivery.filtered) {
+        // The user's policy (e.g. only mail from people they wrote to): the mail stays unread.
+        log.info({ ...where, user }, "left a mail the user's policy keeps out");
+        continue;
+      }
       log.info({ ...where, user, duplicate: delivery.duplicate, attachments: attachments.stored.length }, "mail handed to XMPP");
       delivered.push(delivery.delivered);
     }

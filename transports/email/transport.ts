@@ -14,7 +14,6 @@ import { createHostedDirectory, type HostedDirectory } from "./hosted.js";
 import { checkImapLogin } from "./imap-client.js";
 import { MailboxSession, type MailboxState } from "./imap.js";
 import { createMailHandler, type InboundDeps } from "./inbound.js";
-import { createPolicies, type Policies, type Policy } from "./policies.js";
 import { normalizePersonalFields, sameMailbox } from "./registration.js";
 import { createMailer } from "./smtp.js";
 import { createThreads, type ThreadLink, type Threads } from "./threads.js";
@@ -25,7 +24,6 @@ interface Running {
   context: TransportContext;
   state: Table<MailboxState>;
   threads: Threads;
-  policies: Policies;
   hosted?: HostedDirectory;
   inbound: InboundDeps;
   messageIdDomain: string;
@@ -34,6 +32,8 @@ interface Running {
 export function createEmailTransport(config: EmailConfig, log: Logger): Transport {
   const mailer = createMailer(config, log);
   const sessions = new Map<string, MailboxSession>();
+  /** Sessions logged in right now, for the sessions gauge. */
+  const connected = new Set<string>();
   let running: Running | null = null;
 
   const need = (): Running => {
@@ -42,7 +42,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
   };
 
   const watch = (key: string, account: MailAccount, owner?: BareJid): void => {
-    const { state, inbound } = need();
+    const { state, inbound, context } = need();
     const session = new MailboxSession({
       key,
       login: account.imap,
@@ -50,6 +50,13 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       log: log.child({ mailbox: key }),
       state,
       handle: createMailHandler(inbound, key, owner),
+      onState(news) {
+        if (news.ok !== connected.has(key)) context.metrics.sessions.inc({ transport: "email", state: "connected" }, news.ok ? 1 : -1);
+        if (news.ok) connected.add(key);
+        else connected.delete(key);
+        // A personal mailbox that stops working shows as the user's gateway going away, with why.
+        if (owner) context.setAccountState(owner, news);
+      },
     });
     sessions.set(key, session);
     session.start();
@@ -59,6 +66,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     const session = sessions.get(key);
     sessions.delete(key);
     await session?.stop();
+    if (connected.delete(key)) running?.context.metrics.sessions.dec({ transport: "email", state: "connected" });
   };
 
   return {
@@ -73,15 +81,13 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     async start(context) {
       const messageIdDomain = config.messageIdDomain ?? context.domain;
       const threads = createThreads(context.table("threads"));
-      const policies = createPolicies(context.table<Policy>("policies"), context.table<number>("written"));
       const hosted = config.mode === "hosted" && config.hosted ? createHostedDirectory(context.table<string>("hosted-addresses"), config.hosted.domain) : undefined;
       running = {
         context,
         state: context.table<MailboxState>("mailboxes"),
         threads,
-        policies,
         ...(hosted && { hosted }),
-        inbound: { context, config, threads, policies, messageIdDomain, log, ...(hosted && { hosted }) },
+        inbound: { context, config, threads, messageIdDomain, log, ...(hosted && { hosted }) },
         messageIdDomain,
       };
       if (config.mode === "hosted" && config.hosted) {
@@ -99,14 +105,12 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     },
 
     async register(user, fields, previous) {
-      const { state, policies, hosted } = need();
-      const onlyKnown = fields[FIELD.onlyKnown] === "true" ? "true" : "false";
+      const { state, hosted } = need();
       if (config.mode === "hosted") {
         const address = await hosted!.claim(user, fields[FIELD.address] || user.split("@")[0]!, previous?.[FIELD.address]);
-        await policies.set(user, { onlyKnownSenders: onlyKnown === "true" });
-        return { [FIELD.address]: address, [FIELD.onlyKnown]: onlyKnown, ...(fields[FIELD.name] && { [FIELD.name]: fields[FIELD.name] }) };
+        return { [FIELD.address]: address, ...(fields[FIELD.name] && { [FIELD.name]: fields[FIELD.name] }) };
       }
-      const normalized = { ...normalizePersonalFields(fields, config), [FIELD.onlyKnown]: onlyKnown };
+      const normalized = normalizePersonalFields(fields, config);
       const account = accountOf(normalized, config);
       const start = await checkImapLogin(account.imap, config, log);
       await mailer.verify(account.smtp);
@@ -114,7 +118,6 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       if (previous) mailer.forget(accountOf(previous, config).smtp);
       // Only mail that arrives from now on is forwarded: the user's old inbox is not replayed.
       if (!sameMailbox(previous, normalized) || !(await state.has(user))) await state.set(user, { uidValidity: start.uidValidity, lastUid: Math.max(0, start.uidNext - 1) });
-      await policies.set(user, { onlyKnownSenders: onlyKnown === "true" });
       watch(user, account, user);
       log.info({ user, imap: account.imap.host, smtp: account.smtp.host }, "mailbox checked and watched");
       return normalized;
@@ -122,7 +125,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
 
     async unregister(user, fields) {
       const address = fields[FIELD.address];
-      const { state, policies, hosted } = need();
+      const { state, hosted } = need();
       if (config.mode === "hosted") {
         if (address) await hosted!.release(user, address);
       } else {
@@ -130,11 +133,10 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         await state.delete(user);
         mailer.forget(accountOf(fields, config).smtp);
       }
-      await policies.forget(user);
     },
 
     async send(message: OutboundMessage, fields: Fields): Promise<SendResult> {
-      const { threads, policies, messageIdDomain } = need();
+      const { threads, messageIdDomain } = need();
       const account = accountOf(fields, config);
       const reply = await threads.replyHeaders(message.user, message.peer, {
         ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
@@ -155,7 +157,6 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       if (result.kind === "accepted") {
         const link: ThreadLink = { messageId: String(mail.messageId), references: reply.references, ...(typeof mail.subject === "string" && { subject: mail.subject }) };
         await threads.sent(message.user, message.peer, link, message.thread);
-        await policies.wroteTo(message.user, message.peer);
       }
       return result;
     },
