@@ -6,7 +6,13 @@ import { xml } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 
-export const NS_PRIVILEGE = "urn:xmpp:privilege:2";
+// Prosody's mod_privilege speaks version 2 of XEP-0356, ejabberd 23 still version 1; the roster
+// part is the same in both.
+export const NS_PRIVILEGE = ["urn:xmpp:privilege:2", "urn:xmpp:privilege:1"];
+
+export function privilegeOf(message: Element): Element | undefined {
+  return NS_PRIVILEGE.map((ns) => message.getChild("privilege", ns)).find(Boolean);
+}
 
 export interface Roster {
   /** The server tells a component its privileges in a message right after it connects. */
@@ -24,7 +30,7 @@ export function createRoster(gateway: Gateway, request: (iq: Element) => Promise
       return rosterAccess === "set" || rosterAccess === "both";
     },
     updatePrivileges(message) {
-      const privilege = message.getChild("privilege", NS_PRIVILEGE);
+      const privilege = privilegeOf(message);
       const roster = privilege?.getChildren("perm").find((perm) => perm.attrs.access === "roster");
       rosterAccess = roster?.attrs.type ?? "none";
       log.info({ roster: rosterAccess }, rosterAccess === "none" ? "no roster privilege: contacts are offered by subscription request" : "server granted roster privilege (XEP-0356)");
@@ -33,17 +39,31 @@ export function createRoster(gateway: Gateway, request: (iq: Element) => Promise
       const jid = contacts.jidOf(address);
       await contacts.remember(user as Parameters<typeof contacts.remember>[0], address, { ...(name && { name }), subscribed: true });
       if (this.canPush) {
-        try {
-          await request(
+        const push = (subscription?: string): Promise<Element> =>
+          request(
             xml(
               "iq",
               { type: "set", from: domain, to: user, id: `roster-${randomUUID()}` },
-              xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid, subscription: "both", ...(name && { name }) }, xml("group", {}, transport.displayName))),
+              xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid, subscription, ...(name && { name }) }, xml("group", {}, transport.displayName))),
             ),
           );
-          return "it is in your roster now.";
+        try {
+          // Prosody lets a privileged entity set the subscription; a server that refuses that (as it
+          // would from a client) gets the item without one, and a subscription request follows.
+          const full = await push("both").then(
+            () => true,
+            async (error: Error & { stanza?: Element }) => {
+              if (!error.stanza) throw error;
+              await push();
+              return false;
+            },
+          );
+          if (full) return "it is in your roster now.";
         } catch (error) {
-          log.warn({ user, err: error }, "privileged roster push failed; falling back to a subscription request");
+          // ejabberd 23.01 answers every privileged roster set with internal-server-error (its
+          // mod_privilege looks for mod_roster on the component's host): stop trying on this link.
+          rosterAccess = "none";
+          log.warn({ user, err: error }, "the server refused a privileged roster push; offering contacts by subscription request from now on");
         }
       }
       await gateway.send(xml("presence", { type: "subscribe", from: jid, to: user }, name ? xml("nick", { xmlns: NS.nick }, name) : null));

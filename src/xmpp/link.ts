@@ -218,7 +218,12 @@ export class ComponentLink extends EventEmitter {
         this.iqs.delete(id);
         clearTimeout(pending.timer);
         if (type === "result") pending.resolve(stanza);
-        else pending.reject(Object.assign(new Error(`iq ${id} answered with an error`), { stanza }));
+        else {
+          const error = stanza.getChild("error");
+          const condition = error?.getChildElements().find((child) => child.name !== "text")?.name ?? "unknown";
+          const text = error?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
+          pending.reject(Object.assign(new Error(`iq ${id} to ${stanza.attrs.from ?? "?"} answered with ${condition}${text ? `: ${text}` : ""}`), { stanza }));
+        }
         return;
       }
     }

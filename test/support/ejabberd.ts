@@ -129,7 +129,6 @@ modules:
     access_max_user_messages: unlimited
   mod_ping: {}
   mod_version: {}
-  mod_caps: {}
   mod_vcard: {}
 ${privileged ? `  mod_privilege:\n    roster:\n      both: all\n    message:\n      outgoing: all\n` : ""}`;
   }
