@@ -45,6 +45,20 @@ test("an MMS arrives with its picture served by the gateway at an unguessable UR
   assert.equal(mediaRequest?.status, 200);
 });
 
+test("an MMS whose picture is slow to download is acknowledged at once and arrives when the picture is in", async () => {
+  s.twilio.mediaDelayMs = 1_500;
+  try {
+    const started = Date.now();
+    const result = await inbound("Slow picture", { media: [{ contentType: "image/gif", data: Buffer.from("GIF89a") }] });
+    assert.equal(result.status, 200);
+    assert.ok(Date.now() - started < 1_000, `the webhook took ${Date.now() - started} ms`);
+    const message = await juliet.waitFor((stanza) => (stanza.getChildText("body") ?? "").startsWith("Slow picture"), 8_000);
+    assert.ok(message.getChild("x", "jabber:x:oob"));
+  } finally {
+    s.twilio.mediaDelayMs = 0;
+  }
+});
+
 test("a webhook with a forged signature is refused with 403 and delivers nothing", async () => {
   const forged = await inbound("forged", { signature: "forged" });
   assert.equal(forged.status, 403);

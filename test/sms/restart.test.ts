@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { joinSms, phoneJid, startSmsHarness, type SmsHarness } from "./sms-harness.js";
+import { incomingUrl, joinSms, phoneJid, startSmsHarness, type SmsHarness } from "./sms-harness.js";
 
 let s: SmsHarness;
 const ROMEO = "+14155550123";
@@ -36,4 +36,28 @@ test("a text acknowledged while the XMPP server is down reaches the user once af
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "marker", 10_000);
   const kept = juliet.messages(phoneJid(ROMEO)).filter((stanza) => stanza.getChildText("body") === "Kept across a restart");
   assert.equal(kept.length, 1);
+});
+
+test("an MMS acknowledged just before a restart arrives once after it, with its picture", async () => {
+  s.twilio.mediaDelayMs = 1_500;
+  const sid = "MMrestartrestartrestartrestart0002";
+  const picture = Buffer.from("picture kept across a restart");
+  try {
+    const first = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "MMS across a restart", messageSid: sid, media: [{ contentType: "image/jpeg", data: picture }] });
+    assert.equal(first.status, 200);
+    // The gateway stops while it is still downloading the picture.
+    await s.h.stopGateway();
+  } finally {
+    s.twilio.mediaDelayMs = 0;
+  }
+  await s.h.startGateway();
+  for (const number of s.operator.numbers.values()) number.smsUrl = incomingUrl(s.h);
+  const juliet = await s.h.login("juliet", { resource: "mms" });
+  const message = await juliet.waitFor((stanza) => (stanza.getChildText("body") ?? "").startsWith("MMS across a restart"), 10_000);
+  const url = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
+  assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), picture);
+  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "MMS across a restart", messageSid: sid, media: [{ contentType: "image/jpeg", data: picture }] });
+  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "marker 2" });
+  await juliet.waitFor((stanza) => stanza.getChildText("body") === "marker 2");
+  assert.equal(juliet.messages().filter((stanza) => (stanza.getChildText("body") ?? "").startsWith("MMS across a restart")).length, 0);
 });

@@ -98,6 +98,9 @@ export class TwilioStandin {
     this.failures.push(...Array.from({ length: skip }, () => 0), ...Array.from({ length: count }, () => status));
   }
 
+  /** Media downloads wait this long before they are answered, like a slow carrier store. */
+  mediaDelayMs = 0;
+
   /** Posts this status callback for every new message as soon as it is accepted, as a fast carrier would. */
   autoStatus: "delivered" | null = null;
 
@@ -228,6 +231,7 @@ export class TwilioStandin {
     if (rest.startsWith("/Messages/") && rest.includes("/Media/") && method === "GET") {
       const stored = this.media.get(url.pathname);
       if (!stored) return fail(404, 20404, `The requested resource ${url.pathname} was not found`);
+      if (this.mediaDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.mediaDelayMs));
       return reply(200, stored.data, stored.contentType);
     }
     if (rest === "/IncomingPhoneNumbers" && method === "GET") {

@@ -1,16 +1,37 @@
 // A verified inbound text or MMS: find whose number it reached, keep its media, hand it to the core.
+// A plain text is handed over before Twilio gets its 200. An MMS is first kept as it came and
+// answered at once (Twilio gives up on a webhook after 15 s, and ten 5 MB downloads take longer);
+// its media are then fetched and it is handed over, again after a restart if need be.
 import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
 import type { MediaStore } from "../../src/http/media.js";
 import { HttpError } from "../../src/http/router.js";
-import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
 import type { Table } from "../../src/store/store.js";
+import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
-import { ProviderError, type Params, type SmsProvider } from "./provider.js";
+import { ProviderError, type IncomingText, type Params, type SmsProvider } from "./provider.js";
+
+/** An MMS acknowledged to Twilio whose media are still to be fetched. */
+export interface PendingMms {
+  text: IncomingText;
+  user: string;
+  from: string;
+  receivedAt: number;
+}
+
+export interface InboundHandler {
+  handle(params: Params): Promise<void>;
+  /** Finish the MMS an earlier run acknowledged but did not hand over. */
+  resume(): Promise<number>;
+  stop(): void;
+}
 
 const HANDLED_TTL_MS = 7 * 24 * 3_600_000;
+/** Downloads that fail for a passing reason are tried this many times, a few seconds apart. */
+const MEDIA_ATTEMPTS = 3;
+const MEDIA_RETRY_MS = 2_000;
 
 export function createInboundHandler(options: {
   provider: SmsProvider;
@@ -20,72 +41,133 @@ export function createInboundHandler(options: {
   deliver: (message: InboundMessage) => Promise<Delivery>;
   /** MessageSids handed to the core: a repeated webhook is answered without fetching media again. */
   handled: Table<number>;
+  pending: Table<PendingMms>;
   maxMediaBytes: number;
   log: Logger;
-}): (params: Params) => Promise<void> {
+}): InboundHandler {
   const { provider, accounts, codec, log } = options;
+  const inFlight = new Map<string, Promise<void>>();
+  let stopped = false;
 
-  return async (params) => {
-    let text;
-    let from: string;
-    let to: string;
-    try {
-      text = provider.readIncoming(params);
-      from = codec.parse(text.from);
-      to = codec.parse(text.to);
-    } catch (error) {
-      throw new HttpError(400, `Malformed inbound message webhook: ${(error as Error).message}`);
-    }
-    const context = { messageId: text.id, to };
-    const binding = await accounts.bindingOf(to);
-    // Texts to a number nobody holds are answered 200 all the same: an error would only make
-    // Twilio log failures (and, with retries configured, post it again) with nobody to read it.
-    if (!binding) {
-      log.warn(context, "a text arrived for a number no user is bound to; dropped");
-      return;
-    }
-    if (binding.accountSid !== text.accountId) {
-      log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a Twilio account that does not own the number's binding; dropped");
-      return;
-    }
-    const user = binding.user as BareJid;
-    // The core de-duplicates by MessageSid too; this only spares a second download of the media.
-    if (await options.handled.has(text.id)) {
-      log.info(context, "a webhook for a text handled before; acknowledged again");
-      return;
-    }
-    // The account whose token signed this webhook owns the media too.
-    const authToken = await accounts.tokenOf(text.accountId);
-    const account = { accountSid: text.accountId, authToken: authToken ?? "" };
-
-    const attachments: Attachment[] = [];
-    const notes: string[] = [];
-    for (const [index, item] of text.media.entries()) {
-      try {
-        const fetched = await provider.fetchMedia(account, item.url, options.maxMediaBytes);
-        attachments.push(await options.media().put({ data: fetched.data, mediaType: item.mediaType || fetched.mediaType, name: `${text.id}-${index + 1}${extensionOf(item.mediaType || fetched.mediaType)}` }));
-      } catch (error) {
-        // The words still arrive; the user learns an attachment is missing and why.
-        log.warn({ ...context, err: error instanceof ProviderError ? error.message : error }, "could not fetch an MMS attachment");
-        notes.push(`[An attachment (${item.mediaType || "unknown type"}) could not be fetched from Twilio.]`);
-      }
-    }
-
+  /** Hands a text to the core; false when it could not be stored (the caller keeps it). */
+  const handOver = async (entry: PendingMms, attachments: Attachment[], notes: string[]): Promise<boolean> => {
+    const { text } = entry;
+    const context = { messageId: text.id, user: entry.user };
     const keyword = keywordOf(text.body, text.keyword);
     const body = [explainKeyword(text.body, keyword), ...notes].filter(Boolean).join("\n");
     try {
-      const delivery = await options.deliver({ user, peer: from, body, attachments, sourceId: text.id, sentAt: new Date() });
-      if (!delivery.duplicate) log.info({ ...context, user, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
-      await options.handled.set(text.id, Date.now(), HANDLED_TTL_MS).catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
+      const delivery = await options.deliver({ user: entry.user as BareJid, peer: entry.from, body, attachments, sourceId: text.id, sentAt: new Date(entry.receivedAt) });
+      if (!delivery.duplicate) log.info({ ...context, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
     } catch (error) {
       if (error instanceof GatewayError && error.condition === "registration-required") {
-        log.warn({ ...context, user }, "a text arrived for a user who is no longer registered; dropped");
+        log.warn(context, "a text arrived for a user who is no longer registered; dropped");
+        return true;
+      }
+      log.error({ ...context, err: error }, "could not store an inbound text");
+      return false;
+    }
+    await options.handled.set(text.id, Date.now(), HANDLED_TTL_MS).catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
+    return true;
+  };
+
+  const fetchAll = async (entry: PendingMms): Promise<{ attachments: Attachment[]; notes: string[] }> => {
+    const { text } = entry;
+    // The account whose token signed the webhook owns the media too.
+    const account = { accountSid: text.accountId, authToken: (await accounts.tokenOf(text.accountId)) ?? "" };
+    const attachments: Attachment[] = [];
+    const notes: string[] = [];
+    for (const [index, item] of text.media.entries()) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const fetched = await provider.fetchMedia(account, item.url, options.maxMediaBytes);
+          const mediaType = item.mediaType || fetched.mediaType;
+          attachments.push(await options.media().put({ data: fetched.data, mediaType, name: `${text.id}-${index + 1}${extensionOf(mediaType)}` }));
+          break;
+        } catch (error) {
+          const temporary = error instanceof ProviderError && error.options.temporary;
+          if (temporary && attempt < MEDIA_ATTEMPTS && !stopped) {
+            await new Promise((resolve) => setTimeout(resolve, MEDIA_RETRY_MS * attempt));
+            continue;
+          }
+          // The words still arrive; the user learns an attachment is missing.
+          log.warn({ messageId: text.id, reason: (error as Error).message, attempt }, "could not fetch an MMS attachment");
+          notes.push(`[An attachment (${item.mediaType || "unknown type"}) could not be fetched from Twilio.]`);
+          break;
+        }
+      }
+    }
+    return { attachments, notes };
+  };
+
+  const finishMms = (entry: PendingMms): Promise<void> => {
+    const id = entry.text.id;
+    const running = inFlight.get(id);
+    if (running) return running;
+    const done = (async () => {
+      const { attachments, notes } = await fetchAll(entry);
+      if (stopped) return; // the next run starts over from the kept webhook
+      if (await handOver(entry, attachments, notes)) await options.pending.delete(id);
+    })()
+      .catch((error: unknown) => log.warn({ messageId: id, err: error }, "could not finish an MMS; will try at next start"))
+      .finally(() => inFlight.delete(id));
+    inFlight.set(id, done);
+    return done;
+  };
+
+  return {
+    async handle(params) {
+      let text: IncomingText;
+      let from: string;
+      let to: string;
+      try {
+        text = provider.readIncoming(params);
+        from = codec.parse(text.from);
+        to = codec.parse(text.to);
+      } catch (error) {
+        throw new HttpError(400, `Malformed inbound message webhook: ${(error as Error).message}`);
+      }
+      const context = { messageId: text.id, to };
+      const binding = await accounts.bindingOf(to);
+      // Texts to a number nobody holds are answered 200 all the same: an error would only make
+      // Twilio log failures (and, with retries configured, post it again) with nobody to read it.
+      if (!binding) {
+        log.warn(context, "a text arrived for a number no user is bound to; dropped");
         return;
       }
-      // Not stored: make Twilio see a failure rather than acknowledge what we could not keep.
-      log.error({ ...context, err: error }, "could not store an inbound text");
-      throw new HttpError(503, "The gateway could not store this message; try again later");
-    }
+      if (binding.accountSid !== text.accountId) {
+        log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a Twilio account that does not own the number's binding; dropped");
+        return;
+      }
+      // The core de-duplicates by MessageSid too; this only spares a second download of the media.
+      if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
+        log.info(context, "a webhook for a text handled before; acknowledged again");
+        return;
+      }
+      const entry: PendingMms = { text, user: binding.user, from, receivedAt: Date.now() };
+      if (text.media.length === 0) {
+        // Not stored: make Twilio see a failure rather than acknowledge what we could not keep.
+        if (!(await handOver(entry, [], []))) throw new HttpError(503, "The gateway could not store this message; try again later");
+        return;
+      }
+      try {
+        await options.pending.set(text.id, entry);
+      } catch (error) {
+        log.error({ ...context, err: error }, "could not keep an inbound MMS");
+        throw new HttpError(503, "The gateway could not store this message; try again later");
+      }
+      void finishMms(entry);
+    },
+    async resume() {
+      let count = 0;
+      for await (const [, entry] of options.pending.entries()) {
+        count += 1;
+        void finishMms(entry);
+      }
+      return count;
+    },
+    stop() {
+      stopped = true;
+    },
   };
 }
 

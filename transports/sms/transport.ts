@@ -1,15 +1,15 @@
 // The SMS/MMS transport: the pieces of this folder put together behind the core's Transport contract.
 import type { Logger } from "pino";
-import { HttpError } from "../../src/http/router.js";
 import type { Transport, TransportContext } from "../../src/transport/contract.js";
 import { createAccounts, SECRET_FIELDS, type Accounts, type Binding } from "./accounts.js";
 import type { SmsConfig } from "./config.js";
-import { createInboundHandler } from "./inbound.js";
+import { createInboundHandler, type InboundHandler } from "./inbound.js";
 import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
-import type { SmsProvider } from "./provider.js";
+import type { Params, SmsProvider } from "./provider.js";
 import { createSender } from "./send.js";
 import { createStatusTracker, type StatusTracker } from "./status.js";
+import { createStatusCallbackHandler } from "./status-callback.js";
 import { createWebhook } from "./webhook.js";
 
 export function createSmsTransport(config: SmsConfig, log: Logger, provider: SmsProvider): Transport {
@@ -18,6 +18,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
   let context: TransportContext | null = null;
   let accounts: Accounts | null = null;
   let status: StatusTracker | null = null;
+  let inbound: InboundHandler | null = null;
   let send: Transport["send"] | null = null;
 
   const started = (): { context: TransportContext; accounts: Accounts } => {
@@ -73,38 +74,24 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       });
 
       const tokenOf = accounts.tokenOf.bind(accounts);
-      const onIncoming = createInboundHandler({ provider, accounts, codec, media: () => ctx.media, deliver: (message) => ctx.deliver(message), handled: ctx.table("inbound-handled"), maxMediaBytes: config.maxMediaBytes, log });
-      const tracker = status;
+      const incomingHandler = createInboundHandler({
+        provider,
+        accounts,
+        codec,
+        media: () => ctx.media,
+        deliver: (message) => ctx.deliver(message),
+        handled: ctx.table("inbound-handled"),
+        pending: ctx.table("inbound-mms"),
+        maxMediaBytes: config.maxMediaBytes,
+        log,
+      });
       const refused = (reason: string): void => ctx.metrics.webhookRejections.inc({ transport: "sms", reason });
-      ctx.http.add("POST", incoming, createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle: onIncoming, refused, log }));
-      ctx.http.add(
-        "POST",
-        statusPath,
-        createWebhook({
-          provider,
-          maxBytes: config.maxWebhookBytes,
-          publicBase,
-          tokenOf,
-          refused,
-          log,
-          async handle(params) {
-            let update;
-            try {
-              update = provider.readStatus(params);
-            } catch (error) {
-              throw new HttpError(400, `Malformed status callback: ${(error as Error).message}`);
-            }
-            try {
-              await tracker.receive(update);
-            } catch (error) {
-              log.error({ err: error, providerId: update.id }, "could not keep a delivery status");
-              throw new HttpError(503, "The gateway could not store this status; try again later");
-            }
-          },
-        }),
-      );
-      const resumed = await status.resume();
-      if (resumed > 0) log.info({ resumed }, "reporting delivery statuses left by the previous run");
+      const webhook = (handle: (params: Params) => Promise<void>) => createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle, refused, log });
+      inbound = incomingHandler;
+      ctx.http.add("POST", incoming, webhook((params) => incomingHandler.handle(params)));
+      ctx.http.add("POST", statusPath, webhook(createStatusCallbackHandler({ provider, tracker: status, log })));
+      const [statuses, mms] = await Promise.all([status.resume(), incomingHandler.resume()]);
+      if (statuses + mms > 0) log.info({ statuses, mms }, "finishing work left by the previous run");
       const host = new URL(publicBase()).hostname;
       if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) {
         log.warn({ publicUrl: publicBase() }, "the public URL is a loopback address: Twilio cannot reach the webhooks; set http.publicUrl");
@@ -113,6 +100,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
     },
     async stop() {
       status?.stop();
+      inbound?.stop();
       context = null;
     },
   };
