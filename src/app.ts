@@ -81,6 +81,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       http: http.router,
       media,
       metrics,
+      section,
       publicUrl: "", // filled below once the listener's port is known
       ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
     });

@@ -15,6 +15,8 @@ export const transportSectionSchema = z.looseObject({
   secret: z.string().min(1, "must be the component secret set on the XMPP server"),
   /** A module path to load instead of the built-in transport of this name. */
   module: z.string().optional(),
+  /** At most this many messages per user per day through this transport (SMS costs money). */
+  messagesPerDay: z.number().int().positive().optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -1,6 +1,7 @@
 // Registering, changing and removing a user's account with a transport. XEP-0077, the ad-hoc
 // commands and the chat bot all come through here, so the rules are the same whichever a client uses.
-import { gatewayError } from "../errors.js";
+import { GatewayError, gatewayError } from "../errors.js";
+import { createRateLimiter } from "./rate-limit.js";
 import type { Fields, RegistrationForm } from "../transport/contract.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { checkFields } from "./data-form.js";
@@ -23,8 +24,16 @@ export interface Accounts {
   unregister(user: BareJid): Promise<void>;
 }
 
+// Each attempt may make the transport log in somewhere (IMAP, Twilio): a user must not be able to
+// use the gateway to guess passwords, nor many users to flood the legacy servers at once.
+const ATTEMPTS_PER_USER = 5;
+const ATTEMPTS_PER_USER_WINDOW_MS = 10 * 60_000;
+const ATTEMPTS_PER_MINUTE = 30;
+
 export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts {
   const { transport, registrations, access, log } = gateway;
+  const perUser = createRateLimiter(ATTEMPTS_PER_USER, ATTEMPTS_PER_USER_WINDOW_MS);
+  const overall = createRateLimiter(ATTEMPTS_PER_MINUTE);
 
   const checkAllowed = (user: BareJid): void => {
     if (!access.mayRegister(user)) {
@@ -53,6 +62,14 @@ export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts 
     },
     async register(user, submitted) {
       checkAllowed(user);
+      if (!perUser.take(user)) {
+        log.warn({ user }, "registration attempts over the limit");
+        throw new GatewayError("policy-violation", `Too many registration attempts; wait ${ATTEMPTS_PER_USER_WINDOW_MS / 60_000} minutes and try again.`, { type: "wait", code: "registration-flood" });
+      }
+      if (!overall.take("*")) {
+        log.warn({ user }, "registrations over the gateway-wide limit");
+        throw new GatewayError("resource-constraint", "The gateway is handling many registrations right now; try again in a minute.", { type: "wait", code: "registration-busy" });
+      }
       const current = await registrations.get(user);
       const form = await formFor(user, current?.fields);
       const values = { ...submitted };

@@ -24,6 +24,8 @@ export interface MessageOutDeps {
   /** Messages to the transport's own JID (help, commands). */
   toService(request: StanzaRequest): Promise<void>;
   preferences: PreferenceStore;
+  /** Messages per user per day, when the operator caps them (SMS costs money). */
+  daily?: { limit: number; table: Table<number> };
 }
 
 export function registerMessageOut(router: Router, gateway: Gateway, deps: MessageOutDeps): void {
@@ -53,6 +55,16 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     }
     if (!deps.rateLimiter.take(user)) {
       throw gatewayError("resource-constraint", `You are sending faster than ${limits.messagesPerMinute} messages a minute; wait a moment and send again.`);
+    }
+
+    if (deps.daily) {
+      const key = `${user} ${new Date().toISOString().slice(0, 10)}`;
+      const sent = (await deps.daily.table.get(key)) ?? 0;
+      if (sent >= deps.daily.limit) {
+        log.info({ user, limit: deps.daily.limit }, "daily message cap reached");
+        throw gatewayError("policy-violation", `You have sent the ${deps.daily.limit} messages a day this gateway allows; this one was not sent. The count starts again at midnight UTC.`, "daily-cap");
+      }
+      await deps.daily.table.set(key, sent + 1, 2 * 86_400_000);
     }
 
     const stanzaId = stanza.attrs.id;

@@ -1,7 +1,7 @@
 // One transport's XMPP face: wires the stanza handlers, the inbox and outbox, and the transport.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { Config } from "../config/schema.js";
+import type { Config, TransportSection } from "../config/schema.js";
 import type { MediaStore } from "../http/media.js";
 import type { HttpRouter } from "../http/router.js";
 import type { Metrics } from "../metrics.js";
@@ -31,7 +31,7 @@ import { registerPresence } from "./presence.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { registerRegistration } from "./register.js";
 import { createRegistrations } from "./registrations.js";
-import { createRoster, NS_PRIVILEGE } from "./roster.js";
+import { createRoster, privilegeOf } from "./roster.js";
 import { createRouter } from "./router.js";
 import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
@@ -47,6 +47,8 @@ export interface GatewayServiceOptions {
   http: HttpRouter;
   media: MediaStore;
   metrics: Metrics;
+  /** The transport's config section (per-transport limits). */
+  section?: TransportSection;
   publicUrl: string;
   /** First outbox retry delay (tests shorten it). */
   retryBaseMs?: number;
@@ -143,6 +145,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     outbox,
     preferences,
     rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
+    ...(options.section?.messagesPerDay && { daily: { limit: options.section.messagesPerDay, table: table<number>("daily") } }),
     seen: table("outbox-seen"),
     inbound: table("delivered"),
     async toService({ stanza, from }) {
@@ -155,7 +158,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   // Stanzas from one sender are handled in order; different senders in parallel.
   const senders = createKeyedQueue();
   const onStanza = (stanza: Element): void => {
-    if (stanza.name === "message" && stanza.getChild("privilege", NS_PRIVILEGE) && !stanza.attrs.from?.includes("@")) {
+    if (stanza.name === "message" && privilegeOf(stanza) && !stanza.attrs.from?.includes("@")) {
       roster.updatePrivileges(stanza);
       return;
     }

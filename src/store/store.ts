@@ -1,6 +1,7 @@
 // The mapping store: named tables over one keyv instance, SQLite by default.
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
+import { GatewayError } from "../errors.js";
 import { openAdapter } from "./adapters.js";
 
 export interface Table<T> {
@@ -40,18 +41,39 @@ export async function openStore(uri: string, log: Logger): Promise<Store> {
   };
 }
 
+/** The store cannot keep what it is given (disk full, read-only, database down): refuse new work. */
+export class StoreUnavailableError extends GatewayError {
+  constructor(cause: unknown) {
+    super("resource-constraint", "The gateway cannot store anything right now (its storage is full, read-only or unreachable), so it took nothing on; try again later.", {
+      code: "store-unavailable",
+      type: "wait",
+      cause,
+    });
+  }
+}
+
 function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
+  const guard = async <R>(operation: () => Promise<R>): Promise<R> => {
+    try {
+      return await operation();
+    } catch (error) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    }
+  };
   return {
     async get(key) {
-      return (await keyv.get<T>(fullKey(key))) ?? undefined;
+      return guard(async () => (await keyv.get<T>(fullKey(key))) ?? undefined);
     },
     async set(key, value, ttlMs) {
-      const ok = await keyv.set(fullKey(key), value, ttlMs);
-      if (!ok) throw new Error(`the store refused to save ${name}:${key}`);
+      await guard(async () => {
+        // keyv reports a failed write as `false` (and an "error" event), not as an exception.
+        const ok = await keyv.set(fullKey(key), value, ttlMs);
+        if (!ok) throw new Error(`the store did not save ${name}:${key}`);
+      });
     },
     async delete(key) {
-      return keyv.delete(fullKey(key));
+      return guard(() => keyv.delete(fullKey(key)));
     },
     async has(key) {
       return keyv.has(fullKey(key));

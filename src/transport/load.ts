@@ -24,6 +24,6 @@ export async function loadTransportModule(name: string, section: TransportSectio
 
 /** The transport's own settings (everything in its section but domain, secret and module), validated. */
 export function transportOptions<Config>(name: string, module: TransportModule<Config>, section: TransportSection): Config {
-  const { domain: _domain, secret: _secret, module: _module, ...rest } = section;
+  const { domain: _domain, secret: _secret, module: _module, messagesPerDay: _perDay, ...rest } = section;
   return validate(module.configSchema, rest, ["transports", name]);
 }
