@@ -1,6 +1,8 @@
 // Personal accounts: a Jabber user registers their own mailbox and mails people from their client.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
@@ -13,7 +15,7 @@ let world: World;
 let juliet: TestClient;
 
 before(async () => {
-  world = await startWorld({ mailboxes: [JULIET_MAIL, ROMEO_MAIL] });
+  world = await startWorld({ mailboxes: [JULIET_MAIL, ROMEO_MAIL], email: () => ({ maxAttachmentBytes: 1_000 }) });
   juliet = await world.h.login("juliet");
 });
 after(async () => {
@@ -38,6 +40,7 @@ test("registering forwards only mail that arrives afterwards, never the old inbo
 });
 
 let firstMessageId = "";
+let romeoReplyStanzaId = "";
 
 test("Juliet's chat message lands in Romeo's mailbox as a UTF-8 mail with her name, the subject and a Message-ID of the gateway", async () => {
   await juliet.send(chat(ROMEO_MAIL, "Wherefore art thou, Romeo? — ☀️", { subject: "Balcony", thread: "balcony-thread" }));
@@ -82,6 +85,7 @@ test("Romeo's reply by mail reaches Juliet as a chat from his JID, in the same t
     ].join("\n"),
   );
   const message = await waitForChat(juliet, ROMEO_MAIL);
+  romeoReplyStanzaId = message.attrs.id ?? "";
   assert.equal(message.getChildText("body"), "Here, below your window.");
   assert.equal(message.getChildText("thread"), "balcony-thread");
   assert.equal(message.getChildText("subject"), "Re: Balcony");
@@ -96,6 +100,36 @@ test("Juliet's answer continues Romeo's mail thread with In-Reply-To and Referen
   assert.equal(mail.inReplyTo, "<reply-1@montague.test>");
   assert.deepEqual([mail.references].flat(), [firstMessageId, "<reply-1@montague.test>"]);
   assert.equal(mail.subject, "Re: Balcony");
+});
+
+test("a XEP-0461 reply to one of Romeo's chat messages answers exactly that mail, not the latest one", async () => {
+  assert.ok(romeoReplyStanzaId, "needs Romeo's reply from an earlier test");
+  await juliet.send(chat(ROMEO_MAIL, "About your first answer", { children: [xml("reply", { xmlns: "urn:xmpp:reply:0", id: romeoReplyStanzaId, to: emailJid(ROMEO_MAIL) })] }));
+  const mail = await eventually(async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("About your first answer"))?.mail, "the answer in Romeo's mailbox");
+  assert.equal(mail.inReplyTo, "<reply-1@montague.test>");
+});
+
+test("chat attachments go along as mail attachments up to the size cap, and as links above it", async () => {
+  const small = Buffer.from("tiny potion recipe");
+  const large = Buffer.alloc(4_000, 0x41);
+  const server = createServer((request, response) => {
+    const body = request.url === "/small.txt" ? small : large;
+    response.writeHead(200, { "content-type": "text/plain", "content-length": String(body.length) });
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const oob = (url: string) => xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, url));
+    await juliet.send(chat(ROMEO_MAIL, "Two files", { children: [oob(`${base}/small.txt`), oob(`${base}/large.bin`)] }));
+    const mail = await eventually(async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("Two files"))?.mail, "the mail with attachments");
+    assert.equal(mail.attachments.length, 1);
+    assert.equal(mail.attachments[0]!.filename, "small.txt");
+    assert.deepEqual(mail.attachments[0]!.content, small);
+    assert.match(mail.text ?? "", new RegExp(`${base}/large\\.bin`), "the large file is linked in the text");
+  } finally {
+    server.close();
+  }
 });
 
 test("an HTML-only mail arrives as readable text", async () => {

@@ -1,6 +1,7 @@
 // Chat attachments (XEP-0066 OOB URLs) fetched for a mail: attached up to a size cap, else linked.
 import type { Logger } from "pino";
 import type { Attachment } from "../../src/transport/contract.js";
+import { resolvesPrivate } from "./private-hosts.js";
 
 export interface FetchedAttachment {
   filename: string;
@@ -14,7 +15,15 @@ export interface OutgoingAttachments {
   linked: string[];
 }
 
-export async function fetchAttachments(items: Attachment[], options: { maxBytes: number; timeoutMs: number; log: Logger }): Promise<OutgoingAttachments> {
+export interface FetchOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  /** Fetch from loopback and private networks too (trials and tests only). */
+  allowPrivate: boolean;
+  log: Logger;
+}
+
+export async function fetchAttachments(items: Attachment[], options: FetchOptions): Promise<OutgoingAttachments> {
   const result: OutgoingAttachments = { attached: [], linked: [] };
   let budget = options.maxBytes;
   for (const item of items) {
@@ -32,11 +41,18 @@ export async function fetchAttachments(items: Attachment[], options: { maxBytes:
   return result;
 }
 
-async function fetchOne(item: Attachment, maxBytes: number, options: { timeoutMs: number }): Promise<FetchedAttachment | undefined> {
+async function fetchOne(item: Attachment, maxBytes: number, options: FetchOptions): Promise<FetchedAttachment | undefined> {
   if (!/^https?:\/\//i.test(item.url)) return undefined;
   if (item.size !== undefined && item.size > maxBytes) return undefined;
-  const response = await fetch(item.url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: "follow" });
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+  // A user must not make the gateway fetch from its own network and mail the result out.
+  if (!options.allowPrivate && (await resolvesPrivate(new URL(item.url).hostname))) return undefined;
+  // Redirects could lead anywhere, past the check above: such a file stays a link.
+  const response = await fetch(item.url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: "manual" });
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    if (response.status >= 300 && response.status < 400) return undefined;
+    throw new Error(`HTTP ${response.status}`);
+  }
   const declared = Number(response.headers.get("content-length") ?? "NaN");
   if (declared > maxBytes) {
     await response.body.cancel();

@@ -52,7 +52,8 @@ export const emailConfigSchema = z
     maxAttachmentBytes: z.number().int().min(0).default(10 * 1024 * 1024),
     /** Incoming mail larger than this is cut (the rest is left in the mailbox). */
     maxMessageBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
-    /** Personal accounts may name servers on loopback or private networks (for trials and tests only). */
+    /** Personal accounts may name mail servers, and chat attachments may point, on loopback or
+     *  private networks (for trials and tests only: otherwise users could reach into the gateway's network). */
     allowPrivateServers: z.boolean().default(false),
     /** Check server certificates (turn off only for a trial against a self-signed server). */
     verifyCertificates: z.boolean().default(true),

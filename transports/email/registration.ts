@@ -1,11 +1,11 @@
 // Checks a personal-account registration before it is accepted: a real address, sane servers,
 // and a login that both the IMAP and the SMTP server accept.
-import { isIP } from "node:net";
 import { GatewayError, gatewayError } from "../../src/errors.js";
 import type { Fields } from "../../src/transport/contract.js";
 import { FIELD } from "./account.js";
 import { parseAddress } from "./address.js";
 import type { EmailConfig } from "./config.js";
+import { isPrivateAddress } from "./private-hosts.js";
 
 /** The fields as they will be stored: canonical address, ports as numbers, user name filled in. */
 export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fields {
@@ -22,7 +22,7 @@ export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fi
   ] as const) {
     const name = (fields[host] ?? "").trim().toLowerCase();
     if (!/^[a-z0-9.:-]+$/.test(name)) throw gatewayError("not-acceptable", `The ${label} server "${fields[host] ?? ""}" is not a host name.`);
-    if (!config.allowPrivateServers && isPrivateHost(name)) {
+    if (!config.allowPrivateServers && isPrivateAddress(name)) {
       throw gatewayError("not-acceptable", `The ${label} server ${name} is on a private network; this gateway only connects to public mail servers.`);
     }
     const number = Number(fields[port]);
@@ -38,15 +38,4 @@ export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fi
 /** True when a new registration points at another mailbox than the previous one. */
 export function sameMailbox(a: Fields | undefined, b: Fields): boolean {
   return !!a && [FIELD.address, FIELD.imapHost, FIELD.imapPort, FIELD.username].every((name) => a[name] === b[name]);
-}
-
-// Literal addresses and names only: a name that resolves to a private address is not caught here.
-function isPrivateHost(host: string): boolean {
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-  if (isIP(host) === 4) {
-    const [a = 0, b = 0] = host.split(".").map(Number);
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(host) === 6) return host === "::1" || host === "::" || /^f[cd]/i.test(host) || /^fe[89ab]/i.test(host);
-  return false;
 }

@@ -142,7 +142,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
         ...(message.thread && { thread: message.thread }),
       });
-      const files = await fetchAttachments(message.attachments, { maxBytes: config.maxAttachmentBytes, timeoutMs: config.smtp.timeoutMs, log });
+      const files = await fetchAttachments(message.attachments, { maxBytes: config.maxAttachmentBytes, timeoutMs: config.smtp.timeoutMs, allowPrivate: config.allowPrivateServers, log });
       const name = message.nick || account.name;
       const mail = composeMail({
         message,
