@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { bodyFrom, incomingUrl, joinSms, phoneJid, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
+import { bodyFrom, chat, incomingUrl, joinSms, phoneJid, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
 import type { TestClient } from "../support/xmpp-client.js";
 
 let s: SmsHarness;
@@ -113,6 +113,16 @@ test("a contact replying STOP is shown as an opt-out, not just the word", async 
   await inbound("start");
   const back = await juliet.waitFor((stanza) => (stanza.getChildText("body") ?? "").startsWith("start"));
   assert.match(back.getChildText("body")!, /opted back in/);
+});
+
+test("a text from a short code arrives from the short code's JID, and a reply goes back to it", async () => {
+  await inbound("Your code is 123456", { from: "89887" });
+  const message = await juliet.waitFor(bodyFrom(phoneJid("89887")));
+  assert.equal(message.getChildText("body"), "Your code is 123456");
+  const before = s.twilio.messages.length;
+  await juliet.send(chat(phoneJid("89887"), "HELP", "short-1"));
+  const sent = await s.twilio.waitForMessages(before + 1);
+  assert.equal(sent.at(-1)!.to, "89887");
 });
 
 test("a text to a number nobody holds is acknowledged and delivered to no one", async () => {
