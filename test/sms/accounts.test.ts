@@ -28,7 +28,7 @@ function memoryTable<T>(): Table<T> & { map: Map<string, T> } {
   };
 }
 
-function fakeProvider(pointed: Map<string, string | null>): SmsProvider {
+function fakeProvider(pointed: Map<string, string | null>, failPointing: { next: boolean }): SmsProvider {
   return {
     name: "fake",
     send: async () => ({ id: "SM1" }),
@@ -37,6 +37,10 @@ function fakeProvider(pointed: Map<string, string | null>): SmsProvider {
     },
     findNumber: async (_account, number) => (number === "+14155550199" ? "PN1" : undefined),
     async pointNumber(_account, numberId, url) {
+      if (failPointing.next) {
+        failPointing.next = false;
+        throw new ProviderError("Service unavailable", { httpStatus: 503, temporary: true });
+      }
       pointed.set(numberId, url);
     },
     fetchMedia: async () => ({ data: Buffer.alloc(0), mediaType: "" }),
@@ -55,9 +59,10 @@ function setup(config: Record<string, unknown>) {
   const bindings = memoryTable<Binding>();
   const pointed = new Map<string, string | null>();
   const registered = new Map<BareJid, Fields>();
+  const failPointing = { next: false };
   const accounts = createAccounts({
     config: smsConfigSchema.parse(config),
-    provider: fakeProvider(pointed),
+    provider: fakeProvider(pointed, failPointing),
     bindings,
     async *registrations() {
       yield* registered.entries();
@@ -65,7 +70,7 @@ function setup(config: Record<string, unknown>) {
     incomingUrl: () => "https://gw.example.org/sms/sms.example.org/incoming",
     log: pino({ level: "silent" }),
   });
-  return { accounts, bindings, pointed, registered };
+  return { accounts, bindings, pointed, registered, failPointing };
 }
 
 const both = { operator: { accountSid: OPERATOR, authToken: "operator-token", numbers: ["+14155550100", "+14155550101"] }, ownAccounts: true };
@@ -106,6 +111,15 @@ test("two users asking for the last free number at the same moment: one gets it,
   const refused = results.find((result) => result.status === "rejected") as PromiseRejectedResult;
   assert.ok(refused.reason instanceof GatewayError);
   assert.match(refused.reason.message, /taken|already used/);
+});
+
+test("when Twilio fails while the number is being pointed at the gateway, the user is told to retry and the number stays free", async () => {
+  const { accounts, bindings, failPointing } = setup({ ownAccounts: true });
+  failPointing.next = true;
+  await assert.rejects(accounts.register(romeo, { accountSid: OWN, authToken: "good", ownNumber: "+14155550199" }), (error: unknown) => error instanceof GatewayError && error.condition === "remote-server-timeout" && /try again/.test(error.message));
+  assert.equal(bindings.map.size, 0);
+  const fields = await accounts.register(juliet, { accountSid: OWN, authToken: "good", ownNumber: "+14155550199" });
+  assert.equal(fields.ownNumber, "+14155550199");
 });
 
 test("a token learned by another gateway instance is found in the registrations", async () => {

@@ -102,17 +102,28 @@ export function createAccounts(options: {
     if (!fields.ownNumber) throw gatewayError("not-acceptable", "Enter the Twilio phone number you want to text from.");
     const number = parsePhone(fields.ownNumber, region);
     const account = { accountSid, authToken };
+    let numberId: string | undefined;
     try {
       await provider.verifyAccount(account);
-      const numberId = await provider.findNumber(account, number);
-      if (!numberId) throw gatewayError("not-acceptable", `${number} is not a number of Twilio account ${accountSid}; enter a number that account owns.`, "number-not-owned");
-      await bind(user, number, accountSid);
-      await provider.pointNumber(account, numberId, options.incomingUrl());
+      numberId = await provider.findNumber(account, number);
     } catch (error) {
       throw asRegistrationError(error);
     }
+    if (!numberId) throw gatewayError("not-acceptable", `${number} is not a number of Twilio account ${accountSid}; enter a number that account owns.`, "number-not-owned");
+    // Bind before pointing the number at us, so nobody can repoint a number another user holds.
+    const heldBefore = await serially(async () => {
+      const held = (await bindings.get(number))?.user === user;
+      await bind(user, number, accountSid);
+      return held;
+    });
+    try {
+      await provider.pointNumber(account, numberId, options.incomingUrl());
+    } catch (error) {
+      if (!heldBefore) await serially(() => release(user, number));
+      throw asRegistrationError(error);
+    }
     tokens.set(accountSid, authToken);
-    if (previous) await release(user, previous.mode === "own" ? (previous.ownNumber === number ? undefined : previous.ownNumber) : previous.number);
+    if (previous) await serially(() => release(user, previous.mode === "own" ? (previous.ownNumber === number ? undefined : previous.ownNumber) : previous.number));
     log.info({ user, number }, "pointed a user's own Twilio number at the gateway");
     return { mode: "own", accountSid, authToken, ownNumber: number };
   };
@@ -149,10 +160,8 @@ export function createAccounts(options: {
       };
     },
     register(user, fields, previous) {
-      return serially(() => {
-        const wantsOwn = config.ownAccounts && Boolean(fields.accountSid || fields.ownNumber) && (!operator || !fields.number);
-        return wantsOwn ? registerOwn(user, fields, previous) : registerOperator(user, fields, previous);
-      });
+      const wantsOwn = config.ownAccounts && Boolean(fields.accountSid || fields.ownNumber) && (!operator || !fields.number);
+      return wantsOwn ? registerOwn(user, fields, previous) : serially(() => registerOperator(user, fields, previous));
     },
     async unregister(user, fields) {
       const number = fields.mode === "own" ? fields.ownNumber : fields.number;
