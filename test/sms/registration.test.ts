@@ -66,3 +66,20 @@ test("operator mode: when every number is taken the user is told so", async () =
   assert.ok(["resource-constraint", "not-acceptable"].includes(errorCondition(reply)), errorCondition(reply));
   assert.match(errorText(reply), /taken|required/);
 });
+
+test("the SMS gateway shows up as gateway/sms and turns a typed number into its contact JID", async () => {
+  const romeo = await s.h.login("romeo", { resource: "disco" });
+  const info = await romeo.iq(xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+  const identity = info.getChild("query")?.getChild("identity");
+  assert.equal(identity?.attrs.category, "gateway");
+  assert.equal(identity?.attrs.type, "sms");
+
+  const prompt = await romeo.iq(xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "jabber:iq:gateway" })));
+  assert.equal(prompt.getChild("query")?.getChildText("prompt"), "Phone number");
+  const translated = await romeo.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, "(415) 555-0123"))));
+  const jid = translated.getChild("query")?.getChildText("jid");
+  assert.equal(jid, "+14155550123@sms.example.test");
+  const refused = await romeo.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, "not a number"))));
+  assert.equal(refused.attrs.type, "error");
+  assert.equal(errorCondition(refused), "jid-malformed");
+});
