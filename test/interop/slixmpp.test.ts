@@ -17,7 +17,7 @@ after(async () => {
 });
 
 test("slixmpp, a client that is not ours, discovers, registers, writes and gets the answer", async () => {
-  const child = spawn("/usr/bin/python3", [SCRIPT, "juliet@example.test", PASSWORD, String(h.prosody.c2sPort), GATEWAY, contactJid("romeo@montague.net"), "juliet@capulet.example"], {
+  const child = spawn("/usr/bin/python3", [SCRIPT, "juliet@example.test", PASSWORD, String(h.server.c2sPort), GATEWAY, contactJid("romeo@montague.net"), "juliet@capulet.example"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const steps: Array<Record<string, unknown>> = [];

@@ -1,5 +1,5 @@
 // Starts a real Prosody in a temporary folder and Switchboard against it, for integration tests.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSwitchboard, type Switchboard } from "../../src/app.js";
@@ -55,6 +55,7 @@ export interface HarnessOptions {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+  chmodSync(dir, 0o711); // ejabberd runs as its own user and must reach its folder inside
   const extra = Object.values(options.transports ?? {});
   const components = [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))];
   const server = createServer(join(dir, SERVER_KIND), components, options.privileged ?? false);
