@@ -12,6 +12,6 @@ export interface TrialTransport {
 export function trialTransports(domain: string): TrialTransport[] {
   return [
     { name: "email", domain: `email.${domain}`, what: "e-mail, register with your own mailbox", options: ["mode: personal"] },
-    { name: "sms", domain: `sms.${domain}`, what: "SMS, register with your own Twilio account", options: [] },
+    { name: "sms", domain: `sms.${domain}`, what: "SMS, register with your own Twilio account", options: ["ownAccounts: true"] },
   ];
 }

@@ -81,3 +81,21 @@ test("switchboard check-config validates a file without connecting and explains 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the example config passes check-config once its secrets are in the environment", async () => {
+  const example = new URL("../../../config/switchboard.example.yaml", import.meta.url).pathname;
+  const env = {
+    ...process.env,
+    SWITCHBOARD_SECRET_KEY: "0123456789abcdef0123",
+    SWITCHBOARD_EMAIL_SECRET: "email-secret",
+    SWITCHBOARD_SMS_SECRET: "sms-secret",
+    SWITCHBOARD_CATCHALL_PASSWORD: "catchall",
+    TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
+    TWILIO_AUTH_TOKEN: "token",
+  };
+  const { stdout } = await run("node", [CLI, "check-config", example], { env });
+  assert.match(stdout, /OK\. Server 127\.0\.0\.1:5347 \(users at example\.org\); transports: email → email\.example\.org, sms → sms\.example\.org\./);
+  const withoutSecret = await run("node", [CLI, "check-config", example], { env: { ...env, SWITCHBOARD_SMS_SECRET: undefined } }).catch((error: { code: number; stderr: string }) => error);
+  assert.equal((withoutSecret as { code: number }).code, 2);
+  assert.match((withoutSecret as { stderr: string }).stderr, /transports\.sms\.secret: environment variable SWITCHBOARD_SMS_SECRET is not set/);
+});

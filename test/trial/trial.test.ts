@@ -1,0 +1,59 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TestClient, xml } from "../support/xmpp-client.js";
+
+const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
+
+const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+
+test("`switchboard trial` brings up Prosody and the gateway; a client finds both transports; Ctrl-C stops everything", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-trial-"));
+  const child = spawn("node", [CLI, "trial", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  try {
+    const deadline = Date.now() + 30_000;
+    let state: { users: Record<string, string>; c2sPort: number; httpPort: number } | undefined;
+    let healthy = false;
+    while (!healthy && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (!state && existsSync(join(dir, "trial.json"))) state = JSON.parse(readFileSync(join(dir, "trial.json"), "utf8")) as typeof state;
+      if (state) {
+        const health = await fetch(`http://127.0.0.1:${state.httpPort}/healthz`).then((response) => response.json() as Promise<{ status: string }>, () => undefined);
+        healthy = health?.status === "ok";
+      }
+    }
+    assert.ok(state && healthy, `the trial did not come up: ${stderr}`);
+    assert.match(stderr, new RegExp(`alice@localhost\\s+password: ${state!.users.alice}`));
+
+    const alice = await TestClient.login(state!.c2sPort, "localhost", "alice", state!.users.alice!);
+    const items = await alice.iq(xml("iq", { type: "get", to: "localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
+    const jids = items.getChild("query")!.getChildren("item").map((item) => item.attrs.jid);
+    assert.ok(jids.includes("email.localhost") && jids.includes("sms.localhost"), jids.join(", "));
+    const form = await alice.iq(xml("iq", { type: "get", to: "sms.localhost" }, xml("query", { xmlns: "jabber:iq:register" })));
+    assert.equal(form.attrs.type, "result");
+    await alice.stop();
+
+    child.kill("SIGINT");
+    assert.equal(await exited, 0);
+    assert.equal(await portOpen(state!.c2sPort), false, "Prosody stops with the gateway");
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
