@@ -7,15 +7,27 @@ export interface Pacer {
 
 export function createPacer(perSecond: number): Pacer {
   const interval = 1_000 / perSecond;
-  const nextFree = new Map<string, number>();
+  // Each sender's turns run one after another, and each waits from the previous one's real
+  // departure: a timer that fires late then delays the texts after it instead of bunching them.
+  const queues = new Map<string, Promise<void>>();
+  const departed = new Map<string, number>();
   return {
-    async take(sender) {
-      const now = Date.now();
-      const slot = Math.max(now, nextFree.get(sender) ?? 0);
-      nextFree.set(sender, slot + interval);
-      // Forget idle senders so the map does not grow with every number ever used.
-      if (nextFree.size > 10_000) for (const [key, at] of nextFree) if (at < now) nextFree.delete(key);
-      if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+    take(sender) {
+      const turn = (queues.get(sender) ?? Promise.resolve()).then(async () => {
+        const wait = (departed.get(sender) ?? 0) + interval - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        departed.set(sender, Date.now());
+      });
+      queues.set(sender, turn);
+      void turn.then(() => {
+        if (queues.get(sender) !== turn) return;
+        queues.delete(sender);
+        // Forget senders idle for longer than the interval: their next text may leave at once anyway.
+        setTimeout(() => {
+          if (!queues.has(sender) && (departed.get(sender) ?? 0) + interval <= Date.now()) departed.delete(sender);
+        }, interval + 1).unref();
+      });
+      return turn;
     },
   };
 }
