@@ -113,6 +113,15 @@ for (const [code, state, words] of failures) {
   });
 }
 
+test("a text that ends undelivered without an error code still comes back as an error saying so", async () => {
+  const to = "+14155559999";
+  await juliet.send(chat(phoneJid(to), "No reason given", "fail-nocode"));
+  await s.twilio.waitForMessages(s.twilio.messages.length + 1);
+  assert.equal(await s.twilio.postStatus(sentTo(to)[0]!.sid, "undelivered"), 200);
+  const error = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "fail-nocode");
+  assert.match(errorText(error), /Twilio reports the text as undelivered and gives no reason/);
+});
+
 const refusals: Array<[number, RegExp]> = [
   [21211, /not a valid phone number/],
   [21610, /opted out/],

@@ -42,6 +42,8 @@ export interface StatusUpdate {
   accountId: string;
   /** Final states matter; others (queued, sent…) are progress. */
   state: "delivered" | "failed" | "progress";
+  /** The provider's own word for the state (undelivered, canceled…). */
+  detail: string;
   errorCode?: number;
 }
 

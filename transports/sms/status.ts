@@ -65,7 +65,8 @@ export function createStatusTracker(options: {
       state.finished = true;
       const which = part && total > 1 ? `Part ${part.index + 1} of ${total} was not delivered. ` : "";
       await progress.set(primary, state, KEEP_MS);
-      await options.report(primary, { state: "failed", reason: `${which}${describeTwilioError(update.errorCode)}` });
+      const why = update.errorCode !== undefined ? describeTwilioError(update.errorCode) : `Twilio reports the text as ${update.detail || "failed"} and gives no reason.`;
+      await options.report(primary, { state: "failed", reason: `${which}${why}` });
       return;
     }
     if (!state.delivered.includes(update.id)) state.delivered.push(update.id);

@@ -102,7 +102,7 @@ export function createTwilioProvider(options: { apiBaseUrl: string; log: Logger 
       if (!id || !status) throw new ProviderError("status callback lacks MessageSid or MessageStatus", { temporary: false });
       const code = Number(single(params, "ErrorCode"));
       const state = status === "delivered" || status === "read" ? "delivered" : ["failed", "undelivered", "canceled"].includes(status) ? "failed" : "progress";
-      return { id, accountId: single(params, "AccountSid"), state, ...(Number.isInteger(code) && code > 0 && { errorCode: code }) };
+      return { id, accountId: single(params, "AccountSid"), state, detail: status, ...(Number.isInteger(code) && code > 0 && { errorCode: code }) };
     },
   };
 
