@@ -47,6 +47,7 @@ export function createInboundHandler(options: {
 }): InboundHandler {
   const { provider, accounts, codec, log } = options;
   const inFlight = new Map<string, Promise<void>>();
+  const active = new Map<string, Promise<void>>();
   let stopped = false;
 
   /** Hands a text to the core; false when it could not be stored (the caller keeps it). */
@@ -114,6 +115,40 @@ export function createInboundHandler(options: {
     return done;
   };
 
+  const accept = async (text: IncomingText, from: string, to: string): Promise<void> => {
+    const context = { messageId: text.id, to };
+    const binding = await accounts.bindingOf(to);
+    // Texts to a number nobody holds are answered 200 all the same: an error would only make
+    // Twilio log failures (and, with retries configured, post it again) with nobody to read it.
+    if (!binding) {
+      log.warn(context, "a text arrived for a number no user is bound to; dropped");
+      return;
+    }
+    if (binding.accountSid !== text.accountId) {
+      log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a Twilio account that does not own the number's binding; dropped");
+      return;
+    }
+    // The core de-duplicates by MessageSid too, but two posts racing can both pass its check; with
+    // one turn per MessageSid this one cannot be raced, and it spares a second download of media.
+    if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
+      log.info(context, "a webhook for a text handled before; acknowledged again");
+      return;
+    }
+    const entry: PendingMms = { text, user: binding.user, from, receivedAt: Date.now() };
+    if (text.media.length === 0) {
+      // Not stored: make Twilio see a failure rather than acknowledge what we could not keep.
+      if (!(await handOver(entry, [], []))) throw new HttpError(503, "The gateway could not store this message; try again later");
+      return;
+    }
+    try {
+      await options.pending.set(text.id, entry);
+    } catch (error) {
+      log.error({ ...context, err: error }, "could not keep an inbound MMS");
+      throw new HttpError(503, "The gateway could not store this message; try again later");
+    }
+    void finishMms(entry);
+  };
+
   return {
     async handle(params) {
       let text: IncomingText;
@@ -126,36 +161,16 @@ export function createInboundHandler(options: {
       } catch (error) {
         throw new HttpError(400, `Malformed inbound message webhook: ${(error as Error).message}`);
       }
-      const context = { messageId: text.id, to };
-      const binding = await accounts.bindingOf(to);
-      // Texts to a number nobody holds are answered 200 all the same: an error would only make
-      // Twilio log failures (and, with retries configured, post it again) with nobody to read it.
-      if (!binding) {
-        log.warn(context, "a text arrived for a number no user is bound to; dropped");
-        return;
-      }
-      if (binding.accountSid !== text.accountId) {
-        log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a Twilio account that does not own the number's binding; dropped");
-        return;
-      }
-      // The core de-duplicates by MessageSid too; this only spares a second download of the media.
-      if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
-        log.info(context, "a webhook for a text handled before; acknowledged again");
-        return;
-      }
-      const entry: PendingMms = { text, user: binding.user, from, receivedAt: Date.now() };
-      if (text.media.length === 0) {
-        // Not stored: make Twilio see a failure rather than acknowledge what we could not keep.
-        if (!(await handOver(entry, [], []))) throw new HttpError(503, "The gateway could not store this message; try again later");
-        return;
-      }
+      // Twilio may post a text again while its first post is still being handled: one at a time
+      // per MessageSid, so the second finds the first's result instead of racing it.
+      const id = text.id;
+      const mine = (active.get(id) ?? Promise.resolve()).catch(() => undefined).then(() => accept(text, from, to));
+      active.set(id, mine);
       try {
-        await options.pending.set(text.id, entry);
-      } catch (error) {
-        log.error({ ...context, err: error }, "could not keep an inbound MMS");
-        throw new HttpError(503, "The gateway could not store this message; try again later");
+        await mine;
+      } finally {
+        if (active.get(id) === mine) active.delete(id);
       }
-      void finishMms(entry);
     },
     async resume() {
       let count = 0;
