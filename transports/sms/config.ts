@@ -28,6 +28,8 @@ export const smsConfigSchema = z
       .optional(),
     /** Let users register their own Twilio account and number ("bring your own Twilio"). */
     ownAccounts: z.boolean().default(false),
+    /** Most texts one user may send per day (UTC); a long message counts once per text it becomes. */
+    dailyTextsPerUser: z.number().int().positive().optional(),
     /** Texts per second from one sender number (Twilio queues beyond its own limit, then fails). */
     messagesPerSecond: z.number().positive().default(1),
     maxWebhookBytes: z.number().int().positive().default(64 * 1024),

@@ -7,6 +7,7 @@ import type { AccountState, Fields, OutboundMessage, SendResult } from "../../sr
 import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { describeTwilioError } from "./errors.js";
+import type { DailyCap } from "./daily-cap.js";
 import type { Pacer } from "./pacing.js";
 import { ProviderError, type SmsProvider } from "./provider.js";
 import { splitBody } from "./segments.js";
@@ -26,6 +27,7 @@ export function createSender(options: {
   accounts: Accounts;
   status: StatusTracker;
   pacer: Pacer;
+  cap: DailyCap;
   progress: Table<SendProgress>;
   statusUrl: () => string;
   /** Tells the user (as presence) whether their Twilio account works. */
@@ -50,6 +52,12 @@ export function createSender(options: {
     const done = (await progress.get(message.id)) ?? { ids: [] };
     const context = { user: message.user, id: message.id, from: sender.from, parts: texts.length };
 
+    const refusal = await options.cap.refusal(message.user, texts.length - done.ids.length);
+    if (refusal) {
+      log.info(context, "a user reached the daily number of texts");
+      return { kind: "permanent", reason: refusal };
+    }
+
     for (let index = done.ids.length; index < texts.length; index += 1) {
       await pacer.take(sender.from);
       try {
@@ -61,6 +69,7 @@ export function createSender(options: {
           statusCallback: options.statusUrl(),
         });
         done.ids.push(id);
+        await options.cap.count(message.user, 1);
         if (texts.length > 1) await progress.set(message.id, done, PROGRESS_TTL_MS);
         await status.partSent(done.ids[0]!, index, texts.length, id);
       } catch (error) {

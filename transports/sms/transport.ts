@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Transport, TransportContext } from "../../src/transport/contract.js";
 import { createAccounts, SECRET_FIELDS, type Accounts, type Binding } from "./accounts.js";
 import type { SmsConfig } from "./config.js";
+import { createDailyCap } from "./daily-cap.js";
 import { createInboundHandler, type InboundHandler } from "./inbound.js";
 import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
@@ -67,6 +68,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         accounts,
         status,
         pacer,
+        cap: createDailyCap(config.dailyTextsPerUser, ctx.table("daily-texts")),
         progress: ctx.table("send-progress"),
         statusUrl: () => `${publicBase()}${statusPath}`,
         accountState: (user, state) => ctx.setAccountState(user, state),
