@@ -94,6 +94,7 @@ test("a message written while the SMTP server is down is sent once it is back", 
 
 test("when the mailbox refuses the login, the gateway shows as unavailable saying why, and comes back once it works", async () => {
   world.dovecot.addMailbox(JULIET_MAIL, "changed-elsewhere");
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // Dovecot re-reads its user file at most once a second
   await eventually(async () => world.dovecot.dropConnections(JULIET_MAIL) > 0, "the gateway's IMAP session to drop");
   // Presences from earlier tests (the gateway's restart) are still in the client's list; skip them.
   juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => stanza.name !== "presence"));

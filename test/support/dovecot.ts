@@ -1,7 +1,7 @@
 // A real Dovecot (IMAP + LMTP) of our own in a temporary folder, on free loopback ports, for tests.
 // Mailboxes live in a passwd-file with plain passwords; mail is stored as Maildir under the folder.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
@@ -29,7 +29,8 @@ export class LocalDovecot {
     return join(this.dir, "dovecot.log");
   }
 
-  /** Adds (or changes the password of) a mailbox; takes effect at once, even while running. */
+  /** Adds (or changes the password of) a mailbox, even while running. Dovecot looks at the file
+   *  at most once a second, so a change can take a second to count. */
   addMailbox(user: string, password: string): void {
     this.mailboxes.set(user, password);
     this.writeUsers();
@@ -52,13 +53,20 @@ export class LocalDovecot {
 
   async stop(): Promise<void> {
     const child = this.child;
+    if (!child || child.exitCode !== null) {
+      this.child = null;
+      return;
+    }
+    // Mail processes outlive the master until they notice it is gone (seconds later, serving the
+    // old connection all the while); a stopped server should hold no connection at all.
+    const children = this.processes();
     this.child = null;
-    if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
     await exited;
     clearTimeout(timer);
+    for (const leftover of children) killQuietly(leftover.pid);
     // The master leaves its children to finish; wait until the ports are really closed.
     await waitForPortClosed(this.imapPort);
     await waitForPortClosed(this.lmtpPort);
@@ -72,17 +80,29 @@ export class LocalDovecot {
   /** Cuts every IMAP connection of a mailbox at once, the way a crash or a network fault would.
    *  (`doveadm kick` misses sessions that logged in while Dovecot was still starting.) */
   dropConnections(user: string): number {
+    const victims = this.processes().filter((process) => process.title.startsWith(`dovecot/imap [${user} `));
+    for (const victim of victims) killQuietly(victim.pid);
+    return victims.length;
+  }
+
+  /** This instance's processes: the children of its master (other tests' Dovecots are left alone). */
+  private processes(): Array<{ pid: number; title: string }> {
     const master = this.child?.pid;
-    if (!master) return 0;
-    const table = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).stdout ?? "";
-    let dropped = 0;
-    for (const line of table.split("\n")) {
-      const match = /^\s*(\d+)\s+(\d+)\s+dovecot\/imap \[(\S+) /.exec(line);
-      if (!match || Number(match[2]) !== master || match[3] !== user) continue;
-      process.kill(Number(match[1]), "SIGKILL");
-      dropped += 1;
+    if (!master) return [];
+    const found: Array<{ pid: number; title: string }> = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        // The parent pid is the 2nd field after the parenthesised command name in /proc/<pid>/stat.
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid !== master) continue;
+        found.push({ pid: Number(entry), title: readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim() });
+      } catch {
+        // the process ended while we looked
+      }
     }
-    return dropped;
+    return found;
   }
 
   /** Stops Dovecot and removes its folder. */
@@ -160,6 +180,16 @@ const gidOf = (name: string): number => idOf("-g", name);
 
 function spawnSyncText(command: string, args: string[]): string {
   return spawnSync(command, args, { encoding: "utf8" }).stdout ?? "";
+}
+
+function killQuietly(pid: number): void {
+  try {
+    // The pid could have been reused since we looked: only ever kill a Dovecot process.
+    if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("dovecot/")) return;
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
 }
 
 function probe(port: number): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface MailboxState {
   uidValidity: string;
   /** The highest UID already handed on; only mail above it is new. */
   lastUid: number;
+  /** Mails handed on but not yet marked done (kept so a crash between the two is made good). */
+  open?: number[];
 }
 
 export interface FetchedMail {
@@ -44,8 +46,12 @@ export class MailboxSession {
   private wake: (() => void) | null = null;
   private draining: Promise<void> | null = null;
   private again = false;
-  /** Delivered mails not yet marked done, by UIDVALIDITY so a recreated mailbox drops them. */
-  private unmarked = new Map<string, Set<number>>();
+  private state: MailboxState | null = null;
+  private saving: Promise<void> = Promise.resolve();
+  /** Mails handed on in this run whose chat message is not yet confirmed, or not yet marked. */
+  private readonly awaiting = new Set<number>();
+  /** Confirmed mails waiting for their \Seen flag (or move). */
+  private readonly toMark = new Set<number>();
   private connectedOnce = false;
   /** Confirmations of chat messages not yet in. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -143,18 +149,14 @@ export class MailboxSession {
   }
 
   private async drainOnce(client: ImapFlow): Promise<void> {
-    const { state: table, log, config } = this.options;
     const mailbox = client.mailbox;
     if (!mailbox) throw new Error("INBOX is not open");
-    const uidValidity = String(mailbox.uidValidity);
-    let state = await table.get(this.key);
-    if (!state || state.uidValidity !== uidValidity) {
-      // UIDs of the old mailbox mean nothing in the new one; we cannot tell old mail from new, so
-      // only what arrives from now on is forwarded rather than flooding the user with the inbox.
-      if (state) log.warn({ mailbox: this.key, was: state.uidValidity, now: uidValidity }, "the mailbox was recreated (UIDVALIDITY changed); forwarding mail that arrives from now on");
-      state = { uidValidity, lastUid: Math.max(0, (mailbox.uidNext ?? 1) - 1) };
-      await table.set(this.key, state);
-      this.unmarked.clear();
+    const state = await this.currentState(String(mailbox.uidValidity), mailbox.uidNext);
+    // Mails an earlier run (or connection) handed on but never marked: hand them on again. The
+    // core knows their source ids and does not deliver twice; it says when each is confirmed.
+    for (const uid of state.open ?? []) {
+      if (this.stopped || !client.usable) return;
+      if (!this.awaiting.has(uid)) await this.process(client, state, uid, false);
     }
     const lastUid = state.lastUid;
     const found = await client.search({ uid: `${lastUid + 1}:*` }, { uid: true });
@@ -162,37 +164,58 @@ export class MailboxSession {
     const uids = (found || []).filter((uid) => uid > lastUid).sort((a, b) => a - b);
     for (const uid of uids) {
       if (this.stopped || !client.usable) return;
-      const message = await client.fetchOne(String(uid), { uid: true, source: { maxLength: config.maxMessageBytes } }, { uid: true });
-      if (message && message.source) {
-        const outcome = await this.options.handle({ uid, uidValidity, source: message.source });
-        if (outcome.kind === "done") void this.markDone(uidValidity, uid);
-        if (outcome.kind === "deliver") {
-          const confirmed = outcome.delivered.then(
-            () => this.markDone(uidValidity, uid),
-            (error: unknown) => log.warn({ mailbox: this.key, uid, err: error }, "the chat message of a mail was not confirmed; the mail stays unread"),
-          );
-          this.inFlight.add(confirmed);
-          void confirmed.finally(() => this.inFlight.delete(confirmed));
-        }
-      }
-      state = { uidValidity, lastUid: uid };
-      await table.set(this.key, state);
+      await this.process(client, state, uid, true);
     }
   }
 
-  private async markDone(uidValidity: string, uid: number): Promise<void> {
-    const set = this.unmarked.get(uidValidity) ?? new Set<number>();
-    set.add(uid);
-    this.unmarked.set(uidValidity, set);
+  /** The stored state of this mailbox, started afresh when there is none or the mailbox was recreated. */
+  private async currentState(uidValidity: string, uidNext: number | undefined): Promise<MailboxState> {
+    this.state ??= (await this.options.state.get(this.key)) ?? null;
+    if (this.state && this.state.uidValidity === uidValidity) return this.state;
+    // UIDs of the old mailbox mean nothing in the new one; we cannot tell old mail from new, so
+    // only what arrives from now on is forwarded rather than flooding the user with the inbox.
+    if (this.state) this.options.log.warn({ mailbox: this.key, was: this.state.uidValidity, now: uidValidity }, "the mailbox was recreated (UIDVALIDITY changed); forwarding mail that arrives from now on");
+    this.state = { uidValidity, lastUid: Math.max(0, (uidNext ?? 1) - 1), open: [] };
+    this.awaiting.clear();
+    this.toMark.clear();
+    await this.save();
+    return this.state;
+  }
+
+  private async process(client: ImapFlow, state: MailboxState, uid: number, isNew: boolean): Promise<void> {
+    const { log, config } = this.options;
+    const message = await client.fetchOne(String(uid), { uid: true, source: { maxLength: config.maxMessageBytes } }, { uid: true });
+    // Gone (expunged or moved by the user's mail client) or left alone: nothing to mark.
+    const outcome: MailOutcome = message && message.source ? await this.options.handle({ uid, uidValidity: state.uidValidity, source: message.source }) : { kind: "leave" };
+    const open = new Set(state.open ?? []);
+    if (outcome.kind === "leave") open.delete(uid);
+    else open.add(uid);
+    state.open = [...open];
+    if (isNew) state.lastUid = uid;
+    await this.save();
+    if (outcome.kind === "leave") return;
+    this.awaiting.add(uid);
+    const confirmed = (outcome.kind === "deliver" ? outcome.delivered : Promise.resolve()).then(
+      () => this.confirmed(uid),
+      (error: unknown) => {
+        this.awaiting.delete(uid);
+        log.warn({ mailbox: this.key, uid, err: error }, "the chat message of a mail was not confirmed; will try again after reconnecting");
+      },
+    );
+    this.inFlight.add(confirmed);
+    void confirmed.finally(() => this.inFlight.delete(confirmed));
+  }
+
+  private async confirmed(uid: number): Promise<void> {
+    this.toMark.add(uid);
     const client = this.client;
     if (client?.usable) await this.flushMarks(client);
   }
 
   private async flushMarks(client: ImapFlow): Promise<void> {
-    const uidValidity = String(client.mailbox ? client.mailbox.uidValidity : "");
-    const set = this.unmarked.get(uidValidity);
-    if (!set || set.size === 0) return;
-    const uids = [...set];
+    const state = this.state;
+    if (!state || this.toMark.size === 0 || String(client.mailbox ? client.mailbox.uidValidity : "") !== state.uidValidity) return;
+    const uids = [...this.toMark];
     const range = uids.join(",");
     try {
       if (this.options.config.markDone === "move") {
@@ -202,10 +225,25 @@ export class MailboxSession {
       } else {
         await client.messageFlagsAdd(range, ["\\Seen"], { uid: true });
       }
-      for (const uid of uids) set.delete(uid);
     } catch (error) {
       this.options.log.debug({ mailbox: this.key, err: error }, "could not mark mail done; will try after reconnecting");
+      return;
     }
+    for (const uid of uids) {
+      this.toMark.delete(uid);
+      this.awaiting.delete(uid);
+    }
+    state.open = (state.open ?? []).filter((uid) => !uids.includes(uid));
+    await this.save().catch((error: unknown) => this.options.log.warn({ mailbox: this.key, err: error }, "could not save the mailbox state"));
+  }
+
+  /** Writes the state; writes are chained so that an older one never lands after a newer one. */
+  private save(): Promise<void> {
+    const state = this.state;
+    if (!state) return Promise.resolve();
+    const snapshot: MailboxState = { ...state, open: [...(state.open ?? [])] };
+    this.saving = this.saving.catch(() => undefined).then(() => this.options.state.set(this.key, snapshot));
+    return this.saving;
   }
 }
 

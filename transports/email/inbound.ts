@@ -27,7 +27,14 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
 
   return async (fetched) => {
     const where = { mailbox: mailboxKey, uid: fetched.uid };
-    const mail = await parseMail(fetched.source, config);
+    let mail: IncomingMail;
+    try {
+      mail = await parseMail(fetched.source, config);
+    } catch (error) {
+      // A mail no parser can read must not block the mailbox: it stays there, unread, for a person.
+      log.warn({ ...where, err: error }, "left a mail that could not be parsed in the mailbox");
+      return { kind: "leave" };
+    }
 
     const bounce = readBounce(mail);
     if (bounce?.originalMessageId?.endsWith(`@${deps.messageIdDomain}>`)) {
