@@ -2,6 +2,7 @@
 // public URL Twilio posted to. What a verified webhook means is the handler's business.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { GatewayError } from "../../src/errors.js";
 import { HttpError, type HttpHandler } from "../../src/http/router.js";
 import type { Params, SmsProvider } from "./provider.js";
 
@@ -24,7 +25,11 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
   const { provider, log } = options;
   return async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      await handle(req, res);
+      await handle(req, res).catch((error: unknown) => {
+        // A store that cannot keep anything: tell Twilio to come back rather than fail obscurely.
+        if (error instanceof GatewayError && error.code === "store-unavailable") throw new HttpError(503, "The gateway cannot store anything right now; try again later");
+        throw error;
+      });
     } catch (error) {
       if (error instanceof HttpError) options.refused(error.status === 403 ? "signature" : error.status === 413 ? "size" : error.status === 415 ? "content-type" : error.status === 400 ? "malformed" : "unavailable");
       throw error;
