@@ -1,5 +1,6 @@
 // Builds a running Switchboard from a validated config: store, HTTP listener, and one component
 // link plus gateway service per transport.
+import { dirname, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema.js";
 import { createGatewayService, type GatewayService } from "./gateway/service.js";
@@ -33,6 +34,12 @@ export function serverDomainOf(config: Config): string {
   if (config.xmpp.serverDomain) return config.xmpp.serverDomain;
   const first = Object.values(config.transports)[0];
   return first ? first.domain.split(".").slice(1).join(".") || first.domain : "localhost";
+}
+
+/** Next to the SQLite file; for network stores, a folder in the working directory. */
+function defaultJournalDir(uri: string): string {
+  const file = uri.replace(/^sqlite:\/\//i, "");
+  return uri.toLowerCase().startsWith("sqlite://") && file !== ":memory:" ? dirname(resolve(file)) : resolve("journal");
 }
 
 export async function startSwitchboard(config: Config, options: StartOptions): Promise<Switchboard> {
@@ -82,6 +89,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       media,
       metrics,
       section,
+      journalFile: join(config.store.journalDir ?? defaultJournalDir(config.store.uri), `${name}.intake.journal`),
       publicUrl: "", // filled below once the listener's port is known
       ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
     });

@@ -78,6 +78,9 @@ export function createInbox(
       ),
       sentAt && Date.now() - sentAt.getTime() > DELAY_AFTER_MS ? xml("delay", { xmlns: NS.delay, from: domain, stamp: sentAt.toISOString() }) : null,
       xml("markable", { xmlns: "urn:xmpp:chat-markers:0" }),
+      // The same id on every copy: if a crash makes us send a message twice, clients that
+      // de-duplicate by XEP-0359 ids show it once.
+      xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: message.stanzaId }),
     );
   };
 

@@ -1,5 +1,5 @@
 // A user's message to a contact JID: checked, turned into a normalized message, put in the outbox.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
 import type { Attachment } from "../transport/contract.js";
@@ -53,6 +53,15 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     if ((body ?? "").length > limits.maxBodyChars) {
       throw gatewayError("not-acceptable", `This message is ${(body ?? "").length} characters long; this gateway carries at most ${limits.maxBodyChars}.`);
     }
+    // The outbox key comes from the sender and stanza id, so a message handled twice (a client
+    // resending, or the intake journal replaying after a crash) is stored and sent once.
+    const stanzaId = stanza.attrs.id;
+    const id = stanzaId ? createHash("sha256").update(`${user} ${stanzaId}`).digest("base64url").slice(0, 32) : randomUUID();
+    if (stanzaId && ((await deps.seen.has(id)) || (await deps.outbox.has(id)))) {
+      log.info({ user, stanzaId }, "ignored a repeated message id");
+      return;
+    }
+
     if (!deps.rateLimiter.take(user)) {
       throw gatewayError("resource-constraint", `You are sending faster than ${limits.messagesPerMinute} messages a minute; wait a moment and send again.`);
     }
@@ -67,22 +76,11 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       await deps.daily.table.set(key, sent + 1, 2 * 86_400_000);
     }
 
-    const stanzaId = stanza.attrs.id;
-    if (stanzaId) {
-      const key = `${user} ${stanzaId}`;
-      if (await deps.seen.has(key)) {
-        log.info({ user, stanzaId }, "ignored a repeated message id");
-        return;
-      }
-      await deps.seen.set(key, Date.now(), DEDUP_TTL_MS);
-    }
-
     const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
     const answered = replyTo ? await deps.inbound.get(replyTo) : undefined;
     const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
     const subject = stanza.getChildText("subject") ?? undefined;
     const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
-    const id = randomUUID();
     await deps.outbox.enqueue({
       message: {
         id,
@@ -101,6 +99,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       contactJid: contacts.jidOf(peer),
       wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
     });
+    if (stanzaId) await deps.seen.set(id, Date.now(), DEDUP_TTL_MS);
     await contacts.remember(user, peer, { wrote: true });
   });
 }

@@ -28,6 +28,7 @@ export interface OutboxEvents {
 
 export interface Outbox {
   enqueue(entry: Omit<OutboxEntry, "attempts" | "firstAttemptAt" | "nextAttemptAt">): Promise<void>;
+  has(id: string): Promise<boolean>;
   /** Schedule everything left from an earlier run. */
   resume(): Promise<number>;
   dropUser(user: BareJid): Promise<void>;
@@ -136,6 +137,9 @@ export function createOutbox(options: {
       await table.set(entry.message.id, entry);
       setWaiting(1);
       schedule(entry);
+    },
+    has(id) {
+      return table.has(id);
     },
     async resume() {
       let resumed = 0;

@@ -22,6 +22,7 @@ import { createDeliveryTracker } from "./delivery-status.js";
 import { registerDisco } from "./disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./gateway-iq.js";
+import { openIntakeJournal } from "./intake-journal.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { createInbox } from "./message-in.js";
 import { registerMessageOut } from "./message-out.js";
@@ -52,6 +53,8 @@ export interface GatewayServiceOptions {
   publicUrl: string;
   /** First outbox retry delay (tests shorten it). */
   retryBaseMs?: number;
+  /** Where incoming messages are journaled until they are safely stored (none: no journal). */
+  journalFile?: string;
 }
 
 export interface GatewayService {
@@ -155,14 +158,24 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
   });
 
-  // Stanzas from one sender are handled in order; different senders in parallel.
+  // Stanzas from one sender are handled in order; different senders in parallel. Messages with
+  // content go through the intake journal so a crash cannot lose what the server handed over.
   const senders = createKeyedQueue();
+  const journal = options.journalFile ? openIntakeJournal(options.journalFile, log) : undefined;
+  const handle = (stanza: Element): void => {
+    const mark = journal && stanza.name === "message" && stanza.attrs.type !== "error" && stanza.getChild("body") ? journal.write(stanza) : undefined;
+    void senders
+      .run(stanza.attrs.from?.split("/")[0] ?? "", () => router.dispatch(stanza))
+      .finally(() => {
+        if (mark !== undefined) journal!.done(mark);
+      });
+  };
   const onStanza = (stanza: Element): void => {
     if (stanza.name === "message" && privilegeOf(stanza) && !stanza.attrs.from?.includes("@")) {
       roster.updatePrivileges(stanza);
       return;
     }
-    void senders.run(stanza.attrs.from?.split("/")[0] ?? "", () => router.dispatch(stanza));
+    handle(stanza);
   };
   const onState = (state: string): void => {
     metrics.linkUp.set({ domain }, state === "online" ? 1 : 0);
@@ -202,7 +215,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       link.on("state", onState);
       await transport.start(context);
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
-      if (redelivered + resent > 0) log.info({ redelivered, resent }, "resumed work left by the previous run");
+      const replayed = journal?.unfinished() ?? [];
+      for (const stanza of replayed) handle(stanza);
+      if (redelivered + resent + replayed.length > 0) log.info({ redelivered, resent, replayed: replayed.length }, "resumed work left by the previous run");
       link.start();
     },
     async stop() {

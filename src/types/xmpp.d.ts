@@ -53,3 +53,7 @@ declare module "@xmpp/client" {
   export function client(options: Record<string, unknown>): Client;
   export const xml: typeof xmlFn;
 }
+
+declare module "ltx" {
+  export function parse(text: string): unknown;
+}

@@ -1,0 +1,195 @@
+// The servers around the gateway fail while messages flow: Prosody restarts (both directions),
+// Dovecot restarts, the SMTP server is down for a while, Twilio answers 500 and 429, and Twilio
+// retries a webhook it gave up waiting for. Every message must arrive exactly once.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import nodemailer from "nodemailer";
+import { simpleParser } from "mailparser";
+import type { TestClient } from "../support/xmpp-client.js";
+import { xml } from "../support/xmpp-client.js";
+import { record, tally, until } from "./ledger.js";
+import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
+
+const N = Number(process.env.FAULT_COUNT ?? 1000);
+const SMTP_DOWN_MS = Number(process.env.FAULT_SMTP_DOWN_SECONDS ?? 30) * 1000;
+const ROMEO_PHONE = "+14155550123";
+let w: World;
+let juliet: TestClient;
+
+before(async () => {
+  w = await startWorld();
+  juliet = await w.login("juliet");
+  await w.join(juliet, "juliet");
+});
+after(async () => {
+  await w?.stop();
+});
+
+const messagesFrom = (client: TestClient, from: string) => client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from);
+const bodies = (client: TestClient, from: string): string[] => messagesFrom(client, from).map((stanza) => (stanza.getChildText("body") ?? "").trim());
+const sameIdCopies = (client: TestClient, from: string): number => {
+  const ids = messagesFrom(client, from).map((stanza) => stanza.attrs.id);
+  return ids.length - new Set(ids).size;
+};
+
+async function pool(n: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+/** Posts a webhook until the gateway answers 200, as Twilio retries (bounded). */
+async function webhook(index: number, body: string, options: { abortAfterMs?: number } = {}): Promise<void> {
+  const messageSid = `SM${(0x100000 + index).toString(16).padStart(32, "0")}`;
+  const deadline = Date.now() + 120_000;
+  let first = true;
+  for (;;) {
+    if (first && options.abortAfterMs !== undefined) {
+      // Twilio gave up waiting for this one and will try again: cut the request short.
+      const { default: twilio } = await import("twilio");
+      const params = { MessageSid: messageSid, SmsSid: messageSid, AccountSid: w.operator.sid, From: ROMEO_PHONE, To: NUMBER, Body: body, NumMedia: "0" };
+      const signature = twilio.getExpectedTwilioSignature(w.operator.authToken, w.incomingUrl, params);
+      await fetch(w.incomingUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString(), signal: AbortSignal.timeout(options.abortAfterMs) }).catch(() => undefined);
+    }
+    first = false;
+    const result = await w.twilio.sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body, messageSid, url: w.incomingUrl }).catch(() => ({ status: 0 }));
+    if (result.status === 200 || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function relogin(): Promise<void> {
+  const kept = juliet.received.splice(0);
+  juliet = await w.login("juliet");
+  juliet.received.unshift(...kept);
+}
+
+test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives once`, async () => {
+  const sms = phoneJid(ROMEO_PHONE);
+  const mail = emailJid(mailAddress("romeo"));
+  const textKeys = Array.from({ length: N }, (_, i) => `prosody text ${i}`);
+  const mailKeys = Array.from({ length: N }, (_, i) => `prosody mail ${i}`);
+  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const restart = (async () => {
+    await until(() => bodies(juliet, sms).length + bodies(juliet, mail).length >= N * 0.6, 120_000);
+    await w.prosody.restart();
+    await relogin();
+  })();
+  await Promise.all([
+    pool(N, 10, (i) => webhook(i, textKeys[i]!)),
+    pool(N, 2, async (i) => {
+      await lmtp.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `p${i}`, text: mailKeys[i]!, messageId: `<prosody-${i}@mail.example.test>` });
+    }),
+  ]);
+  lmtp.close();
+  await restart;
+  // Messages the server stored while Juliet was between sessions reach her on login.
+  await until(() => new Set(bodies(juliet, sms)).size >= N && new Set(bodies(juliet, mail)).size >= N, 120_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const texts = tally("Prosody restarted during inbound texts (SMS → XMPP)", textKeys, bodies(juliet, sms), { doubledSameId: sameIdCopies(juliet, sms) });
+  const mails = tally("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, bodies(juliet, mail), { doubledSameId: sameIdCopies(juliet, mail) });
+  record(texts);
+  record(mails);
+  assert.equal(texts.result, "pass", JSON.stringify(texts));
+  assert.equal(mails.result, "pass", JSON.stringify(mails));
+});
+
+test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, async () => {
+  const keys = Array.from({ length: N }, (_, i) => `prosody out ${i}`);
+  const before = w.twilio.messages.length;
+  const half = Math.floor(N / 2);
+  for (let i = 0; i < half; i += 1) await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `po-${i}` }, xml("body", {}, keys[i]!)));
+  // Our test client has no stream management: what it wrote but Prosody had not yet routed would
+  // die with Prosody and say nothing about the gateway. The gateway handles a sender's stanzas in
+  // order, so its answer to a ping means it has the messages before it.
+  await juliet.iq(xml("iq", { type: "get", to: SMS_DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })), 60_000);
+  await w.prosody.restart();
+  await w.gateway.waitReady();
+  await relogin();
+  for (let i = half; i < N; i += 1) await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `po-${i}` }, xml("body", {}, keys[i]!)));
+  const sent = () => w.twilio.messages.slice(before).map((message) => message.body);
+  await until(() => new Set(sent()).size >= N, 120_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const row = tally("Prosody restarted during outbound texts (XMPP → Twilio)", keys, sent());
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+});
+
+test(`Dovecot restarted while ${N} mails are read: each arrives once`, async () => {
+  const from = emailJid(mailAddress("romeo"));
+  const keys = Array.from({ length: N }, (_, i) => `dovecot mail ${i}`);
+  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const first = Math.floor(N * 0.6);
+  await pool(first, 2, async (i) => {
+    await lmtp.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
+  });
+  lmtp.close();
+  await until(() => bodies(juliet, from).filter((body) => body.startsWith("dovecot")).length >= N * 0.2, 120_000);
+  await w.dovecot.restart();
+  const again = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  await pool(N - first, 2, async (j) => {
+    const i = first + j;
+    await again.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
+  });
+  again.close();
+  await until(() => new Set(bodies(juliet, from)).size >= keys.length + 0 && keys.every((key) => bodies(juliet, from).includes(key)), 120_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const row = tally("Dovecot restarted during inbound mail (IMAP → XMPP)", keys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from) });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+});
+
+test(`the SMTP server down for ${SMTP_DOWN_MS / 1000} s: the ${Math.min(N, 200)} mails written meanwhile all go out once it is back`, async () => {
+  const count = Math.min(N, 200);
+  const keys = Array.from({ length: count }, (_, i) => `smtp down ${i}`);
+  const before = w.relay.received.length;
+  await w.relay.stop();
+  const downSince = Date.now();
+  for (const [i, key] of keys.entries()) await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `sd-${i}` }, xml("body", {}, key)));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, SMTP_DOWN_MS - (Date.now() - downSince))));
+  assert.equal(w.relay.received.length, before);
+  await w.relay.start();
+  const texts = async () => Promise.all(w.relay.received.slice(before).map(async (mail) => (await simpleParser(mail.raw)).text?.trim() ?? ""));
+  const deadline = Date.now() + 180_000;
+  let got: string[] = [];
+  while (Date.now() < deadline) {
+    got = await texts();
+    if (new Set(got).size >= count) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  got = await texts();
+  const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith("sd-")).length;
+  const row = tally(`SMTP server down ${SMTP_DOWN_MS / 1000} s, then back (XMPP → SMTP)`, keys, got, { note: errors ? `${errors} error messages to the sender` : "" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+  assert.equal(errors, 0, "a temporary outage is not reported as a failure");
+});
+
+test(`Twilio answering 500 then 429 for a while: ${N} texts reach it once each`, async () => {
+  const keys = Array.from({ length: N }, (_, i) => `twilio busy ${i}`);
+  const before = w.twilio.messages.length;
+  w.twilio.failNext(50, 500);
+  w.twilio.failNext(50, 429);
+  for (const [i, key] of keys.entries()) await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `tb-${i}` }, xml("body", {}, key)));
+  const sent = () => w.twilio.messages.slice(before).map((message) => message.body);
+  await until(() => new Set(sent()).size >= N, 180_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith("tb-")).length;
+  const row = tally("Twilio answering 500, then 429, for 100 requests (XMPP → Twilio)", keys, sent(), { note: errors ? `${errors} error messages to the sender` : "" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+});
+
+test(`webhooks Twilio retries after giving up waiting: ${Math.min(N, 300)} texts, each delivered once`, async () => {
+  const count = Math.min(N, 300);
+  const from = phoneJid(ROMEO_PHONE);
+  const keys = Array.from({ length: count }, (_, i) => `retried webhook ${i}`);
+  await pool(count, 10, (i) => webhook(5_000 + i, keys[i]!, { abortAfterMs: 1 + (i % 5) }));
+  await until(() => keys.every((key) => bodies(juliet, from).includes(key)), 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const row = tally("Webhooks cut short and retried by Twilio (SMS → XMPP)", keys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from) });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+});

@@ -1,0 +1,131 @@
+// Everything the fault suite runs against: a real Prosody, Dovecot, an SMTP relay, the Twilio
+// stand-in, and the gateway as a separate process with both transports.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, LocalProsody } from "../../src/trial/prosody.js";
+import { LocalDovecot } from "../support/dovecot.js";
+import { registrationForm } from "../support/register.js";
+import { SmtpRelay } from "../support/smtp-relay.js";
+import { startTwilioStandin, type StandinAccount, type TwilioStandin } from "../support/twilio-standin.js";
+import { TestClient, xml } from "../support/xmpp-client.js";
+import { GatewayProcess } from "./gateway-process.js";
+
+export const DOMAIN = "example.test";
+export const EMAIL = "email.example.test";
+export const SMS = "sms.example.test";
+export const PASSWORD = "password";
+export const MAIL_PASSWORD = "mail-password";
+export const NUMBER = "+14155550100";
+const SECRET = "fault-secret";
+
+export const mailAddress = (user: string): string => `${user}@mail.example.test`;
+export const emailJid = (address: string): string => `${address.replace("@", "\\40")}@${EMAIL}`;
+export const phoneJid = (number: string): string => `${number}@${SMS}`;
+
+export interface World {
+  dir: string;
+  prosody: LocalProsody;
+  dovecot: LocalDovecot;
+  relay: SmtpRelay;
+  twilio: TwilioStandin;
+  operator: StandinAccount;
+  gateway: GatewayProcess;
+  login(user: string): Promise<TestClient>;
+  /** Registers `user` with both transports (e-mail: their own Dovecot mailbox; SMS: NUMBER). */
+  join(client: TestClient, user: string): Promise<void>;
+  incomingUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-faults-"));
+  const prosody = new LocalProsody({ dir: join(dir, "prosody"), domain: DOMAIN, components: [EMAIL, SMS].map((domain) => ({ domain, secret: SECRET })) });
+  for (const user of ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
+  await prosody.start();
+  const dovecot = new LocalDovecot();
+  for (const user of ["juliet", "romeo"]) dovecot.addMailbox(mailAddress(user), MAIL_PASSWORD);
+  await dovecot.start();
+  const relay = new SmtpRelay({ lmtpPort: dovecot.lmtpPort });
+  await relay.start();
+  const twilio = await startTwilioStandin();
+  const operator = twilio.addAccount();
+  twilio.addNumber(operator, NUMBER);
+
+  const httpPort = await freePort();
+  const config = {
+    xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+    store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "fault-suite-secret-key-0123" },
+    http: { host: "127.0.0.1", port: httpPort },
+    media: { dir: join(dir, "media") },
+    log: { level: "info" },
+    limits: { messagesPerMinute: 100_000, maxQueuedStanzas: 100_000 },
+    transports: {
+      email: {
+        domain: EMAIL,
+        secret: SECRET,
+        mode: "personal",
+        allowPrivateServers: true,
+        imap: { idleDelayMs: 50, idleRestartMs: 60_000, reconnectMinMs: 100, reconnectMaxMs: 500, timeoutMs: 5_000 },
+        smtp: { timeoutMs: 3_000, maxConnections: 2 },
+      },
+      sms: {
+        domain: SMS,
+        secret: SECRET,
+        apiBaseUrl: twilio.baseUrl,
+        defaultRegion: "US",
+        messagesPerSecond: 500,
+        statusGraceMs: 200,
+        operator: { accountSid: operator.sid, authToken: operator.authToken, numbers: [NUMBER] },
+      },
+    },
+  };
+  const gateway = new GatewayProcess(dir, config, httpPort);
+  await gateway.start();
+  const incomingUrl = `http://127.0.0.1:${httpPort}/sms/${SMS}/incoming`;
+  for (const number of operator.numbers.values()) number.smsUrl = incomingUrl;
+  const clients: TestClient[] = [];
+
+  return {
+    dir,
+    prosody,
+    dovecot,
+    relay,
+    twilio,
+    operator,
+    gateway,
+    incomingUrl,
+    async login(user) {
+      const client = await TestClient.login(prosody.c2sPort, DOMAIN, user, PASSWORD);
+      clients.push(client);
+      return client;
+    },
+    async join(client, user) {
+      const email = await client.iq(
+        xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({
+          address: mailAddress(user),
+          imap_host: "127.0.0.1",
+          imap_port: String(dovecot.imapPort),
+          imap_security: "none",
+          smtp_host: "127.0.0.1",
+          smtp_port: String(relay.port),
+          smtp_security: "none",
+          password: MAIL_PASSWORD,
+        }))),
+        20_000,
+      );
+      if (email.attrs.type !== "result") throw new Error(`e-mail registration failed: ${email.toString()}`);
+      const sms = await client.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({ number: NUMBER }))), 20_000);
+      if (sms.attrs.type !== "result") throw new Error(`SMS registration failed: ${sms.toString()}`);
+    },
+    async stop() {
+      await Promise.allSettled(clients.map((client) => client.stop()));
+      await gateway.stop();
+      await twilio.stop();
+      await relay.stop();
+      await dovecot.destroy();
+      await prosody.stop();
+      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
