@@ -17,11 +17,14 @@ export interface PresenceActions {
   withdraw(status: string): Promise<void>;
   /** The user's legacy account started or stopped working. */
   setAccountState(user: BareJid, state: AccountState): void;
+  /** Full JIDs of the user's clients that told us they are online. */
+  onlineResources(user: BareJid): string[];
 }
 
 export function registerPresence(router: Router, gateway: Gateway): PresenceActions {
   const { domain, registrations, contacts, log } = gateway;
   const states = new Map<BareJid, AccountState>();
+  const online = new Map<BareJid, Set<string>>();
 
   const send = (element: Element): Promise<void> =>
     gateway.send(element).catch((error: unknown) => log.warn({ to: element.attrs.to, err: error }, "could not send presence"));
@@ -59,7 +62,13 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
         return;
       case "available":
         // The user's client came online (or sent us directed presence): show it who is online here.
-        if (registered && from.resource) await send(current(us, from.full, user));
+        if (registered && from.resource) {
+          online.set(user, (online.get(user) ?? new Set()).add(from.full));
+          await send(current(us, from.full, user));
+        }
+        return;
+      case "unavailable":
+        online.get(user)?.delete(from.full);
         return;
       default:
         return; // subscribed, unsubscribed, unavailable, error: nothing to answer
@@ -73,6 +82,7 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
     },
     async farewell(user, contactJids) {
       states.delete(user);
+      online.delete(user);
       for (const jid of [...contactJids, domain]) {
         await send(presence(jid, user, "unsubscribe"));
         await send(presence(jid, user, "unsubscribed"));
@@ -86,6 +96,9 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
       const sends: Array<Promise<void>> = [];
       for await (const { user } of registrations.all()) sends.push(send(presence(domain, user, "unavailable", status)));
       await Promise.all(sends);
+    },
+    onlineResources(user) {
+      return [...(online.get(user) ?? [])];
     },
     setAccountState(user, state) {
       const before = states.get(user);

@@ -1,5 +1,6 @@
 // Puts contacts in a user's roster without manual work: a XEP-0356 privileged roster push when the
-// server granted the transport roster access, else a subscription request from the contact's JID.
+// server granted the transport roster access, else a XEP-0144 roster item suggestion to clients
+// that advertise it, else a subscription request from the contact's JID.
 import { randomUUID } from "node:crypto";
 import type { Element } from "../xmpp/xml.js";
 import { xml } from "../xmpp/xml.js";
@@ -21,9 +22,28 @@ export interface Roster {
   readonly canPush: boolean;
 }
 
-export function createRoster(gateway: Gateway, request: (iq: Element) => Promise<Element>): Roster {
+const NS_ROSTERX = "http://jabber.org/protocol/rosterx";
+const FEATURES_TTL_MS = 10 * 60_000;
+
+export function createRoster(gateway: Gateway, request: (iq: Element) => Promise<Element>, onlineResources: (user: string) => string[]): Roster {
   const { contacts, log, domain, transport } = gateway;
   let rosterAccess = "none";
+  const rosterx = new Map<string, { supported: boolean; until: number }>();
+
+  /** Whether the client at `full` advertises roster item exchange (asked once, then cached). */
+  const suggestsRosterItems = async (full: string): Promise<boolean> => {
+    const cached = rosterx.get(full);
+    if (cached && cached.until > Date.now()) return cached.supported;
+    let supported = false;
+    try {
+      const info = await request(xml("iq", { type: "get", from: domain, to: full, id: `disco-${randomUUID()}` }, xml("query", { xmlns: NS.discoInfo })));
+      supported = (info.getChild("query")?.getChildren("feature") ?? []).some((feature) => feature.attrs.var === NS_ROSTERX);
+    } catch {
+      // no answer or an error: treat as not supported
+    }
+    rosterx.set(full, { supported, until: Date.now() + FEATURES_TTL_MS });
+    return supported;
+  };
 
   return {
     get canPush() {
@@ -65,6 +85,21 @@ export function createRoster(gateway: Gateway, request: (iq: Element) => Promise
           rosterAccess = "none";
           log.warn({ user, err: error }, "the server refused a privileged roster push; offering contacts by subscription request from now on");
         }
+      }
+      const capable = [];
+      for (const full of onlineResources(user)) if (await suggestsRosterItems(full)) capable.push(full);
+      if (capable.length > 0) {
+        for (const full of capable) {
+          await gateway.send(
+            xml(
+              "message",
+              { from: domain, to: full, id: randomUUID() },
+              xml("body", {}, `Add ${name ? `${name} (${address})` : address} to your contacts?`),
+              xml("x", { xmlns: NS_ROSTERX }, xml("item", { action: "add", jid, ...(name && { name }) }, xml("group", {}, transport.displayName))),
+            ),
+          );
+        }
+        return "your client offers to add it to your roster.";
       }
       await gateway.send(xml("presence", { type: "subscribe", from: jid, to: user }, name ? xml("nick", { xmlns: NS.nick }, name) : null));
       return "accept its subscription request to have it in your roster.";

@@ -88,6 +88,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   };
 
   const router = createRouter({ domain, log, send: gateway.send });
+  const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
   const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
   const outbox = createOutbox({
@@ -100,7 +101,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     events: tracker,
     ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
   });
-  const roster = createRoster(gateway, (iq) => link.request(iq));
+  const roster = createRoster(gateway, (iq) => link.request(iq), (user) => presence.onlineResources(user as BareJid));
   const inbox = createInbox(
     gateway,
     { pending: table("inbox"), seen: table("inbox-seen"), records: table("delivered") },
@@ -114,7 +115,6 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       },
     },
   );
-  const presence = registerPresence(router, gateway);
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
       if (isNew) await presence.welcome(user);

@@ -48,6 +48,7 @@ declare module "@xmpp/client" {
     stop(): Promise<unknown>;
     send(el: Element): Promise<void>;
     iqCaller: { request(el: Element, timeout?: number): Promise<Element> };
+    iqCallee: { get(xmlns: string, name: string, handler: (ctx: { stanza: Element; element: Element }) => Element | Promise<Element>): void };
     reconnect: { stop(): void };
   }
   export function client(options: Record<string, unknown>): Client;
