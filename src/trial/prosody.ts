@@ -2,7 +2,7 @@
 // It listens on loopback only, keeps its data in the folder and stops with us.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { freePort, waitForPort } from "./ports.js";
 import { join } from "node:path";
 
 export interface ProsodyOptions {
@@ -22,16 +22,7 @@ export interface ProsodyOptions {
   componentModules?: string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export class LocalProsody {
   c2sPort = 0;
@@ -134,23 +125,6 @@ function encodePath(text: string): string {
 
 function luaString(text: string): string {
   return JSON.stringify(text).replace(/\\u([0-9a-f]{4})/gi, (_match, hex: string) => `\\u{${hex}}`);
-}
-
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export function prosodyInstalled(): boolean {

@@ -6,6 +6,7 @@ import nodemailer from "nodemailer";
 import { simpleParser } from "mailparser";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
+import { bodies, pool, sameIdCopies } from "./flow.js";
 import { record, tally, until } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, type World } from "./world.js";
 
@@ -23,21 +24,6 @@ before(async () => {
 after(async () => {
   await w?.stop();
 });
-
-const bodies = (client: TestClient, from: string): string[] =>
-  client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from).map((stanza) => stanza.getChildText("body") ?? "");
-const sameIdCopies = (client: TestClient, from: string): number => {
-  const ids = client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.from === from).map((stanza) => stanza.attrs.id);
-  return ids.length - new Set(ids).size;
-};
-
-/** Runs `task(i)` for 0..n-1, `width` at a time. */
-async function pool(n: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
 
 test(`kill -9 during ${N} inbound webhooks: after a restart each text arrives exactly once`, async () => {
   const from = phoneJid(ROMEO_PHONE);

@@ -7,6 +7,7 @@ import nodemailer from "nodemailer";
 import { simpleParser } from "mailparser";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
+import { bodies, pool, sameIdCopies } from "./flow.js";
 import { record, tally, until } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
 
@@ -24,20 +25,6 @@ before(async () => {
 after(async () => {
   await w?.stop();
 });
-
-const messagesFrom = (client: TestClient, from: string) => client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from);
-const bodies = (client: TestClient, from: string): string[] => messagesFrom(client, from).map((stanza) => (stanza.getChildText("body") ?? "").trim());
-const sameIdCopies = (client: TestClient, from: string): number => {
-  const ids = messagesFrom(client, from).map((stanza) => stanza.attrs.id);
-  return ids.length - new Set(ids).size;
-};
-
-async function pool(n: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
 
 /** Posts a webhook until the gateway answers 200, as Twilio retries (bounded). */
 async function webhook(index: number, body: string, options: { abortAfterMs?: number } = {}): Promise<void> {

@@ -3,10 +3,9 @@
 // handed to that user.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../../src/trial/prosody.js";
+import { freePort, waitForPort } from "../../src/trial/ports.js";
 
 const run = promisify(execFile);
 
@@ -52,7 +51,7 @@ export class LocalEjabberd {
     this.child = child;
     const exited = new Promise<never>((_resolve, reject) => child.once("exit", (code) => reject(new Error(`ejabberd exited (${code}): ${output.slice(-2000)}`))));
     exited.catch(() => undefined);
-    await Promise.race([Promise.all([waitForPort(this.c2sPort), waitForPort(this.componentPort)]), exited]);
+    await Promise.race([Promise.all([waitForPort(this.c2sPort, 30_000, "ejabberd"), waitForPort(this.componentPort, 30_000, "ejabberd")]), exited]);
     await Promise.race([run("ejabberdctl", this.args("started"), asEjabberd()), exited]);
     for (const [username, password] of this.users.splice(0)) await this.register(username, password);
   }
@@ -148,21 +147,4 @@ function handOver(dir: string): void {
     if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
   };
   walk(dir);
-}
-
-async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`ejabberd did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -2,22 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { portOpen } from "../../src/trial/ports.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient, xml } from "../support/xmpp-client.js";
 
 const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
 
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 
 test("`switchboard trial` brings up Prosody and the gateway; a client finds both transports; Ctrl-C stops everything", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-trial-"));

@@ -1,0 +1,23 @@
+// What the fault scenarios share: running many sends at once, and reading what a client got.
+import type { TestClient } from "../support/xmpp-client.js";
+
+/** Runs `task(i)` for 0..n-1, `width` at a time. */
+export async function pool(n: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+const chatsFrom = (client: TestClient, from: string) => client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from);
+
+/** Bodies of the chat messages `client` got from `from`, copies included. */
+export const bodies = (client: TestClient, from: string): string[] => chatsFrom(client, from).map((stanza) => (stanza.getChildText("body") ?? "").trim());
+
+/** How many of those were copies carrying an id seen before. */
+export function sameIdCopies(client: TestClient, from: string): number {
+  const ids = chatsFrom(client, from).map((stanza) => stanza.attrs.id);
+  return ids.length - new Set(ids).size;
+}
