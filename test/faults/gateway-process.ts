@@ -16,6 +16,11 @@ export class GatewayProcess {
     readonly httpPort: number,
   ) {}
 
+  /** The process is alive (it has not crashed or been killed). */
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get configPath(): string {
     return join(this.dir, "switchboard.yaml");
   }
