@@ -101,6 +101,20 @@ export class TwilioStandin {
   /** Media downloads wait this long before they are answered, like a slow carrier store. */
   mediaDelayMs = 0;
 
+  private mediaGate: Promise<void> | null = null;
+
+  /** Media downloads wait until the returned function is called (a test controls exactly when they finish). */
+  holdMedia(): () => void {
+    let release = (): void => undefined;
+    this.mediaGate = new Promise<void>((resolve) => {
+      release = () => {
+        this.mediaGate = null;
+        resolve();
+      };
+    });
+    return release;
+  }
+
   /** Posts this status callback for every new message as soon as it is accepted, as a fast carrier would. */
   autoStatus: "delivered" | null = null;
 
@@ -194,7 +208,8 @@ export class TwilioStandin {
     assertLoopback(url);
     const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", "user-agent": "TwilioProxy/1.1" };
     if (!unsigned) headers["x-twilio-signature"] = twilio.getExpectedTwilioSignature(authToken, url, params);
-    const response = await fetch(url, { method: "POST", headers, body: new URLSearchParams(params).toString(), signal: AbortSignal.timeout(10_000) });
+    // Twilio itself waits 15 s; tests on a loaded machine get more, as the point is what arrives.
+    const response = await fetch(url, { method: "POST", headers, body: new URLSearchParams(params).toString(), signal: AbortSignal.timeout(30_000) });
     return { status: response.status, text: await response.text() };
   }
 
@@ -232,6 +247,7 @@ export class TwilioStandin {
       const stored = this.media.get(url.pathname);
       if (!stored) return fail(404, 20404, `The requested resource ${url.pathname} was not found`);
       if (this.mediaDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.mediaDelayMs));
+      if (this.mediaGate) await this.mediaGate;
       return reply(200, stored.data, stored.contentType);
     }
     if (rest === "/IncomingPhoneNumbers" && method === "GET") {
