@@ -7,7 +7,9 @@ import sys
 import slixmpp
 from slixmpp.xmlstream import ET
 
-jid, password, port, gateway, contact, address = sys.argv[1:7]
+# The last argument: the registration form's values as JSON, e.g. {"address": "..."}.
+jid, password, port, gateway, contact, fields_json = sys.argv[1:7]
+fields = json.loads(fields_json)
 
 
 def report(**fields):
@@ -35,11 +37,11 @@ class Client(slixmpp.ClientXMPP):
         query = ET.Element("{jabber:iq:register}query")
         form = self["xep_0004"].make_form(ftype="submit")
         form.add_field(var="FORM_TYPE", ftype="hidden", value="jabber:iq:register")
-        form.add_field(var="address", value=address)
-        form.add_field(var="password", value="secret")
+        for name, value in fields.items():
+            form.add_field(var=name, value=value)
         query.append(form.xml)
         iq.append(query)
-        result = await iq.send()
+        result = await iq.send(timeout=20)
         report(step="registered", type=result["type"])
 
         self.send_message(mto=contact, mbody="Hello from slixmpp", mtype="chat")
