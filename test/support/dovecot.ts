@@ -147,6 +147,9 @@ export class LocalDovecot {
       "lmtp_save_to_detail_mailbox = no",
       // Process titles name the user, so a test can cut one mailbox's connections.
       "verbose_proctitle = yes",
+      // IDLE learns of new mail through inotify, whose instances are few per uid and shared by
+      // every Dovecot on the machine; when they run out, Dovecot falls back to looking this often.
+      "mailbox_idle_check_interval = 1 secs",
       "passdb {",
       "  driver = passwd-file",
       `  args = scheme=PLAIN username_format=%u ${join(dir, "users")}`,

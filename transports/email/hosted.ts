@@ -14,13 +14,15 @@ export interface HostedDirectory {
 }
 
 // Addresses a domain's operator keeps for people, not for Jabber users.
+const MAX_RECIPIENTS = 100;
+
 const RESERVED = new Set(["postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "noreply", "no-reply", "root"]);
 
 export function createHostedDirectory(table: Table<string>, domain: string): HostedDirectory {
   const ownersOf = async (addresses: EmailAddress[]): Promise<BareJid[]> => {
     const owners: BareJid[] = [];
-    for (const address of addresses) {
-      if (!address.endsWith(`@${domain}`)) continue;
+    // A mail may name thousands of recipients; only a bounded number are looked up.
+    for (const address of addresses.filter((candidate) => candidate.endsWith(`@${domain}`)).slice(0, MAX_RECIPIENTS)) {
       const owner = await table.get(address);
       if (owner && !owners.includes(owner as BareJid)) owners.push(owner as BareJid);
     }

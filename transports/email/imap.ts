@@ -21,6 +21,8 @@ export interface FetchedMail {
   uid: number;
   uidValidity: string;
   source: Buffer;
+  /** The mail is larger than maxMessageBytes and only its beginning was read. */
+  truncated: boolean;
 }
 
 /** What became of a mail: delivered (mark it done once `delivered` resolves), done now, or left alone. */
@@ -154,17 +156,33 @@ export class MailboxSession {
     const state = await this.currentState(String(mailbox.uidValidity), mailbox.uidNext);
     // Mails an earlier run (or connection) handed on but never marked: hand them on again. The
     // core knows their source ids and does not deliver twice; it says when each is confirmed.
-    for (const uid of state.open ?? []) {
-      if (this.stopped || !client.usable) return;
-      if (!this.awaiting.has(uid)) await this.process(client, state, uid, false);
-    }
+    const reopen = (state.open ?? []).filter((uid) => !this.awaiting.has(uid));
+    if (reopen.length > 0) await this.processAll(client, state, reopen.map((uid) => ({ uid, size: 0 })), false);
     const lastUid = state.lastUid;
-    const found = await client.search({ uid: `${lastUid + 1}:*` }, { uid: true });
-    // "n:*" always matches the last message, even when its UID is below n.
-    const uids = (found || []).filter((uid) => uid > lastUid).sort((a, b) => a - b);
-    for (const uid of uids) {
+    if (!client.mailbox || client.mailbox.exists === 0) return;
+    // Sizes first: they decide how many mails one FETCH may bring, so memory stays bounded.
+    const fresh: Array<{ uid: number; size: number }> = [];
+    for await (const message of client.fetch(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true })) {
+      // "n:*" always matches the last message, even when its UID is below n.
+      if (message.uid > lastUid) fresh.push({ uid: message.uid, size: message.size ?? 0 });
+    }
+    fresh.sort((a, b) => a.uid - b.uid);
+    await this.processAll(client, state, fresh, true);
+  }
+
+  private async processAll(client: ImapFlow, state: MailboxState, items: Array<{ uid: number; size: number }>, isNew: boolean): Promise<void> {
+    const { maxMessageBytes } = this.options.config;
+    for (const batch of batches(items, maxMessageBytes)) {
       if (this.stopped || !client.usable) return;
-      await this.process(client, state, uid, true);
+      const sources = new Map<number, Buffer>();
+      // Collected first: imapflow cannot run other commands while a FETCH is being read.
+      for await (const message of client.fetch(batch.map((item) => item.uid).join(","), { uid: true, source: { maxLength: maxMessageBytes } }, { uid: true })) {
+        if (message.source) sources.set(message.uid, message.source);
+      }
+      for (const item of batch) {
+        if (this.stopped || !client.usable) return;
+        await this.process(state, item.uid, sources.get(item.uid), item.size > maxMessageBytes, isNew);
+      }
     }
   }
 
@@ -182,11 +200,10 @@ export class MailboxSession {
     return this.state;
   }
 
-  private async process(client: ImapFlow, state: MailboxState, uid: number, isNew: boolean): Promise<void> {
-    const { log, config } = this.options;
-    const message = await client.fetchOne(String(uid), { uid: true, source: { maxLength: config.maxMessageBytes } }, { uid: true });
+  private async process(state: MailboxState, uid: number, source: Buffer | undefined, truncated: boolean, isNew: boolean): Promise<void> {
+    const { log } = this.options;
     // Gone (expunged or moved by the user's mail client) or left alone: nothing to mark.
-    const outcome: MailOutcome = message && message.source ? await this.options.handle({ uid, uidValidity: state.uidValidity, source: message.source }) : { kind: "leave" };
+    const outcome: MailOutcome = source ? await this.options.handle({ uid, uidValidity: state.uidValidity, source, truncated }) : { kind: "leave" };
     const open = new Set(state.open ?? []);
     if (outcome.kind === "leave") open.delete(uid);
     else open.add(uid);
@@ -248,5 +265,26 @@ export class MailboxSession {
 }
 
 const STOP_GRACE_MS = 5_000;
+/** At most this many mails, and about this many bytes, per FETCH. */
+const BATCH_COUNT = 100;
+const BATCH_BYTES = 16 * 1024 * 1024;
+
+function batches<T extends { size: number }>(items: T[], maxMessageBytes: number): T[][] {
+  const result: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Math.min(item.size, maxMessageBytes);
+    if (current.length > 0 && (current.length >= BATCH_COUNT || bytes + size > BATCH_BYTES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -65,7 +65,8 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       const thread = mail.messageId
         ? await threads.received(user, mail.from.address, sourceId, { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) })
         : undefined;
-      const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes].filter(Boolean).join("\n");
+      const cut = fetched.truncated ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`] : [];
+      const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes, ...cut].filter(Boolean).join("\n");
       const delivery = await context.deliver({
         user,
         peer: mail.from.address,
