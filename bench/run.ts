@@ -1,7 +1,8 @@
 // npm run bench: starts the real servers, runs every scenario and its baseline several times and
 // prints one table of medians (also bench/results/latest.json and latest.md).
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killAll } from "./cleanup.js";
@@ -35,11 +36,13 @@ async function main(argv: string[]): Promise<number> {
   const dist = dirname(dirname(fileURLToPath(import.meta.url)));
   const root = dirname(dist);
   // The gateway and the baselines run from a copy: others may rebuild dist/ while the bench runs.
-  const snapshot = join(root, ".bench-dist");
+  // One per bench process, so that two benches never share one.
+  const snapshot = join(root, ".bench-dist", String(process.pid));
   rmSync(snapshot, { recursive: true, force: true });
   cpSync(dist, snapshot, { recursive: true });
 
   const tmp = mkdtempSync(join(tmpdir(), "switchboard-bench-"));
+  chmodSync(tmp, 0o711); // Dovecot's unprivileged processes must reach their folder inside
   const say = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
   let servers: Servers | null = null;
   const shutdown = async (): Promise<void> => {
@@ -47,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     await servers?.stop();
     servers = null;
     if (!options.keep) rmSync(tmp, { recursive: true, force: true });
+    rmSync(snapshot, { recursive: true, force: true });
   };
   process.once("SIGINT", () => {
     say("interrupted; stopping everything");
@@ -56,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
 
   const outcomes: ScenarioOutcome[] = [];
   const startedAt = new Date().toISOString();
+  // Others' work shares the machine: say how busy it was, since absolute rates depend on it.
+  const loadAtStart = loadavg()[0]!;
   try {
     servers = await startServers(tmp, chosen.includes(idleAccounts) ? options.accounts : 0);
     say(`servers up in ${tmp}: prosody c2s ${servers.prosody.c2sPort}, dovecot imap ${servers.dovecot.imapPort}, smtp ${servers.smtp.port}, twilio ${servers.twilio.baseUrl}`);
@@ -71,7 +77,8 @@ async function main(argv: string[]): Promise<number> {
           accounts: options.accounts,
           tag: (SCENARIOS.indexOf(scenario) + 1) * 1_000 + position * 100 + run,
           logLevel: options.logLevel,
-          nodeFlags: options.nodeFlags,
+          // A preload named relative to the repository must still be found from the gateway's folder.
+          nodeFlags: options.nodeFlags.map((flag) => flag.replace(/^--import=\.\/dist\//, `--import=${snapshot}/`)),
           say,
         };
         say(`${scenario.title}: run ${run} of ${options.runs}`);
@@ -92,10 +99,17 @@ async function main(argv: string[]): Promise<number> {
   const rows = outcomes.map(rowOf);
   console.log(`\n${terminalTable(rows)}\n`);
   const args = argv.join(" ");
-  const meta = { args, count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}` };
+  const meta = { args, code: codeVersion(root), count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
   const files = writeResults(options.resultsDir ?? join(root, "bench", "results"), meta, outcomes);
   console.log(`written: ${files.json}, ${files.md}`);
   return rows.every((row) => row.pass) ? 0 : 1;
+}
+
+/** Which code was measured: the commit, and the files under src/ and transports/ that differ from it
+ *  (the checkout is shared, and the bench builds whatever is there). */
+function codeVersion(root: string): { commit: string; uncommitted: string[] } {
+  const git = (args: string[]): string => spawnSync("git", args, { cwd: root, encoding: "utf8", timeout: 10_000 }).stdout?.trim() ?? "";
+  return { commit: git(["rev-parse", "--short", "HEAD"]), uncommitted: git(["status", "--porcelain", "--", "src", "transports"]).split("\n").filter(Boolean) };
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,75 @@
+// Where a gateway's CPU time went: reads .cpuprofile files written with
+// `npm run bench -- --gateway-node-flag=--cpu-prof --gateway-node-flag=--cpu-prof-dir=DIR` and prints
+// self time by package or project folder, and the busiest functions.
+//   node dist/bench/profile-summary.js DIR_OR_FILE…
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** node_modules/<package> (or @scope/name), a project folder (src/gateway, transports/sms…), or a node: built-in. */
+function placeOf(url: string, name: string): string {
+  if (!url) return name === "(garbage collector)" || name === "(idle)" || name === "(program)" ? name : "(native)";
+  if (url.startsWith("node:")) return "node: built-ins";
+  const module = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (module) return module[1]!;
+  const project = /\/(src|transports|bench|test)\/([^/]+)\//.exec(url);
+  return project ? `${project[1]}/${project[2]}` : url.replace(/^file:\/\//, "");
+}
+
+function summarize(file: string): void {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfByPlace = new Map<string, number>();
+  const selfByFunction = new Map<string, number>();
+  let total = 0;
+  let paused = 0;
+  profile.samples.forEach((id, index) => {
+    const micros = profile.timeDeltas[index] ?? 0;
+    const node = byId.get(id);
+    if (!node) return;
+    // Samples come every ~1 ms; a gap of seconds is the process being frozen (SIGSTOP in the
+    // e-mail → XMPP scenario), not time spent where the next sample happens to land.
+    if (micros > 100_000) {
+      paused += micros;
+      return;
+    }
+    total += micros;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const place = placeOf(url, functionName);
+    selfByPlace.set(place, (selfByPlace.get(place) ?? 0) + micros);
+    const label = `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, "")}:${lineNumber + 1}` : ""}`.trim();
+    selfByFunction.set(label, (selfByFunction.get(label) ?? 0) + micros);
+  });
+  const idle = selfByPlace.get("(idle)") ?? 0;
+  const busy = total - idle;
+  const top = (map: Map<string, number>, count: number): string[] =>
+    [...map]
+      .filter(([key]) => key !== "(idle)")
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([key, micros]) => `  ${((100 * micros) / busy).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${key}`);
+  console.log(`${file}\n  wall ${((total + paused) / 1e6).toFixed(1)} s (${(paused / 1e6).toFixed(1)} s frozen, left out), sampled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)`);
+  console.log("  busy time by place (self):");
+  console.log(top(selfByPlace, 15).join("\n"));
+  console.log("  busiest functions (self):");
+  console.log(top(selfByFunction, 20).join("\n"));
+}
+
+const files = process.argv.slice(2).flatMap((path) => (statSync(path).isDirectory() ? readdirSync(path).filter((name) => name.endsWith(".cpuprofile")).map((name) => join(path, name)) : [path]));
+if (files.length === 0) {
+  console.error("usage: node dist/bench/profile-summary.js DIR_OR_FILE…");
+  process.exit(64);
+}
+for (const file of files) summarize(file);
