@@ -26,7 +26,9 @@ export interface DeliveryTracker extends OutboxEvents {
   report(providerId: string, status: DeliveryStatus): Promise<void>;
 }
 
-export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore): DeliveryTracker {
+const EARLY_TTL_MS = 10 * 60_000;
+
+export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore, early: Table<DeliveryStatus>): DeliveryTracker {
   const { log } = gateway;
 
   const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
@@ -40,11 +42,17 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
   return {
     async accepted(entry: OutboxEntry, providerId: string) {
       const { message } = entry;
+      const waiting = await early.get(providerId);
       await sent.set(
         providerId,
         { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
         SENT_TTL_MS,
       );
+      // A fast provider can report on a message before its send call has returned.
+      if (waiting) {
+        await early.delete(providerId);
+        await this.report(providerId, waiting);
+      }
     },
     async failed(entry: OutboxEntry, reason: string) {
       const { message } = entry;
@@ -53,7 +61,9 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
     async report(providerId, status) {
       const record = await sent.get(providerId);
       if (!record) {
-        log.debug({ providerId, state: status.state }, "status for a message we do not know (expired or never sent here)");
+        // Perhaps its send has not returned yet: keep the news a while for accepted() to apply.
+        log.debug({ providerId, state: status.state }, "status for a message not (yet) known; kept for a while");
+        await early.set(providerId, status, EARLY_TTL_MS);
         return;
       }
       if (status.state === "delivered") {

@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import { gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
 import type { Delivery, InboundMessage } from "../transport/contract.js";
+import type { DeliveryJournal } from "./delivery-journal.js";
+import { createKeyedQueue } from "./keyed-queue.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { xml, xmlText, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
@@ -40,16 +42,22 @@ export function createInbox(
   gateway: Gateway,
   tables: { pending: Table<StoredInbound>; seen: Table<number>; records: Table<InboundRecord> },
   hooks: InboxHooks,
+  journal?: DeliveryJournal,
 ): Inbox {
   const { registrations, contacts, log, limits, domain, metrics, transport } = gateway;
   const count = (result: string): void => metrics.messages.inc({ transport: transport.name, direction: "in", result });
   const inFlight = new Map<string, Promise<void>>();
+  // Deliveries of the same source id run one after the other, so a second one sees the first.
+  const intake = createKeyedQueue();
 
-  const send = (key: string, stored: StoredInbound): Promise<void> => {
+  const send = (key: string, stored: StoredInbound, alreadyConfirmed = false): Promise<void> => {
     const running = inFlight.get(key);
     if (running) return running;
     const done = (async () => {
-      await gateway.send(buildStanza(stored));
+      if (!alreadyConfirmed) {
+        await gateway.send(buildStanza(stored));
+        journal?.confirmed(key);
+      }
       await tables.records.set(stored.stanzaId, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, RECORD_TTL_MS);
       await tables.seen.set(key, Date.now(), SEEN_TTL_MS);
       await tables.pending.delete(key);
@@ -91,37 +99,45 @@ export function createInbox(
         throw gatewayError("registration-required", `${user} is not registered with ${domain}; the message was not delivered.`, "not-registered");
       }
       const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
-      if ((await tables.seen.has(key)) || (await tables.pending.has(key))) {
-        log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
-        count("duplicate");
-        return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
-      }
-      const filtered = await hooks.filter(user, message.peer);
-      if (filtered) {
-        log.info({ user, sourceId: message.sourceId, reason: filtered }, "message kept out by the user's policy");
-        count("filtered");
-        return { duplicate: false, filtered, delivered: Promise.resolve() };
-      }
-      const stored: StoredInbound = {
-        ...message,
-        sentAt: message.sentAt?.toISOString(),
-        stanzaId: `sb-${key}`,
-      };
-      await tables.pending.set(key, stored);
-      const known = await contacts.get(user, message.peer);
-      if (!known) {
-        await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
-        hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
-      }
-      return { duplicate: false, delivered: send(key, stored) };
+      return intake.run(key, () => accept(user, key, message));
     },
     async resume() {
       let count = 0;
       for await (const [key, stored] of tables.pending.entries()) {
         count += 1;
-        send(key, stored).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+        // Confirmed by the server just before the last run stopped: only the bookkeeping is left.
+        const confirmed = journal?.wasConfirmed(key) ?? false;
+        send(key, stored, confirmed).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
       }
+      // Runs in the background: the link comes online only after start() returns.
+      void Promise.allSettled([...inFlight.values()]).then(() => journal?.settle());
       return count;
     },
   };
+
+  async function accept(user: BareJid, key: string, message: InboundMessage): Promise<Delivery> {
+    if ((await tables.seen.has(key)) || (await tables.pending.has(key))) {
+      log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
+      count("duplicate");
+      return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
+    }
+    const filtered = await hooks.filter(user, message.peer);
+    if (filtered) {
+      log.info({ user, sourceId: message.sourceId, reason: filtered }, "message kept out by the user's policy");
+      count("filtered");
+      return { duplicate: false, filtered, delivered: Promise.resolve() };
+    }
+    const stored: StoredInbound = {
+      ...message,
+      sentAt: message.sentAt?.toISOString(),
+      stanzaId: `sb-${key}`,
+    };
+    await tables.pending.set(key, stored);
+    const known = await contacts.get(user, message.peer);
+    if (!known) {
+      await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+      hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+    }
+    return { duplicate: false, delivered: send(key, stored) };
+  }
 }

@@ -22,6 +22,7 @@ import { createDeliveryTracker } from "./delivery-status.js";
 import { registerDisco } from "./disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./gateway-iq.js";
+import { openDeliveryJournal } from "./delivery-journal.js";
 import { openIntakeJournal } from "./intake-journal.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { createInbox } from "./message-in.js";
@@ -90,7 +91,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const router = createRouter({ domain, log, send: gateway.send });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
-  const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
+  const tracker = createDeliveryTracker(gateway, table("sent"), preferences, table("early-status"));
   const outbox = createOutbox({
     table: table("outbox"),
     transport,
@@ -114,6 +115,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
         await roster.add(user, peer, nick);
       },
     },
+    options.journalFile ? openDeliveryJournal(options.journalFile.replace(/intake\.journal$/, "delivered.journal"), log) : undefined,
   );
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
