@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { track } from "./cleanup.js";
-import { memoryOf, type Memory } from "./memory.js";
+import { cpuMsOf, memoryOf, type Memory } from "./memory.js";
 
 export interface GatewayProcessOptions {
   /** The compiled tree to run (a snapshot, so a rebuild by someone else cannot pull it away). */
@@ -61,6 +61,10 @@ export class GatewayProcess {
 
   memory(): Memory {
     return memoryOf(this.pid);
+  }
+
+  cpuMs(): number {
+    return cpuMsOf(this.pid);
   }
 
   /** A Prometheus sample's value from /metrics (summed over label sets matching `labels`). */

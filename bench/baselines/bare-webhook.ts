@@ -3,7 +3,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import twilio from "twilio";
-import { inputOf, report } from "./input.js";
+import { cpuMs, inputOf, report } from "./input.js";
 
 const input = inputOf<{ authToken: string }>();
 let answered = 0;
@@ -25,9 +25,13 @@ const server = createServer((req, res) => {
     res.end('<?xml version="1.0" encoding="UTF-8"?><Response/>');
   });
 });
-server.listen(0, "127.0.0.1", () => report({ ready: true, port: (server.address() as AddressInfo).port }));
+let cpuAtReady = 0;
+server.listen(0, "127.0.0.1", () => {
+  cpuAtReady = cpuMs();
+  report({ ready: true, port: (server.address() as AddressInfo).port });
+});
 process.once("SIGTERM", () => {
   server.close();
   server.closeAllConnections();
-  report({ answered, refused });
+  report({ answered, refused, cpuMs: cpuMs() - cpuAtReady });
 });

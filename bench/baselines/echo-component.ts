@@ -2,7 +2,7 @@
 // back to its sender, with nothing else (no store, no queue, no confirmation).
 import { Component } from "@xmpp/component-core";
 import { xml, type Element } from "../../src/xmpp/xml.js";
-import { inputOf, report } from "./input.js";
+import { cpuMs, inputOf, report } from "./input.js";
 
 const input = inputOf<{ port: number; domain: string; secret: string }>();
 const service = `xmpp://127.0.0.1:${input.port}`;
@@ -23,9 +23,10 @@ await entity.connect(service);
 entity.socket?.setNoDelay(true);
 await entity.open({ domain: input.domain });
 await online;
+const cpuAtReady = cpuMs();
 report({ ready: true });
 process.once("SIGTERM", () => {
-  report({ echoed });
+  report({ echoed, cpuMs: cpuMs() - cpuAtReady });
   entity.socket?.destroy();
   process.exit(0);
 });

@@ -4,9 +4,10 @@ import { ImapFlow } from "imapflow";
 import { simpleParser } from "mailparser";
 import { nowMs } from "../stats.js";
 import { TOKEN } from "../tally.js";
-import { inputOf, report } from "./input.js";
+import { cpuMs, inputOf, report } from "./input.js";
 
 const input = inputOf<{ port: number; user: string; password: string }>();
+const cpuAtStart = cpuMs();
 const startedAt = nowMs();
 const client = new ImapFlow({ host: "127.0.0.1", port: input.port, secure: false, auth: { user: input.user, pass: input.password }, logger: false, disableAutoIdle: true });
 client.on("error", () => undefined);
@@ -22,4 +23,4 @@ for await (const message of client.fetch("1:*", { uid: true, source: true })) {
 }
 const finishedAt = nowMs();
 await client.logout().catch(() => client.close());
-report({ startedAt, finishedAt, fetched, distinct: tokens.size });
+report({ startedAt, finishedAt, fetched, distinct: tokens.size, cpuMs: cpuMs() - cpuAtStart });

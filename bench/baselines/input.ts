@@ -8,3 +8,9 @@ export function inputOf<T>(): T {
 export function report(value: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/** CPU time (user + system) this process has used, in ms. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}

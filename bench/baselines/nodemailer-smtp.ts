@@ -4,7 +4,7 @@ import nodemailer from "nodemailer";
 import { nowMs } from "../stats.js";
 import { tokenOf } from "../tally.js";
 import { inParallel } from "../parallel.js";
-import { inputOf, report } from "./input.js";
+import { cpuMs, inputOf, report } from "./input.js";
 
 const input = inputOf<{ port: number; from: string; peers: string[]; count: number; tag: number; concurrency: number; maxConnections: number }>();
 const transport = nodemailer.createTransport({
@@ -17,6 +17,7 @@ const transport = nodemailer.createTransport({
   maxConnections: input.maxConnections,
   logger: false,
 });
+const cpuAtStart = cpuMs();
 const startedAt = nowMs();
 let failed = 0;
 await inParallel(input.count, input.concurrency, async (index) => {
@@ -27,4 +28,4 @@ await inParallel(input.count, input.concurrency, async (index) => {
   }
 });
 transport.close();
-report({ startedAt, finishedAt: nowMs(), failed });
+report({ startedAt, finishedAt: nowMs(), failed, cpuMs: cpuMs() - cpuAtStart });

@@ -5,10 +5,11 @@ import { createBaseUrlRequestClient } from "../../transports/sms/twilio-base-url
 import { nowMs } from "../stats.js";
 import { tokenOf } from "../tally.js";
 import { inParallel } from "../parallel.js";
-import { inputOf, report } from "./input.js";
+import { cpuMs, inputOf, report } from "./input.js";
 
 const input = inputOf<{ baseUrl: string; accountSid: string; authToken: string; from: string; peers: string[]; count: number; tag: number; concurrency: number; statusCallback: string }>();
 const client = twilio(input.accountSid, input.authToken, { httpClient: createBaseUrlRequestClient(input.baseUrl, 20_000), autoRetry: false });
+const cpuAtStart = cpuMs();
 const startedAt = nowMs();
 let failed = 0;
 await inParallel(input.count, input.concurrency, async (index) => {
@@ -18,4 +19,4 @@ await inParallel(input.count, input.concurrency, async (index) => {
     failed += 1;
   }
 });
-report({ startedAt, finishedAt: nowMs(), failed });
+report({ startedAt, finishedAt: nowMs(), failed, cpuMs: cpuMs() - cpuAtStart });

@@ -31,13 +31,15 @@ export const emailToXmpp: Scenario = {
     const inbound = { onBody: (body: string, at: number) => void tally.seen(body, at), errors: [] as string[] };
     const unwatch = watchMessages(client, inbound);
     let peakRssKb = 0;
-    let baseline: { startedAt: number; finishedAt: number; fetched: number; distinct: number };
+    let baseline: { startedAt: number; finishedAt: number; fetched: number; distinct: number; cpuMs: number };
     let fillMs = 0;
+    let gatewayCpuMs = Number.NaN;
     try {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       await waitForSessions(gateway, 1);
       // Let the session go idle (IDLE starts after the transport's idle delay of 1 s).
       await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const cpuBefore = gateway.cpuMs();
       gateway.pause(true);
       try {
         const filling = nowMs();
@@ -52,6 +54,7 @@ export const emailToXmpp: Scenario = {
         gateway.pause(false);
       }
       await tally.settle(deadlineFor(count));
+      gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -61,7 +64,7 @@ export const emailToXmpp: Scenario = {
     if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
     const run = tally.summary();
     // Each mail's latency is its wait since the drain began: the mailbox held them all at once.
-    return ratioResult({ run, problems, peakRssKb, count, baselineMs: baseline.finishedAt - baseline.startedAt, latencies: tally.arrivalsSinceStart(), details: { fillMs } });
+    return ratioResult({ run, problems, peakRssKb, count, baselineMs: baseline.finishedAt - baseline.startedAt, latencies: tally.arrivalsSinceStart(), details: { fillMs }, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs } });
   },
 };
 

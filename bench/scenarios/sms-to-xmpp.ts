@@ -51,6 +51,7 @@ export const smsToXmpp: Scenario = {
     const tally = new Tally(tag, count);
     let fired: Fired;
     let peakRssKb = 0;
+    let gatewayCpuMs = Number.NaN;
     const client = await login(servers.prosody.c2sPort, LOADER).catch(async (error: unknown) => {
       await gateway.stop();
       throw error;
@@ -60,8 +61,10 @@ export const smsToXmpp: Scenario = {
     try {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const url = `http://127.0.0.1:${gateway.options.httpPort}/sms/${COMPONENTS.sms}/incoming`;
+      const cpuBefore = gateway.cpuMs();
       fired = await fire(servers, url, count, tag, (index, at) => tally.sent(index, at));
       await tally.settle(deadlineFor(count));
+      gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -71,7 +74,7 @@ export const smsToXmpp: Scenario = {
     if (fired.failures.length > 0) problems.push(`webhooks not answered 200: ${fired.failures.join("; ")}`);
     if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
 
-    const bare = runChild<{ answered: number; refused: number }>(ctx.distDir, "bare-webhook", { authToken: servers.operator.authToken }, deadlineFor(count));
+    const bare = runChild<{ answered: number; refused: number; cpuMs: number }>(ctx.distDir, "bare-webhook", { authToken: servers.operator.authToken }, deadlineFor(count));
     const { port } = await bare.ready;
     let base: Fired;
     try {
@@ -90,6 +93,7 @@ export const smsToXmpp: Scenario = {
       count,
       baselineMs: base.finishedAt - base.startedAt,
       latencies: fired.latencies,
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: answered.cpuMs },
       details: { endToEndP50Ms: percentile(run.latencies, 50), endToEndP99Ms: percentile(run.latencies, 99), baselineP99Ms: percentile(base.latencies, 99) },
     });
   },

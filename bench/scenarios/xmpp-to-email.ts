@@ -37,18 +37,23 @@ export const xmppToEmail: Scenario = {
     const unwatch = watchMessages(client, inbound);
     let peakRssKb = 0;
     let echoMs = Number.NaN;
+    let gatewayCpuMs = Number.NaN;
+    let echoCpuMs = Number.NaN;
+    let mailerCpuMs = Number.NaN;
     let mailerMs = Number.NaN;
     try {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       const contact = (index: number): string => `${PEERS[index % PEERS.length]!.replace("@", "\\40")}@${COMPONENTS.email}`;
+      const cpuBefore = gateway.cpuMs();
       await pump({ tally, count, window: WINDOW, stallMs: 30_000, send: (index) => client.send(chat(contact(index), `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)) });
       await tally.settle(deadlineFor(count));
+      gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
       await gateway.stop();
       if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
 
       // (a) The XMPP leg alone: same client, same window, a component that only echoes.
-      const echo = runChild<{ echoed: number }>(ctx.distDir, "echo-component", { port: servers.prosody.componentPort, domain: COMPONENTS.echo, secret: SECRET }, deadlineFor(count));
+      const echo = runChild<{ echoed: number; cpuMs: number }>(ctx.distDir, "echo-component", { port: servers.prosody.componentPort, domain: COMPONENTS.echo, secret: SECRET }, deadlineFor(count));
       try {
         const ready = await echo.ready;
         if (!ready.ready) throw new Error(`the echo component did not start: ${String(ready.failed)}`);
@@ -62,7 +67,7 @@ export const xmppToEmail: Scenario = {
         echoMs = summary.elapsedMs;
       } finally {
         echo.stop();
-        await echo.result.catch(() => undefined);
+        echoCpuMs = (await echo.result.catch(() => ({ cpuMs: Number.NaN }))).cpuMs;
       }
     } finally {
       unwatch();
@@ -75,7 +80,7 @@ export const xmppToEmail: Scenario = {
     const mailTally = new Tally(mailTag, count);
     servers.smtp.onMail = (raw, at) => void mailTally.seen(raw, at);
     try {
-      const result = await runChild<{ startedAt: number; failed: number }>(
+      const result = await runChild<{ startedAt: number; failed: number; cpuMs: number }>(
         ctx.distDir,
         "nodemailer-smtp",
         { port: servers.smtp.port, from: address, peers: PEERS, count, tag: mailTag, concurrency: CONCURRENCY, maxConnections: SMTP_CONNECTIONS },
@@ -86,6 +91,7 @@ export const xmppToEmail: Scenario = {
       const summary = mailTally.summary();
       if (summary.lost > 0 || result.failed > 0) problems.push(`nodemailer baseline lost ${summary.lost} (failed ${result.failed})`);
       mailerMs = summary.elapsedMs;
+      mailerCpuMs = result.cpuMs;
     } finally {
       servers.smtp.onMail = () => undefined;
     }
@@ -97,7 +103,9 @@ export const xmppToEmail: Scenario = {
       peakRssKb,
       count,
       baselineMs,
-      details: { echoRate: (count / echoMs) * 1000, nodemailerRate: (count / mailerMs) * 1000 },
+      // Both baselines' CPU: the gateway does the work of both legs.
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: echoCpuMs + mailerCpuMs },
+      details: { echoRate: (count / echoMs) * 1000, nodemailerRate: (count / mailerMs) * 1000, echoCpuMsPerMessage: echoCpuMs / count, nodemailerCpuMsPerMessage: mailerCpuMs / count },
     });
   },
 };

@@ -31,10 +31,13 @@ export const xmppToSms: Scenario = {
     const inbound = { onBody: () => undefined, errors: [] as string[] };
     const unwatch = watchMessages(client, inbound);
     let peakRssKb = 0;
+    let gatewayCpuMs = Number.NaN;
     try {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
+      const cpuBefore = gateway.cpuMs();
       await pump({ tally, count, window: WINDOW, stallMs: 30_000, send: (index) => client.send(chat(`${PEERS[index % PEERS.length]}@${COMPONENTS.sms}`, `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)) });
       await tally.settle(deadlineFor(count));
+      gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -51,7 +54,7 @@ export const xmppToSms: Scenario = {
     const unobserveBase = observePushes(servers.twilio.messages, (message) => baseTally.seen(message.body));
     let baseline;
     try {
-      baseline = await runChild<{ startedAt: number; failed: number }>(
+      baseline = await runChild<{ startedAt: number; failed: number; cpuMs: number }>(
         ctx.distDir,
         "twilio-sdk",
         { baseUrl: servers.twilio.baseUrl, accountSid: servers.operator.sid, authToken: servers.operator.authToken, from: SMS_NUMBER, peers: PEERS, count, tag: baseTag, concurrency: CONCURRENCY, statusCallback: "http://127.0.0.1:9/status" },
@@ -65,6 +68,6 @@ export const xmppToSms: Scenario = {
     baseTally.start(baseline.startedAt);
     const base = baseTally.summary();
     if (base.lost > 0 || baseline.failed > 0) problems.push(`baseline lost ${base.lost} (failed ${baseline.failed})`);
-    return ratioResult({ run, problems, peakRssKb, baselineMs: base.elapsedMs, count });
+    return ratioResult({ run, problems, peakRssKb, baselineMs: base.elapsedMs, count, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs } });
   },
 };
