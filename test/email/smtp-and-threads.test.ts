@@ -54,3 +54,13 @@ test("a chat message becomes a UTF-8 text mail with a stable Message-ID and a on
   const withSubject = composeMail({ message: { ...(message as object), subject: "A\r\nBcc: evil@x.test" } as never, from: { address: "j@c.test" }, reply: { references: [] }, attachments: [], linked: [], defaultSubject: "Message", messageIdDomain: "gw.test" });
   assert.equal(withSubject.subject, "A Bcc: evil@x.test", "a line break cannot inject a header");
 });
+
+test("unregistering forgets a user's threads and nobody else's", async () => {
+  const table = memoryTable<ThreadLink | string>();
+  const threads = createThreads(table);
+  await threads.sent("a@x", "p@q.test", { messageId: "<1@gw>", references: [] }, "t");
+  await threads.sent("b@x", "p@q.test", { messageId: "<2@gw>", references: [] }, "t");
+  await threads.forget("a@x");
+  assert.deepEqual(await threads.replyHeaders("a@x", "p@q.test", {}), { references: [] });
+  assert.equal((await threads.replyHeaders("b@x", "p@q.test", {})).inReplyTo, "<2@gw>");
+});

@@ -29,11 +29,14 @@ export interface Threads {
   sent(user: string, peer: string, link: ThreadLink, thread?: string): Promise<void>;
   /** After a mail arrived: remember it under its source id; returns the chat thread it belongs to. */
   received(user: string, peer: string, sourceId: string, link: ThreadLink): Promise<string>;
+  /** Everything kept for a user (when they unregister). */
+  forget(user: string): Promise<void>;
 }
 
 export function createThreads(table: Table<ThreadLink | string>): Threads {
-  // Keys hold Message-IDs, which can be long and hold anything; a hash keeps them tidy.
-  const key = (...parts: string[]): string => createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 32);
+  // Keys hold Message-IDs, which can be long and hold anything; a hash keeps them tidy. The user
+  // stays readable in front so that everything of one user can be found and removed.
+  const key = (kind: string, user: string, ...parts: string[]): string => `${user}|${createHash("sha256").update([kind, ...parts].join("\u0000")).digest("base64url").slice(0, 32)}`;
   const link = async (k: string): Promise<ThreadLink | undefined> => {
     const value = await table.get(k);
     return typeof value === "object" ? value : undefined;
@@ -70,6 +73,9 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       if (typeof known !== "string") await table.set(key("root", user, root), thread, TTL_MS);
       await table.set(key("thread", user, thread), entry, TTL_MS);
       return thread;
+    },
+    async forget(user) {
+      for await (const [stored] of table.entries()) if (stored.startsWith(`${user}|`)) await table.delete(stored);
     },
   };
 }

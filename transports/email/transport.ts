@@ -90,12 +90,9 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         inbound: { context, config, threads, messageIdDomain, log, ...(hosted && { hosted }) },
         messageIdDomain,
       };
-      if (config.mode === "hosted" && config.hosted) {
-        watch(HOSTED_KEY, accountOf({}, config));
-        return;
-      }
-      for await (const [user, fields] of context.registrations()) watch(user, accountOf(fields, config), user);
-      log.info({ mailboxes: sessions.size }, "e-mail transport started");
+      if (config.mode === "hosted") watch(HOSTED_KEY, accountOf({}, config));
+      else for await (const [user, fields] of context.registrations()) watch(user, accountOf(fields, config), user);
+      log.info({ mode: config.mode, mailboxes: sessions.size }, "e-mail transport started");
     },
 
     async stop() {
@@ -125,7 +122,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
 
     async unregister(user, fields) {
       const address = fields[FIELD.address];
-      const { state, hosted } = need();
+      const { state, hosted, threads } = need();
       if (config.mode === "hosted") {
         if (address) await hosted!.release(user, address);
       } else {
@@ -133,6 +130,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         await state.delete(user);
         mailer.forget(accountOf(fields, config).smtp);
       }
+      await threads.forget(user);
     },
 
     async send(message: OutboundMessage, fields: Fields): Promise<SendResult> {
