@@ -117,3 +117,26 @@ test("a spam header in the body does not count", async () => {
   const parsed = await parseMail(mail("From: a@b.test\n\nX-Spam-Flag: YES\n"), TRIM);
   assert.equal(isFlaggedSpam(parsed), false);
 });
+
+test("hostile mail is read without crashing: deep nesting, NUL bytes, invalid UTF-8, unknown charsets, folded header tricks", async () => {
+  let nested = "hidden words";
+  for (let depth = 0; depth < 300; depth += 1) nested = `Content-Type: multipart/mixed; boundary="b${depth}"\r\n\r\n--b${depth}\r\n${nested}\r\n--b${depth}--`;
+  const cases: Buffer[] = [
+    mail(`From: a@b.test\n${nested}\n`),
+    Buffer.concat([mail("From: a@b.test\nContent-Type: text/plain; charset=utf-8\n\n"), Buffer.from([0x41, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0x42, 0x0a])]),
+    mail("From: a@b.test\nContent-Type: text/plain; charset=x-no-such-charset\n\nplain ascii\n"),
+    mail("From: a@b.test\nSubject: hi\n\tBcc: victim@x.test\n\nbody\n"),
+    mail("From: a@b.test\nContent-Type: multipart/mixed\n\nno boundary at all\n"),
+    mail(""),
+  ];
+  for (const source of cases) {
+    const started = Date.now();
+    const parsed = await parseMail(source, TRIM);
+    assert.ok(Date.now() - started < 5_000, "parsed in bounded time");
+    assert.equal(typeof parsed.body, "string");
+  }
+  const withNul = await parseMail(cases[1]!, TRIM);
+  assert.match(withNul.body, /^A/);
+  assert.equal((await parseMail(cases[2]!, TRIM)).body, "plain ascii");
+  assert.deepEqual((await parseMail(cases[3]!, TRIM)).headerRecipients, [], "a folded header line is not a recipient");
+});
