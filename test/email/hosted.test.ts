@@ -97,3 +97,21 @@ test("mail for an address nobody registered is left in the catch-all mailbox, un
   assert.equal(left.flags.has("\\Seen"), false);
   assert.equal(juliet.messages(emailJid(TYBALT)).filter((stanza) => stanza.getChildText("body") === "Anyone?").length, 0);
 });
+
+test("when the catch-all mailbox refuses the login, its users see the gateway unavailable saying why", async () => {
+  // Accept the gateway in the roster, as a client's user would, so its presence reaches Juliet.
+  await juliet.send(xml("presence", { to: EMAIL, type: "subscribed" }));
+  await juliet.send(xml("presence", { to: EMAIL, type: "subscribe" }));
+  await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribed" && stanza.attrs.from === EMAIL);
+  juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => stanza.name !== "presence"));
+  world.dovecot.addMailbox(CATCH_ALL, "changed-by-the-operator");
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // Dovecot re-reads its user file at most once a second
+  try {
+    await eventually(async () => world.dovecot.dropConnections(CATCH_ALL) > 0, "the catch-all session to drop");
+    const down = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.from === EMAIL && stanza.attrs.type === "unavailable", 15_000);
+    assert.match(down.getChildText("status") ?? "", /refused the login for catchall@mail\.example\.test/);
+  } finally {
+    world.dovecot.addMailbox(CATCH_ALL, MAIL_PASSWORD);
+  }
+  await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.from === EMAIL && stanza.attrs.type === undefined, 15_000);
+});

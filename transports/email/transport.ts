@@ -54,12 +54,22 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         if (news.ok !== connected.has(key)) context.metrics.sessions.inc({ transport: "email", state: "connected" }, news.ok ? 1 : -1);
         if (news.ok) connected.add(key);
         else connected.delete(key);
-        // A personal mailbox that stops working shows as the user's gateway going away, with why.
+        // A mailbox that stops working shows as the gateway going away for those it serves, with why.
         if (owner) context.setAccountState(owner, news);
+        else void everyone(context, news);
       },
     });
     sessions.set(key, session);
     session.start();
+  };
+
+  /** The hosted catch-all serves every user: each sees its trouble. */
+  const everyone = async (context: TransportContext, news: Parameters<TransportContext["setAccountState"]>[1]): Promise<void> => {
+    try {
+      for await (const [user] of context.registrations()) context.setAccountState(user, news);
+    } catch (error) {
+      log.warn({ err: error }, "could not tell users about the hosted mailbox");
+    }
   };
 
   const unwatch = async (key: string): Promise<void> => {
