@@ -8,6 +8,7 @@ import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 import type { OutboxEntry, OutboxEvents } from "./outbox.js";
 import { errorChild } from "./stanza-errors.js";
+import { createKeyedQueue } from "./keyed-queue.js";
 import type { PreferenceStore } from "./preferences.js";
 import type { BareJid } from "../xmpp/jid.js";
 
@@ -30,6 +31,9 @@ const EARLY_TTL_MS = 10 * 60_000;
 
 export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore, early: Table<DeliveryStatus>): DeliveryTracker {
   const { log } = gateway;
+  // accepted() and report() for one message must not interleave, or a status could be parked
+  // just after accepted() looked for it.
+  const perMessage = createKeyedQueue();
 
   const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
     const error = new GatewayError(condition, reason, { type: "cancel" });
@@ -40,40 +44,48 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
   };
 
   return {
-    async accepted(entry: OutboxEntry, providerId: string) {
-      const { message } = entry;
-      const waiting = await early.get(providerId);
-      await sent.set(
-        providerId,
-        { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
-        SENT_TTL_MS,
-      );
-      // A fast provider can report on a message before its send call has returned.
-      if (waiting) {
-        await early.delete(providerId);
-        await this.report(providerId, waiting);
-      }
+    accepted(entry: OutboxEntry, providerId: string) {
+      return perMessage.run(providerId, () => accept(entry, providerId));
     },
-    async failed(entry: OutboxEntry, reason: string) {
+    failed(entry: OutboxEntry, reason: string) {
       const { message } = entry;
-      await bounce({ user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) }, reason);
+      return bounce({ user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) }, reason);
     },
-    async report(providerId, status) {
-      const record = await sent.get(providerId);
-      if (!record) {
-        // Perhaps its send has not returned yet: keep the news a while for accepted() to apply.
-        log.debug({ providerId, state: status.state }, "status for a message not (yet) known; kept for a while");
-        await early.set(providerId, status, EARLY_TTL_MS);
-        return;
-      }
-      if (status.state === "delivered") {
-        if (record.wantsReceipt && record.stanzaId && (await preferences.get(record.user as BareJid)).receipts) {
-          await gateway.send(xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })));
-        }
-      } else {
-        await bounce(record, status.reason, "recipient-unavailable");
-      }
-      await sent.delete(providerId);
+    report(providerId, status) {
+      return perMessage.run(providerId, () => report(providerId, status));
     },
   };
+
+  async function accept(entry: OutboxEntry, providerId: string): Promise<void> {
+    const { message } = entry;
+    const waiting = await early.get(providerId);
+    await sent.set(
+      providerId,
+      { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
+      SENT_TTL_MS,
+    );
+    // A fast provider can report on a message before its send call has returned.
+    if (waiting) {
+      await early.delete(providerId);
+      await report(providerId, waiting);
+    }
+  }
+
+  async function report(providerId: string, status: DeliveryStatus): Promise<void> {
+    const record = await sent.get(providerId);
+    if (!record) {
+      // Perhaps its send has not returned yet: keep the news a while for accept() to apply.
+      log.debug({ providerId, state: status.state }, "status for a message not (yet) known; kept for a while");
+      await early.set(providerId, status, EARLY_TTL_MS);
+      return;
+    }
+    if (status.state === "delivered") {
+      if (record.wantsReceipt && record.stanzaId && (await preferences.get(record.user as BareJid)).receipts) {
+        await gateway.send(xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })));
+      }
+    } else {
+      await bounce(record, status.reason, "recipient-unavailable");
+    }
+    await sent.delete(providerId);
+  }
 }
