@@ -58,7 +58,7 @@ test("operator mode: when every number is taken the user is told so", async () =
   const juliet = await s.h.login("juliet", { resource: "third" });
   // juliet unregistered above; romeo holds +14155550100, so one number is still free: take it first.
   assert.equal((await registerSms(juliet, { number: "+14155550101" })).attrs.type, "result");
-  s.h.server.addUser("mercutio", "password");
+  await s.h.server.addUser("mercutio", "password");
   const mercutio = await s.h.login("mercutio");
   assert.deepEqual(await formNumbers(mercutio), []);
   const reply = await registerSms(mercutio, {});

@@ -30,7 +30,9 @@ export class LocalEjabberd {
     return join(this.options.dir, "logs", "ejabberd.log");
   }
 
-  addUser(username: string, password: string): void {
+  /** Before start the account is made at start; on a running server at once. */
+  addUser(username: string, password: string): void | Promise<void> {
+    if (this.child) return this.register(username, password);
     this.users.push([username, password]);
   }
 
