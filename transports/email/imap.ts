@@ -89,23 +89,27 @@ export class MailboxSession {
       this.client = client;
       const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
       client.on("error", (error: Error) => log.debug({ mailbox: this.key, err: error }, "imap connection error"));
+      let opened = false;
       try {
         await client.connect();
         await client.mailboxOpen("INBOX");
+        opened = true;
+        this.options.onState?.({ ok: true });
         client.on("exists", () => {
           this.drain(client).catch((error: unknown) => this.failed(client, error));
         });
         await this.flushMarks(client);
         await this.drain(client);
         log.info({ mailbox: this.key, resumed: this.connectedOnce }, "watching mailbox");
-        this.options.onState?.({ ok: true });
         this.connectedOnce = true;
         delay = config.imap.reconnectMinMs;
         await Promise.race([closed, new Promise<void>((resolve) => (this.wake = resolve))]);
       } catch (error) {
         if (!this.stopped) {
           log.warn({ mailbox: this.key, err: error, retryInMs: delay }, "mailbox session failed; will reconnect");
-          this.options.onState?.({ ok: false, reason: imapRefusal(this.options.login, error).message });
+          // Only trouble with the mailbox itself is the user's to see; a failure while handing
+          // mail on (a full disk, say) is the operator's, and is retried all the same.
+          if (!opened) this.options.onState?.({ ok: false, reason: imapRefusal(this.options.login, error).message });
         }
       }
       this.client = null;
