@@ -50,6 +50,8 @@ export class MailboxSession {
   private again = false;
   private state: MailboxState | null = null;
   private saving: Promise<void> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
   /** Mails handed on in this run whose chat message is not yet confirmed, or not yet marked. */
   private readonly awaiting = new Set<number>();
   /** Confirmed mails waiting for their \Seen flag (or move). */
@@ -183,9 +185,15 @@ export class MailboxSession {
       for await (const message of client.fetch(batch.map((item) => item.uid).join(","), { uid: true, source: { maxLength: maxMessageBytes } }, { uid: true })) {
         if (message.source) sources.set(message.uid, message.source);
       }
-      for (const item of batch) {
-        if (this.stopped || !client.usable) return;
-        await this.process(state, item.uid, sources.get(item.uid), item.size > maxMessageBytes, isNew);
+      try {
+        for (const item of batch) {
+          if (this.stopped || !client.usable) return;
+          await this.process(state, item.uid, sources.get(item.uid), item.size > maxMessageBytes, isNew);
+        }
+      } finally {
+        // Once per batch: a crash before it only means handing the batch on again, which the
+        // core recognises (it de-duplicates by source id).
+        await this.save();
       }
     }
   }
@@ -208,12 +216,10 @@ export class MailboxSession {
     const { log } = this.options;
     // Gone (expunged or moved by the user's mail client) or left alone: nothing to mark.
     const outcome: MailOutcome = source ? await this.options.handle({ uid, uidValidity: state.uidValidity, source, truncated }) : { kind: "leave" };
-    const open = new Set(state.open ?? []);
-    if (outcome.kind === "leave") open.delete(uid);
-    else open.add(uid);
-    state.open = [...open];
+    const open = state.open ?? [];
+    if (outcome.kind === "leave") state.open = open.filter((candidate) => candidate !== uid);
+    else if (!open.includes(uid)) open.push(uid);
     if (isNew) state.lastUid = uid;
-    await this.save();
     if (outcome.kind === "leave") return;
     this.awaiting.add(uid);
     const confirmed = (outcome.kind === "deliver" ? outcome.delivered : Promise.resolve()).then(
@@ -233,7 +239,27 @@ export class MailboxSession {
     if (client?.usable) await this.flushMarks(client);
   }
 
-  private async flushMarks(client: ImapFlow): Promise<void> {
+  /** Marks every confirmed mail; calls while one is under way are folded into the next round. */
+  private flushMarks(client: ImapFlow): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    const running = (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.flushOnce(client);
+        } while (this.flushAgain && client.usable && this.toMark.size > 0);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    this.flushing = running;
+    return running;
+  }
+
+  private async flushOnce(client: ImapFlow): Promise<void> {
     const state = this.state;
     if (!state || this.toMark.size === 0 || String(client.mailbox ? client.mailbox.uidValidity : "") !== state.uidValidity) return;
     const uids = [...this.toMark];
@@ -254,7 +280,8 @@ export class MailboxSession {
       this.toMark.delete(uid);
       this.awaiting.delete(uid);
     }
-    state.open = (state.open ?? []).filter((uid) => !uids.includes(uid));
+    const marked = new Set(uids);
+    state.open = (state.open ?? []).filter((uid) => !marked.has(uid));
     await this.save().catch((error: unknown) => this.options.log.warn({ mailbox: this.key, err: error }, "could not save the mailbox state"));
   }
 

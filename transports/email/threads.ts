@@ -53,25 +53,29 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       const references = [...previous.references, previous.messageId];
       return { inReplyTo: previous.messageId, ...(previous.subject && { subject: previous.subject }), references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references };
     },
+    // The writes of one mail do not depend on each other; issuing them together saves round trips.
     async sent(user, peer, entry, thread) {
-      await table.set(key("mail", user, entry.messageId), entry, TTL_MS);
-      await table.set(key("conversation", user, peer), entry, TTL_MS);
-      if (thread) {
-        await table.set(key("thread", user, thread), entry, TTL_MS);
-        const root = key("root", user, rootOf(entry));
-        if (!(await table.has(root))) await table.set(root, thread, TTL_MS);
-      }
+      const root = key("root", user, rootOf(entry));
+      await Promise.all([
+        table.set(key("mail", user, entry.messageId), entry, TTL_MS),
+        table.set(key("conversation", user, peer), entry, TTL_MS),
+        ...(thread ? [table.set(key("thread", user, thread), entry, TTL_MS), table.has(root).then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))] : []),
+      ]);
     },
     async received(user, peer, sourceId, entry) {
-      await table.set(key("mail", user, sourceId), entry, TTL_MS);
-      await table.set(key("conversation", user, peer), entry, TTL_MS);
       // The chat thread is the one the user's client used when the mail thread began here,
       // otherwise the thread's first Message-ID (the same for every mail of the thread).
       const root = rootOf(entry);
-      const known = await table.get(key("root", user, root));
+      const [known] = await Promise.all([
+        table.get(key("root", user, root)),
+        table.set(key("mail", user, sourceId), entry, TTL_MS),
+        table.set(key("conversation", user, peer), entry, TTL_MS),
+      ]);
       const thread = typeof known === "string" ? known : root.replace(/^<|>$/g, "");
-      if (typeof known !== "string") await table.set(key("root", user, root), thread, TTL_MS);
-      await table.set(key("thread", user, thread), entry, TTL_MS);
+      await Promise.all([
+        typeof known === "string" ? undefined : table.set(key("root", user, root), thread, TTL_MS),
+        table.set(key("thread", user, thread), entry, TTL_MS),
+      ]);
       return thread;
     },
     async forget(user) {
