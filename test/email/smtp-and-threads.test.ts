@@ -31,18 +31,19 @@ test("a reply continues the conversation: In-Reply-To the last mail, References 
   const peer = "romeo@montague.test";
   assert.deepEqual(await threads.replyHeaders(user, peer, {}), { references: [] });
   await threads.sent(user, peer, { messageId: "<m1@gw>", references: [], subject: "Hi" }, "t1");
-  const thread = await threads.received(user, peer, "box:1:7", { messageId: "<r1@m>", references: ["<m1@gw>"], subject: "Re: Hi" });
+  const { thread, saved } = await threads.received(user, peer, "box:1:7", { messageId: "<r1@m>", references: ["<m1@gw>"], subject: "Re: Hi" });
+  await saved;
   assert.equal(thread, "t1", "the mail thread maps back to the chat thread it began in");
   assert.deepEqual(await threads.replyHeaders(user, peer, { thread: "t1" }), { inReplyTo: "<r1@m>", subject: "Re: Hi", references: ["<m1@gw>", "<r1@m>"] });
   // A XEP-0461 reply names the exact mail, even when newer ones came since.
-  await threads.received(user, peer, "box:1:8", { messageId: "<r2@m>", references: [], subject: "Other" });
+  await (await threads.received(user, peer, "box:1:8", { messageId: "<r2@m>", references: [], subject: "Other" })).saved;
   assert.equal((await threads.replyHeaders(user, peer, { inReplyTo: "box:1:7" })).inReplyTo, "<r1@m>");
   assert.equal((await threads.replyHeaders(user, peer, {})).inReplyTo, "<r2@m>");
 });
 
 test("a mail thread that did not begin in chat gets its first Message-ID as chat thread", async () => {
   const threads = createThreads(memoryTable<ThreadLink | string>());
-  assert.equal(await threads.received("j@x", "a@b.test", "s1", { messageId: "<b2@b>", references: ["<a1@b>"] }), "a1@b");
+  assert.equal((await threads.received("j@x", "a@b.test", "s1", { messageId: "<b2@b>", references: ["<a1@b>"] })).thread, "a1@b");
 });
 
 test("a chat message becomes a UTF-8 text mail with a stable Message-ID and a one-line subject", () => {

@@ -62,9 +62,10 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       attachments ??= await storeAttachments(mail, deps);
       // A hosted mail may be stored once per recipient; its Message-ID keeps it one chat message.
       const sourceId = owner ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}` : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
-      const thread = mail.messageId
+      const threading = mail.messageId
         ? await threads.received(user, mail.from.address, sourceId, { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) })
         : undefined;
+      const thread = threading?.thread;
       const cut = fetched.truncated ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`] : [];
       const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes, ...cut].filter(Boolean).join("\n");
       const delivery = await context.deliver({
@@ -78,6 +79,7 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
         ...(mail.sentAt && { sentAt: mail.sentAt }),
         ...(mail.from.name && { nick: mail.from.name }),
       });
+      await threading?.saved;
       if (delivery.filtered) {
         // The user's policy (e.g. only mail from people they wrote to): the mail stays unread.
         log.info({ ...where, user }, "left a mail the user's policy keeps out");

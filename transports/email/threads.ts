@@ -27,8 +27,9 @@ export interface Threads {
   replyHeaders(user: string, peer: string, answer: { inReplyTo?: string; thread?: string }): Promise<ReplyHeaders>;
   /** After a mail left: remember it as the latest of its conversation and chat thread. */
   sent(user: string, peer: string, link: ThreadLink, thread?: string): Promise<void>;
-  /** After a mail arrived: remember it under its source id; returns the chat thread it belongs to. */
-  received(user: string, peer: string, sourceId: string, link: ThreadLink): Promise<string>;
+  /** After a mail arrived: the chat thread it belongs to, and `saved`, which resolves once the mail
+   *  is remembered under its source id (callers may deliver meanwhile, and await it after). */
+  received(user: string, peer: string, sourceId: string, link: ThreadLink): Promise<{ thread: string; saved: Promise<void> }>;
   /** Everything kept for a user (when they unregister). */
   forget(user: string): Promise<void>;
 }
@@ -66,17 +67,16 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       // The chat thread is the one the user's client used when the mail thread began here,
       // otherwise the thread's first Message-ID (the same for every mail of the thread).
       const root = rootOf(entry);
-      const [known] = await Promise.all([
-        table.get(key("root", user, root)),
+      const known = await table.get(key("root", user, root));
+      const thread = typeof known === "string" ? known : root.replace(/^<|>$/g, "");
+      const saved = Promise.all([
         table.set(key("mail", user, sourceId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
-      ]);
-      const thread = typeof known === "string" ? known : root.replace(/^<|>$/g, "");
-      await Promise.all([
         typeof known === "string" ? undefined : table.set(key("root", user, root), thread, TTL_MS),
         table.set(key("thread", user, thread), entry, TTL_MS),
-      ]);
-      return thread;
+      ]).then(() => undefined);
+      saved.catch(() => undefined); // awaited by the caller; this only keeps an early failure from going unhandled
+      return { thread, saved };
     },
     async forget(user) {
       for await (const [stored] of table.entries()) if (stored.startsWith(`${user}|`)) await table.delete(stored);
