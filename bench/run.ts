@@ -60,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
 
   const outcomes: ScenarioOutcome[] = [];
   const startedAt = new Date().toISOString();
+  // Read before the run: others may commit while it goes on.
+  const code = codeVersion(root);
   // Others' work shares the machine: say how busy it was, since absolute rates depend on it.
   const loadAtStart = loadavg()[0]!;
   try {
@@ -99,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
   const rows = outcomes.map(rowOf);
   console.log(`\n${terminalTable(rows)}\n`);
   const args = argv.join(" ");
-  const meta = { args, code: codeVersion(root), count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
+  const meta = { args, code, count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
   const files = writeResults(options.resultsDir ?? join(root, "bench", "results"), meta, outcomes);
   console.log(`written: ${files.json}, ${files.md}`);
   return rows.every((row) => row.pass) ? 0 : 1;
