@@ -29,6 +29,8 @@ export interface Inbox {
   deliver(message: InboundMessage): Promise<Delivery>;
   /** Send again what an earlier run stored but never saw confirmed. */
   resume(): Promise<number>;
+  /** Waits (at most `timeoutMs`) for messages sent but not yet confirmed by the server. */
+  settle(timeoutMs: number): Promise<void>;
 }
 
 export interface InboxHooks {
@@ -100,6 +102,9 @@ export function createInbox(
       }
       const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
       return intake.run(key, () => accept(user, key, message));
+    },
+    async settle(timeoutMs) {
+      await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
     async resume() {
       let count = 0;

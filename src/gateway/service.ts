@@ -228,6 +228,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       }
       await outbox.stop();
       await transport.stop();
+      // What is on its way to the server is let through, so the next start need not send it again.
+      await inbox.settle(5_000);
       link.off("stanza", onStanza);
       link.off("state", onState);
       await link.stop();
