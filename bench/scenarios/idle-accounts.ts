@@ -77,6 +77,8 @@ async function settledRss(gateway: GatewayProcess): Promise<number> {
   return median(samples);
 }
 
+const wantsSnapshot = (ctx: BenchContext): boolean => ctx.nodeFlags.some((flag) => flag.startsWith("--heapsnapshot-signal=SIGUSR2"));
+
 /** Asks the gateway for a heap snapshot (node's --heapsnapshot-signal) and waits until it is written. */
 async function heapSnapshot(gateway: GatewayProcess): Promise<string> {
   const before = new Set(readdirSync(gateway.options.dir));
@@ -107,6 +109,7 @@ export const idleAccounts: Scenario = {
     let rss0: number;
     try {
       rss0 = await settledRss(empty);
+      if (wantsSnapshot(ctx)) ctx.say(`idle accounts: heap snapshot with 0 accounts ${await heapSnapshot(empty)}`);
     } finally {
       await empty.stop();
     }
@@ -124,7 +127,7 @@ export const idleAccounts: Scenario = {
       connectMs = nowMs() - started;
       rssN = await settledRss(full);
       peakRssKb = full.memory().peakKb;
-      if (ctx.nodeFlags.some((flag) => flag.startsWith("--heapsnapshot-signal=SIGUSR2"))) ctx.say(`idle accounts: heap snapshot ${await heapSnapshot(full)}`);
+      if (wantsSnapshot(ctx)) ctx.say(`idle accounts: heap snapshot with ${ctx.accounts} accounts ${await heapSnapshot(full)}`);
     } finally {
       await full.stop();
     }
