@@ -29,11 +29,14 @@ export interface DeliveryTracker extends OutboxEvents {
 
 const EARLY_TTL_MS = 10 * 60_000;
 
-export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore, early: Table<DeliveryStatus>): DeliveryTracker {
+export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore): DeliveryTracker {
   const { log } = gateway;
   // accepted() and report() for one message must not interleave, or a status could be parked
   // just after accepted() looked for it.
   const perMessage = createKeyedQueue();
+  // Statuses that came before their send returned. Memory is enough: after a restart the outbox
+  // sends such a message again under a new provider id.
+  const early = new Map<string, { status: DeliveryStatus; until: number }>();
 
   const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
     const error = new GatewayError(condition, reason, { type: "cancel" });
@@ -58,7 +61,7 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
 
   async function accept(entry: OutboxEntry, providerId: string): Promise<void> {
     const { message } = entry;
-    const waiting = await early.get(providerId);
+    const waiting = early.get(providerId);
     await sent.set(
       providerId,
       { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
@@ -66,8 +69,8 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
     );
     // A fast provider can report on a message before its send call has returned.
     if (waiting) {
-      await early.delete(providerId);
-      await report(providerId, waiting);
+      early.delete(providerId);
+      if (waiting.until > Date.now()) await report(providerId, waiting.status);
     }
   }
 
@@ -76,7 +79,9 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
     if (!record) {
       // Perhaps its send has not returned yet: keep the news a while for accept() to apply.
       log.debug({ providerId, state: status.state }, "status for a message not (yet) known; kept for a while");
-      await early.set(providerId, status, EARLY_TTL_MS);
+      const now = Date.now();
+      for (const [id, entry] of early) if (entry.until < now) early.delete(id);
+      early.set(providerId, { status, until: now + EARLY_TTL_MS });
       return;
     }
     if (status.state === "delivered") {

@@ -21,7 +21,7 @@ export interface InboundRecord {
 type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string };
 
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
-const RECORD_TTL_MS = 90 * 24 * 3_600_000;
+const STANZA_ID_PREFIX = "sb-";
 /** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
 const DELAY_AFTER_MS = 60_000;
 
@@ -31,6 +31,8 @@ export interface Inbox {
   resume(): Promise<number>;
   /** Waits (at most `timeoutMs`) for messages sent but not yet confirmed by the server. */
   settle(timeoutMs: number): Promise<void>;
+  /** What the gateway knows of a message it delivered under this stanza id (for replies). */
+  record(stanzaId: string): Promise<InboundRecord | undefined>;
 }
 
 export interface InboxHooks {
@@ -42,7 +44,8 @@ export interface InboxHooks {
 
 export function createInbox(
   gateway: Gateway,
-  tables: { pending: Table<StoredInbound>; seen: Table<number>; records: Table<InboundRecord> },
+  /** seen: what was delivered, by key; the record serves both de-duplication and replies. */
+  tables: { pending: Table<StoredInbound>; seen: Table<InboundRecord> },
   hooks: InboxHooks,
   journal?: DeliveryJournal,
 ): Inbox {
@@ -60,8 +63,7 @@ export function createInbox(
         await gateway.send(buildStanza(stored));
         journal?.confirmed(key);
       }
-      await tables.records.set(stored.stanzaId, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, RECORD_TTL_MS);
-      await tables.seen.set(key, Date.now(), SEEN_TTL_MS);
+      await tables.seen.set(key, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, SEEN_TTL_MS);
       await tables.pending.delete(key);
       count("delivered");
     })();
@@ -102,6 +104,9 @@ export function createInbox(
       }
       const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
       return intake.run(key, () => accept(user, key, message));
+    },
+    async record(stanzaId) {
+      return stanzaId.startsWith(STANZA_ID_PREFIX) ? tables.seen.get(stanzaId.slice(STANZA_ID_PREFIX.length)) : undefined;
     },
     async settle(timeoutMs) {
       await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);

@@ -19,8 +19,8 @@ export interface MessageOutDeps {
   rateLimiter: RateLimiter;
   /** Stanza ids already taken into the outbox, per sender. */
   seen: Table<number>;
-  /** What the gateway knows of messages it delivered: for replies and threads. */
-  inbound: Table<InboundRecord>;
+  /** What the gateway knows of a message it delivered: for replies and threads. */
+  delivered(stanzaId: string): Promise<InboundRecord | undefined>;
   /** Messages to the transport's own JID (help, commands). */
   toService(request: StanzaRequest): Promise<void>;
   preferences: PreferenceStore;
@@ -77,7 +77,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     }
 
     const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
-    const answered = replyTo ? await deps.inbound.get(replyTo) : undefined;
+    const answered = replyTo ? await deps.delivered(replyTo) : undefined;
     const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
     const subject = stanza.getChildText("subject") ?? undefined;
     const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;

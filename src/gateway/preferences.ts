@@ -20,16 +20,28 @@ export interface PreferenceStore {
 }
 
 export function createPreferences(table: Table<Partial<Preferences>>): PreferenceStore {
+  // Read on every message (display name, receipts, spam policy): kept in memory, written through.
+  const cache = new Map<BareJid, Partial<Preferences>>();
+  const stored = async (user: BareJid): Promise<Partial<Preferences>> => {
+    let found = cache.get(user);
+    if (!found) {
+      found = (await table.get(user)) ?? {};
+      cache.set(user, found);
+    }
+    return found;
+  };
   return {
     async get(user) {
-      return { ...DEFAULT_PREFERENCES, ...(await table.get(user)) };
+      return { ...DEFAULT_PREFERENCES, ...(await stored(user)) };
     },
     async update(user, change) {
-      const next = { ...(await table.get(user)), ...change };
+      const next = { ...(await stored(user)), ...change };
       await table.set(user, next);
+      cache.set(user, next);
       return { ...DEFAULT_PREFERENCES, ...next };
     },
     async forget(user) {
+      cache.delete(user);
       await table.delete(user);
     },
   };

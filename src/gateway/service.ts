@@ -91,7 +91,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const router = createRouter({ domain, log, send: gateway.send });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
-  const tracker = createDeliveryTracker(gateway, table("sent"), preferences, table("early-status"));
+  const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
   const outbox = createOutbox({
     table: table("outbox"),
     transport,
@@ -105,7 +105,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const roster = createRoster(gateway, (iq) => link.request(iq), (user) => presence.onlineResources(user as BareJid));
   const inbox = createInbox(
     gateway,
-    { pending: table("inbox"), seen: table("inbox-seen"), records: table("delivered") },
+    { pending: table("inbox"), seen: table("inbox-seen") },
     {
       async filter(user, peer) {
         if ((await preferences.get(user)).spamPolicy !== "known") return undefined;
@@ -152,7 +152,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
     ...(options.section?.messagesPerDay && { daily: { limit: options.section.messagesPerDay, table: table<number>("daily") } }),
     seen: table("outbox-seen"),
-    inbound: table("delivered"),
+    delivered: (stanzaId) => inbox.record(stanzaId),
     async toService({ stanza, from }) {
       const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;
       const answer = await chatCommand(commands, from.bare, stanza.getChildText("body") ?? "", intro);
