@@ -67,8 +67,12 @@ export const configSchema = z.strictObject({
       maxQueuedStanzas: z.number().int().min(1).default(50_000),
       /** Give up on an outgoing message that could not be sent for this long. */
       retryForHours: z.number().positive().default(48),
+      /** Registration attempts one user may make in 10 minutes (each may log in somewhere). */
+      registrationAttemptsPerUser: z.number().int().min(1).default(5),
+      /** Registrations the whole gateway takes per minute. */
+      registrationsPerMinute: z.number().int().min(1).default(30),
     })
-    .default({ maxBodyChars: 20_000, maxSubjectChars: 500, messagesPerMinute: 30, maxQueuedStanzas: 50_000, retryForHours: 48 }),
+    .default({ maxBodyChars: 20_000, maxSubjectChars: 500, messagesPerMinute: 30, maxQueuedStanzas: 50_000, retryForHours: 48, registrationAttemptsPerUser: 5, registrationsPerMinute: 30 }),
   transports: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, "transport names are lower-case words"), transportSectionSchema),
 });
 

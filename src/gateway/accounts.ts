@@ -26,14 +26,12 @@ export interface Accounts {
 
 // Each attempt may make the transport log in somewhere (IMAP, Twilio): a user must not be able to
 // use the gateway to guess passwords, nor many users to flood the legacy servers at once.
-const ATTEMPTS_PER_USER = 5;
 const ATTEMPTS_PER_USER_WINDOW_MS = 10 * 60_000;
-const ATTEMPTS_PER_MINUTE = 30;
 
 export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts {
   const { transport, registrations, access, log } = gateway;
-  const perUser = createRateLimiter(ATTEMPTS_PER_USER, ATTEMPTS_PER_USER_WINDOW_MS);
-  const overall = createRateLimiter(ATTEMPTS_PER_MINUTE);
+  const perUser = createRateLimiter(gateway.limits.registrationAttemptsPerUser, ATTEMPTS_PER_USER_WINDOW_MS);
+  const overall = createRateLimiter(gateway.limits.registrationsPerMinute);
 
   const checkAllowed = (user: BareJid): void => {
     if (!access.mayRegister(user)) {
