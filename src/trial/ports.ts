@@ -1,16 +1,27 @@
 // Loopback ports for the servers the trial and the tests start.
 import { connect, createServer } from "node:net";
 
-/** A port nothing listens on right now (the OS picks it). */
+// The OS may hand out a port again as soon as it is released, so two servers of one process
+// asking in a row could get the same one: remember what was handed out and ask again.
+const handedOut = new Set<number>();
+
+/** A port nothing listens on right now (the OS picks it), never one this process got before. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no fresh loopback port after 50 tries");
 }
 
 export function portOpen(port: number): Promise<boolean> {
