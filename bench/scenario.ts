@@ -1,7 +1,7 @@
 // What every scenario gets from the runner and gives back: one run's figures and its verdict.
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../src/trial/prosody.js";
+import { freePort } from "../src/trial/ports.js";
 import { GatewayProcess } from "./gateway-process.js";
 import { gatewayConfig } from "./gateway-config.js";
 import type { Servers } from "./servers.js";

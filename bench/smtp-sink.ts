@@ -2,7 +2,7 @@
 // The tests' SmtpRelay also hands each mail to Dovecot by LMTP; here that would put Dovecot's disk
 // writes in both the gateway's and the baseline's path and hide the gateway's own cost.
 import { SMTPServer } from "smtp-server";
-import { freePort } from "../src/trial/prosody.js";
+import { freePort } from "../src/trial/ports.js";
 import { nowMs } from "./stats.js";
 
 export class SmtpSink {

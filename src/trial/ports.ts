@@ -43,3 +43,12 @@ export async function waitForPort(port: number, timeoutMs = 15_000, what = "noth
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Whether this process could listen on 127.0.0.1:`port` now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { freePort, waitForPort } from "./ports.js";
+import { stopProcess } from "./stop-process.js";
 import { join } from "node:path";
 
 export interface ProsodyOptions {
@@ -21,8 +22,6 @@ export interface ProsodyOptions {
   /** Modules to load on every component (mod_privilege must be loaded there too). */
   componentModules?: string[];
 }
-
-export { freePort };
 
 export class LocalProsody {
   c2sPort = 0;
@@ -57,12 +56,7 @@ export class LocalProsody {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(child, 5_000);
   }
 
   async restart(): Promise<void> {

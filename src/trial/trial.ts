@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { run } from "../run.js";
-import { freePort, LocalProsody, prosodyInstalled } from "./prosody.js";
+import { freePort, portFree } from "./ports.js";
+import { LocalProsody, prosodyInstalled } from "./prosody.js";
 import { trialTransports } from "./trial-transports.js";
 
 interface TrialState {
@@ -99,14 +100,6 @@ async function loadState(file: string): Promise<TrialState> {
   return state;
 }
 
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.once("error", () => resolvePort(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolvePort(true)));
-  });
-}
 
 function trialConfig(dir: string, state: TrialState, transports: ReturnType<typeof trialTransports>): string {
   const sections = transports.map((transport) =>

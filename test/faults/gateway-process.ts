@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { stopProcess } from "../../src/trial/stop-process.js";
 
 const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
 
@@ -59,11 +60,6 @@ export class GatewayProcess {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(child, 15_000);
   }
 }

@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, LocalProsody } from "../../src/trial/prosody.js";
+import { freePort } from "../../src/trial/ports.js";
+import { LocalProsody } from "../../src/trial/prosody.js";
 import { LocalDovecot } from "../support/dovecot.js";
 import { registrationForm } from "../support/register.js";
 import { SmtpRelay } from "../support/smtp-relay.js";

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
-import { freePort } from "../../src/trial/prosody.js";
+import { freePort } from "../../src/trial/ports.js";
 
 export interface DovecotMailbox {
   user: string;

@@ -3,7 +3,7 @@
 // away and come back on the same port.
 import nodemailer from "nodemailer";
 import { SMTPServer, type SMTPServerAddress } from "smtp-server";
-import { freePort } from "../../src/trial/prosody.js";
+import { freePort } from "../../src/trial/ports.js";
 
 export interface RelayedMail {
   from: string;
