@@ -4,7 +4,6 @@ import { parseArgs } from "node:util";
 import { serverDomainOf } from "./app.js";
 import { run } from "./run.js";
 import { ConfigError, loadConfigFile } from "./config/load.js";
-import { createLogger } from "./log.js";
 import { loadTransportModule, transportOptions } from "./transport/load.js";
 import { VERSION } from "./version.js";
 
@@ -60,10 +59,8 @@ async function checkConfig(path: string | undefined): Promise<number> {
   }
   try {
     const config = loadConfigFile(path);
-    const log = createLogger("silent");
     for (const [name, section] of Object.entries(config.transports)) {
       transportOptions(name, await loadTransportModule(name, section), section);
-      void log;
     }
     const transports = Object.entries(config.transports).map(([name, section]) => `${name} → ${section.domain}`);
     console.log(`${path}: OK. Server ${config.xmpp.host}:${config.xmpp.port} (users at ${serverDomainOf(config)}); transports: ${transports.join(", ") || "none"}.`);

@@ -36,5 +36,4 @@ export const NS = {
   delay: "urn:xmpp:delay",
   nick: "http://jabber.org/protocol/nick",
   reply: "urn:xmpp:reply:0",
-  chatStates: "http://jabber.org/protocol/chatstates",
 } as const;

@@ -26,7 +26,3 @@ export function errorReply(stanza: Element, thrown: unknown): Element {
   reply.append(errorChild(error));
   return reply;
 }
-
-export function isGatewayError(error: unknown): error is GatewayError {
-  return error instanceof GatewayError;
-}

@@ -23,10 +23,6 @@ export function parseJid(text: string): ParsedJid {
   return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
 }
 
-export function asBareJid(text: string): BareJid {
-  return parseJid(text).bare;
-}
-
 // XEP-0106: these characters cannot appear in a local part and are written as \xx.
 const ESCAPES: ReadonlyArray<[string, string]> = [
   [" ", "\\20"],
