@@ -90,11 +90,11 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
       }
     },
     async announce() {
-      for await (const { user } of registrations.all()) void send(current(domain, user, user));
+      for await (const user of registrations.users()) void send(current(domain, user, user));
     },
     async withdraw(status) {
       const sends: Array<Promise<void>> = [];
-      for await (const { user } of registrations.all()) sends.push(send(presence(domain, user, "unavailable", status)));
+      for await (const user of registrations.users()) sends.push(send(presence(domain, user, "unavailable", status)));
       await Promise.all(sends);
     },
     onlineResources(user) {

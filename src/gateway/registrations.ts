@@ -22,6 +22,8 @@ export interface Registrations {
   save(user: BareJid, fields: Fields): Promise<void>;
   remove(user: BareJid): Promise<void>;
   all(): AsyncIterable<Registration>;
+  /** Registered users only: no secret is unsealed for it. */
+  users(): AsyncIterable<BareJid>;
 }
 
 export function createRegistrations(table: Table<StoredRegistration>, box: SecretBox, secretFields: readonly string[]): Registrations {
@@ -56,6 +58,9 @@ export function createRegistrations(table: Table<StoredRegistration>, box: Secre
     async remove(user) {
       cache.delete(user);
       await table.delete(user);
+    },
+    async *users() {
+      for await (const [user] of table.entries()) yield user as BareJid;
     },
     async *all() {
       for await (const [user, stored] of table.entries()) yield unseal(user as BareJid, stored);

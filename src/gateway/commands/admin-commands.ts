@@ -99,7 +99,7 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
       admin: true,
       async run() {
         let users = 0;
-        for await (const _registration of registrations.all()) users += 1;
+        for await (const _user of registrations.users()) users += 1;
         const counts = (await metrics.messages.get()).values.filter((value) => value.labels.transport === transport.name);
         const lines = counts.map((value) => `messages ${value.labels.direction} ${value.labels.result}: ${value.value}`).sort();
         return { note: [`registered users: ${users}`, `outbox waiting: ${outbox.pending()}`, `link: ${gateway.linkState()}`, ...lines].join("\n") };
