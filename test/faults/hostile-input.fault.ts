@@ -9,7 +9,8 @@ import nodemailer from "nodemailer";
 import twilio from "twilio";
 import type { TestClient } from "../support/xmpp-client.js";
 import { bodies } from "./flow.js";
-import { record, tally, until } from "./ledger.js";
+import { until } from "../support/wait.js";
+import { record, tally } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, type World } from "./world.js";
 
 let w: World;

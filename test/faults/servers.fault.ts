@@ -8,7 +8,8 @@ import { simpleParser } from "mailparser";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
 import { bodies, pool, sameIdCopies } from "./flow.js";
-import { record, tally, until } from "./ledger.js";
+import { until } from "../support/wait.js";
+import { record, tally } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
 
 const N = Number(process.env.FAULT_COUNT ?? 1000);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { until } from "../support/wait.js";
 
 let h: Harness;
 let juliet: TestClient;
@@ -85,8 +86,7 @@ test("hostile messages are refused with reasons and never take the link down", a
 
   // A valid message afterwards still goes through, so nothing before it wedged the gateway.
   await juliet.send(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "after" }, xml("body", {}, "still working")));
-  const deadline = Date.now() + 10_000;
-  while (!h.transport.sent.some((entry) => entry.message.body === "still working") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => h.transport.sent.some((entry) => entry.message.body === "still working"), 10_000);
   assert.ok(h.transport.sent.some((entry) => entry.message.body === "still working"));
   const huge = await juliet.waitFor((stanza) => stanza.attrs.id === "huge" && stanza.attrs.type === "error");
   assert.ok(huge);

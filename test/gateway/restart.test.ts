@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { startHarness, type Harness } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { xml } from "../support/xmpp-client.js";
+import { until } from "../support/wait.js";
 
 let h: Harness;
 before(async () => {
@@ -19,8 +20,7 @@ test("an outgoing message still failing when the gateway stops is sent after it 
   const juliet = await h.login("juliet");
   h.transport.script.push(...Array.from({ length: 3 }, () => ({ kind: "temporary" as const, reason: "server unreachable" })));
   await juliet.send(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "persist-1" }, xml("body", {}, "survive the restart")));
-  const deadline = Date.now() + 5_000;
-  while (h.transport.script.length > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => h.transport.script.length <= 1, 5_000);
   await h.stopGateway();
   assert.equal(h.transport.sent.length, 0);
   h.transport.script.length = 0;
@@ -47,8 +47,7 @@ test("messages stored while the XMPP server was away are delivered by the next r
     assert.equal(again.duplicate, true);
   }
   const juliet = await h.login("juliet");
-  const deadline = Date.now() + 5_000;
-  while (juliet.messages().length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => juliet.messages().length >= 5, 5_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.deepEqual(juliet.messages().map((stanza) => stanza.getChildText("body")).sort(), ["stored 0", "stored 1", "stored 2", "stored 3", "stored 4"]);
   await juliet.stop();

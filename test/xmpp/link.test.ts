@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { xml } from "../support/xmpp-client.js";
+import { until } from "../support/wait.js";
 
 let h: Harness;
 before(async () => {
@@ -26,8 +27,7 @@ test("health reports each component link's state", async () => {
 test("messages queued while Prosody restarts all arrive once it is back, none twice", async () => {
   const link = h.gateway.services[0]!.link;
   await h.server.stop();
-  const deadline = Date.now() + 5_000;
-  while (link.state === "online" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => link.state !== "online", 5_000);
   assert.notEqual(link.state, "online");
   assert.equal((await health()).status, "degraded");
   assert.equal((await fetch(`http://127.0.0.1:${h.gateway.httpPort}/readyz`)).status, 503);
@@ -41,8 +41,7 @@ test("messages queued while Prosody restarts all arrive once it is back, none tw
   await Promise.all(deliveries.map((delivery) => delivery.delivered));
 
   const juliet = await h.login("juliet");
-  const deadline2 = Date.now() + 5_000;
-  while (juliet.messages().length < 30 && Date.now() < deadline2) await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => juliet.messages().length >= 30, 5_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const bodies = juliet.messages().map((stanza) => stanza.getChildText("body"));
   assert.deepEqual(bodies.sort(), Array.from({ length: 30 }, (_, i) => `queued ${i}`).sort());
@@ -87,8 +86,7 @@ test("a link that stops answering pings is declared dead and reconnects", async 
   try {
     // Ask for a confirmation that cannot come while the server is frozen.
     const pending = link.send(xml("presence", { to: "juliet@example.test", from: GATEWAY }));
-    const deadline = Date.now() + 15_000;
-    while (link.state === "online" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => link.state !== "online", 15_000, 100);
     assert.notEqual(link.state, "online", "the frozen link should be declared dead");
     for (const pid of pids) process.kill(pid, "SIGCONT");
     await link.waitOnline(10_000);
