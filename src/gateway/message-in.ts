@@ -8,6 +8,7 @@ import type { Delivery, InboundMessage } from "../transport/contract.js";
 import type { DeliveryJournal } from "./delivery-journal.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import type { BareJid } from "../xmpp/jid.js";
+import { StanzaRefusedError } from "../xmpp/link.js";
 import { xml, xmlText, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
@@ -60,7 +61,17 @@ export function createInbox(
     if (running) return running;
     const done = (async () => {
       if (!alreadyConfirmed) {
-        await gateway.send(buildStanza(stored));
+        try {
+          await gateway.send(buildStanza(stored));
+        } catch (error) {
+          if (!(error instanceof StanzaRefusedError)) throw error;
+          // Sending it again would only close the stream again: it is kept as a dead letter
+          // (the link already logged it and the user is told), and its source is let go.
+          count("refused");
+          await tables.pending.delete(key);
+          await tables.seen.set(key, { sourceId: stored.sourceId, peer: stored.peer }, SEEN_TTL_MS);
+          return;
+        }
         journal?.confirmed(key);
       }
       await tables.seen.set(key, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, SEEN_TTL_MS);

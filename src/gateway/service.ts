@@ -19,6 +19,7 @@ import { chatCommand } from "./commands/chat-bot.js";
 import { userCommands } from "./commands/user-commands.js";
 import { createContacts } from "./contacts.js";
 import { createDeliveryTracker } from "./delivery-status.js";
+import { tellRefused, type DeadLetter } from "./dead-letters.js";
 import { registerDisco } from "./disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./gateway-iq.js";
@@ -179,7 +180,15 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     }
     handle(stanza);
   };
+  const deadLetters = table<DeadLetter>("dead-letters");
+  const onRefused = (element: Element, condition: string): void => {
+    metrics.stanzasRefused.inc({ domain });
+    void tellRefused(gateway, deadLetters, element, condition).catch((error: unknown) => log.warn({ err: error }, "could not record a refused stanza"));
+  };
+  let wasOnline = false;
   const onState = (state: string): void => {
+    if (wasOnline && state !== "online") metrics.linkDrops.inc({ domain });
+    wasOnline = state === "online";
     metrics.linkUp.set({ domain }, state === "online" ? 1 : 0);
     if (state === "online") presence.announce().catch((error: unknown) => log.warn({ err: error }, "could not announce presence"));
   };
@@ -215,6 +224,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       metrics.linkUp.set({ domain }, 0);
       link.on("stanza", onStanza);
       link.on("state", onState);
+      link.on("refused", onRefused);
       await transport.start(context);
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
       const replayed = journal?.unfinished() ?? [];
@@ -232,6 +242,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await inbox.settle(5_000);
       link.off("stanza", onStanza);
       link.off("state", onState);
+      link.off("refused", onRefused);
       await link.stop();
       await senders.idle();
     },

@@ -1,11 +1,14 @@
 // One XEP-0114 component link: connects, authenticates, reconnects with back-off, queues stanzas
 // while the server is away and confirms each stanza with an iq round trip (the server handles a
 // stream's stanzas in order, so an answered ping proves everything written before it arrived).
+// A stanza after which the server closes the stream with a stream error is sent alone on the next
+// connection; if the server closes the stream again, that stanza is set aside ("refused") so it
+// cannot hold the link hostage. Every stanza is cleaned for XML 1.0 just before it is written.
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import { Component } from "@xmpp/component-core";
 import type { Logger } from "pino";
-import { xml, type Element } from "./xml.js";
+import { cleanTree, xml, type Element } from "./xml.js";
 
 export type LinkState = "connecting" | "online" | "offline" | "stopped";
 
@@ -29,6 +32,8 @@ interface Outgoing {
   element: Element;
   resolve: () => void;
   reject: (error: Error) => void;
+  /** How many times the server closed the stream with an error while this stanza was unconfirmed. */
+  strikes: number;
 }
 
 interface PendingIq {
@@ -40,6 +45,22 @@ interface PendingIq {
 export class LinkDownError extends Error {
   readonly code = "link-down";
 }
+
+export class IqTimeoutError extends Error {
+  readonly code = "iq-timeout";
+}
+
+/** The server closed the stream twice right after this stanza: it was set aside, not sent. */
+export class StanzaRefusedError extends Error {
+  readonly code = "stanza-refused";
+  constructor(readonly condition: string) {
+    super(`the XMPP server closed the stream (${condition}) each time this stanza was sent; it was set aside`);
+  }
+}
+
+// Stream errors that say nothing about the stanzas just written: the server is going away, or
+// the network is. Any other stream error counts against the unconfirmed stanzas.
+const INNOCENT_STREAM_ERRORS = new Set(["system-shutdown", "connection-timeout", "reset", "see-other-host", "conflict", "host-gone", "remote-connection-failed", "not-authorized", "host-unknown", "resource-constraint"]);
 
 export class ComponentLink extends EventEmitter {
   state: LinkState = "offline";
@@ -53,6 +74,12 @@ export class ComponentLink extends EventEmitter {
   private retryTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
+  /** The condition of the stream error the server sent on the current connection, if any. */
+  private streamError: string | undefined;
+  /** The current connection was given up because the server stopped answering. */
+  private timedOut = false;
+  /** Links lost since start, for the metrics. */
+  drops = 0;
 
   constructor(private readonly options: LinkOptions) {
     super();
@@ -91,7 +118,7 @@ export class ComponentLink extends EventEmitter {
       return Promise.reject(new LinkDownError(`the link to the XMPP server is down and ${this.options.maxQueue} stanzas are already waiting`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ element, resolve, reject });
+      this.queue.push({ element: cleanTree(element), resolve, reject, strikes: 0 });
       if (this.state === "online") this.flush();
     });
   }
@@ -103,10 +130,11 @@ export class ComponentLink extends EventEmitter {
     iq.attrs.id = id;
     iq.attrs.from ??= this.domain;
     const entity = this.entity;
+    cleanTree(iq);
     const reply = new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.iqs.delete(id);
-        reject(new Error(`no answer to iq ${id} within ${timeoutMs} ms`));
+        reject(new IqTimeoutError(`no answer to iq ${id} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.iqs.set(id, { resolve, reject, timer });
     });
@@ -147,11 +175,14 @@ export class ComponentLink extends EventEmitter {
     const { host, port, domain, secret, log } = this.options;
     const entity = new Component({ service: `xmpp://${host}:${port}`, domain });
     this.entity = entity;
+    this.streamError = undefined;
+    this.timedOut = false;
     entity.on("open", (header: Element) => {
       entity.authenticate(header.attrs.id ?? "", secret).catch((error: unknown) => entity.emit("error", error));
     });
     entity.on("stanza", (stanza: Element) => this.receive(stanza));
     entity.on("error", (error: Error & { condition?: string }) => {
+      if (error.condition && this.entity === entity) this.streamError = error.condition;
       const hint = error.condition === "not-authorized" ? " (the component secret does not match the server's)" : "";
       log.warn({ domain, err: error.message, condition: error.condition }, `component link error${hint}`);
     });
@@ -193,6 +224,12 @@ export class ComponentLink extends EventEmitter {
     if (this.entity !== entity || this.state !== "online") return;
     this.entity = null;
     this.stopPinging();
+    this.drops += 1;
+    // The server may close the socket before its stream error is read (a write then fails with
+    // EPIPE), so a loss without one counts too; a server that stopped answering or said it is
+    // going away does not.
+    const condition = this.streamError ?? "connection closed";
+    if (!this.timedOut && !INNOCENT_STREAM_ERRORS.has(condition)) this.blame(condition);
     // What the dead connection never confirmed goes out again, in its original order.
     this.queue = [...this.unconfirmed, ...this.queue];
     this.unconfirmed = [];
@@ -201,6 +238,24 @@ export class ComponentLink extends EventEmitter {
     this.setState("offline");
     this.log.warn({ domain: this.domain, queued: this.queue.length }, "component link lost; reconnecting");
     this.retryTimer = setTimeout(() => void this.connect(), this.options.reconnectMinMs);
+  }
+
+  /**
+   * The server closed the stream with an error while these stanzas were unconfirmed. A stanza
+   * that was alone in flight and had been blamed before is the cause: it is set aside. The others
+   * each get a strike, which makes the next connection send them one at a time.
+   */
+  private blame(condition: string): void {
+    const [only] = this.unconfirmed;
+    if (this.unconfirmed.length === 1 && only && only.strikes > 0) {
+      this.unconfirmed = [];
+      const { name, attrs } = only.element;
+      this.log.error({ domain: this.domain, condition, stanza: name, to: attrs.to, from: attrs.from, id: attrs.id }, "the XMPP server refused a stanza twice; it is set aside");
+      this.emit("refused", only.element, condition);
+      only.reject(new StanzaRefusedError(condition));
+      return;
+    }
+    for (const item of this.unconfirmed) item.strikes += 1;
   }
 
   private backoff(): number {
@@ -233,8 +288,10 @@ export class ComponentLink extends EventEmitter {
   private flush(): void {
     const entity = this.entity;
     if (!entity || this.state !== "online" || this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
+    // A suspect stanza goes alone, and nothing follows it until the server has confirmed it.
+    if (this.unconfirmed.some((item) => item.strikes > 0)) return;
+    const suspect = this.queue.findIndex((item) => item.strikes > 0);
+    const batch = suspect === 0 ? this.queue.splice(0, 1) : this.queue.splice(0, suspect === -1 ? this.queue.length : suspect);
     for (const item of batch) {
       this.unconfirmed.push(item);
       entity.send(item.element).catch(() => {
@@ -252,13 +309,14 @@ export class ComponentLink extends EventEmitter {
       this.barrierRunning = false;
       const done = this.unconfirmed.splice(0, covered);
       for (const item of done) item.resolve();
+      this.flush();
       this.runBarrier();
     };
     this.ping().then(settle, (error: Error & { stanza?: Element }) => {
       // An error answer is still an answer: everything before it was handled.
       if (error.stanza) return settle();
       this.barrierRunning = false;
-      if (!(error instanceof LinkDownError)) this.declareDead(error.message);
+      if (!(error instanceof LinkDownError)) this.declareDead(error);
     });
   }
 
@@ -273,7 +331,7 @@ export class ComponentLink extends EventEmitter {
     this.pingTimer = setInterval(() => {
       if (this.state !== "online" || Date.now() - this.lastHeard < this.options.pingIntervalMs) return;
       this.ping().catch((error: Error & { stanza?: Element }) => {
-        if (!error.stanza && !(error instanceof LinkDownError)) this.declareDead(error.message);
+        if (!error.stanza && !(error instanceof LinkDownError)) this.declareDead(error);
       });
     }, this.options.pingIntervalMs);
     this.pingTimer.unref();
@@ -284,8 +342,9 @@ export class ComponentLink extends EventEmitter {
     this.pingTimer = null;
   }
 
-  private declareDead(reason: string): void {
-    this.log.warn({ domain: this.domain, reason }, "component link unresponsive; reconnecting");
+  private declareDead(error: Error): void {
+    if (error instanceof IqTimeoutError) this.timedOut = true;
+    this.log.warn({ domain: this.domain, reason: error.message }, "component link unresponsive; reconnecting");
     this.entity?.socket?.destroy();
   }
 
