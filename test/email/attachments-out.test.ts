@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { fetchAttachments } from "../../transports/email/attachments-out.js";
-import { isPrivateAddress } from "../../transports/email/private-hosts.js";
 
 const log = pino({ level: "silent" });
 let server: Server;
@@ -25,11 +24,6 @@ before(async () => {
 });
 after(() => {
   server.close();
-});
-
-test("loopback, private and link-local hosts are private; public ones are not", () => {
-  for (const host of ["localhost", "127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "::1", "fd00::1", "[::ffff:127.0.0.1]", "db.internal"]) assert.equal(isPrivateAddress(host), true, host);
-  for (const host of ["93.184.216.34", "2606:2800::1", "mail.example.org", "172.32.0.1"]) assert.equal(isPrivateAddress(host), false, host);
 });
 
 test("an attachment on the gateway's own network is sent as a link, never fetched, unless allowed", async () => {

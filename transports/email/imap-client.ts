@@ -4,10 +4,14 @@ import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
+import { serverTarget } from "./server-guard.js";
 
-export function imapClient(login: ServerLogin, config: EmailConfig, log: Logger): ImapFlow {
+/** A client for the account's IMAP server, aimed at the address checked just now (throws when it may not be used). */
+export async function imapClient(login: ServerLogin, config: EmailConfig, log: Logger): Promise<ImapFlow> {
+  const target = await serverTarget(login, config, "IMAP server");
   return new ImapFlow({
-    host: login.host,
+    host: target.host,
+    ...(target.servername && { servername: target.servername }),
     port: login.port,
     secure: login.security === "tls",
     doSTARTTLS: login.security === "starttls" ? true : login.security === "none" ? false : undefined,
@@ -41,7 +45,7 @@ export interface MailboxStart {
 
 /** Logs in and opens INBOX; refuses with a sentence that names the server when it cannot. */
 export async function checkImapLogin(login: ServerLogin, config: EmailConfig, log: Logger): Promise<MailboxStart> {
-  const client = imapClient(login, config, log);
+  const client = await imapClient(login, config, log);
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -55,6 +59,7 @@ export async function checkImapLogin(login: ServerLogin, config: EmailConfig, lo
 }
 
 export function imapRefusal(login: ServerLogin, error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error; // already a sentence (a server the gateway may not use)
   const where = `the IMAP server ${login.host}:${login.port}`;
   const failure = error as { authenticationFailed?: boolean; code?: string; responseText?: string; message?: string };
   if (failure.authenticationFailed) {

@@ -87,21 +87,25 @@ export class MailboxSession {
     const { config, log } = this.options;
     let delay = config.imap.reconnectMinMs;
     while (!this.stopped) {
-      const client = imapClient(this.options.login, config, log);
-      this.client = client;
-      const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
-      client.on("error", (error: Error) => log.debug({ mailbox: this.key, err: error }, "imap connection error"));
+      let client: ImapFlow | null = null;
       let opened = false;
       try {
-        await client.connect();
-        await client.mailboxOpen("INBOX");
+        // Resolved and checked on every connect: a name may point elsewhere since registration.
+        const current = await imapClient(this.options.login, config, log);
+        if (this.stopped) break;
+        client = current;
+        this.client = current;
+        const closed = new Promise<void>((resolve) => current.once("close", () => resolve()));
+        current.on("error", (error: Error) => log.debug({ mailbox: this.key, err: error }, "imap connection error"));
+        await current.connect();
+        await current.mailboxOpen("INBOX");
         opened = true;
         this.options.onState?.({ ok: true });
-        client.on("exists", () => {
-          this.drain(client).catch((error: unknown) => this.failed(client, error));
+        current.on("exists", () => {
+          this.drain(current).catch((error: unknown) => this.failed(current, error));
         });
-        await this.flushMarks(client);
-        await this.drain(client);
+        await this.flushMarks(current);
+        await this.drain(current);
         log.info({ mailbox: this.key, resumed: this.connectedOnce }, "watching mailbox");
         this.connectedOnce = true;
         delay = config.imap.reconnectMinMs;
@@ -115,7 +119,7 @@ export class MailboxSession {
         }
       }
       this.client = null;
-      client.close();
+      client?.close();
       await this.draining?.catch(() => undefined);
       if (this.stopped) break;
       if (this.connectedOnce) log.info({ mailbox: this.key, retryInMs: delay }, "mailbox connection lost; reconnecting");

@@ -5,7 +5,7 @@ import type { Fields } from "../../src/transport/contract.js";
 import { FIELD } from "./account.js";
 import { parseAddress } from "./address.js";
 import type { EmailConfig } from "./config.js";
-import { isPrivateAddress } from "./private-hosts.js";
+import { checkHostText } from "../../src/transport/net-guard.js";
 
 /** The fields as they will be stored: canonical address, ports as numbers, user name filled in. */
 export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fields {
@@ -20,11 +20,11 @@ export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fi
     [FIELD.imapHost, FIELD.imapPort, FIELD.imapSecurity, "IMAP"],
     [FIELD.smtpHost, FIELD.smtpPort, FIELD.smtpSecurity, "SMTP"],
   ] as const) {
-    const name = (fields[host] ?? "").trim().toLowerCase();
+    const name = (fields[host] ?? "").trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    // Private as written (loopback in any notation, localhost…) is refused before any look-up;
+    // names are resolved and checked each time the gateway connects.
+    if (!config.allowPrivateServers) checkHostText(name, { role: `${label} server` });
     if (!/^[a-z0-9.:-]+$/.test(name)) throw gatewayError("not-acceptable", `The ${label} server "${fields[host] ?? ""}" is not a host name.`);
-    if (!config.allowPrivateServers && isPrivateAddress(name)) {
-      throw gatewayError("not-acceptable", `The ${label} server ${name} is on a private network; this gateway only connects to public mail servers.`);
-    }
     const number = Number(fields[port]);
     if (!Number.isInteger(number) || number < 1 || number > 65535) throw gatewayError("not-acceptable", `The ${label} port must be a number from 1 to 65535, not "${fields[port] ?? ""}".`);
     normalized[host] = name;

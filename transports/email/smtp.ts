@@ -3,6 +3,7 @@
 // temporary (4xx, no connection: the outbox tries again later).
 import { createHash } from "node:crypto";
 import nodemailer, { type Transporter } from "nodemailer";
+import SMTPConnection from "nodemailer/lib/smtp-connection";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { Logger } from "pino";
@@ -10,10 +11,12 @@ import { GatewayError } from "../../src/errors.js";
 import type { SendResult } from "../../src/transport/contract.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
+import { serverTarget, type ServerTarget } from "./server-guard.js";
 
 export interface Mailer {
   send(login: ServerLogin, mail: Mail.Options): Promise<SendResult>;
-  /** Connects and logs in; throws a GatewayError naming the server when it cannot. */
+  /** Connects and logs in; throws a GatewayError naming the server when it cannot, or when it
+   *  takes mail without a login (then anyone could send as the user through it). */
   verify(login: ServerLogin): Promise<void>;
   /** Drops the pooled connections of an account (after its password changed or it left). */
   forget(login: ServerLogin): void;
@@ -28,55 +31,85 @@ interface SmtpFailure {
 }
 
 export function createMailer(config: EmailConfig, log: Logger): Mailer {
-  const pools = new Map<string, Transporter>();
+  /** One pool per account, aimed at the address its server had when the pool opened. */
+  const pools = new Map<string, { address: string; transporter: Transporter }>();
 
   const keyOf = (login: ServerLogin): string =>
     createHash("sha256").update([login.host, login.port, login.security, login.user ?? "", login.password ?? ""].join("\u0000")).digest("base64url");
 
-  const options = (login: ServerLogin, pool: boolean): SMTPPool.Options => ({
-    host: login.host,
+  const connection = (login: ServerLogin, target: ServerTarget): SMTPConnection.Options => ({
+    host: target.host,
     port: login.port,
     secure: login.security === "tls",
     requireTLS: login.security === "starttls",
     ignoreTLS: login.security === "none",
-    ...(login.user && { auth: { user: login.user, pass: login.password ?? "" } }),
-    tls: { rejectUnauthorized: config.verifyCertificates },
+    // The certificate is checked against the name the user gave, not the address connected to.
+    ...(target.servername && { servername: target.servername }),
+    tls: { rejectUnauthorized: config.verifyCertificates, ...(target.servername && { servername: target.servername }) },
     connectionTimeout: config.smtp.timeoutMs,
     greetingTimeout: config.smtp.timeoutMs,
     socketTimeout: config.smtp.timeoutMs * 2,
-    pool: pool as true,
-    maxConnections: config.smtp.maxConnections,
     // nodemailer's own logging would print message contents at debug level.
     logger: false,
   });
 
-  const transporter = (login: ServerLogin): Transporter => {
+  const options = (login: ServerLogin, target: ServerTarget): SMTPPool.Options => ({
+    ...connection(login, target),
+    ...(login.user && { auth: { user: login.user, pass: login.password ?? "" } }),
+    pool: true,
+    maxConnections: config.smtp.maxConnections,
+  });
+
+  const transporter = (login: ServerLogin, target: ServerTarget): Transporter => {
     const key = keyOf(login);
-    let found = pools.get(key);
-    if (!found) {
-      found = nodemailer.createTransport(options(login, true));
-      found.on("error", (error: Error) => log.debug({ smtp: login.host, err: error }, "smtp pool error"));
-      pools.set(key, found);
-    }
-    return found;
+    const found = pools.get(key);
+    if (found?.address === target.host) return found.transporter;
+    found?.transporter.close();
+    const created = nodemailer.createTransport(options(login, target));
+    created.on("error", (error: Error) => log.debug({ smtp: login.host, err: error }, "smtp pool error"));
+    pools.set(key, { address: target.host, transporter: created });
+    return created;
   };
 
   return {
     async send(login, mail) {
+      let target: ServerTarget;
       try {
-        await transporter(login).sendMail(mail);
+        // Resolved and checked before every mail: the name may point elsewhere since registration.
+        target = await serverTarget(login, config, "SMTP server");
+      } catch (error) {
+        const refused = error as GatewayError;
+        return refused.code === "private-address" ? { kind: "permanent", reason: refused.message } : { kind: "temporary", reason: refused.message };
+      }
+      try {
+        await transporter(login, target).sendMail(mail);
         return { kind: "accepted", providerId: String(mail.messageId) };
       } catch (error) {
         return classify(login, error as SmtpFailure);
       }
     },
     async verify(login) {
-      const once = nodemailer.createTransport({ ...options(login, false), pool: false } as Parameters<typeof nodemailer.createTransport>[0]);
+      const target = await serverTarget(login, config, "SMTP server");
+      const where = `The SMTP server ${login.host}:${login.port}`;
+      const once = new SMTPConnection(connection(login, target));
       try {
-        await once.verify();
+        await new Promise<void>((resolve, reject) => {
+          once.once("error", reject);
+          once.once("end", () => reject(new Error("the server closed the connection")));
+          once.connect((error) => (error ? reject(error) : resolve()));
+        });
+        // nodemailer skips the login when the server offers none, and the mail would go out unchecked.
+        if (login.user && !once.allowsAuth) {
+          throw new GatewayError("not-acceptable", `${where} does not ask for a login (it offers no AUTH), so it would send mail as anyone; give the server where you log in to send mail (often port 587 with STARTTLS).`, {
+            code: "smtp-no-auth",
+          });
+        }
+        if (login.user) {
+          await new Promise<void>((resolve, reject) => once.login({ user: login.user, pass: login.password ?? "" }, (error) => (error ? reject(error) : resolve())));
+        }
       } catch (error) {
+        if (error instanceof GatewayError) throw error;
         const failure = error as SmtpFailure;
-        const where = `The SMTP server ${login.host}:${login.port}`;
         if (failure.code === "EAUTH") {
           throw new GatewayError("not-authorized", `${where} refused the login for ${login.user ?? ""}: ${failure.response ?? "wrong user name or password"}.`, { code: "smtp-auth", cause: error });
         }
@@ -85,16 +118,18 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
           cause: error,
         });
       } finally {
-        once.close();
+        once.removeAllListeners("end");
+        once.on("error", () => undefined);
+        once.quit();
       }
     },
     forget(login) {
       const key = keyOf(login);
-      pools.get(key)?.close();
+      pools.get(key)?.transporter.close();
       pools.delete(key);
     },
     close() {
-      for (const pool of pools.values()) pool.close();
+      for (const pool of pools.values()) pool.transporter.close();
       pools.clear();
     },
   };
