@@ -4,6 +4,9 @@ import { ConfigError, loadConfigFile } from "./config/load.js";
 import { createLogger } from "./log.js";
 
 export async function run(path: string): Promise<number> {
+  // The store, journals and attachments hold messages and sealed secrets: only this user may
+  // read what the gateway creates (folders 0700, files 0600), whatever umask it was started with.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfigFile(path);

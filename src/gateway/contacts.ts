@@ -1,4 +1,5 @@
 // Legacy addresses as contact JIDs (XEP-0106 escaped), and the contacts each user has dealt with.
+import { LRUCache } from "lru-cache";
 import { GatewayError, gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
 import type { AddressCodec } from "../transport/contract.js";
@@ -27,10 +28,13 @@ export interface Contacts {
   forget(user: BareJid): Promise<void>;
 }
 
+const CACHED_BOOKS = 10_000;
+
 export function createContacts(options: { domain: string; codec: AddressCodec; table: Table<Record<string, ContactEntry>> }): Contacts {
   const { domain, codec, table } = options;
   // Every message touches its user's contact book: keep the books in memory, write through.
-  const books = new Map<BareJid, Record<string, ContactEntry>>();
+  // Bounded: books of users not heard from lately are read from the store again when needed.
+  const books = new LRUCache<BareJid, Record<string, ContactEntry>>({ max: CACHED_BOOKS });
   const writes = createKeyedQueue();
   const book = async (user: BareJid): Promise<Record<string, ContactEntry>> => {
     let found = books.get(user);

@@ -1,4 +1,5 @@
 // Per-user preferences kept by the core, whatever the transport: display name, receipts, spam policy.
+import { LRUCache } from "lru-cache";
 import type { Table } from "../store/store.js";
 import type { BareJid } from "../xmpp/jid.js";
 
@@ -19,9 +20,12 @@ export interface PreferenceStore {
   forget(user: BareJid): Promise<void>;
 }
 
+const CACHED_USERS = 10_000;
+
 export function createPreferences(table: Table<Partial<Preferences>>): PreferenceStore {
   // Read on every message (display name, receipts, spam policy): kept in memory, written through.
-  const cache = new Map<BareJid, Partial<Preferences>>();
+  // Bounded: a busy gateway with many users keeps the recent ones; the rest are read again.
+  const cache = new LRUCache<BareJid, Partial<Preferences>>({ max: CACHED_USERS });
   const stored = async (user: BareJid): Promise<Partial<Preferences>> => {
     let found = cache.get(user);
     if (!found) {

@@ -4,6 +4,7 @@ import type { AccountState } from "../transport/contract.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { xml, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
+import { createRateLimiter } from "./rate-limit.js";
 import type { Router, StanzaRequest } from "./router.js";
 
 export interface PresenceActions {
@@ -25,6 +26,13 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
   const { domain, registrations, contacts, log } = gateway;
   const states = new Map<BareJid, AccountState>();
   const online = new Map<BareJid, Set<string>>();
+  // Each subscription change to a contact is a store write: as many a minute as messages.
+  const contactWrites = createRateLimiter(gateway.limits.messagesPerMinute);
+  const mayWrite = (user: BareJid): boolean => {
+    if (contactWrites.take(user)) return true;
+    log.warn({ user }, "subscription changes over the rate limit; not recorded");
+    return false;
+  };
 
   const send = (element: Element): Promise<void> =>
     gateway.send(element).catch((error: unknown) => log.warn({ to: element.attrs.to, err: error }, "could not send presence"));
@@ -50,12 +58,13 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
         }
         await send(presence(us, user, "subscribed"));
         await send(current(us, user, user));
-        if (target === "contact") await contacts.remember(user, contacts.addressOf(to.local), { subscribed: true });
+        if (target === "contact" && mayWrite(user)) await contacts.remember(user, contacts.addressOf(to.local), { subscribed: true });
         return;
       case "unsubscribe":
         await send(presence(us, user, "unsubscribed"));
         await send(presence(us, user, "unavailable"));
-        if (target === "contact") await contacts.remember(user, contacts.addressOf(to.local), { subscribed: false });
+        // Only a registered user's contact book is written: a stranger leaves no rows behind.
+        if (target === "contact" && registered && mayWrite(user)) await contacts.remember(user, contacts.addressOf(to.local), { subscribed: false });
         return;
       case "probe":
         await send(registered ? current(us, user, user) : presence(us, user, "unsubscribed"));

@@ -1,5 +1,6 @@
 // XEP-0050 ad-hoc commands on the transport's JID: list, execute, multi-step forms, cancel.
 import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { gatewayError } from "../../errors.js";
 import type { Fields } from "../../transport/contract.js";
 import type { BareJid } from "../../xmpp/jid.js";
@@ -11,6 +12,9 @@ import { visibleTo } from "./command.js";
 
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
 const SESSION_TTL_MS = 10 * 60_000;
+/** Open multi-step commands per user; starting one more ends that user's oldest. */
+export const MAX_SESSIONS_PER_USER = 5;
+const MAX_SESSIONS = 10_000;
 
 interface Session {
   user: BareJid;
@@ -31,7 +35,12 @@ export async function commandItems(set: CommandSet, domain: string, user: BareJi
 }
 
 export function registerAdhoc(router: Router, set: CommandSet): void {
-  const sessions = new Map<string, Session>();
+  // Least recently used first: a user's first session in that order is the one they left longest ago.
+  const sessions = new LRUCache<string, Session>({ max: MAX_SESSIONS });
+  const makeRoom = (user: BareJid): void => {
+    const mine = [...sessions.rkeys()].filter((id) => sessions.peek(id)?.user === user);
+    for (const id of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_USER + 1))) sessions.delete(id);
+  };
 
   const reply = (node: string, sessionid: string, outcome: CommandOutcome | "canceled"): Element => {
     if (outcome === "canceled") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
@@ -80,6 +89,7 @@ export function registerAdhoc(router: Router, set: CommandSet): void {
     if (action === "cancel") return reply(node, randomUUID(), "canceled");
     const id = randomUUID();
     if (!command.form) return reply(node, id, await command.run(caller, {}));
+    makeRoom(from.bare);
     sessions.set(id, { user: from.bare, command, expires: now + SESSION_TTL_MS });
     return reply(node, id, { form: await command.form(caller) });
   });
