@@ -32,6 +32,8 @@ export async function startWorld(options: {
   /** The transport's config section beyond FAST, given the servers' ports. */
   email?: (ports: { imap: number; smtp: number }) => Record<string, unknown>;
   catchAll?: Record<string, string>;
+  /** Changes to the gateway's config beyond the transport section (limits, say). */
+  config?: (config: Record<string, unknown>) => void;
 }): Promise<World> {
   const dovecot = new LocalDovecot();
   for (const mailbox of options.mailboxes) dovecot.addMailbox(mailbox, MAIL_PASSWORD);
@@ -41,6 +43,7 @@ export async function startWorld(options: {
   let h: Harness;
   try {
     h = await startHarness({
+      ...(options.config && { config: options.config }),
       transports: { email: { domain: EMAIL, options: { ...FAST, ...options.email?.({ imap: dovecot.imapPort, smtp: relay.port }) } } },
     });
   } catch (error) {
