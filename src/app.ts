@@ -57,7 +57,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   }
 
   const store = await openStore(config.store.uri, log);
-  const secrets = createSecretBox(config.store.secretKey);
+  const secrets = createSecretBox(config.store.secretKey, config.store.previousSecretKeys);
   const metrics = createMetrics();
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
   let publicUrl = "";

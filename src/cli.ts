@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// switchboard --config FILE | switchboard check-config FILE | switchboard trial
+// switchboard --config FILE | switchboard check-config FILE | switchboard rotate-key FILE | switchboard trial
 import { parseArgs } from "node:util";
 import { serverDomainOf } from "./app.js";
 import { run } from "./run.js";
@@ -12,6 +12,8 @@ const USAGE = `Switchboard ${VERSION}: e-mail and SMS as Jabber contacts.
 Usage:
   switchboard --config FILE          run the gateway
   switchboard check-config FILE      validate FILE without connecting anywhere
+  switchboard rotate-key FILE        re-seal stored secrets with store.secretKey (old keys in
+                                     store.previousSecretKeys); best with the gateway stopped
   switchboard trial [--dir DIR]      set up a local Prosody and run the gateway against it
   switchboard --version`;
 
@@ -36,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "check-config") return checkConfig(file ?? values.config);
+  if (command === "rotate-key") return rotateKeyCommand(file ?? values.config);
   if (command === "trial") {
     const { runTrial } = await import("./trial/trial.js");
     return runTrial(values.dir ?? ".trial");
@@ -50,6 +53,23 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(`unknown command "${command}"\n\n${USAGE}`);
   return 64;
+}
+
+async function rotateKeyCommand(path: string | undefined): Promise<number> {
+  if (!path) {
+    console.error("usage: switchboard rotate-key FILE");
+    return 64;
+  }
+  try {
+    const { rotateKey } = await import("./store/rotate-key.js");
+    return await rotateKey(loadConfigFile(path));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
 }
 
 async function checkConfig(path: string | undefined): Promise<number> {

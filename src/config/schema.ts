@@ -33,6 +33,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       uri: z.string().min(1).default("sqlite://switchboard.sqlite"),
       secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
+      /** Keys used before secretKey: secrets they sealed are still read (and re-sealed by `switchboard rotate-key`). */
+      previousSecretKeys: z.array(z.string().min(16, "must be at least 16 characters, like secretKey")).default([]),
       /** Where incoming messages are journaled until stored (default: next to the SQLite file). */
       journalDir: z.string().min(1).optional(),
     }),

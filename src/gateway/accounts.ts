@@ -39,13 +39,33 @@ export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts 
     }
   };
 
+  const keepHint = (secret: string): string => {
+    const bound = transport.secretBinding?.(secret) ?? [];
+    return bound.length > 0 ? "Leave empty to keep the current one (only while the server and account stay the same)." : "Leave empty to keep the current one.";
+  };
+
+  /** A stored secret goes only where it was entered for: moving it elsewhere needs it typed again. */
+  const keepSecret = (form: RegistrationForm, values: Fields, current: Fields, secret: string): void => {
+    const same = (a: string | undefined, b: string | undefined): boolean => (a ?? "").trim().toLowerCase() === (b ?? "").trim().toLowerCase();
+    const moved = (transport.secretBinding?.(secret) ?? []).filter((name) => !same(values[name], current[name]));
+    if (moved.length > 0) {
+      const label = (name: string): string => form.fields.find((field) => field.var === name)?.label ?? name;
+      throw new GatewayError(
+        "not-acceptable",
+        `You changed ${moved.map(label).join(", ")}: enter ${label(secret)} again. A stored ${label(secret).toLowerCase()} is only ever sent where it was entered for.`,
+        { code: "secret-needed" },
+      );
+    }
+    values[secret] = current[secret]!;
+  };
+
   const formFor = async (user: BareJid, current?: Fields): Promise<RegistrationForm> => {
     const form = await transport.registrationForm(user, current);
     return {
       ...form,
       fields: form.fields.map((field) =>
         transport.secretFields.includes(field.var)
-          ? { ...field, value: "", desc: current?.[field.var] ? `${field.desc ?? ""} Leave empty to keep the current one.`.trim() : field.desc }
+          ? { ...field, value: "", desc: current?.[field.var] ? `${field.desc ?? ""} ${keepHint(field.var)}`.trim() : field.desc }
           : field,
       ),
     };
@@ -72,12 +92,12 @@ export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts 
       const form = await formFor(user, current?.fields);
       const values = { ...submitted };
       // A field left out keeps what the form showed (the current setting or the default);
-      // an empty secret in a change of settings keeps the stored one.
+      // an empty secret in a change of settings keeps the stored one, unless it would go elsewhere.
       for (const field of form.fields) {
         if (!(field.var in values) && field.value) values[field.var] = field.value;
       }
       for (const name of transport.secretFields) {
-        if (!values[name] && current?.fields[name]) values[name] = current.fields[name];
+        if (!values[name] && current?.fields[name]) keepSecret(form, values, current.fields, name);
       }
       const checked = checkFields(values, form);
       const accepted = await transport.register(user, checked, current?.fields);

@@ -12,8 +12,12 @@ interface StoredRegistration {
 
 export interface Registration {
   user: BareJid;
+  /** Without the secrets that could not be unsealed, when `unreadable`. */
   fields: Fields;
   registeredAt: Date;
+  /** A stored secret no key of the ring opens (the key changed, or the value is damaged): the
+   *  account cannot be used until the user registers again. */
+  unreadable?: true;
 }
 
 export interface Registrations {
@@ -26,15 +30,37 @@ export interface Registrations {
   users(): AsyncIterable<BareJid>;
 }
 
-export function createRegistrations(table: Table<StoredRegistration>, box: SecretBox, secretFields: readonly string[]): Registrations {
+export function createRegistrations(
+  table: Table<StoredRegistration>,
+  box: SecretBox,
+  secretFields: readonly string[],
+  /** Told each time a registration with a secret that cannot be unsealed is read. */
+  onUnreadable: (user: BareJid, error: Error) => void = () => undefined,
+): Registrations {
   // Registered users are looked up on every message; a small cache spares the store.
   const cache = new Map<BareJid, Registration | null>();
 
-  const unseal = (user: BareJid, stored: StoredRegistration): Registration => ({
-    user,
-    registeredAt: new Date(stored.registeredAt),
-    fields: Object.fromEntries(Object.entries(stored.fields).map(([key, value]) => [key, secretFields.includes(key) && value ? box.open(value) : value])),
-  });
+  // One value that cannot be opened must not take the gateway (or other users) down with it: the
+  // registration is returned without that secret and marked, and the caller decides what to tell.
+  const unseal = (user: BareJid, stored: StoredRegistration): Registration => {
+    const fields: Fields = {};
+    let failure: Error | undefined;
+    for (const [key, value] of Object.entries(stored.fields)) {
+      if (!secretFields.includes(key) || !value) {
+        fields[key] = value;
+        continue;
+      }
+      try {
+        fields[key] = box.open(value);
+      } catch (error) {
+        failure = error as Error;
+      }
+    }
+    const registration: Registration = { user, registeredAt: new Date(stored.registeredAt), fields };
+    if (!failure) return registration;
+    onUnreadable(user, failure);
+    return { ...registration, unreadable: true };
+  };
 
   return {
     async get(user) {

@@ -15,6 +15,12 @@ export function privilegeOf(message: Element): Element | undefined {
   return NS_PRIVILEGE.map((ns) => message.getChild("privilege", ns)).find(Boolean);
 }
 
+/** Privileges are the server's to grant: only a message from the server's own domain counts, not
+ *  from a user, another component or a remote server (anyone can send a component a message). */
+export function isFromServer(message: Element, serverDomain: string): boolean {
+  return (message.attrs.from ?? "").toLowerCase() === serverDomain.toLowerCase();
+}
+
 export interface Roster {
   /** The server tells a component its privileges in a message right after it connects. */
   updatePrivileges(message: Element): void;

@@ -34,8 +34,9 @@ import { registerPresence } from "./presence.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { registerRegistration } from "./register.js";
 import { createRegistrations } from "./registrations.js";
-import { createRoster, privilegeOf } from "./roster.js";
+import { createRoster, isFromServer, privilegeOf } from "./roster.js";
 import { createRouter } from "./router.js";
+import { createUnreadableSecrets } from "./unreadable-secrets.js";
 import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
 
@@ -74,6 +75,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const domain = link.domain;
   const log = options.log.child({ transport: transport.name });
   const table = <T>(name: string) => store.table<T>(`${transport.name}.${name}`);
+  // Bound late: presence needs the gateway, and nothing is read before start().
+  const unreadable = createUnreadableSecrets(log, (user, state) => presence.setAccountState(user, state));
 
   const gateway: Gateway = {
     domain,
@@ -83,7 +86,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     metrics,
     limits: config.limits,
     access: createAccess({ register: config.access.register, admins: config.access.admins, serverDomain }),
-    registrations: createRegistrations(table("registrations"), options.secrets, transport.secretFields),
+    registrations: createRegistrations(table("registrations"), options.secrets, transport.secretFields, (user, error) => unreadable.found(user, error)),
     contacts: createContacts({ domain, codec: transport.address, table: table("contacts") }),
     send: (element: Element) => link.send(element),
     linkState: () => link.state,
@@ -95,7 +98,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
   const outbox = createOutbox({
     table: table("outbox"),
-    transport,
+    transport: unreadable.guard(transport, gateway.registrations),
     registrations: gateway.registrations,
     log,
     metrics,
@@ -121,6 +124,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
       if (isNew) await presence.welcome(user);
+      else if (unreadable.cleared(user)) presence.setAccountState(user, { ok: true });
     },
     async unregistered(user) {
       const known = await gateway.contacts.list(user);
@@ -174,7 +178,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       });
   };
   const onStanza = (stanza: Element): void => {
-    if (stanza.name === "message" && privilegeOf(stanza) && !stanza.attrs.from?.includes("@")) {
+    if (stanza.name === "message" && privilegeOf(stanza) && isFromServer(stanza, serverDomain)) {
       roster.updatePrivileges(stanza);
       return;
     }
@@ -208,7 +212,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     reportStatus: (providerId, status) => tracker.report(providerId, status),
     setAccountState: (user, state) => presence.setAccountState(user, state),
     async *registrations() {
-      for await (const registration of gateway.registrations.all()) yield [registration.user, registration.fields];
+      yield* unreadable.readable(gateway.registrations.all());
     },
   };
 
@@ -226,6 +230,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       link.on("state", onState);
       link.on("refused", onRefused);
       await transport.start(context);
+      // Reading every registration once finds the secrets that cannot be unsealed: their users are
+      // told now (as presence once the link is up), not when they next send.
+      for await (const registration of gateway.registrations.all()) void registration;
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
       const replayed = journal?.unfinished() ?? [];
       for (const stanza of replayed) handle(stanza);

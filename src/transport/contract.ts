@@ -130,6 +130,13 @@ export interface Transport {
   readonly address: AddressCodec;
   /** Field names whose values are secrets: encrypted at rest, never echoed back. */
   readonly secretFields: readonly string[];
+  /** The fields that say where the secret `secretField` is sent (its server, user name, account).
+   *  Called by the core when a registered user changes their settings and leaves that secret empty:
+   *  if one of these fields changed, the stored secret is not carried over and the change is refused
+   *  until the user enters the secret again, so that nobody holding the user's session (nor an admin)
+   *  can send it to a server of their choosing. Without it, a stored secret is kept whatever else
+   *  changes. Must be quick and must not do I/O. */
+  secretBinding?(secretField: string): readonly string[];
 
   registrationForm(user: BareJid, current?: Fields): RegistrationForm | Promise<RegistrationForm>;
   start(context: TransportContext): Promise<void>;

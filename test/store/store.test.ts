@@ -44,7 +44,7 @@ test("the SQLite store keeps tables apart, lists them, expires entries and survi
 test("secrets are sealed with AES-GCM: unreadable without the key, tamper-evident", () => {
   const box = createSecretBox("a long operator passphrase");
   const sealed = box.seal("hunter2");
-  assert.ok(sealed.startsWith("enc:v1:"));
+  assert.ok(sealed.startsWith("enc:v2:"), "sealed values name the key that sealed them");
   assert.ok(!sealed.includes("hunter2"));
   assert.equal(box.open(sealed), "hunter2");
   assert.notEqual(box.seal("hunter2"), sealed, "each seal uses a fresh nonce");

@@ -4,6 +4,14 @@ import type { BareJid } from "../../src/xmpp/jid.js";
 import { FIELD } from "./account.js";
 import type { EmailConfig } from "./config.js";
 
+/** Where the password goes: changing any of these needs the password typed again (the security
+ *  setting too, since "none" would send it in the clear). */
+const PASSWORD_BOUND_TO = [FIELD.address, FIELD.imapHost, FIELD.imapPort, FIELD.imapSecurity, FIELD.smtpHost, FIELD.smtpPort, FIELD.smtpSecurity, FIELD.username];
+
+export function secretBinding(secretField: string): readonly string[] {
+  return secretField === FIELD.password ? PASSWORD_BOUND_TO : [];
+}
+
 const SECURITY_OPTIONS = [
   { label: "TLS from the start (IMAP 993, SMTP 465)", value: "tls" },
   { label: "STARTTLS (IMAP 143, SMTP 587)", value: "starttls" },

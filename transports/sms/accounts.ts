@@ -34,6 +34,11 @@ export interface Accounts {
 
 export const SECRET_FIELDS = ["authToken"] as const;
 
+/** An auth token is sent only to the account it belongs to: a new Account SID needs the token again. */
+export function secretBinding(secretField: string): readonly string[] {
+  return secretField === "authToken" ? ["accountSid"] : [];
+}
+
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 /** An unknown account in a webhook triggers a scan of registrations at most this often. */
 const RESCAN_MS = 10_000;

@@ -1,7 +1,7 @@
 // The SMS/MMS transport: the pieces of this folder put together behind the core's Transport contract.
 import type { Logger } from "pino";
 import type { Transport, TransportContext } from "../../src/transport/contract.js";
-import { createAccounts, SECRET_FIELDS, type Accounts, type Binding } from "./accounts.js";
+import { createAccounts, SECRET_FIELDS, secretBinding, type Accounts, type Binding } from "./accounts.js";
 import type { SmsConfig } from "./config.js";
 import { createDailyCap } from "./daily-cap.js";
 import { createInboundHandler, type InboundHandler } from "./inbound.js";
@@ -35,6 +35,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
     displayName: "SMS/MMS gateway",
     address: codec,
     secretFields: SECRET_FIELDS,
+    secretBinding,
 
     registrationForm: (user, current) => started().accounts.form(user, current),
     register: (user, fields, previous) => started().accounts.register(user, fields, previous),
