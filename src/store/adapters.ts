@@ -4,6 +4,18 @@ import type { Logger } from "pino";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
+/** An engine that can store a key only where none is (or only an expired one): one statement, so
+ *  two writers (two instances, or two requests at once) cannot both win. `serialized` is keyv's
+ *  `{value, expires}` JSON; `now` decides which stored rows count as expired. */
+export interface AtomicInsert {
+  insertIfAbsent(key: string, serialized: string, now: number): Promise<boolean>;
+}
+
+export function atomicInsertOf(adapter: KeyvStoreAdapter): AtomicInsert | undefined {
+  const candidate = adapter as Partial<AtomicInsert>;
+  return typeof candidate.insertIfAbsent === "function" ? (candidate as AtomicInsert) : undefined;
+}
+
 export async function openAdapter(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
   const scheme = uri.slice(0, uri.indexOf(":")).toLowerCase();
   switch (scheme) {
@@ -17,7 +29,19 @@ export async function openAdapter(uri: string, log: Logger): Promise<KeyvStoreAd
     case "postgres":
     case "postgresql": {
       const { default: KeyvPostgres } = await import("@keyv/postgres");
-      return new KeyvPostgres({ uri, iterationLimit: 500 }) as unknown as KeyvStoreAdapter;
+      const adapter = new KeyvPostgres({ uri, iterationLimit: 500 });
+      const { schema, table } = adapter.opts as { schema: string; table: string };
+      const insert: AtomicInsert = {
+        async insertIfAbsent(key, serialized, now) {
+          const rows = (await adapter.query(
+            `INSERT INTO ${schema}.${table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+             WHERE (${table}.value::json->>'expires')::bigint <= $3 RETURNING key`,
+            [key, serialized, now],
+          )) as unknown[];
+          return rows.length > 0;
+        },
+      };
+      return Object.assign(adapter, insert) as unknown as KeyvStoreAdapter;
     }
     default:
       throw new Error(`store.uri: unknown engine "${scheme}" (use sqlite://FILE, redis://… or postgresql://…)`);
@@ -39,6 +63,20 @@ async function openSqlite(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
     await adapter.query(`DELETE FROM ${table} WHERE key = ?`, key);
     return true;
   };
+  // The upsert only replaces a row whose value has expired; RETURNING says whether a row was written.
+  const insert: AtomicInsert = {
+    async insertIfAbsent(key, serialized, now) {
+      const rows = (await adapter.query(
+        `INSERT INTO ${table} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+         WHERE json_extract(${table}.value, '$.expires') <= ? RETURNING key`,
+        key,
+        serialized,
+        now,
+      )) as unknown[];
+      return rows.length > 0;
+    },
+  };
+  Object.assign(adapter, insert);
   log.debug({ file }, "sqlite store open");
   return adapter as unknown as KeyvStoreAdapter;
 }

@@ -1,14 +1,19 @@
 // The mapping store: named tables over one keyv instance, SQLite by default.
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
+import { isDeepStrictEqual } from "node:util";
 import { GatewayError } from "../errors.js";
-import { openAdapter } from "./adapters.js";
+import { atomicInsertOf, openAdapter } from "./adapters.js";
 
 export interface Table<T> {
   get(key: string): Promise<T | undefined>;
   set(key: string, value: T, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;
   has(key: string): Promise<boolean>;
+  /** Stores `value` only if `key` holds nothing (or an expired value); true if this call stored it.
+   *  A unique claim: of many callers at once, for the same key, exactly one gets true.
+   *  Optional so that stand-in tables (tests, wrappers) need not have it; the store's tables do. */
+  insert?(key: string, value: T): Promise<boolean>;
   entries(): AsyncIterable<[string, T]>;
 }
 
@@ -52,6 +57,20 @@ export class StoreUnavailableError extends GatewayError {
   }
 }
 
+const claimsInFlight = new Map<string, Promise<unknown>>();
+
+/** Runs `claim` after any other claim of the same key in this process has finished. */
+function insertInTurn(key: string, claim: () => Promise<boolean>): Promise<boolean> {
+  const before = claimsInFlight.get(key) ?? Promise.resolve();
+  const result = before.catch(() => undefined).then(claim);
+  const settled = result.catch(() => undefined);
+  claimsInFlight.set(key, settled);
+  void settled.then(() => {
+    if (claimsInFlight.get(key) === settled) claimsInFlight.delete(key);
+  });
+  return result;
+}
+
 function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
   const guard = async <R>(operation: () => Promise<R>): Promise<R> => {
@@ -77,6 +96,21 @@ function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Ta
     },
     async has(key) {
       return keyv.has(fullKey(key));
+    },
+    async insert(key, value) {
+      const atomic = atomicInsertOf(adapter);
+      if (atomic) {
+        const serialized = await keyv.serializeData({ value });
+        return guard(() => atomic.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
+      }
+      // Engines without an atomic insert here (Redis): one claim per key at a time in this process,
+      // and a read after the write so that a writer from elsewhere that won is noticed.
+      return insertInTurn(fullKey(key), async () => {
+        if ((await keyv.get(fullKey(key))) !== undefined) return false;
+        const ok = await keyv.set(fullKey(key), value);
+        if (!ok) throw new StoreUnavailableError(new Error(`the store did not save ${name}:${key}`));
+        return isDeepStrictEqual(await keyv.get(fullKey(key)), value);
+      });
     },
     async *entries() {
       if (typeof adapter.iterator !== "function") throw new Error("this store engine cannot list its entries");

@@ -13,23 +13,69 @@ export interface HostedDirectory {
   route(mail: IncomingMail): Promise<BareJid[]>;
 }
 
-// Addresses a domain's operator keeps for people, not for Jabber users.
+export interface HostedDirectoryOptions {
+  domain: string;
+  /** The operator's own logins (the catch-all mailbox, the relay): never a user's address, never a recipient. */
+  logins: readonly string[];
+}
+
 const MAX_RECIPIENTS = 100;
 
-const RESERVED = new Set(["postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "noreply", "no-reply", "root"]);
+// Addresses a domain's operator keeps for people, not for Jabber users: RFC 2142's role names,
+// the ones certificate authorities mail to prove control of a domain, and the system's own.
+const ROLE_NAMES = [
+  "postmaster", "hostmaster", "webmaster", "abuse", "noc", "security", "info", "marketing", "sales", "support",
+  "uucp", "news", "usenet", "www", "ftp", "admin", "administrator", "ssladmin", "ssl-admin",
+  "mailer-daemon", "root", "nobody", "daemon", "noreply", "no-reply", "do-not-reply", "bounce", "bounces",
+];
 
-export function createHostedDirectory(table: Table<string>, domain: string): HostedDirectory {
+export function createHostedDirectory(table: Table<string>, options: HostedDirectoryOptions): HostedDirectory {
+  const { domain } = options;
+  const localOf = (address: string): string => (address.includes("@") ? address.slice(0, address.lastIndexOf("@")) : address);
+  // The catch-all's own address receives every mail (the server writes it in Delivered-To): an
+  // owner of it would read everyone's mail, so it is neither claimable nor routed to.
+  const operatorAddresses = new Set(options.logins.map((login) => login.trim().toLowerCase()).flatMap((login) => [login, `${localOf(login)}@${domain}`]));
+  const reservedLocals = new Set([...ROLE_NAMES, ...options.logins.map((login) => localOf(login.trim().toLowerCase()))]);
+
+  // Claims of one address run one at a time in this process; across processes the store's atomic
+  // insert decides. A read-then-write alone lets two users who ask at once both "win".
+  const inTurn = new Map<string, Promise<unknown>>();
+  const serially = <T>(address: string, run: () => Promise<T>): Promise<T> => {
+    const result = (inTurn.get(address) ?? Promise.resolve()).catch(() => undefined).then(run);
+    const settled = result.catch(() => undefined);
+    inTurn.set(address, settled);
+    void settled.then(() => inTurn.get(address) === settled && inTurn.delete(address));
+    return result;
+  };
+
+  /** True when `user` holds `address` now (whether it just got it or had it). */
+  const take = async (user: BareJid, address: EmailAddress): Promise<boolean> => {
+    // Table.insert is one INSERT … ON CONFLICT statement on SQL engines: the unique key decides.
+    if (table.insert && (await table.insert(address, user))) return true;
+    const owner = await table.get(address);
+    if (owner !== undefined || table.insert) return owner === user;
+    // A table without an atomic insert: write, then read back to catch a writer elsewhere.
+    await table.set(address, user);
+    return (await table.get(address)) === user;
+  };
+
   const ownersOf = async (addresses: EmailAddress[]): Promise<BareJid[]> => {
     const owners: BareJid[] = [];
     // A mail may name thousands of recipients; only a bounded number are looked up.
-    for (const address of addresses.filter((candidate) => candidate.endsWith(`@${domain}`)).slice(0, MAX_RECIPIENTS)) {
+    const candidates = addresses.filter((candidate) => candidate.endsWith(`@${domain}`) && !operatorAddresses.has(candidate));
+    for (const address of candidates.slice(0, MAX_RECIPIENTS)) {
       const owner = await table.get(address);
       if (owner && !owners.includes(owner as BareJid)) owners.push(owner as BareJid);
     }
     return owners;
   };
 
+  const release = async (user: BareJid, address: string): Promise<void> => {
+    if ((await table.get(address)) === user) await table.delete(address);
+  };
+
   return {
+    release,
     async claim(user, requested, previous) {
       const text = requested.trim().toLowerCase();
       let address: EmailAddress;
@@ -40,15 +86,13 @@ export function createHostedDirectory(table: Table<string>, domain: string): Hos
       }
       const [local, host] = [address.slice(0, address.lastIndexOf("@")), address.slice(address.lastIndexOf("@") + 1)];
       if (host !== domain) throw gatewayError("not-acceptable", `Your address must end in @${domain}, not @${host}.`);
-      if (RESERVED.has(local)) throw gatewayError("not-acceptable", `${address} is kept for the domain's operator; choose another address.`);
-      const owner = await table.get(address);
-      if (owner && owner !== user) throw gatewayError("conflict", `${address} belongs to someone else already; choose another address.`);
-      await table.set(address, user);
-      if (previous && previous !== address && (await table.get(previous)) === user) await table.delete(previous);
+      if (reservedLocals.has(local) || operatorAddresses.has(address)) {
+        throw gatewayError("not-acceptable", `${address} is kept for the domain's operator; choose another address.`, "address-reserved");
+      }
+      const won = await serially(address, () => take(user, address));
+      if (!won) throw gatewayError("conflict", `${address} belongs to someone else already; choose another address.`);
+      if (previous && previous !== address) await serially(previous, () => release(user, previous));
       return address;
-    },
-    async release(user, address) {
-      if ((await table.get(address)) === user) await table.delete(address);
     },
     async route(mail) {
       const byEnvelope = await ownersOf(mail.envelopeRecipients);

@@ -9,7 +9,7 @@ import { emailAddressCodec } from "./address.js";
 import { fetchAttachments } from "./attachments-out.js";
 import { composeMail } from "./compose.js";
 import type { EmailConfig } from "./config.js";
-import { registrationForm } from "./form.js";
+import { registrationForm, secretBinding } from "./form.js";
 import { createHostedDirectory, type HostedDirectory } from "./hosted.js";
 import { checkImapLogin } from "./imap-client.js";
 import { MailboxSession, type MailboxState } from "./imap.js";
@@ -56,12 +56,17 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         else connected.delete(key);
         // A mailbox that stops working shows as the gateway going away for those it serves, with why.
         if (owner) context.setAccountState(owner, news);
-        else void everyone(context, news);
+        else void everyone(context, news.ok ? news : { ok: false, reason: hostedTrouble() });
       },
     });
     sessions.set(key, session);
     session.start();
   };
+
+  /** What users see when the catch-all mailbox fails: not the server's reply, which names the
+   *  operator's login (the session log has it, for the operator). */
+  const hostedTrouble = (): string =>
+    `The gateway cannot read its mailbox for ${config.hosted?.domain ?? "its mail domain"} right now, so new mail waits there; its operator has to fix it.`;
 
   /** The hosted catch-all serves every user: each sees its trouble. */
   const everyone = async (context: TransportContext, news: Parameters<TransportContext["setAccountState"]>[1]): Promise<void> => {
@@ -85,13 +90,20 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     displayName: "E-mail gateway",
     address: emailAddressCodec,
     secretFields: [FIELD.password],
+    secretBinding,
 
     registrationForm: (user, current) => registrationForm(config, user, current),
 
     async start(context) {
       const messageIdDomain = config.messageIdDomain ?? context.domain;
       const threads = createThreads(context.table("threads"));
-      const hosted = config.mode === "hosted" && config.hosted ? createHostedDirectory(context.table<string>("hosted-addresses"), config.hosted.domain) : undefined;
+      const hosted =
+        config.mode === "hosted" && config.hosted
+          ? createHostedDirectory(context.table<string>("hosted-addresses"), {
+              domain: config.hosted.domain,
+              logins: [config.hosted.imap.user, ...(config.hosted.smtp.user ? [config.hosted.smtp.user] : [])],
+            })
+          : undefined;
       running = {
         context,
         state: context.table<MailboxState>("mailboxes"),
