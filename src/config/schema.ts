@@ -50,6 +50,8 @@ export const configSchema = z.strictObject({
       /** Where attachments from e-mail and MMS are kept until users fetch them. */
       dir: z.string().min(1).default("media"),
       retentionDays: z.number().positive().default(30),
+      /** All kept attachments together stay within this: the oldest are removed to make room, and
+       *  one larger than this alone is refused. */
       maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
     })
     .default({ dir: "media", retentionDays: 30, maxBytes: 25 * 1024 * 1024 }),

@@ -69,9 +69,16 @@ export function createTwilioProvider(options: { apiBaseUrl: string; log: Logger 
       }).catch((error: unknown) => {
         throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
       });
-      if (!response.ok) throw new ProviderError(`fetching media answered HTTP ${response.status}`, { httpStatus: response.status, temporary: isTemporary(response.status, undefined) });
+      // A body left unread holds its connection (and socket) open: every early exit cancels it.
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ProviderError(`fetching media answered HTTP ${response.status}`, { httpStatus: response.status, temporary: isTemporary(response.status, undefined) });
+      }
       const declared = Number(response.headers.get("content-length") ?? "0");
-      if (declared > maxBytes) throw new ProviderError(`media is ${declared} bytes, more than ${maxBytes}`, { temporary: false });
+      if (declared > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ProviderError(`media is ${declared} bytes, more than ${maxBytes}`, { temporary: false });
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of response.body ?? []) {
