@@ -11,7 +11,13 @@ import type { TestClient } from "../support/xmpp-client.js";
 import { bodies } from "./flow.js";
 import { until } from "../support/wait.js";
 import { record, tally } from "./ledger.js";
-import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, type World } from "./world.js";
+import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, EMAIL, MAIL_PASSWORD, type World } from "./world.js";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { encodedName, hostileStrings, replyBytes } from "./hostile-text.js";
+import { HostileImap } from "../support/hostile-imap.js";
+import { registrationForm } from "../support/register.js";
+import { xml, errorText } from "../support/xmpp-client.js";
 
 let w: World;
 let juliet: TestClient;
@@ -194,4 +200,174 @@ test("hostile mails are handed on cleaned or left with a logged reason; mail aft
   assert.ok(await healthy(), "the component links are still online");
   assert.ok(w.gateway.running, "the gateway process is still the one that was started");
   assert.equal(w.gateway.starts, 1);
+});
+
+/** The sum of a counter over all its labels, read from the gateway's /metrics. */
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${w.gateway.httpPort}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+}
+
+const lmtpTransport = () => nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+
+test("mails from 120 new senders with hostile display names all arrive, and the component link never drops", async () => {
+  const names = hostileStrings(120, 42);
+  const lmtp = lmtpTransport();
+  const to = mailAddress("juliet");
+  const stranger = (i: number): string => `stranger${i}@mail.example.test`;
+  for (const [i, name] of names.entries()) {
+    const raw = Buffer.concat([
+      Buffer.from("From: "),
+      encodedName(name, i),
+      Buffer.from(` <${stranger(i)}>\r\nTo: ${to}\r\nSubject: hello ${i}\r\nMessage-ID: <named-${i}@mail.example.test>\r\nDate: Tue, 24 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nnamed ${i}\r\n`),
+    ]);
+    await lmtp.sendMail({ envelope: { from: stranger(i), to: [to] }, raw });
+  }
+  lmtp.close();
+  const expected = names.map((_, i) => `named ${i}`);
+  const arrived = (): string[] => names.flatMap((_, i) => bodies(juliet, emailJid(stranger(i))));
+  await until(() => expected.every((body) => arrived().includes(body)), 120_000);
+  const row = tally(`${names.length} mails from new senders with hostile display names (IMAP → XMPP)`, expected, arrived(), { note: "each sender offered as a contact under its cleaned name; link drops counted below" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+  assert.equal(await metric("switchboard_component_link_drops_total"), 0, "the component links never dropped");
+});
+
+test("40 SMTP refusals carrying hostile text each come back to the sender as a clean error", async () => {
+  const texts = hostileStrings(40, 7);
+  const romeo = emailJid(mailAddress("romeo"));
+  const answered: string[] = [];
+  try {
+    for (const [i, text] of texts.entries()) {
+      w.relay.refuse(550, `5.1.1 ${text}`);
+      const id = `smtp-refused-${i}`;
+      await juliet.send(xml("message", { type: "chat", to: romeo, id }, xml("body", {}, `refuse me ${i}`)));
+      const error = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === id, 30_000);
+      if (errorText(error).includes("5.1.1")) answered.push(id);
+    }
+  } finally {
+    w.relay.accept();
+  }
+  const row = tally(`${texts.length} SMTP refusals with hostile reply text (XMPP → e-mail)`, texts.map((_, i) => `smtp-refused-${i}`), answered, { note: "each told to the sender as a stanza error with the server's (cleaned) words" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+  assert.equal(await metric("switchboard_component_link_drops_total"), 0);
+});
+
+test("30 IMAP servers answering a login with hostile bytes: each registration is refused with a clean error", async () => {
+  const imap = new HostileImap();
+  await imap.start();
+  const romeo = await w.login("romeo");
+  const texts = hostileStrings(30, 11);
+  const refused: string[] = [];
+  try {
+    for (const [i, text] of texts.entries()) {
+      imap.reply = replyBytes(text, i);
+      const reply = await romeo.iq(
+        xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({
+          address: mailAddress("romeo"),
+          imap_host: "127.0.0.1",
+          imap_port: String(imap.port),
+          imap_security: "none",
+          smtp_host: "127.0.0.1",
+          smtp_port: String(w.relay.port),
+          smtp_security: "none",
+          password: MAIL_PASSWORD,
+        }))),
+        30_000,
+      );
+      if (reply.attrs.type === "error" && errorText(reply).length > 0) refused.push(`imap-${i}`);
+    }
+  } finally {
+    await imap.stop();
+  }
+  const row = tally(`${texts.length} IMAP login replies with hostile bytes (registration)`, texts.map((_, i) => `imap-${i}`), refused, { note: "each registration refused with a stanza error" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+  assert.ok(imap.logins >= texts.length, "the gateway really logged in to the hostile server each time");
+  assert.equal(await metric("switchboard_component_link_drops_total"), 0);
+});
+
+test("30 bounces whose diagnostics carry hostile text reach the sender as clean errors on the right message", async () => {
+  const texts = hostileStrings(30, 13);
+  const romeoAddress = mailAddress("romeo");
+  const before = w.relay.received.length;
+  for (const [i] of texts.entries()) {
+    await juliet.send(xml("message", { type: "chat", to: emailJid(romeoAddress), id: `bounce-${i}` }, xml("body", {}, `bounce me ${i}`)));
+  }
+  await w.relay.waitForMail(before + texts.length, 60_000);
+  const lmtp = lmtpTransport();
+  for (const [i, text] of texts.entries()) {
+    const sent = w.relay.received.slice(before).find((mail) => mail.raw.toString("utf8").includes(`bounce me ${i}`))!;
+    const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(sent.raw.toString("utf8"))![1]!;
+    const dsn = [
+      "From: MAILER-DAEMON@mail.example.test",
+      `To: ${mailAddress("juliet")}`,
+      "Subject: Undelivered Mail Returned to Sender",
+      `Message-ID: <dsn-${i}@mail.example.test>`,
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
+      "MIME-Version: 1.0",
+      "",
+      "--R",
+      "Content-Type: text/plain; charset=utf-8",
+      "",
+      `Sorry ${text}`,
+      "--R",
+      "Content-Type: message/delivery-status",
+      "",
+      "Reporting-MTA: dns; mail.example.test",
+      "",
+      `Final-Recipient: rfc822; ${romeoAddress}`,
+      "Action: failed",
+      "Status: 5.1.1",
+      `Diagnostic-Code: smtp; 550 5.1.1 ${text}`,
+      "",
+      "--R",
+      "Content-Type: text/rfc822-headers",
+      "",
+      `From: ${mailAddress("juliet")}`,
+      `Message-ID: ${messageId}`,
+      "--R--",
+      "",
+    ].join("\r\n");
+    await lmtp.sendMail({ envelope: { from: "", to: [mailAddress("juliet")] }, raw: Buffer.from(dsn, "utf8") });
+  }
+  lmtp.close();
+  const bounced = new Set<string>();
+  await until(() => {
+    for (const stanza of juliet.received) if (stanza.attrs.type === "error" && stanza.attrs.id?.startsWith("bounce-")) bounced.add(stanza.attrs.id);
+    return bounced.size >= texts.length;
+  }, 60_000);
+  const row = tally(`${texts.length} bounces with hostile diagnostics (e-mail → XMPP error)`, texts.map((_, i) => `bounce-${i}`), [...bounced], { note: "each matched to the message it reports on" });
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
+  assert.equal(await metric("switchboard_component_link_drops_total"), 0);
+});
+
+test("40 odd stanzas from a client are each answered or ignored; the gateway and its links stay up", async () => {
+  const texts = hostileStrings(10, 17).map((text) => text.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, "").toWellFormed());
+  const romeo = emailJid(mailAddress("romeo"));
+  const stanzas = [
+    ...texts.map((text, i) => xml("message", { type: "chat", to: romeo, id: `odd-subject-${i}` }, xml("subject", {}, text), xml("body", {}, `subject ${i}`))),
+    ...texts.map((text, i) => xml("message", { type: "groupchat", to: romeo, id: `odd-group-${i}` }, xml("body", {}, text))),
+    ...texts.map((text, i) => xml("presence", { to: romeo, id: `odd-presence-${i}` }, xml("status", {}, text))),
+    ...texts.map((text, i) => xml("iq", { type: "get", to: `${text.replace(/[@/\s]/g, "") || "x"}@${EMAIL}`, id: `odd-iq-${i}` }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }))),
+  ];
+  for (const stanza of stanzas) await juliet.send(stanza).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.ok(await healthy(), "the component links are still online");
+  assert.ok(w.gateway.running);
+  record({ scenario: `${stanzas.length} odd stanzas from a client (XMPP → gateway)`, sent: stanzas.length, delivered: stanzas.length, lost: 0, doubled: 0, result: "pass", note: "each answered with an error or handled; the gateway stayed up" });
+});
+
+test("over the whole corpus the component links never dropped, no stanza was refused, and state files are private", async () => {
+  assert.equal(await metric("switchboard_component_link_drops_total"), 0, "link drops");
+  assert.equal(await metric("switchboard_stanzas_refused_total"), 0, "stanzas set aside");
+  assert.ok(w.gateway.running);
+  assert.equal(w.gateway.starts, 1);
+  const mode = statSync(join(w.dir, "switchboard.sqlite")).mode & 0o777;
+  assert.equal(mode & 0o077, 0, `the store is ${mode.toString(8)}: readable by others`);
 });

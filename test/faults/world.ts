@@ -60,7 +60,7 @@ export async function startWorld(): Promise<World> {
     http: { host: "127.0.0.1", port: httpPort },
     media: { dir: join(dir, "media") },
     log: { level: "info" },
-    limits: { messagesPerMinute: 100_000, maxQueuedStanzas: 100_000 },
+    limits: { messagesPerMinute: 100_000, maxQueuedStanzas: 100_000, registrationAttemptsPerUser: 1_000, registrationsPerMinute: 1_000 },
     transports: {
       email: {
         domain: EMAIL,
