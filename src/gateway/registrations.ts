@@ -1,4 +1,5 @@
 // Who is registered with a transport and with what settings; secret fields are sealed at rest.
+import { LRUCache } from "lru-cache";
 import type { SecretBox } from "../store/secrets.js";
 import type { Table } from "../store/store.js";
 import type { Fields } from "../transport/contract.js";
@@ -30,6 +31,8 @@ export interface Registrations {
   users(): AsyncIterable<BareJid>;
 }
 
+const CACHED_USERS = 10_000;
+
 export function createRegistrations(
   table: Table<StoredRegistration>,
   box: SecretBox,
@@ -37,8 +40,9 @@ export function createRegistrations(
   /** Told each time a registration with a secret that cannot be unsealed is read. */
   onUnreadable: (user: BareJid, error: Error) => void = () => undefined,
 ): Registrations {
-  // Registered users are looked up on every message; a small cache spares the store.
-  const cache = new Map<BareJid, Registration | null>();
+  // Registered users are looked up on every message; a cache spares the store. It also remembers
+  // who is *not* registered, and anyone can write: so it is bounded, least recently used out first.
+  const cache = new LRUCache<BareJid, { registration?: Registration }>({ max: CACHED_USERS });
 
   // One value that cannot be opened must not take the gateway (or other users) down with it: the
   // registration is returned without that secret and marked, and the caller decides what to tell.
@@ -65,10 +69,10 @@ export function createRegistrations(
   return {
     async get(user) {
       const cached = cache.get(user);
-      if (cached !== undefined) return cached ?? undefined;
+      if (cached !== undefined) return cached.registration;
       const stored = await table.get(user);
       const registration = stored ? unseal(user, stored) : undefined;
-      cache.set(user, registration ?? null);
+      cache.set(user, registration ? { registration } : {});
       return registration;
     },
     async isRegistered(user) {
