@@ -61,7 +61,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   const metrics = createMetrics();
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
   let publicUrl = "";
-  const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, log });
+  const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, maxBytes: config.media.maxBytes, log });
   const services = transports.map(([name, transport]) => {
     const section = config.transports[name]!;
     const link = new ComponentLink({

@@ -100,7 +100,13 @@ async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<
       notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is too large to forward; it is in the mailbox.]`);
       continue;
     }
-    stored.push(await deps.context.media.put({ data: attachment.data, mediaType: attachment.mediaType, ...(attachment.name && { name: attachment.name }) }));
+    try {
+      stored.push(await deps.context.media.put({ data: attachment.data, mediaType: attachment.mediaType, ...(attachment.name && { name: attachment.name }) }));
+    } catch (error) {
+      // Larger than the operator's whole attachment quota: a note, not a mail retried for ever.
+      if ((error as { code?: string }).code !== "media-too-large") throw error;
+      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is larger than this gateway keeps; it is in the mailbox.]`);
+    }
   }
   return { stored, notes };
 }
