@@ -1,5 +1,6 @@
 // The shape of switchboard.yaml, checked once at start; everything inward gets typed values.
 import { z } from "zod";
+import { unsupportedEngine } from "../store/adapters.js";
 
 const domainName = z
   .string()
@@ -31,7 +32,12 @@ export const configSchema = z.strictObject({
   }),
   store: z
     .strictObject({
-      uri: z.string().min(1).default("sqlite://switchboard.sqlite"),
+      /** sqlite://FILE (embedded, the default) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE. */
+      uri: z
+        .string()
+        .min(1)
+        .default("sqlite://switchboard.sqlite")
+        .refine((uri) => /^(sqlite|postgres|postgresql):\/\//i.test(uri), { error: (issue) => unsupportedEngine(String(issue.input).split(":")[0] ?? "") }),
       secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
       /** Keys used before secretKey: secrets they sealed are still read (and re-sealed by `switchboard rotate-key`). */
       previousSecretKeys: z.array(z.string().min(16, "must be at least 16 characters, like secretKey")).default([]),

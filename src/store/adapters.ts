@@ -1,5 +1,6 @@
 // Picks the keyv engine from the store URI and tunes it.
 import type { KeyvStoreAdapter } from "keyv";
+import type { Pool } from "pg";
 import type { Logger } from "pino";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -21,30 +22,11 @@ export async function openAdapter(uri: string, log: Logger): Promise<KeyvStoreAd
   switch (scheme) {
     case "sqlite":
       return openSqlite(uri, log);
-    case "redis":
-    case "rediss": {
-      const { default: KeyvRedis } = await import("@keyv/redis");
-      return new KeyvRedis(uri) as unknown as KeyvStoreAdapter;
-    }
     case "postgres":
-    case "postgresql": {
-      const { default: KeyvPostgres } = await import("@keyv/postgres");
-      const adapter = new KeyvPostgres({ uri, iterationLimit: 500 });
-      const { schema, table } = adapter.opts as { schema: string; table: string };
-      const insert: AtomicInsert = {
-        async insertIfAbsent(key, serialized, now) {
-          const rows = (await adapter.query(
-            `INSERT INTO ${schema}.${table} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-             WHERE (${table}.value::json->>'expires')::bigint <= $3 RETURNING key`,
-            [key, serialized, now],
-          )) as unknown[];
-          return rows.length > 0;
-        },
-      };
-      return Object.assign(adapter, insert) as unknown as KeyvStoreAdapter;
-    }
+    case "postgresql":
+      return openPostgres(uri, log);
     default:
-      throw new Error(`store.uri: unknown engine "${scheme}" (use sqlite://FILE, redis://… or postgresql://…)`);
+      throw new Error(`store.uri: ${unsupportedEngine(scheme)}`);
   }
 }
 
@@ -78,5 +60,61 @@ async function openSqlite(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
   };
   Object.assign(adapter, insert);
   log.debug({ file }, "sqlite store open");
+  return adapter as unknown as KeyvStoreAdapter;
+}
+
+/** The sentence for a store.uri whose engine is not one of ours (the config check uses it too). */
+export function unsupportedEngine(scheme: string): string {
+  const redis = /^rediss?$/i.test(scheme) ? " Redis is not supported (no test ever ran it, so it was removed)." : "";
+  return `"${scheme}" is not a store engine Switchboard supports.${redis} Use sqlite://FILE (embedded, the default) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE.`;
+}
+
+/** The keyv adapter for PostgreSQL, with a connection pool of its own: the stock adapter shares one
+ *  pool per process and ends it on any store's close, so a second store (a gateway restarted in the
+ *  same process, two stores on one database) would lose its connections. */
+async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
+  const [{ default: KeyvPostgres }, { default: pg }] = await Promise.all([import("@keyv/postgres"), import("pg")]);
+  let pool: Pool | undefined;
+  class OwnPool extends KeyvPostgres {
+    override async connect() {
+      pool = new pg.Pool({ connectionString: uri, max: 10 });
+      // An idle connection that breaks (server restart, network) is reported here; unhandled, it
+      // would end the process. The next query opens a new connection, or fails and is answered.
+      pool.on("error", (error: Error) => log.warn({ err: error }, "postgresql connection lost"));
+      const own = pool;
+      return async (sql: string, values?: unknown[]) => (await own.query(sql, values)).rows;
+    }
+    override async disconnect() {
+      await pool?.end();
+    }
+  }
+  // Keys are table:key with addresses, JIDs and message ids in them, longer than the default
+  // VARCHAR(255); a B-tree entry holds up to about 2,700 bytes.
+  const adapter = new OwnPool({ uri, iterationLimit: 500, keySize: 2048 });
+  // The adapter reports a failed CREATE TABLE as an "error" event before keyv listens to it; an
+  // event nobody listens to would be thrown from a promise and end the process.
+  adapter.on("error", (error: unknown) => log.error({ err: error }, "postgresql store error"));
+  const { schema, table } = adapter.opts as { schema: string; table: string };
+  const qualified = `${schema}.${table}`;
+  // Fail here, not at the first message, when the database cannot be reached or the table made.
+  await adapter.query(`SELECT 1 FROM ${qualified} LIMIT 1`);
+  // The stock delete reads the row before deleting it: one statement does both.
+  adapter.delete = async (key: string) => {
+    const rows = (await adapter.query(`DELETE FROM ${qualified} WHERE key = $1 RETURNING key`, [key])) as unknown[];
+    return rows.length > 0;
+  };
+  // The upsert only replaces a row whose value has expired; RETURNING says whether a row was written.
+  const insert: AtomicInsert = {
+    async insertIfAbsent(key, serialized, now) {
+      const rows = (await adapter.query(
+        `INSERT INTO ${qualified} AS stored (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE (stored.value::json->>'expires')::bigint <= $3::bigint RETURNING key`,
+        [key, serialized, now],
+      )) as unknown[];
+      return rows.length > 0;
+    },
+  };
+  Object.assign(adapter, insert);
+  log.debug({ schema, table }, "postgresql store open");
   return adapter as unknown as KeyvStoreAdapter;
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { freePort } from "../../src/trial/ports.js";
 import { LocalProsody } from "../../src/trial/prosody.js";
 import { LocalDovecot } from "../support/dovecot.js";
+import { testStore } from "../support/postgres.js";
 import { registrationForm } from "../support/register.js";
 import { SmtpRelay } from "../support/smtp-relay.js";
 import { startTwilioStandin, type StandinAccount, type TwilioStandin } from "../support/twilio-standin.js";
@@ -56,7 +57,7 @@ export async function startWorld(): Promise<World> {
   const httpPort = await freePort();
   const config = {
     xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
-    store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "fault-suite-secret-key-0123" },
+    store: await testStore(dir, "fault-suite-secret-key-0123"),
     http: { host: "127.0.0.1", port: httpPort },
     media: { dir: join(dir, "media") },
     log: { level: "info" },

@@ -1,24 +1,30 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHarness, type Harness } from "../support/harness.js";
 import { contactJid, register, registerAndSubscribe } from "../support/register.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { fillStore, freeStore, STORE_KIND } from "../support/postgres.js";
 
-// The store lives on a small tmpfs so the test can fill the disk under the running gateway.
+// On SQLite the store lives on a small tmpfs so the test can fill the disk under the running
+// gateway. PostgreSQL only notices a full disk when a table grows past its pages, so there the
+// database is made to refuse every write instead (what a full disk or a read-only server does).
+const onTmpfs = STORE_KIND === "sqlite";
 const mount = mkdtempSync(join(tmpdir(), "switchboard-small-disk-"));
 let h: Harness;
 let juliet: TestClient;
 before(async () => {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
-  mkdirSync(join(mount, "store"));
+  if (onTmpfs) {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
+    mkdirSync(join(mount, "store"));
+  }
   h = await startHarness({
     users: ["juliet", "romeo", "mallory"],
     config: (raw) => {
-      (raw.store as Record<string, unknown>).uri = `sqlite://${join(mount, "store", "switchboard.sqlite")}`;
+      if (onTmpfs) (raw.store as Record<string, unknown>).uri = `sqlite://${join(mount, "store", "switchboard.sqlite")}`;
       (raw.transports as Record<string, Record<string, unknown>>).test!.messagesPerDay = 3;
     },
   });
@@ -27,7 +33,7 @@ before(async () => {
 });
 after(async () => {
   await h?.stop();
-  execFileSync("umount", [mount]);
+  if (onTmpfs) execFileSync("umount", [mount]);
   rmSync(mount, { recursive: true, force: true });
 });
 
@@ -60,12 +66,7 @@ test("with its disk full the gateway refuses new work with clear errors and reco
   const romeo = await h.login("romeo");
   await registerAndSubscribe(romeo);
   const filler = join(mount, "filler");
-  // Fill what is left of the 2 MB disk.
-  try {
-    writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024));
-  } catch {
-    // ENOSPC: the disk is now full, which is the point
-  }
+  await fillStore(h.config.store.uri, filler);
   const inbound = await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: "cannot be kept", sourceId: "full-1" }).then(
     () => "accepted",
     (error: Error & { code?: string }) => error.code,
@@ -79,7 +80,7 @@ test("with its disk full the gateway refuses new work with clear errors and reco
   assert.equal(h.transport.sent.length, before, "nothing is sent that the outbox could not keep");
   assert.equal(h.gateway.services[0]!.link.state, "online");
 
-  rmSync(filler);
+  await freeStore(h.config.store.uri, filler);
   const delivery = await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: "kept again", sourceId: "full-2" });
   await delivery.delivered;
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "kept again");

@@ -1,8 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
+import { storedText } from "../support/postgres.js";
 import { contactJid, register, registerAndSubscribe } from "../support/register.js";
 import { errorCondition, errorText, xml, type Element, type TestClient } from "../support/xmpp-client.js";
 
@@ -44,8 +43,8 @@ test("registering, messaging, changing settings and unregistering work end to en
   const item = (await roster(juliet)).find((entry) => entry.attrs.jid === GATEWAY);
   assert.equal(item?.attrs.subscription, "both");
 
-  // The password is stored, but sealed: the store file never holds it in the clear.
-  const storeFile = readFileSync(join(h.dir, "switchboard.sqlite-wal"), "latin1") + readFileSync(join(h.dir, "switchboard.sqlite"), "latin1");
+  // The password is stored, but sealed: the store never holds it in the clear.
+  const storeFile = await storedText(h.config.store.uri);
   assert.ok(storeFile.includes("juliet@mail.example.com"));
   assert.ok(!storeFile.includes('"secret"'), "the password must be encrypted at rest");
 

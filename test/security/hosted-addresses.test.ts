@@ -11,6 +11,7 @@ import { openStore } from "../../src/store/store.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import { createHostedDirectory } from "../../transports/email/hosted.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { scratchStoreUri } from "../support/postgres.js";
 import { EMAIL, emailJid, eventually, MAIL_PASSWORD, registerEmail, smtpSend, startWorld, waitForChat, type World } from "../email/world.js";
 
 const MAIL_DOMAIN = "mail.example.test";
@@ -55,7 +56,7 @@ test("the catch-all's own address and the operator's logins cannot be registered
 
 test("the role addresses of RFC 2142 and the system's own are kept for the operator", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-reserved-"));
-  const store = await openStore(`sqlite://${join(dir, "store.sqlite")}`, createLogger("silent"));
+  const store = await openStore(await scratchStoreUri(dir), createLogger("silent"));
   try {
     const directory = createHostedDirectory(store.table<string>("email.t.hosted-addresses"), { domain: MAIL_DOMAIN, logins: [CATCH_ALL, "relay-login"] });
     const roles = ["postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "noc", "security", "info", "marketing", "sales", "support", "uucp", "news", "usenet", "www", "ftp", "root", "noreply", "no-reply", "admin"];
@@ -83,8 +84,9 @@ test("twenty users claiming one address at once, through two store connections: 
   const dir = mkdtempSync(join(tmpdir(), "switchboard-claims-"));
   const log = createLogger("silent");
   try {
-    // Two connections to one SQLite file stand for two gateway instances sharing a store.
-    const stores = [await openStore(`sqlite://${join(dir, "store.sqlite")}`, log), await openStore(`sqlite://${join(dir, "store.sqlite")}`, log)];
+    // Two connections to one store (SQLite file or PostgreSQL database) stand for two gateway instances sharing it.
+    const uri = await scratchStoreUri(dir);
+    const stores = [await openStore(uri, log), await openStore(uri, log)];
     const directories = stores.map((store) => createHostedDirectory(store.table<string>("email.t.hosted-addresses"), { domain: MAIL_DOMAIN, logins: [CATCH_ALL] }));
     const users = Array.from({ length: 20 }, (_, index) => `user${index}@example.test` as BareJid);
     const results = await Promise.allSettled(users.map((user, index) => directories[index % 2]!.claim(user, "rosaline")));

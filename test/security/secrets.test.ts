@@ -13,6 +13,7 @@ import { createLogger } from "../../src/log.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { scratchStoreUri } from "../support/postgres.js";
 import { chat, EMAIL, eventually, personalAccount, readMailbox, registerEmail, startWorld, type World } from "../email/world.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
@@ -47,7 +48,7 @@ function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
 test("old keys still open what they sealed (old format too); rotate-key re-seals with the current key and counts what no key opens", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-rotate-"));
   try {
-    const uri = `sqlite://${join(dir, "store.sqlite")}`;
+    const uri = await scratchStoreUri(dir);
     let store: Store = await openStore(uri, log);
     const table = store.table<Stored>("email.registrations");
     await table.set("v1@example.org", stored(sealV1(OLDEST_KEY, "pw-from-the-old-format")));
@@ -139,8 +140,7 @@ test("changing where the password goes with the password left empty is refused; 
 
 test("after the key changed (old key kept) and one user's sealed password was damaged, the gateway starts, tells that user, and serves the others", async () => {
   await world.h.stopGateway();
-  const storeUri = `sqlite://${join(world.h.dir, "switchboard.sqlite")}`;
-  const store = await openStore(storeUri, log);
+  const store = await openStore(world.h.config.store.uri, log);
   const registrations = store.table<Stored>("email.registrations");
   const romeoStored = (await registrations.get("romeo@example.test"))!;
   await registrations.set("romeo@example.test", { ...romeoStored, fields: { ...romeoStored.fields, password: romeoStored.fields.password!.replace(/.{6}$/, "AAAAAA") } });

@@ -1,24 +1,30 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chat, joinSms, phoneJid, startSmsHarness, type SmsHarness } from "./sms-harness.js";
 import type { TestClient } from "../support/xmpp-client.js";
+import { fillStore, freeStore, STORE_KIND } from "../support/postgres.js";
 
-// The store lives on a small tmpfs so the test can fill the disk under the running gateway.
+// On SQLite the store lives on a small tmpfs so the test can fill the disk under the running
+// gateway. PostgreSQL only notices a full disk when a table grows past its pages, so there the
+// database is made to refuse every write instead (what a full disk or a read-only server does).
+const onTmpfs = STORE_KIND === "sqlite";
 const mount = mkdtempSync(join(tmpdir(), "switchboard-sms-small-disk-"));
 let s: SmsHarness;
 let juliet: TestClient;
 const ROMEO = "+14155550123";
 
 before(async () => {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
-  mkdirSync(join(mount, "store"));
+  if (onTmpfs) {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
+    mkdirSync(join(mount, "store"));
+  }
   s = await startSmsHarness({
     config: (raw) => {
-      (raw.store as Record<string, unknown>).uri = `sqlite://${join(mount, "store", "switchboard.sqlite")}`;
+      if (onTmpfs) (raw.store as Record<string, unknown>).uri = `sqlite://${join(mount, "store", "switchboard.sqlite")}`;
     },
   });
   juliet = await s.h.login("juliet");
@@ -26,7 +32,7 @@ before(async () => {
 });
 after(async () => {
   await s?.stop();
-  execFileSync("umount", [mount]);
+  if (onTmpfs) execFileSync("umount", [mount]);
   rmSync(mount, { recursive: true, force: true });
 });
 
@@ -34,11 +40,7 @@ test("with the gateway's disk full, Twilio's webhooks are answered 503 (not ackn
   await juliet.send(chat(phoneJid(ROMEO), "before the disk filled", "disk-1"));
   const [sent] = await s.twilio.waitForMessages(1);
   const filler = join(mount, "filler");
-  try {
-    writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024));
-  } catch {
-    // ENOSPC: the disk is now full, which is the point
-  }
+  await fillStore(s.h.config.store.uri, filler);
   const sid = "SMfulldiskfulldiskfulldiskfulldi";
   const refused = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "while the disk is full", messageSid: sid });
   assert.equal(refused.status, 503);
@@ -46,7 +48,7 @@ test("with the gateway's disk full, Twilio's webhooks are answered 503 (not ackn
   assert.equal(mms.status, 503);
   assert.equal(await s.twilio.postStatus(sent!.sid, "delivered"), 503);
 
-  rmSync(filler);
+  await freeStore(s.h.config.store.uri, filler);
   const retried = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "while the disk is full", messageSid: sid });
   assert.equal(retried.status, 200);
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "while the disk is full");

@@ -1,10 +1,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { chat, incomingUrl, joinSms, phoneJid, registerSms, SMS, startSmsHarness, type SmsHarness } from "./sms-harness.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
 import type { StandinAccount } from "../support/twilio-standin.js";
+import { storedText } from "../support/postgres.js";
 
 let s: SmsHarness;
 let account: StandinAccount;
@@ -68,9 +67,9 @@ test("good credentials are accepted: the number is pointed at the gateway, texts
   const unknown = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: OWN, body: "unknown account", url: incomingUrl(s.h) });
   assert.equal(unknown.status, 403);
 
-  const files = readdirSync(s.h.dir).filter((file) => file.startsWith("switchboard.sqlite"));
-  assert.ok(files.length > 0);
-  for (const file of files) assert.equal(readFileSync(join(s.h.dir, file)).includes(account.authToken), false, `${file} holds the token in plain text`);
+  const stored = await storedText(s.h.config.store.uri);
+  assert.ok(stored.length > 0);
+  assert.equal(stored.includes(account.authToken), false, "the store holds the token in plain text");
 });
 
 test("a second user cannot claim a number another user registered, nor receive its texts through their own account", async () => {

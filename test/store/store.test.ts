@@ -1,20 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import { openStore } from "../../src/store/store.js";
+import { scratchStoreUri, STORE_KIND, storedText } from "../support/postgres.js";
 import { createRegistrations } from "../../src/gateway/registrations.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 
 const log = createLogger("silent");
 
-test("the SQLite store keeps tables apart, lists them, expires entries and survives reopening", async () => {
+test(`the ${STORE_KIND} store keeps tables apart, lists them, expires entries and survives reopening`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
   try {
-    const uri = `sqlite://${join(dir, "nested", "store.sqlite")}`;
+    // On SQLite, in a folder that does not exist yet: the store makes it.
+    const uri = await scratchStoreUri(join(dir, "nested"));
     const store = await openStore(uri, log);
     const people = store.table<{ name: string }>("people");
     const other = store.table<number>("people-else");
@@ -56,14 +58,14 @@ test("secrets are sealed with AES-GCM: unreadable without the key, tamper-eviden
 test("registrations keep secret fields sealed in the store file", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
   try {
-    const file = join(dir, "store.sqlite");
-    const store = await openStore(`sqlite://${file}`, log);
+    const uri = await scratchStoreUri(dir);
+    const store = await openStore(uri, log);
     const registrations = createRegistrations(store.table("email.registrations"), createSecretBox("passphrase for tests"), ["password"]);
     await registrations.save("alice@example.org" as BareJid, { address: "alice@mail.example", password: "correct horse battery" });
     const loaded = await registrations.get("alice@example.org" as BareJid);
     assert.equal(loaded?.fields.password, "correct horse battery");
     await store.close();
-    const raw = readFileSync(file, "latin1") + readFileSync(`${file}-wal`, { encoding: "latin1", flag: "a+" });
+    const raw = await storedText(uri);
     assert.ok(raw.includes("alice@mail.example"));
     assert.ok(!raw.includes("correct horse battery"));
   } finally {

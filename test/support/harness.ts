@@ -8,6 +8,7 @@ import { createLogger } from "../../src/log.js";
 import type { Transport } from "../../src/transport/contract.js";
 import { LocalProsody } from "../../src/trial/prosody.js";
 import { LocalEjabberd } from "./ejabberd.js";
+import { testStore } from "./postgres.js";
 import { createTestTransport, type TestTransport } from "./test-transport.js";
 import { TestClient } from "./xmpp-client.js";
 
@@ -64,7 +65,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const raw: Record<string, unknown> = {
     xmpp: { host: "127.0.0.1", port: server.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
-    store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "test-secret-key-0123456789" },
+    store: await testStore(dir, "test-secret-key-0123456789"),
     http: { host: "127.0.0.1", port: 0 },
     media: { dir: join(dir, "media") },
     log: { level: "debug" },
