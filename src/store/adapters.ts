@@ -80,7 +80,8 @@ async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter>
       pool = new pg.Pool({ connectionString: uri, max: 10 });
       // An idle connection that breaks (server restart, network) is reported here; unhandled, it
       // would end the process. The next query opens a new connection, or fails and is answered.
-      pool.on("error", (error: Error) => log.warn({ err: error }, "postgresql connection lost"));
+      // Only code and sentence: the error carries its connection, whose settings hold the password.
+      pool.on("error", (error: Error & { code?: string }) => log.warn({ code: error.code, reason: error.message }, "postgresql connection lost"));
       const own = pool;
       return async (sql: string, values?: unknown[]) => (await own.query(sql, values)).rows;
     }
@@ -93,7 +94,7 @@ async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter>
   const adapter = new OwnPool({ uri, iterationLimit: 500, keySize: 2048 });
   // The adapter reports a failed CREATE TABLE as an "error" event before keyv listens to it; an
   // event nobody listens to would be thrown from a promise and end the process.
-  adapter.on("error", (error: unknown) => log.error({ err: error }, "postgresql store error"));
+  adapter.on("error", (error: Error & { code?: string }) => log.error({ code: error.code, reason: error.message }, "postgresql store error"));
   const { schema, table } = adapter.opts as { schema: string; table: string };
   const qualified = `${schema}.${table}`;
   // Fail here, not at the first message, when the database cannot be reached or the table made.
