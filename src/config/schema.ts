@@ -9,6 +9,11 @@ const domainName = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be a domain name such as email.example.org")
   .transform((value) => value.toLowerCase());
 
+function storeUriProblem(uri: string): string {
+  const scheme = uri.split(":")[0] ?? "";
+  return /^postgres(ql)?$/i.test(scheme) ? "must be of the form postgresql://USER:PASSWORD@HOST:PORT/DATABASE" : unsupportedEngine(scheme);
+}
+
 const seconds = (fallback: number) => z.number().positive().default(fallback);
 
 export const transportSectionSchema = z.looseObject({
@@ -37,7 +42,7 @@ export const configSchema = z.strictObject({
         .string()
         .min(1)
         .default("sqlite://switchboard.sqlite")
-        .refine((uri) => /^(sqlite|postgres|postgresql):\/\//i.test(uri), { error: (issue) => unsupportedEngine(String(issue.input).split(":")[0] ?? "") }),
+        .refine((uri) => /^(sqlite:|postgres(ql)?:\/\/)/i.test(uri), { error: (issue) => storeUriProblem(String(issue.input)) }),
       secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
       /** Keys used before secretKey: secrets they sealed are still read (and re-sealed by `switchboard rotate-key`). */
       previousSecretKeys: z.array(z.string().min(16, "must be at least 16 characters, like secretKey")).default([]),
