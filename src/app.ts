@@ -115,7 +115,10 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     await store.close();
     throw error;
   }
-  const sweeper = setInterval(() => void media.sweep().catch(() => undefined), 6 * 3_600_000);
+  const sweeper = setInterval(() => {
+    void media.sweep().catch(() => undefined);
+    void store.ledger.sweep(Date.now()).catch((error: unknown) => log.warn({ err: error }, "could not sweep expired ids from the ledger"));
+  }, 6 * 3_600_000);
   sweeper.unref();
   void media.sweep().catch(() => undefined);
   log.info({ transports: services.map((service) => `${service.transport.name}=${service.domain}`), serverDomain, http: publicUrl }, "switchboard started");

@@ -1,7 +1,7 @@
 // What happens after the transport took a message: receipts when it arrived, errors when it failed.
 import { randomUUID } from "node:crypto";
 import { GatewayError, type StanzaCondition } from "../errors.js";
-import type { Table } from "../store/store.js";
+import type { TransportLedger } from "../store/ledger/ledger.js";
 import type { DeliveryStatus } from "../transport/contract.js";
 import { xml } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
@@ -29,7 +29,7 @@ export interface DeliveryTracker extends OutboxEvents {
 
 const EARLY_TTL_MS = 10 * 60_000;
 
-export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>, preferences: PreferenceStore): DeliveryTracker {
+export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger, preferences: PreferenceStore): DeliveryTracker {
   const { log } = gateway;
   // accepted() and report() for one message must not interleave, or a status could be parked
   // just after accepted() looked for it.
@@ -62,11 +62,8 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
   async function accept(entry: OutboxEntry, providerId: string): Promise<void> {
     const { message } = entry;
     const waiting = early.get(providerId);
-    await sent.set(
-      providerId,
-      { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) },
-      SENT_TTL_MS,
-    );
+    const record: SentRecord = { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) };
+    await ledger.seenPut("sent", providerId, message.user, record, Date.now() + SENT_TTL_MS);
     // A fast provider can report on a message before its send call has returned.
     if (waiting) {
       early.delete(providerId);
@@ -75,7 +72,7 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
   }
 
   async function report(providerId: string, status: DeliveryStatus): Promise<void> {
-    const record = await sent.get(providerId);
+    const record = await ledger.seenGet<SentRecord>("sent", providerId, Date.now());
     if (!record) {
       // Perhaps its send has not returned yet: keep the news a while for accept() to apply.
       log.debug({ providerId, state: status.state }, "status for a message not (yet) known; kept for a while");
@@ -91,6 +88,6 @@ export function createDeliveryTracker(gateway: Gateway, sent: Table<SentRecord>,
     } else {
       await bounce(record, status.reason, "recipient-unavailable");
     }
-    await sent.delete(providerId);
+    await ledger.seenDelete("sent", providerId);
   }
 }

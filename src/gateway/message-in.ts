@@ -3,7 +3,7 @@
 // once the server has it. A source id seen before is not delivered twice.
 import { createHash } from "node:crypto";
 import { gatewayError } from "../errors.js";
-import type { Table } from "../store/store.js";
+import type { TransportLedger } from "../store/ledger/ledger.js";
 import type { Delivery, InboundMessage } from "../transport/contract.js";
 import type { DeliveryJournal } from "./delivery-journal.js";
 import { createKeyedQueue } from "./keyed-queue.js";
@@ -22,6 +22,7 @@ export interface InboundRecord {
 type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string };
 
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
+const RESUME_PAGE = 500;
 const STANZA_ID_PREFIX = "sb-";
 /** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
 const DELAY_AFTER_MS = 60_000;
@@ -45,8 +46,8 @@ export interface InboxHooks {
 
 export function createInbox(
   gateway: Gateway,
-  /** seen: what was delivered, by key; the record serves both de-duplication and replies. */
-  tables: { pending: Table<StoredInbound>; seen: Table<InboundRecord> },
+  /** Waiting messages, and the ids of delivered ones (whose record serves replies). */
+  ledger: TransportLedger,
   hooks: InboxHooks,
   journal?: DeliveryJournal,
 ): Inbox {
@@ -68,14 +69,13 @@ export function createInbox(
           // Sending it again would only close the stream again: it is kept as a dead letter
           // (the link already logged it and the user is told), and its source is let go.
           count("refused");
-          await tables.pending.delete(key);
-          await tables.seen.set(key, { sourceId: stored.sourceId, peer: stored.peer }, SEEN_TTL_MS);
+          await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
           return;
         }
         journal?.confirmed(key);
       }
-      await tables.seen.set(key, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, SEEN_TTL_MS);
-      await tables.pending.delete(key);
+      // Waiting row out, delivered id in: one transaction.
+      await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, Date.now() + SEEN_TTL_MS);
       count("delivered");
     })();
     inFlight.set(key, done);
@@ -117,18 +117,24 @@ export function createInbox(
       return intake.run(key, () => accept(user, key, message));
     },
     async record(stanzaId) {
-      return stanzaId.startsWith(STANZA_ID_PREFIX) ? tables.seen.get(stanzaId.slice(STANZA_ID_PREFIX.length)) : undefined;
+      return stanzaId.startsWith(STANZA_ID_PREFIX) ? ledger.seenGet<InboundRecord>("in", stanzaId.slice(STANZA_ID_PREFIX.length), Date.now()) : undefined;
     },
     async settle(timeoutMs) {
       await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
     async resume() {
       let count = 0;
-      for await (const [key, stored] of tables.pending.entries()) {
-        count += 1;
-        // Confirmed by the server just before the last run stopped: only the bookkeeping is left.
-        const confirmed = journal?.wasConfirmed(key) ?? false;
-        send(key, stored, confirmed).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+      // Paged by key: rows finished while paging cannot make it skip others.
+      for (let after = ""; ; ) {
+        const page = await ledger.inboxPage<StoredInbound>(after, RESUME_PAGE);
+        for (const { key, stored } of page) {
+          count += 1;
+          // Confirmed by the server just before the last run stopped: only the bookkeeping is left.
+          const confirmed = journal?.wasConfirmed(key) ?? false;
+          send(key, stored, confirmed).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+        }
+        if (page.length < RESUME_PAGE) break;
+        after = page[page.length - 1]!.key;
       }
       // Runs in the background: the link comes online only after start() returns.
       void Promise.allSettled([...inFlight.values()]).then(() => journal?.settle());
@@ -137,11 +143,11 @@ export function createInbox(
   };
 
   async function accept(user: BareJid, key: string, message: InboundMessage): Promise<Delivery> {
-    if ((await tables.seen.has(key)) || (await tables.pending.has(key))) {
+    const duplicate = (): Delivery => {
       log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
       count("duplicate");
       return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
-    }
+    };
     const filtered = await hooks.filter(user, message.peer);
     if (filtered) {
       log.info({ user, sourceId: message.sourceId, reason: filtered }, "message kept out by the user's policy");
@@ -153,7 +159,8 @@ export function createInbox(
       sentAt: message.sentAt?.toISOString(),
       stanzaId: `sb-${key}`,
     };
-    await tables.pending.set(key, stored);
+    // "Seen before?" and "store it" are one statement.
+    if ((await ledger.inboxAdd(key, user, stored, Date.now())) === "duplicate") return duplicate();
     const known = await contacts.get(user, message.peer);
     if (!known) {
       await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});

@@ -12,13 +12,9 @@ import type { Router, StanzaRequest } from "./router.js";
 import type { InboundRecord } from "./message-in.js";
 import type { PreferenceStore } from "./preferences.js";
 
-const DEDUP_TTL_MS = 7 * 24 * 3_600_000;
-
 export interface MessageOutDeps {
   outbox: Outbox;
   rateLimiter: RateLimiter;
-  /** Stanza ids already taken into the outbox, per sender. */
-  seen: Table<number>;
   /** What the gateway knows of a message it delivered: for replies and threads. */
   delivered(stanzaId: string): Promise<InboundRecord | undefined>;
   /** Messages to the transport's own JID (help, commands). */
@@ -57,7 +53,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     // resending, or the intake journal replaying after a crash) is stored and sent once.
     const stanzaId = stanza.attrs.id;
     const id = stanzaId ? createHash("sha256").update(`${user} ${stanzaId}`).digest("base64url").slice(0, 32) : randomUUID();
-    if (stanzaId && ((await deps.seen.has(id)) || (await deps.outbox.has(id)))) {
+    if (stanzaId && (await deps.outbox.has(id))) {
       log.info({ user, stanzaId }, "ignored a repeated message id");
       return;
     }
@@ -81,7 +77,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
     const subject = stanza.getChildText("subject") ?? undefined;
     const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
-    await deps.outbox.enqueue({
+    const taken = await deps.outbox.enqueue({
       message: {
         id,
         user,
@@ -99,7 +95,10 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       contactJid: contacts.jidOf(peer),
       wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
     });
-    if (stanzaId) await deps.seen.set(id, Date.now(), DEDUP_TTL_MS);
+    if (!taken) {
+      log.info({ user, stanzaId }, "ignored a repeated message id");
+      return;
+    }
     await contacts.remember(user, peer, { wrote: true });
   });
 }

@@ -1,8 +1,10 @@
-// The durable outbox: a message from a user is stored before its first send, retried with back-off
-// across restarts while the transport says "temporary", and answered as an error when it says
-// "permanent" or when retrying has gone on too long.
+// The durable outbox: a message from a user is stored in the ledger before its first send, retried
+// with back-off across restarts while the transport says "temporary", and answered as an error when
+// it says "permanent" or when retrying has gone on too long. One poller, on the ledger's index of
+// due times, sends what falls due; there is no timer per message.
+import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import type { Table } from "../store/store.js";
+import type { TransportLedger } from "../store/ledger/ledger.js";
 import type { OutboundMessage, SendResult, Transport } from "../transport/contract.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { createKeyedQueue } from "./keyed-queue.js";
@@ -27,19 +29,27 @@ export interface OutboxEvents {
 }
 
 export interface Outbox {
-  enqueue(entry: Omit<OutboxEntry, "attempts" | "firstAttemptAt" | "nextAttemptAt">): Promise<void>;
+  /** Stores the message and starts sending it; false when its id was taken in before. */
+  enqueue(entry: Omit<OutboxEntry, "attempts" | "firstAttemptAt" | "nextAttemptAt">): Promise<boolean>;
+  /** Waiting, or sent within the last days: a client's resend of it is not sent again. */
   has(id: string): Promise<boolean>;
-  /** Schedule everything left from an earlier run. */
+  /** Counts what an earlier run left and starts the poller. */
   resume(): Promise<number>;
-  dropUser(user: BareJid): Promise<void>;
+  /** The ledger removed a user's rows: recount what waits. */
+  recount(): Promise<void>;
   pending(): number;
   stop(): Promise<void>;
 }
 
 const MAX_BACKOFF_MS = 15 * 60_000;
+/** Ids of messages sent or given up are remembered this long, against resends. */
+const REMEMBER_MS = 7 * 24 * 3_600_000;
+const BATCH = 100;
+/** Even with nothing due, the poller looks again this often (rows written by another instance). */
+const IDLE_POLL_MS = 30_000;
 
 export function createOutbox(options: {
-  table: Table<OutboxEntry>;
+  ledger: TransportLedger;
   transport: Transport;
   registrations: Registrations;
   log: Logger;
@@ -49,30 +59,82 @@ export function createOutbox(options: {
   retryBaseMs?: number;
   metrics: Metrics;
 }): Outbox {
-  const { table, transport, registrations, log, retryForMs, events, metrics } = options;
+  const { ledger, transport, registrations, log, retryForMs, events, metrics } = options;
   const labels = { transport: transport.name };
   const count = (result: string): void => metrics.messages.inc({ ...labels, direction: "out", result });
   let waiting = 0;
-  const setWaiting = (delta: number): void => {
-    waiting = Math.max(0, waiting + delta);
+  const setWaiting = (value: number): void => {
+    waiting = Math.max(0, value);
     metrics.outboxDepth.set(labels, waiting);
   };
   const retryBaseMs = options.retryBaseMs ?? 2_000;
-  const timers = new Map<string, NodeJS.Timeout>();
   // One conversation's messages leave in the order they were written.
   const conversations = createKeyedQueue();
+  /** Messages being sent right now: the poller leaves them alone. */
+  const sending = new Set<string>();
+  let timer: NodeJS.Timeout | null = null;
+  let polling: Promise<void> | null = null;
+  let again = false;
   let stopped = false;
 
-  const schedule = (entry: OutboxEntry): void => {
-    const id = entry.message.id;
-    clearTimeout(timers.get(id));
-    const wait = Math.max(0, entry.nextAttemptAt - Date.now());
-    const attempt = (): void => {
-      timers.delete(id);
-      void conversations.run(`${entry.message.user} ${entry.message.peer}`, () => send(entry));
-    };
-    if (wait === 0) attempt();
-    else timers.set(id, setTimeout(attempt, wait));
+  /** Messages finished lately: a poll that read them before they finished must not send them again. */
+  const finished = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
+
+  const dispatch = (id: string, entry: OutboxEntry): void => {
+    if (sending.has(id) || finished.has(id)) return;
+    sending.add(id);
+    void conversations
+      .run(`${entry.message.user} ${entry.message.peer}`, () => send(entry))
+      .catch((error: unknown) => {
+        // The ledger could not record the outcome: the row is still due, and the poller tries again.
+        log.error({ user: entry.message.user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
+      })
+      .finally(() => {
+        sending.delete(id);
+        wake();
+      });
+  };
+
+  /** One poller: sends what is due (indexed by due time), then sleeps until the next is due. */
+  const wake = (): void => {
+    if (stopped) return;
+    if (polling) {
+      again = true;
+      return;
+    }
+    polling = poll()
+      .catch((error: unknown) => log.error({ err: error }, "outbox poll failed; trying again shortly"))
+      .finally(() => {
+        polling = null;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  };
+
+  const poll = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const now = Date.now();
+    const due = await ledger.outboxDue<OutboxEntry>(now, BATCH, sending);
+    for (const row of due) dispatch(row.id, row.entry);
+    if (stopped) return;
+    if (due.length === BATCH) {
+      again = true;
+      return;
+    }
+    const next = await ledger.outboxNextDue();
+    // Due rows still being sent wake the poller when they finish; otherwise sleep until the next.
+    const wait = next === undefined || next <= now ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, next - now);
+    timer = setTimeout(wake, wait);
+    timer.unref();
+  };
+
+  const finish = async (entry: OutboxEntry): Promise<void> => {
+    await ledger.outboxFinish(entry.message.id, entry.message.user, Date.now() + REMEMBER_MS);
+    finished.set(entry.message.id, true);
+    setWaiting(waiting - 1);
   };
 
   const send = async (entry: OutboxEntry): Promise<void> => {
@@ -81,8 +143,7 @@ export function createOutbox(options: {
     const context = { user: message.user, id: message.id, attempt: entry.attempts + 1 };
     const registration = await registrations.get(message.user);
     if (!registration) {
-      await table.delete(message.id);
-      setWaiting(-1);
+      await finish(entry);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
       return;
     }
@@ -97,16 +158,14 @@ export function createOutbox(options: {
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
       await events.accepted(entry, result.providerId);
-      await table.delete(message.id);
-      setWaiting(-1);
+      await finish(entry);
       count("accepted");
       return;
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
       await events.failed(entry, result.reason);
-      await table.delete(message.id);
-      setWaiting(-1);
+      await finish(entry);
       count("refused");
       return;
     }
@@ -116,8 +175,7 @@ export function createOutbox(options: {
       const reason = `Not sent after ${entry.attempts} attempts over ${hours} hours. Last problem: ${result.reason}`;
       log.warn({ ...context, reason }, "gave up on an outgoing message");
       await events.failed(entry, reason);
-      await table.delete(message.id);
-      setWaiting(-1);
+      await finish(entry);
       count("failed");
       return;
     }
@@ -125,47 +183,40 @@ export function createOutbox(options: {
     const backoff = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 20));
     entry.nextAttemptAt = now + Math.max(result.retryAfterMs ?? 0, backoff);
     entry.lastError = result.reason;
-    await table.set(message.id, entry);
+    await ledger.outboxReschedule(message.id, entry.nextAttemptAt, entry);
     log.info({ ...context, reason: result.reason, retryInMs: entry.nextAttemptAt - now }, "message will be retried");
-    schedule(entry);
   };
 
   return {
     async enqueue(partial) {
       const now = Date.now();
       const entry: OutboxEntry = { ...partial, attempts: 0, firstAttemptAt: now, nextAttemptAt: now };
-      await table.set(entry.message.id, entry);
-      setWaiting(1);
-      schedule(entry);
+      if (!(await ledger.outboxAdd(entry.message.id, entry.message.user, entry.message.peer, now, entry, now))) return false;
+      setWaiting(waiting + 1);
+      // Sent at once, in the order written; the poller is for retries and what a restart left.
+      if (!stopped) dispatch(entry.message.id, entry);
+      return true;
     },
     has(id) {
-      return table.has(id);
+      return ledger.outboxHas(id, Date.now());
     },
     async resume() {
-      let resumed = 0;
-      for await (const [, entry] of table.entries()) {
-        schedule(entry);
-        resumed += 1;
-      }
-      setWaiting(resumed);
-      return resumed;
+      const left = await ledger.outboxCount();
+      setWaiting(left);
+      wake();
+      return left;
     },
-    async dropUser(user) {
-      for await (const [id, entry] of table.entries()) {
-        if (entry.message.user !== user) continue;
-        clearTimeout(timers.get(id));
-        timers.delete(id);
-        await table.delete(id);
-        setWaiting(-1);
-      }
+    async recount() {
+      setWaiting(await ledger.outboxCount());
     },
     pending() {
       return waiting;
     },
     async stop() {
       stopped = true;
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await polling;
       await conversations.idle();
     },
   };

@@ -95,9 +95,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const router = createRouter({ domain, log, send: gateway.send });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
-  const tracker = createDeliveryTracker(gateway, table("sent"), preferences);
+  const ledger = store.ledger.forTransport(transport.name);
+  const tracker = createDeliveryTracker(gateway, ledger, preferences);
   const outbox = createOutbox({
-    table: table("outbox"),
+    ledger,
     transport: unreadable.guard(transport, gateway.registrations),
     registrations: gateway.registrations,
     log,
@@ -109,7 +110,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const roster = createRoster(gateway, (iq) => link.request(iq), (user) => presence.onlineResources(user as BareJid));
   const inbox = createInbox(
     gateway,
-    { pending: table("inbox"), seen: table("inbox-seen") },
+    ledger,
     {
       async filter(user, peer) {
         if ((await preferences.get(user)).spamPolicy !== "known") return undefined;
@@ -128,7 +129,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
     async unregistered(user) {
       const known = await gateway.contacts.list(user);
-      await outbox.dropUser(user);
+      // Everything the ledger holds for the user: one DELETE per table.
+      await ledger.removeUser(user);
+      await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);
       await presence.farewell(user, Object.keys(known).map((address) => gateway.contacts.jidOf(address)));
@@ -156,7 +159,6 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     preferences,
     rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
     ...(options.section?.messagesPerDay && { daily: { limit: options.section.messagesPerDay, table: table<number>("daily") } }),
-    seen: table("outbox-seen"),
     delivered: (stanzaId) => inbox.record(stanzaId),
     async toService({ stanza, from }) {
       const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;

@@ -2,8 +2,12 @@
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
 import { isDeepStrictEqual } from "node:util";
-import { GatewayError } from "../errors.js";
-import { atomicInsertOf, openAdapter } from "./adapters.js";
+import { atomicInsertOf } from "./adapters.js";
+import { openEngine } from "./engine.js";
+import { guardLedger } from "./ledger/guard.js";
+import { StoreUnavailableError } from "./unavailable.js";
+import type { Ledger } from "./ledger/ledger.js";
+import type { SyncMode } from "./sqlite/database.js";
 
 export interface Table<T> {
   get(key: string): Promise<T | undefined>;
@@ -18,7 +22,10 @@ export interface Table<T> {
 }
 
 export interface Store {
+  /** A named table of mappings (keyv). */
   table<T>(name: string): Table<T>;
+  /** The ledger: outbox, inbox, ids seen. */
+  ledger: Ledger;
   close(): Promise<void>;
 }
 
@@ -29,8 +36,9 @@ interface Serialized {
 
 const TABLE_NAME = /^[a-z0-9.-]+$/;
 
-export async function openStore(uri: string, log: Logger): Promise<Store> {
-  const adapter = await openAdapter(uri, log);
+export async function openStore(uri: string, log: Logger, options: { sync?: SyncMode } = {}): Promise<Store> {
+  const engine = await openEngine(uri, log, options);
+  const adapter = engine.adapter;
   const keyv = new Keyv({ store: adapter, useKeyPrefix: false, namespace: "" });
   keyv.on("error", (error: unknown) => log.error({ err: error }, "store error"));
 
@@ -40,22 +48,15 @@ export async function openStore(uri: string, log: Logger): Promise<Store> {
       if (!TABLE_NAME.test(name)) throw new Error(`invalid store table name "${name}"`);
       return createTable<T>(keyv, adapter, name);
     },
+    ledger: guardLedger(engine.ledger),
     async close() {
       await keyv.disconnect();
+      await engine.close();
     },
   };
 }
 
-/** The store cannot keep what it is given (disk full, read-only, database down): refuse new work. */
-export class StoreUnavailableError extends GatewayError {
-  constructor(cause: unknown) {
-    super("resource-constraint", "The gateway cannot store anything right now (its storage is full, read-only or unreachable), so it took nothing on; try again later.", {
-      code: "store-unavailable",
-      type: "wait",
-      cause,
-    });
-  }
-}
+export { StoreUnavailableError };
 
 const claimsInFlight = new Map<string, Promise<unknown>>();
 

@@ -1,0 +1,46 @@
+// The ledger's tables, as numbered migrations: a store records the last one it ran
+// (ledger_version) and runs the later ones in order, each in its own transaction.
+// The SQL is written for both engines (SQLite 3.35+, PostgreSQL 15): TEXT and BIGINT only.
+
+export interface Migration {
+  version: number;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE outbox (
+        transport TEXT NOT NULL,
+        id TEXT NOT NULL,
+        user_jid TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        due_at BIGINT NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (transport, id))`,
+      "CREATE INDEX outbox_due ON outbox (transport, due_at, id)",
+      "CREATE INDEX outbox_user ON outbox (transport, user_jid)",
+      `CREATE TABLE inbox (
+        transport TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        user_jid TEXT NOT NULL,
+        stored TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (transport, source_key))`,
+      "CREATE INDEX inbox_user ON inbox (transport, user_jid)",
+      `CREATE TABLE seen (
+        transport TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        seen_key TEXT NOT NULL,
+        user_jid TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (transport, kind, seen_key))`,
+      "CREATE INDEX seen_expires ON seen (expires_at)",
+      "CREATE INDEX seen_user ON seen (transport, user_jid)",
+    ],
+  },
+];
+
+export const LEDGER_TABLES = ["outbox", "inbox", "seen"] as const;

@@ -1,0 +1,200 @@
+// The ledger on PostgreSQL (pg): the same tables and SQL as on SQLite, one transaction per call,
+// shared by every gateway instance that uses the database.
+import pg from "pg";
+import type { Ledger, SeenKind, TransportLedger } from "../ledger/ledger.js";
+import { importKeyvQueues } from "../ledger/import-keyv.js";
+import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+export interface PgLedger extends Ledger {
+  close(): Promise<void>;
+}
+
+export async function openPgLedger(uri: string): Promise<PgLedger> {
+  const pool = new pg.Pool({ connectionString: uri, max: 10 });
+  // An idle client that loses its server must not take the process down.
+  pool.on("error", () => undefined);
+  const counts = { statements: 0, transactions: 0 };
+  const query = async <R extends pg.QueryResultRow>(on: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> => {
+    counts.statements += 1;
+    return on.query<R>(text, values);
+  };
+  const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    counts.transactions += 1;
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  await migrate(pool, transaction);
+
+  const json = (value: unknown): string => JSON.stringify(value ?? null);
+  const parse = <T>(text: string): T => JSON.parse(text) as T;
+  const putSeen = (on: Queryable, transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number) =>
+    query(
+      on,
+      `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
+      [transport, kind, key, user, json(value), expiresAt],
+    );
+
+  const forTransport = (transport: string): TransportLedger => ({
+    async outboxAdd(id, user, peer, dueAt, entry, now) {
+      const added = await query(
+        pool,
+        `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
+         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS
+           (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
+         ON CONFLICT DO NOTHING`,
+        [transport, id, user, peer, dueAt, json(entry), now],
+      );
+      return (added.rowCount ?? 0) > 0;
+    },
+    async outboxFinish(id, user, expiresAt) {
+      await transaction(async (client) => {
+        await query(client, "DELETE FROM outbox WHERE transport = $1 AND id = $2", [transport, id]);
+        await putSeen(client, transport, "out", id, user, null, expiresAt);
+      });
+    },
+    async outboxDue(now, limit, skip) {
+      const rows = await query<{ id: string; entry: string }>(pool, "SELECT id, entry FROM outbox WHERE transport = $1 AND due_at <= $2 ORDER BY due_at, id LIMIT $3", [
+        transport, now, limit + skip.size,
+      ]);
+      return rows.rows.filter((row) => !skip.has(row.id)).slice(0, limit).map((row) => ({ id: row.id, entry: parse(row.entry) }));
+    },
+    async outboxNextDue() {
+      const row = await query<{ due: string | null }>(pool, "SELECT MIN(due_at) AS due FROM outbox WHERE transport = $1", [transport]);
+      const due = row.rows[0]?.due;
+      return due === null || due === undefined ? undefined : Number(due);
+    },
+    async outboxReschedule(id, dueAt, entry) {
+      await query(pool, "UPDATE outbox SET due_at = $1, entry = $2 WHERE transport = $3 AND id = $4", [dueAt, json(entry), transport, id]);
+    },
+    async outboxHas(id, now) {
+      const found = await query(
+        pool,
+        `SELECT 1 FROM outbox WHERE transport = $1 AND id = $2
+         UNION ALL SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $3`,
+        [transport, id, now],
+      );
+      return (found.rowCount ?? 0) > 0;
+    },
+    async outboxRemove(id) {
+      await query(pool, "DELETE FROM outbox WHERE transport = $1 AND id = $2", [transport, id]);
+    },
+    async outboxCount() {
+      return Number((await query<{ n: string }>(pool, "SELECT COUNT(*) AS n FROM outbox WHERE transport = $1", [transport])).rows[0]?.n ?? 0);
+    },
+
+    async inboxAdd(key, user, stored, now) {
+      const added = await query(
+        pool,
+        `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
+         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS
+           (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'in' AND seen_key = $2 AND expires_at > $5)
+         ON CONFLICT DO NOTHING`,
+        [transport, key, user, json(stored), now],
+      );
+      return (added.rowCount ?? 0) > 0 ? "added" : "duplicate";
+    },
+    async inboxDone(key, user, record, expiresAt) {
+      await transaction(async (client) => {
+        await query(client, "DELETE FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key]);
+        await putSeen(client, transport, "in", key, user, record, expiresAt);
+      });
+    },
+    async inboxHas(key) {
+      return ((await query(pool, "SELECT 1 FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key])).rowCount ?? 0) > 0;
+    },
+    async inboxPage(afterKey, limit) {
+      const rows = await query<{ source_key: string; stored: string }>(
+        pool,
+        "SELECT source_key, stored FROM inbox WHERE transport = $1 AND source_key COLLATE \"C\" > $2 ORDER BY source_key COLLATE \"C\" LIMIT $3",
+        [transport, afterKey, limit],
+      );
+      return rows.rows.map((row) => ({ key: row.source_key, stored: parse(row.stored) }));
+    },
+
+    async seenGet<T>(kind: SeenKind, key: string, now: number) {
+      const rows = await query<{ value: string }>(pool, "SELECT value FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3 AND expires_at > $4", [transport, kind, key, now]);
+      const row = rows.rows[0];
+      return row ? parse<T>(row.value) : undefined;
+    },
+    async seenPut(kind, key, user, value, expiresAt) {
+      await putSeen(pool, transport, kind, key, user, value, expiresAt);
+    },
+    async seenClaim(kind, key, user, value, expiresAt, now) {
+      const written = await query(
+        pool,
+        `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at
+         WHERE seen.expires_at <= $7`,
+        [transport, kind, key, user, json(value), expiresAt, now],
+      );
+      return (written.rowCount ?? 0) > 0;
+    },
+    async seenDelete(kind, key) {
+      await query(pool, "DELETE FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3", [transport, kind, key]);
+    },
+
+    async removeUser(user) {
+      return transaction(async (client) => {
+        let removed = 0;
+        for (const table of LEDGER_TABLES) removed += (await query(client, `DELETE FROM ${table} WHERE transport = $1 AND user_jid = $2`, [transport, user])).rowCount ?? 0;
+        return removed;
+      });
+    },
+  });
+
+  return {
+    forTransport,
+    async sweep(now) {
+      return (await query(pool, "DELETE FROM seen WHERE expires_at <= $1", [now])).rowCount ?? 0;
+    },
+    stats() {
+      return { ...counts };
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+// Several instances may start at once: an advisory lock lets one migrate while the others wait.
+const MIGRATION_LOCK = 0x5b0a_4d01;
+
+async function migrate(pool: pg.Pool, transaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>): Promise<void> {
+  await transaction(async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL)");
+    const current = Number((await client.query<{ v: string | null }>("SELECT MAX(version) AS v FROM ledger_version")).rows[0]?.v ?? 0);
+    for (const migration of MIGRATIONS.filter((candidate) => candidate.version > current)) {
+      for (const statement of migration.statements) await client.query(statement);
+      if (migration.version === 1) await importFromKeyv(client);
+      await client.query("INSERT INTO ledger_version (version) VALUES ($1)", [migration.version]);
+    }
+  });
+}
+
+async function importFromKeyv(client: pg.PoolClient): Promise<void> {
+  const exists = (await client.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'keyv'")).rowCount ?? 0;
+  if (!exists) return;
+  const rows = (await client.query<{ key: string; value: string }>("SELECT key, value FROM keyv WHERE key ~ '^[a-z0-9-]+\\.(outbox|inbox|inbox-seen|outbox-seen|sent):'")).rows;
+  const inserts: Array<{ table: string; row: Record<string, string | number> }> = [];
+  const removals: string[] = [];
+  importKeyvQueues({ rows, remove: (key) => removals.push(key) }, (table, row) => inserts.push({ table, row }));
+  for (const { table, row } of inserts) {
+    const columns = Object.keys(row);
+    await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) ON CONFLICT DO NOTHING`, columns.map((column) => row[column]));
+  }
+  for (const key of removals) await client.query("DELETE FROM keyv WHERE key = $1", [key]);
+}

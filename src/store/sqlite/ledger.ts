@@ -1,0 +1,162 @@
+// The ledger on the embedded SQLite file: prepared statements, one transaction per call, and the
+// schema migrated forward at open (including the queues release 0.1.0 kept as keyv rows).
+import type { Ledger, SeenKind, TransportLedger } from "../ledger/ledger.js";
+import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
+import { importKeyvQueues } from "../ledger/import-keyv.js";
+import type { SqliteDatabase, StatementCache } from "./database.js";
+
+export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledger {
+  migrate(db, sql);
+  const json = (value: unknown): string => JSON.stringify(value ?? null);
+  const parse = <T>(text: string): T => JSON.parse(text) as T;
+
+  const forTransport = (transport: string): TransportLedger => ({
+    async outboxAdd(id, user, peer, dueAt, entry, now) {
+      const added = sql
+        .statement(
+          `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
+           SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
+             (SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?)
+           ON CONFLICT DO NOTHING`,
+        )
+        .run(transport, id, user, peer, dueAt, json(entry), transport, id, now);
+      return added.changes > 0;
+    },
+    async outboxFinish(id, user, expiresAt) {
+      sql.transaction(() => {
+        sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id);
+        putSeen(transport, "out", id, user, null, expiresAt);
+      });
+    },
+    async outboxDue(now, limit, skip) {
+      // Rows being sent are skipped in the query's result, not its LIMIT: ask for enough.
+      const rows = sql
+        .statement("SELECT id, entry FROM outbox WHERE transport = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?")
+        .all(transport, now, limit + skip.size) as Array<{ id: string; entry: string }>;
+      return rows.filter((row) => !skip.has(row.id)).slice(0, limit).map((row) => ({ id: row.id, entry: parse(row.entry) }));
+    },
+    async outboxNextDue() {
+      const row = sql.statement("SELECT MIN(due_at) AS due FROM outbox WHERE transport = ?").get(transport) as { due: number | null };
+      return row.due ?? undefined;
+    },
+    async outboxReschedule(id, dueAt, entry) {
+      sql.statement("UPDATE outbox SET due_at = ?, entry = ? WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id);
+    },
+    async outboxHas(id, now) {
+      return (
+        sql
+          .statement(
+            `SELECT 1 FROM outbox WHERE transport = ? AND id = ?
+             UNION ALL SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?`,
+          )
+          .get(transport, id, transport, id, now) !== undefined
+      );
+    },
+    async outboxRemove(id) {
+      sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id);
+    },
+    async outboxCount() {
+      return (sql.statement("SELECT COUNT(*) AS n FROM outbox WHERE transport = ?").get(transport) as { n: number }).n;
+    },
+
+    async inboxAdd(key, user, stored, now) {
+      // One statement: not already waiting (the primary key) and not delivered before (seen).
+      const added = sql
+        .statement(
+          `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
+           SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS
+             (SELECT 1 FROM seen WHERE transport = ? AND kind = 'in' AND seen_key = ? AND expires_at > ?)
+           ON CONFLICT DO NOTHING`,
+        )
+        .run(transport, key, user, json(stored), now, transport, key, now);
+      return added.changes > 0 ? "added" : "duplicate";
+    },
+    async inboxDone(key, user, record, expiresAt) {
+      sql.transaction(() => {
+        sql.statement("DELETE FROM inbox WHERE transport = ? AND source_key = ?").run(transport, key);
+        putSeen(transport, "in", key, user, record, expiresAt);
+      });
+    },
+    async inboxHas(key) {
+      return sql.statement("SELECT 1 FROM inbox WHERE transport = ? AND source_key = ?").get(transport, key) !== undefined;
+    },
+    async inboxPage(afterKey, limit) {
+      const rows = sql
+        .statement("SELECT source_key, stored FROM inbox WHERE transport = ? AND source_key > ? ORDER BY source_key LIMIT ?")
+        .all(transport, afterKey, limit) as Array<{ source_key: string; stored: string }>;
+      return rows.map((row) => ({ key: row.source_key, stored: parse(row.stored) }));
+    },
+
+    async seenGet<T>(kind: SeenKind, key: string, now: number) {
+      const row = sql.statement("SELECT value FROM seen WHERE transport = ? AND kind = ? AND seen_key = ? AND expires_at > ?").get(transport, kind, key, now) as
+        | { value: string }
+        | undefined;
+      return row ? parse<T>(row.value) : undefined;
+    },
+    async seenPut(kind, key, user, value, expiresAt) {
+      putSeen(transport, kind, key, user, value, expiresAt);
+    },
+    async seenClaim(kind, key, user, value, expiresAt, now) {
+      const written = sql
+        .statement(
+          `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at
+           WHERE seen.expires_at <= ?`,
+        )
+        .run(transport, kind, key, user, json(value), expiresAt, now);
+      return written.changes > 0;
+    },
+    async seenDelete(kind, key) {
+      sql.statement("DELETE FROM seen WHERE transport = ? AND kind = ? AND seen_key = ?").run(transport, kind, key);
+    },
+
+    async removeUser(user) {
+      return sql.transaction(() =>
+        LEDGER_TABLES.reduce((removed, table) => removed + sql.statement(`DELETE FROM ${table} WHERE transport = ? AND user_jid = ?`).run(transport, user).changes, 0),
+      );
+    },
+  });
+
+  function putSeen(transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number): void {
+    sql
+      .statement(
+        `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
+      )
+      .run(transport, kind, key, user, json(value), expiresAt);
+  }
+
+  return {
+    forTransport,
+    async sweep(now) {
+      return sql.statement("DELETE FROM seen WHERE expires_at <= ?").run(now).changes;
+    },
+    stats() {
+      return { ...sql.counts };
+    },
+  };
+}
+
+function migrate(db: SqliteDatabase, sql: StatementCache): void {
+  db.exec("CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL)");
+  const current = (db.prepare("SELECT MAX(version) AS v FROM ledger_version").get() as { v: number | null }).v ?? 0;
+  for (const migration of MIGRATIONS.filter((candidate) => candidate.version > current)) {
+    sql.transaction(() => {
+      for (const statement of migration.statements) db.exec(statement);
+      if (migration.version === 1) importKeyvQueues(keyvRows(db), (table, row) => insertImported(db, table, row));
+      db.prepare("INSERT INTO ledger_version (version) VALUES (?)").run(migration.version);
+    });
+  }
+}
+
+function keyvRows(db: SqliteDatabase): { rows: Array<{ key: string; value: string }>; remove(key: string): void } {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keyv'").get();
+  const rows = exists ? (db.prepare("SELECT key, value FROM keyv").all() as Array<{ key: string; value: string }>) : [];
+  const remove = db.prepare("DELETE FROM keyv WHERE key = ?");
+  return { rows, remove: (key) => void remove.run(key) };
+}
+
+function insertImported(db: SqliteDatabase, table: (typeof LEDGER_TABLES)[number], row: Record<string, string | number>): void {
+  const columns = Object.keys(row);
+  db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).run(...columns.map((column) => row[column]!));
+}
