@@ -16,8 +16,9 @@ const KEEP_MS = 30 * 24 * 3_600_000;
 const MAX_STANZA_CHARS = 256 * 1024;
 
 export async function tellRefused(gateway: Gateway, table: Table<DeadLetter>, element: Element, condition: string): Promise<void> {
-  await table.set(randomUUID(), { at: new Date().toISOString(), condition, stanza: element.toString().slice(0, MAX_STANZA_CHARS) }, KEEP_MS);
   const { to, from } = element.attrs;
+  // Keyed by the user it was for, so that unregistering removes it with the rest of their data.
+  await table.set(`${to ? parseJid(to).bare : ""}|${randomUUID()}`, { at: new Date().toISOString(), condition, stanza: element.toString().slice(0, MAX_STANZA_CHARS) }, KEEP_MS);
   // Only a user of ours is told, and never about a notice of ours (that could go round forever).
   if (!to || !from || from === gateway.domain || !(await gateway.registrations.isRegistered(parseJid(to).bare))) return;
   const sender = from.split("/")[0];

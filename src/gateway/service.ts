@@ -131,6 +131,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       const known = await gateway.contacts.list(user);
       // Everything the ledger holds for the user: one DELETE per table.
       await ledger.removeUser(user);
+      await table("daily").deletePrefix?.(`${user} `);
+      await deadLetters.deletePrefix?.(`${user}|`);
       await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);

@@ -19,6 +19,8 @@ export interface Table<T> {
    *  Optional so that stand-in tables (tests, wrappers) need not have it; the store's tables do. */
   insert?(key: string, value: T): Promise<boolean>;
   entries(): AsyncIterable<[string, T]>;
+  /** Removes every key that starts with `prefix` (one statement where the engine allows); returns how many. */
+  deletePrefix?(prefix: string): Promise<number>;
 }
 
 export interface Store {
@@ -112,6 +114,18 @@ function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Ta
         if (!ok) throw new StoreUnavailableError(new Error(`the store did not save ${name}:${key}`));
         return isDeepStrictEqual(await keyv.get(fullKey(key)), value);
       });
+    },
+    async deletePrefix(prefix) {
+      const bulk = (adapter as Partial<{ deletePrefix(prefix: string): number | Promise<number> }>).deletePrefix;
+      if (typeof bulk === "function") return guard(async () => bulk.call(adapter, fullKey(prefix)));
+      // Engines without it: list and delete (their listing pages by key, so deleting is safe).
+      let removed = 0;
+      for await (const [key] of this.entries()) {
+        if (!key.startsWith(prefix)) continue;
+        await this.delete(key);
+        removed += 1;
+      }
+      return removed;
     },
     async *entries() {
       if (typeof adapter.iterator !== "function") throw new Error("this store engine cannot list its entries");

@@ -79,7 +79,8 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       return { thread, saved };
     },
     async forget(user) {
-      for await (const [stored] of table.entries()) if (stored.startsWith(`${user}|`)) await table.delete(stored);
+      if (table.deletePrefix) await table.deletePrefix(`${user}|`);
+      else for await (const [stored] of table.entries()) if (stored.startsWith(`${user}|`)) await table.delete(stored);
     },
   };
 }
