@@ -2,6 +2,7 @@
 // server granted the transport roster access, else a XEP-0144 roster item suggestion to clients
 // that advertise it, else a subscription request from the contact's JID.
 import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { Element } from "../xmpp/xml.js";
 import { xml } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
@@ -34,7 +35,8 @@ const FEATURES_TTL_MS = 10 * 60_000;
 export function createRoster(gateway: Gateway, request: (iq: Element) => Promise<Element>, onlineResources: (user: string) => string[]): Roster {
   const { contacts, log, domain, transport } = gateway;
   let rosterAccess = "none";
-  const rosterx = new Map<string, { supported: boolean; until: number }>();
+  // Keyed by full JID, which clients make up at will: bounded, least recently used out first.
+  const rosterx = new LRUCache<string, { supported: boolean; until: number }>({ max: 10_000 });
 
   /** Whether the client at `full` advertises roster item exchange (asked once, then cached). */
   const suggestsRosterItems = async (full: string): Promise<boolean> => {
