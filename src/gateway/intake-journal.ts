@@ -3,7 +3,7 @@
 // appended here synchronously, before any await, and marked done once it is in the outbox (or
 // refused); after a crash, what has no mark is handled again (de-duplication by stanza id makes
 // that safe). Appends land in the page cache, which outlives a killed process.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parse } from "ltx";
 import type { Logger } from "pino";
@@ -13,8 +13,9 @@ export interface IntakeJournal {
   /** Records a stanza; returns the mark to pass to done() (none when the journal cannot be written). */
   write(stanza: Element): number | undefined;
   done(mark: number): void;
-  /** Stanzas an earlier run took in but never finished, oldest first. */
-  unfinished(): Element[];
+  /** Stanzas an earlier run took in but never finished, oldest first, each with its mark: they
+   *  stay in the journal until done(mark), so a failed start or another crash loses none. */
+  unfinished(): Array<{ stanza: Element; mark: number }>;
 }
 
 const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
@@ -24,7 +25,7 @@ export function openIntakeJournal(file: string, log: Logger): IntakeJournal {
   let sequence = 0;
   let open = 0;
   let bytes = 0;
-  const leftover: Element[] = [];
+  const leftover: Array<{ stanza: Element; mark: number }> = [];
 
   if (existsSync(file)) {
     const pending = new Map<number, string>();
@@ -38,14 +39,24 @@ export function openIntakeJournal(file: string, log: Logger): IntakeJournal {
         // a line cut short by the crash: its stanza never got further than this
       }
     }
+    const carried: string[] = [];
     for (const [n, text] of [...pending].sort(([a], [b]) => a - b)) {
       try {
-        leftover.push(parse(text) as unknown as Element);
+        const stanza = parse(text) as unknown as Element;
+        carried.push(text);
+        leftover.push({ stanza, mark: carried.length });
       } catch (error) {
         log.warn({ entry: n, err: error }, "dropped an unreadable journal entry");
       }
     }
-    truncateSync(file, 0);
+    // The unfinished entries move into a fresh journal, which replaces the old one in one rename:
+    // at no moment is an unfinished stanza in neither.
+    const fresh = carried.map((text, index) => `${JSON.stringify({ n: index + 1, xml: text })}\n`).join("");
+    writeFileSync(`${file}.new`, fresh, { mode: 0o600 });
+    renameSync(`${file}.new`, file);
+    sequence = carried.length;
+    open = carried.length;
+    bytes = fresh.length;
   }
 
   // A journal that cannot be written (disk full) must not stop the gateway: the message is then

@@ -173,8 +173,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   // content go through the intake journal so a crash cannot lose what the server handed over.
   const senders = createKeyedQueue();
   const journal = options.journalFile ? openIntakeJournal(options.journalFile, log) : undefined;
-  const handle = (stanza: Element): void => {
-    const mark = journal && stanza.name === "message" && stanza.attrs.type !== "error" && stanza.getChild("body") ? journal.write(stanza) : undefined;
+  const handle = (stanza: Element, carried?: number): void => {
+    const mark = carried ?? (journal && stanza.name === "message" && stanza.attrs.type !== "error" && stanza.getChild("body") ? journal.write(stanza) : undefined);
     void senders
       .run(stanza.attrs.from?.split("/")[0] ?? "", () => router.dispatch(stanza))
       .finally(() => {
@@ -239,7 +239,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       for await (const registration of gateway.registrations.all()) void registration;
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
       const replayed = journal?.unfinished() ?? [];
-      for (const stanza of replayed) handle(stanza);
+      for (const { stanza, mark } of replayed) handle(stanza, mark);
       if (redelivered + resent + replayed.length > 0) log.info({ redelivered, resent, replayed: replayed.length }, "resumed work left by the previous run");
       link.start();
     },
