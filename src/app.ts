@@ -56,7 +56,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     transports.push([name, module.create(transportOptions(name, module, section), log.child({ transport: name }))]);
   }
 
-  const store = await openStore(config.store.uri, log);
+  const store = await openStore(config.store.uri, log, { sync: config.store.sync });
   const secrets = createSecretBox(config.store.secretKey, config.store.previousSecretKeys);
   const metrics = createMetrics();
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
