@@ -1,32 +1,53 @@
-// A preload for the gateway process that counts the SQL statements it sends to SQLite, by kind and
-// table prefix, and writes the tally to stderr (the gateway's log file) when it exits:
+// A preload for the gateway process that counts the SQL statements and transactions it runs on
+// SQLite (better-sqlite3), by kind and table, and writes the tally to stderr (the gateway's log
+// file) when it exits:
 //   npm run bench -- --gateway-node-flag=--import=./dist/bench/count-queries.js …
 // (a path relative to the repository; the bench makes it absolute). Measurement only: nothing in the
 // gateway changes.
 import { createRequire } from "node:module";
 
-type Method = (this: unknown, sql: string, ...rest: unknown[]) => unknown;
+type Method = (this: { source: string }, ...args: unknown[]) => unknown;
 
 const require = createRequire(import.meta.url);
-const sqlite3 = require("sqlite3") as { Database: { prototype: Record<string, Method> } };
+const Database = require("better-sqlite3") as {
+  new (file: string): { prepare(sql: string): object; close(): void };
+  prototype: Record<string, (this: unknown, ...args: unknown[]) => unknown>;
+};
 const counts = new Map<string, number>();
 let total = 0;
+let transactions = 0;
 
-for (const name of ["all", "run", "get", "each", "exec"]) {
-  const original = sqlite3.Database.prototype[name];
+// Statements are native objects sharing one prototype: take it from a throwaway database.
+const probe = new Database(":memory:");
+const statementPrototype = Object.getPrototypeOf(probe.prepare("SELECT 1")) as Record<string, Method>;
+probe.close();
+
+for (const name of ["run", "get", "all", "iterate"]) {
+  const original = statementPrototype[name];
   if (typeof original !== "function") continue;
-  sqlite3.Database.prototype[name] = function (this: unknown, sql: string, ...rest: unknown[]) {
+  statementPrototype[name] = function (this: { source: string }, ...args: unknown[]) {
+    const sql = this.source;
     const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "?";
-    // Keys start with the store table ("sms.outbox:…"); the first parameter usually is the key.
-    const key = typeof rest[0] === "string" ? rest[0].split(":")[0]! : "";
-    const label = `${verb} ${key}`.trim();
+    const table = /\b(?:FROM|INTO|UPDATE)\s+(\w+)/i.exec(sql)?.[1] ?? "";
+    // keyv rows: the key's table prefix ("sms.registrations:…") says which mapping it is.
+    const key = table === "keyv" && typeof args[0] === "string" ? ` ${args[0].split(":")[0]}` : "";
+    const label = `${verb} ${table}${key}`.trim();
     counts.set(label, (counts.get(label) ?? 0) + 1);
     total += 1;
-    return original.call(this, sql, ...rest);
+    return original.apply(this, args);
   };
 }
 
+const transaction = Database.prototype.transaction!;
+Database.prototype.transaction = function (this: unknown, ...args: unknown[]) {
+  const wrapped = transaction.apply(this, args) as (...inner: unknown[]) => unknown;
+  return (...inner: unknown[]) => {
+    transactions += 1;
+    return wrapped(...inner);
+  };
+};
+
 process.once("exit", () => {
   const lines = [...counts].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${String(count).padStart(8)}  ${label}`);
-  process.stderr.write(`sqlite statements: ${total}\n${lines.join("\n")}\n`);
+  process.stderr.write(`sqlite statements: ${total}, transactions: ${transactions}\n${lines.join("\n")}\n`);
 });

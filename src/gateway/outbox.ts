@@ -47,6 +47,8 @@ const REMEMBER_MS = 7 * 24 * 3_600_000;
 const BATCH = 100;
 /** Even with nothing due, the poller looks again this often (rows written by another instance). */
 const IDLE_POLL_MS = 30_000;
+/** After the store failed to record an outcome, the poller looks again this soon. */
+const STORE_RETRY_MS = 1_000;
 
 export function createOutbox(options: {
   ledger: TransportLedger;
@@ -85,14 +87,19 @@ export function createOutbox(options: {
     sending.add(id);
     void conversations
       .run(`${entry.message.user} ${entry.message.peer}`, () => send(entry))
-      .catch((error: unknown) => {
-        // The ledger could not record the outcome: the row is still due, and the poller tries again.
-        log.error({ user: entry.message.user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
-      })
-      .finally(() => {
-        sending.delete(id);
-        wake();
-      });
+      .then(
+        (outcome) => {
+          sending.delete(id);
+          // A finished message changes nothing due; a rescheduled one may be the next due.
+          if (outcome === "rescheduled") wake();
+        },
+        (error: unknown) => {
+          sending.delete(id);
+          // The ledger could not record the outcome: the row is still due; the poller tries again soon.
+          log.error({ user: entry.message.user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
+          setTimeout(wake, STORE_RETRY_MS).unref();
+        },
+      );
   };
 
   /** One poller: sends what is due (indexed by due time), then sleeps until the next is due. */
@@ -125,7 +132,7 @@ export function createOutbox(options: {
       return;
     }
     const next = await ledger.outboxNextDue();
-    // Due rows still being sent wake the poller when they finish; otherwise sleep until the next.
+    // Rows due now are being sent (one rescheduled wakes the poller); otherwise sleep until the next.
     const wait = next === undefined || next <= now ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, next - now);
     timer = setTimeout(wake, wait);
     timer.unref();
@@ -137,15 +144,15 @@ export function createOutbox(options: {
     setWaiting(waiting - 1);
   };
 
-  const send = async (entry: OutboxEntry): Promise<void> => {
-    if (stopped) return;
+  const send = async (entry: OutboxEntry): Promise<"finished" | "rescheduled" | "stopped"> => {
+    if (stopped) return "stopped";
     const { message } = entry;
     const context = { user: message.user, id: message.id, attempt: entry.attempts + 1 };
     const registration = await registrations.get(message.user);
     if (!registration) {
       await finish(entry);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
-      return;
+      return "finished";
     }
     let result: SendResult;
     try {
@@ -160,14 +167,14 @@ export function createOutbox(options: {
       await events.accepted(entry, result.providerId);
       await finish(entry);
       count("accepted");
-      return;
+      return "finished";
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
       await events.failed(entry, result.reason);
       await finish(entry);
       count("refused");
-      return;
+      return "finished";
     }
     const now = Date.now();
     if (now - entry.firstAttemptAt >= retryForMs) {
@@ -177,7 +184,7 @@ export function createOutbox(options: {
       await events.failed(entry, reason);
       await finish(entry);
       count("failed");
-      return;
+      return "finished";
     }
     metrics.retries.inc(labels);
     const backoff = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 20));
@@ -185,6 +192,7 @@ export function createOutbox(options: {
     entry.lastError = result.reason;
     await ledger.outboxReschedule(message.id, entry.nextAttemptAt, entry);
     log.info({ ...context, reason: result.reason, retryInMs: entry.nextAttemptAt - now }, "message will be retried");
+    return "rescheduled";
   };
 
   return {

@@ -24,13 +24,38 @@ export function openSqliteFile(file: string, sync: SyncMode = "full"): SqliteDat
 /** Prepares each distinct statement once and counts what runs (for the benchmark's figures). */
 export interface StatementCache {
   statement(sql: string): Database.Statement;
+  /** Runs `work` at once, inside this tick's transaction; resolves once that transaction is
+   *  committed (every write of one event-loop tick shares one commit, so one sync to disk). */
+  write<T>(work: () => T): Promise<T>;
+  /** Work whose statements must all happen or none (joins this tick's transaction when open). */
   transaction<T>(work: () => T): T;
   readonly counts: { statements: number; transactions: number };
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
 }
 
 export function statementCache(db: SqliteDatabase): StatementCache {
   const prepared = new Map<string, Database.Statement>();
   const counts = { statements: 0, transactions: 0 };
+  let batch: Waiter[] | null = null;
+
+  const commit = (): void => {
+    const waiters = batch ?? [];
+    batch = null;
+    try {
+      if (db.inTransaction) db.exec("COMMIT");
+      else throw new Error("the store's transaction was rolled back (a statement in it failed)");
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve();
+  };
+
   return {
     statement(sql) {
       let found = prepared.get(sql);
@@ -41,10 +66,28 @@ export function statementCache(db: SqliteDatabase): StatementCache {
       counts.statements += 1;
       return found;
     },
+    write(work) {
+      if (!batch) {
+        db.exec("BEGIN");
+        counts.transactions += 1;
+        batch = [];
+        setImmediate(commit);
+      }
+      const waiters = batch;
+      let result: ReturnType<typeof work>;
+      try {
+        result = work();
+      } catch (error) {
+        // A failed statement may have ended the transaction: then the whole tick's writes fail.
+        if (!db.inTransaction) commit();
+        return Promise.reject(error);
+      }
+      return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(result), reject }));
+    },
     transaction(work) {
-      counts.transactions += 1;
-      // A nested call joins the transaction already open.
-      return db.inTransaction ? work() : db.transaction(work)();
+      if (!db.inTransaction) counts.transactions += 1;
+      // Inside an open transaction better-sqlite3 uses a savepoint: still all or nothing.
+      return db.transaction(work)();
     },
     counts,
   };

@@ -28,24 +28,24 @@ export class SqliteKeyvAdapter extends EventEmitter {
   }
 
   async set(key: string, value: string): Promise<void> {
-    this.sql.statement("INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    await this.sql.write(() => this.sql.statement("INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value));
   }
 
   async delete(key: string): Promise<boolean> {
-    return this.sql.statement("DELETE FROM keyv WHERE key = ?").run(key).changes > 0;
+    return this.sql.write(() => this.sql.statement("DELETE FROM keyv WHERE key = ?").run(key).changes > 0);
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {
-    let any = false;
-    this.sql.transaction(() => {
+    return this.sql.write(() => {
+      let any = false;
       for (const key of keys) any = this.sql.statement("DELETE FROM keyv WHERE key = ?").run(key).changes > 0 || any;
+      return any;
     });
-    return any;
   }
 
   async clear(): Promise<void> {
-    if (this.namespace) this.deletePrefix(`${this.namespace}:`);
-    else this.sql.statement("DELETE FROM keyv").run();
+    if (this.namespace) await this.deletePrefix(`${this.namespace}:`);
+    else await this.sql.write(() => this.sql.statement("DELETE FROM keyv").run());
   }
 
   async has(key: string): Promise<boolean> {
@@ -68,18 +68,20 @@ export class SqliteKeyvAdapter extends EventEmitter {
 
   /** Stores a key only where none is, or only an expired one: one statement, so one caller wins. */
   async insertIfAbsent(key: string, serialized: string, now: number): Promise<boolean> {
-    const written = this.sql
-      .statement(
-        `INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
-         WHERE json_extract(keyv.value, '$.expires') <= ? RETURNING key`,
-      )
-      .all(key, serialized, now);
-    return written.length > 0;
+    return this.sql.write(
+      () =>
+        this.sql
+          .statement(
+            `INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+             WHERE json_extract(keyv.value, '$.expires') <= ? RETURNING key`,
+          )
+          .all(key, serialized, now).length > 0,
+    );
   }
 
   /** Deletes every row under a prefix in one statement. */
-  deletePrefix(prefix: string): number {
-    return this.sql.statement("DELETE FROM keyv WHERE key >= ? AND key < ?").run(prefix, `${prefix}\u{10FFFF}`).changes;
+  deletePrefix(prefix: string): Promise<number> {
+    return this.sql.write(() => this.sql.statement("DELETE FROM keyv WHERE key >= ? AND key < ?").run(prefix, `${prefix}\u{10FFFF}`).changes);
   }
 
   async disconnect(): Promise<void> {

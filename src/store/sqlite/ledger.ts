@@ -1,4 +1,5 @@
-// The ledger on the embedded SQLite file: prepared statements, one transaction per call, and the
+// The ledger on the embedded SQLite file: prepared statements, each call's statements all or
+// nothing, the writes of one event-loop tick committed together (one sync to disk), and the
 // schema migrated forward at open (including the queues release 0.1.0 kept as keyv rows).
 import type { Ledger, SeenKind, TransportLedger } from "../ledger/ledger.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
@@ -11,22 +12,23 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
   const parse = <T>(text: string): T => JSON.parse(text) as T;
 
   const forTransport = (transport: string): TransportLedger => ({
-    async outboxAdd(id, user, peer, dueAt, entry, now) {
-      const added = sql
+    outboxAdd(id, user, peer, dueAt, entry, now) {
+      return sql.write(() => sql
         .statement(
           `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
            SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
         )
-        .run(transport, id, user, peer, dueAt, json(entry), transport, id, now);
-      return added.changes > 0;
+        .run(transport, id, user, peer, dueAt, json(entry), transport, id, now).changes > 0);
     },
-    async outboxFinish(id, user, expiresAt) {
-      sql.transaction(() => {
-        sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id);
-        putSeen(transport, "out", id, user, null, expiresAt);
-      });
+    outboxFinish(id, user, expiresAt) {
+      return sql.write(() =>
+        sql.transaction(() => {
+          sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id);
+          putSeen(transport, "out", id, user, null, expiresAt);
+        }),
+      );
     },
     async outboxDue(now, limit, skip) {
       // Rows being sent are skipped in the query's result, not its LIMIT: ask for enough.
@@ -40,7 +42,7 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
       return row.due ?? undefined;
     },
     async outboxReschedule(id, dueAt, entry) {
-      sql.statement("UPDATE outbox SET due_at = ?, entry = ? WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id);
+      await sql.write(() => sql.statement("UPDATE outbox SET due_at = ?, entry = ? WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id));
     },
     async outboxHas(id, now) {
       return (
@@ -53,29 +55,30 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
       );
     },
     async outboxRemove(id) {
-      sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id);
+      await sql.write(() => sql.statement("DELETE FROM outbox WHERE transport = ? AND id = ?").run(transport, id));
     },
     async outboxCount() {
       return (sql.statement("SELECT COUNT(*) AS n FROM outbox WHERE transport = ?").get(transport) as { n: number }).n;
     },
 
-    async inboxAdd(key, user, stored, now) {
+    inboxAdd(key, user, stored, now) {
       // One statement: not already waiting (the primary key) and not delivered before (seen).
-      const added = sql
+      return sql.write(() => sql
         .statement(
           `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
            SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'in' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
         )
-        .run(transport, key, user, json(stored), now, transport, key, now);
-      return added.changes > 0 ? "added" : "duplicate";
+        .run(transport, key, user, json(stored), now, transport, key, now).changes > 0 ? "added" as const : "duplicate" as const);
     },
-    async inboxDone(key, user, record, expiresAt) {
-      sql.transaction(() => {
-        sql.statement("DELETE FROM inbox WHERE transport = ? AND source_key = ?").run(transport, key);
-        putSeen(transport, "in", key, user, record, expiresAt);
-      });
+    inboxDone(key, user, record, expiresAt) {
+      return sql.write(() =>
+        sql.transaction(() => {
+          sql.statement("DELETE FROM inbox WHERE transport = ? AND source_key = ?").run(transport, key);
+          putSeen(transport, "in", key, user, record, expiresAt);
+        }),
+      );
     },
     async inboxHas(key) {
       return sql.statement("SELECT 1 FROM inbox WHERE transport = ? AND source_key = ?").get(transport, key) !== undefined;
@@ -93,26 +96,27 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         | undefined;
       return row ? parse<T>(row.value) : undefined;
     },
-    async seenPut(kind, key, user, value, expiresAt) {
-      putSeen(transport, kind, key, user, value, expiresAt);
+    seenPut(kind, key, user, value, expiresAt) {
+      return sql.write(() => putSeen(transport, kind, key, user, value, expiresAt));
     },
-    async seenClaim(kind, key, user, value, expiresAt, now) {
-      const written = sql
+    seenClaim(kind, key, user, value, expiresAt, now) {
+      return sql.write(() => sql
         .statement(
           `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at
            WHERE seen.expires_at <= ?`,
         )
-        .run(transport, kind, key, user, json(value), expiresAt, now);
-      return written.changes > 0;
+        .run(transport, kind, key, user, json(value), expiresAt, now).changes > 0);
     },
     async seenDelete(kind, key) {
-      sql.statement("DELETE FROM seen WHERE transport = ? AND kind = ? AND seen_key = ?").run(transport, kind, key);
+      await sql.write(() => sql.statement("DELETE FROM seen WHERE transport = ? AND kind = ? AND seen_key = ?").run(transport, kind, key));
     },
 
-    async removeUser(user) {
-      return sql.transaction(() =>
-        LEDGER_TABLES.reduce((removed, table) => removed + sql.statement(`DELETE FROM ${table} WHERE transport = ? AND user_jid = ?`).run(transport, user).changes, 0),
+    removeUser(user) {
+      return sql.write(() =>
+        sql.transaction(() =>
+          LEDGER_TABLES.reduce((removed, table) => removed + sql.statement(`DELETE FROM ${table} WHERE transport = ? AND user_jid = ?`).run(transport, user).changes, 0),
+        ),
       );
     },
   });
@@ -128,8 +132,8 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
 
   return {
     forTransport,
-    async sweep(now) {
-      return sql.statement("DELETE FROM seen WHERE expires_at <= ?").run(now).changes;
+    sweep(now) {
+      return sql.write(() => sql.statement("DELETE FROM seen WHERE expires_at <= ?").run(now).changes);
     },
     stats() {
       return { ...sql.counts };
