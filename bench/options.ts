@@ -7,19 +7,22 @@ export interface BenchOptions {
   accounts: number;
   only: string[] | null;
   logLevel: string;
+  /** store.sync of the gateway's SQLite store. */
+  sync: "normal" | "full";
   /** Node flags for the gateway process (e.g. --cpu-prof --cpu-prof-dir=DIR). */
   nodeFlags: string[];
   keep: boolean;
   resultsDir: string | null;
 }
 
-export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--only a,b] [--log-level L] [--gateway-node-flag F]… [--keep] [--results DIR]
+export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--only a,b] [--log-level L] [--sync normal|full] [--gateway-node-flag F]… [--keep] [--results DIR]
 
   --count N        messages per throughput scenario (default 5000)
   --runs N         runs of every scenario; the table shows medians (default 3)
   --accounts N     personal mailboxes in the idle-accounts scenario (default 500)
   --only IDS       comma-separated scenarios: xmpp-to-sms, sms-to-xmpp, xmpp-to-email, email-to-xmpp, idle-accounts
   --log-level L    the gateway's log level (default info, as shipped)
+  --sync MODE      the SQLite store's store.sync: normal (default, as shipped) or full
   --gateway-node-flag F   pass F to the gateway's node (repeatable), e.g. --cpu-prof
   --keep           keep the temporary folder (server logs, gateway logs, profiles)
   --results DIR    write latest.json/latest.md there instead of bench/results (partial runs)`;
@@ -33,6 +36,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       accounts: { type: "string", default: "500" },
       only: { type: "string" },
       "log-level": { type: "string", default: "info" },
+      sync: { type: "string", default: "normal" },
       "gateway-node-flag": { type: "string", multiple: true, default: [] },
       keep: { type: "boolean", default: false },
       results: { type: "string" },
@@ -54,8 +58,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     accounts: positive("accounts", values.accounts, 2_000),
     only: values.only ? values.only.split(",").map((id) => id.trim()).filter(Boolean) : null,
     logLevel: values["log-level"],
+    sync: values.sync === "full" ? "full" : values.sync === "normal" ? "normal" : fail(`--sync must be normal or full, not "${values.sync}"`),
     nodeFlags: values["gateway-node-flag"],
     keep: values.keep,
     resultsDir: values.results ?? null,
   };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }

@@ -16,6 +16,7 @@ export interface BenchContext {
   /** Unique per scenario run; tokens carry it, so late messages of another run are told apart. */
   tag: number;
   logLevel: string;
+  sync: "normal" | "full";
   nodeFlags: string[];
   say(line: string): void;
 }
@@ -59,7 +60,7 @@ export async function startGateway(ctx: BenchContext, transport: "sms" | "email"
     distDir: ctx.distDir,
     dir,
     httpPort,
-    config: gatewayConfig({ servers: ctx.servers, dir, httpPort, transport, logLevel: ctx.logLevel }),
+    config: gatewayConfig({ servers: ctx.servers, dir, httpPort, transport, logLevel: ctx.logLevel, sync: ctx.sync }),
     nodeFlags: ctx.nodeFlags,
   });
   try {

@@ -22,7 +22,7 @@ export async function openEngine(uri: string, log: Logger, options: { sync?: Syn
     const sql = statementCache(db);
     const adapter = new SqliteKeyvAdapter(db, sql);
     const ledger = openSqliteLedger(db, sql);
-    log.debug({ file, sync: options.sync ?? "full" }, "sqlite store open");
+    log.debug({ file, sync: options.sync ?? "normal" }, "sqlite store open");
     return {
       adapter: adapter as unknown as KeyvStoreAdapter,
       ledger,

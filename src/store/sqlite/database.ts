@@ -13,7 +13,7 @@ export type SqliteDatabase = Database.Database;
  */
 export type SyncMode = "full" | "normal";
 
-export function openSqliteFile(file: string, sync: SyncMode = "full"): SqliteDatabase {
+export function openSqliteFile(file: string, sync: SyncMode = "normal"): SqliteDatabase {
   if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true, mode: 0o700 });
   const db = new Database(file, { timeout: 10_000 });
   db.pragma("journal_mode = WAL");
