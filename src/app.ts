@@ -9,6 +9,7 @@ import { createHttpListener } from "./http/server.js";
 import { createMediaStore } from "./http/media.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createSecretBox } from "./store/secrets.js";
+import { openLeases } from "./store/leases.js";
 import { openStore, type Store } from "./store/store.js";
 import type { Transport } from "./transport/contract.js";
 import { loadTransportModule, transportOptions } from "./transport/load.js";
@@ -27,6 +28,9 @@ export interface StartOptions {
   /** Transports made by the caller (tests), by config section name; others are loaded by name. */
   transports?: Record<string, Transport>;
   retryBaseMs?: number;
+  /** This instance lost its hold on its domains (its store connection ended): by default its
+   *  services stop; run() exits instead, so that the service manager starts it again as a standby. */
+  onLeaseLost?: (reason: string) => void;
 }
 
 /** The server's domain: configured, or the component domain without its first label. */
@@ -103,17 +107,40 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   publicUrl = (config.http.publicUrl ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${httpPort}`).replace(/\/$/, "");
   for (const service of services) service.setPublicUrl(publicUrl);
 
+  // Each domain runs on one instance at a time (see src/store/leases.ts); the others stand by and
+  // start it when its holder goes. A domain this instance can take now starts before we return.
+  const leases = await openLeases(config.store.uri, log);
+  let stopping = false;
+  leases.onLost((reason) => {
+    if (stopping) return;
+    if (options.onLeaseLost) options.onLeaseLost(reason);
+    else void Promise.allSettled(services.map((service) => service.stop()));
+  });
   const started: GatewayService[] = [];
+  const standby: GatewayService[] = [];
   try {
     for (const service of services) {
+      if (!(await leases.tryAcquire(service.domain))) {
+        standby.push(service);
+        continue;
+      }
       await service.start();
       started.push(service);
     }
   } catch (error) {
     await Promise.allSettled(started.map((service) => service.stop()));
+    await leases.close();
     await http.stop();
     await store.close();
     throw error;
+  }
+  for (const service of standby) {
+    void leases
+      .acquire(service.domain)
+      .then(() => (stopping ? undefined : service.start()))
+      .catch((error: unknown) => {
+        if (!stopping) log.error({ domain: service.domain, err: error }, "could not take over a domain");
+      });
   }
   const sweeper = setInterval(() => {
     void media.sweep().catch(() => undefined);
@@ -129,8 +156,10 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     store,
     httpPort,
     async stop() {
+      stopping = true;
       clearInterval(sweeper);
       await Promise.allSettled(services.map((service) => service.stop()));
+      await leases.close();
       await http.stop();
       await store.close();
       log.info("switchboard stopped");

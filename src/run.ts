@@ -20,7 +20,14 @@ export async function run(path: string): Promise<number> {
   const log = createLogger(config.log.level);
   let switchboard;
   try {
-    switchboard = await startSwitchboard(config, { log });
+    switchboard = await startSwitchboard(config, {
+      log,
+      // Another instance may take the domains now: stop at once rather than run them twice.
+      onLeaseLost: (reason) => {
+        log.fatal({ reason }, "lost the hold on this instance's domains; exiting so that it restarts as a standby");
+        process.exit(1);
+      },
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${path}: ${error.message}`);

@@ -26,21 +26,23 @@ export class GatewayProcess {
     return join(this.dir, "switchboard.yaml");
   }
 
-  async start(): Promise<void> {
+  /** Starts the process and waits until it is ready, or with `standby`, until it answers at all
+   *  (an instance standing by for another's domains is alive but not ready). */
+  async start(options: { standby?: boolean } = {}): Promise<void> {
     // JSON is YAML: the config file is written as JSON.
     writeFileSync(this.configPath, JSON.stringify(this.config, null, 2));
     this.starts += 1;
     const log = openSync(join(this.dir, `gateway-${this.starts}.log`), "w");
     this.child = spawn("node", [CLI, "--config", this.configPath], { stdio: ["ignore", log, log] });
-    await this.waitReady();
+    await this.waitReady(30_000, options.standby ? "/healthz" : "/readyz");
   }
 
   /** Waits until every component link is online. */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
+  async waitReady(timeoutMs = 30_000, path = "/readyz"): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`the gateway exited with ${this.child.exitCode}; see ${this.dir}/gateway-${this.starts}.log`);
-      const ready = await fetch(`http://127.0.0.1:${this.httpPort}/readyz`).then((response) => response.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${this.httpPort}${path}`).then((response) => response.ok, () => false);
       if (ready) return;
       if (Date.now() > deadline) throw new Error(`the gateway was not ready within ${timeoutMs} ms; see ${this.dir}/gateway-${this.starts}.log`);
       await new Promise((resolve) => setTimeout(resolve, 100));

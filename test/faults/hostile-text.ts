@@ -28,8 +28,10 @@ export function encodedName(name: string, index: number): Buffer {
     case 1:
       return Buffer.from(`=?utf-8?Q?${[...Buffer.from(name, "utf8")].map((byte) => `=${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("")}?=`);
     default:
-      // Raw bytes, as a broken mailer writes them (CR and LF would end the header: left out).
-      return Buffer.from(name.replace(/[\r\n]/g, ""), "latin1");
+      // Raw bytes in a quoted string, as a careless mailer writes them: control bytes and 8-bit
+      // bytes as they are (CR and LF would end the header, and an unquoted < or , would make
+      // another address of it: those are what an unparsable From is, a case of its own).
+      return Buffer.concat([Buffer.from('"'), Buffer.from(name.replace(/[\r\n]/g, "").replace(/["\\]/g, "\\$&"), "latin1"), Buffer.from('"')]);
   }
 }
 

@@ -37,6 +37,14 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
   };
   await migrate(pool, transaction);
 
+  // "Add unless waiting or done" and "done: remove and remember" on one key must not interleave:
+  // under READ COMMITTED an add could miss the remembered id not yet committed and then find the
+  // waiting row already gone. A transaction-scoped advisory lock on the key orders them.
+  const keyed = <T>(transport: string, key: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    transaction(async (client) => {
+      await query(client, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${transport} ${key}`]);
+      return work(client);
+    });
   const json = (value: unknown): string => JSON.stringify(value ?? null);
   const parse = <T>(text: string): T => JSON.parse(text) as T;
   const putSeen = (on: Queryable, transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number) =>
@@ -49,18 +57,18 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
 
   const forTransport = (transport: string): TransportLedger => ({
     async outboxAdd(id, user, peer, dueAt, entry, now) {
-      const added = await query(
-        pool,
+      const added = await keyed(transport, id, (client) => query(
+        client,
         `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
          SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
          ON CONFLICT DO NOTHING`,
         [transport, id, user, peer, dueAt, json(entry), now],
-      );
+      ));
       return (added.rowCount ?? 0) > 0;
     },
     async outboxFinish(id, user, expiresAt) {
-      await transaction(async (client) => {
+      await keyed(transport, id, async (client) => {
         await query(client, "DELETE FROM outbox WHERE transport = $1 AND id = $2", [transport, id]);
         await putSeen(client, transport, "out", id, user, null, expiresAt);
       });
@@ -96,18 +104,18 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
 
     async inboxAdd(key, user, stored, now) {
-      const added = await query(
-        pool,
+      const added = await keyed(transport, key, (client) => query(
+        client,
         `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
          SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'in' AND seen_key = $2 AND expires_at > $5)
          ON CONFLICT DO NOTHING`,
         [transport, key, user, json(stored), now],
-      );
+      ));
       return (added.rowCount ?? 0) > 0 ? "added" : "duplicate";
     },
     async inboxDone(key, user, record, expiresAt) {
-      await transaction(async (client) => {
+      await keyed(transport, key, async (client) => {
         await query(client, "DELETE FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key]);
         await putSeen(client, transport, "in", key, user, record, expiresAt);
       });
