@@ -63,53 +63,64 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   for (const user of options.users ?? ["juliet", "romeo"]) await server.addUser(user, PASSWORD);
   await server.start();
 
-  const raw: Record<string, unknown> = {
-    xmpp: { host: "127.0.0.1", port: server.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
-    store: await testStore(dir, "test-secret-key-0123456789"),
-    http: { host: "127.0.0.1", port: 0 },
-    media: { dir: join(dir, "media") },
-    log: { level: "debug" },
-    transports: {
-      test: { domain: GATEWAY, secret: SECRET },
-      ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, { domain: entry.domain, secret: SECRET, ...entry.options }])),
-    },
-  };
-  options.config?.(raw);
-  const config = configSchema.parse(raw);
-  const transport = createTestTransport();
-  const log = createLogger(config.log.level, join(dir, "gateway.log"));
-  const transports: Record<string, Transport> = { test: transport };
-  for (const [name, entry] of Object.entries(options.transports ?? {})) if (entry.transport) transports[name] = entry.transport;
-  const clients: TestClient[] = [];
+  // A setup that fails after this point (a config callback that throws, a gateway that does not
+  // start) must not leave the server running: its process would keep the test process alive.
+  let built: Harness | undefined;
+  try {
+    const raw: Record<string, unknown> = {
+      xmpp: { host: "127.0.0.1", port: server.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+      store: await testStore(dir, "test-secret-key-0123456789"),
+      http: { host: "127.0.0.1", port: 0 },
+      media: { dir: join(dir, "media") },
+      log: { level: "debug" },
+      transports: {
+        test: { domain: GATEWAY, secret: SECRET },
+        ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, { domain: entry.domain, secret: SECRET, ...entry.options }])),
+      },
+    };
+    options.config?.(raw);
+    const config = configSchema.parse(raw);
+    const transport = createTestTransport();
+    const log = createLogger(config.log.level, join(dir, "gateway.log"));
+    const transports: Record<string, Transport> = { test: transport };
+    for (const [name, entry] of Object.entries(options.transports ?? {})) if (entry.transport) transports[name] = entry.transport;
+    const clients: TestClient[] = [];
 
-  const harness: Harness = {
-    dir,
-    server,
-    transport,
-    config,
-    gateway: undefined as unknown as Switchboard,
-    async login(username, loginOptions) {
-      const client = await TestClient.login(server.c2sPort, DOMAIN, username, PASSWORD, loginOptions);
-      clients.push(client);
-      return client;
-    },
-    async startGateway() {
-      harness.gateway = await startSwitchboard(config, { log, transports, retryBaseMs: 50 });
-      await Promise.all(harness.gateway.services.map((service) => service.link.waitOnline()));
-      return harness.gateway;
-    },
-    async stopGateway() {
-      await harness.gateway.stop();
-    },
-    async stop() {
-      await Promise.allSettled(clients.map((client) => client.stop()));
-      await harness.gateway?.stop().catch(() => undefined);
-      await server.stop();
-      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await harness.startGateway();
-  return harness;
+    const harness: Harness = {
+      dir,
+      server,
+      transport,
+      config,
+      gateway: undefined as unknown as Switchboard,
+      async login(username, loginOptions) {
+        const client = await TestClient.login(server.c2sPort, DOMAIN, username, PASSWORD, loginOptions);
+        clients.push(client);
+        return client;
+      },
+      async startGateway() {
+        harness.gateway = await startSwitchboard(config, { log, transports, retryBaseMs: 50 });
+        await Promise.all(harness.gateway.services.map((service) => service.link.waitOnline()));
+        return harness.gateway;
+      },
+      async stopGateway() {
+        await harness.gateway.stop();
+      },
+      async stop() {
+        await Promise.allSettled(clients.map((client) => client.stop()));
+        await harness.gateway?.stop().catch(() => undefined);
+        await server.stop();
+        if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    built = harness;
+    await harness.startGateway();
+    return harness;
+  } catch (error) {
+    await built?.gateway?.stop().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+    if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 function createServer(dir: string, components: Array<{ domain: string; secret: string }>, privileged: boolean): TestServer {
