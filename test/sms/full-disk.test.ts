@@ -10,7 +10,7 @@ import { fillStore, freeStore, STORE_KIND } from "../support/postgres.js";
 
 // On SQLite the store lives on a small tmpfs so the test can fill the disk under the running
 // gateway. PostgreSQL only notices a full disk when a table grows past its pages, so there the
-// database is made to refuse every write instead (what a full disk or a read-only server does).
+// database is made to fail every write with its own disk-full error instead.
 const onTmpfs = STORE_KIND === "sqlite";
 const mount = mkdtempSync(join(tmpdir(), "switchboard-sms-small-disk-"));
 let s: SmsHarness;

@@ -2,7 +2,7 @@
 // tests that run the store on PostgreSQL (SWITCHBOARD_TEST_STORE=postgresql). initdb takes seconds,
 // so one cluster serves the whole test process, started on first use; each caller gets its own
 // database in it. The cluster is stopped and its folder removed when the process exits.
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,7 +61,7 @@ export async function storedText(uri: string): Promise<string> {
 }
 
 /** Leaves the store at `uri` unable to keep anything: an SQLite store's disk is filled with the
- *  file `filler` (the store must be on a small disk of its own), a PostgreSQL database refuses writes. */
+ *  file `filler` (the store must be on a small disk of its own), a PostgreSQL database fails every write. */
 export async function fillStore(uri: string, filler: string): Promise<void> {
   if (!/^sqlite:/i.test(uri)) return refuseWrites(uri, true);
   try {
@@ -77,17 +77,27 @@ export async function freeStore(uri: string, filler: string): Promise<void> {
   else await refuseWrites(uri, false);
 }
 
-/** Makes the PostgreSQL database at `uri` refuse every write (as a full disk or a read-only
- *  replica would), or take them again: the setting counts for new sessions, so the database's
- *  open sessions are ended and the gateway's pool reconnects into the new setting. */
+/** Makes every table of the PostgreSQL database at `uri` refuse writes with the error a full disk
+ *  gives (53100 disk_full), or take them again. Triggers, not a read-only setting: that would need
+ *  the open sessions ended, and ending them also ends the session that holds a domain's lock. */
 export async function refuseWrites(uri: string, refuse: boolean): Promise<void> {
-  const { port } = await (cluster ?? Promise.reject(new Error("no PostgreSQL cluster in this process")));
-  const name = new URL(uri).pathname.slice(1);
-  const client = new pg.Client({ host: "127.0.0.1", port, user: SUPERUSER, database: "postgres" });
+  const client = new pg.Client({ connectionString: uri });
   await client.connect();
   try {
-    await client.query(`ALTER DATABASE ${name} ${refuse ? "SET default_transaction_read_only = on" : "RESET default_transaction_read_only"}`);
-    await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+    const tables = await client.query<{ name: string }>(
+      "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+    );
+    if (refuse) {
+      await client.query(`CREATE OR REPLACE FUNCTION switchboard_test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file: No space left on device (a test filled the disk)' USING ERRCODE = 'disk_full'; END $$`);
+    }
+    for (const { name } of tables.rows) {
+      await client.query(
+        refuse
+          ? `CREATE TRIGGER switchboard_test_disk_full BEFORE INSERT OR UPDATE OR DELETE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION switchboard_test_disk_full()`
+          : `DROP TRIGGER IF EXISTS switchboard_test_disk_full ON ${name}`,
+      );
+    }
   } finally {
     await client.end();
   }
@@ -124,19 +134,43 @@ async function startCluster(): Promise<Cluster> {
   // PostgreSQL refuses to run as root: then it runs as the postgres user, who must own the folder.
   if (process.getuid?.() === 0) chownSync(dir, postgresIds().uid, postgresIds().gid);
   chmodSync(dir, 0o700);
-  const port = await freePort();
   const data = join(dir, "data");
-  running = { dir, port };
+  const started: Cluster = { dir, port: 0 };
+  running = started;
   process.once("exit", stopCluster);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => exitOnSignal(signal));
+  watchOver(dir, data);
 
   // -N: no fsync while creating it; the server below runs without fsync too. A test cluster lives
   // as long as its process; losing it to a power cut loses nothing that matters.
   run(["initdb", "-D", data, "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--locale=C", "-N"], dir);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  run(["pg_ctl", "-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], dir);
-  await waitForPort(port, 15_000, "PostgreSQL");
-  return running;
+  // Another process may take the free port before the server binds it: then try another one.
+  for (let attempt = 1; ; attempt += 1) {
+    started.port = await freePort();
+    const options = `-p ${started.port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    try {
+      run(["pg_ctl", "-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], dir);
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+  await waitForPort(started.port, 15_000, "PostgreSQL");
+  return started;
+}
+
+/** A test process can end without its "exit" event (SIGKILL, or the test runner ending it): a
+ *  detached shell waits for it to be gone, then stops the cluster and removes its folder. */
+function watchOver(dir: string, data: string): void {
+  const pgCtl = join(BIN, "pg_ctl");
+  const script = [
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done',
+    'if [ -e "$3/postmaster.pid" ]; then',
+    '  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$4" -D "$3" -m immediate -w stop; else "$4" -D "$3" -m immediate -w stop; fi',
+    "fi >/dev/null 2>&1",
+    '[ -n "$KEEP_TEST_DIRS" ] || rm -rf "$2"',
+  ].join("\n");
+  spawn("sh", ["-c", script, "switchboard-postgres-watch", String(process.pid), dir, data, pgCtl], { detached: true, stdio: "ignore" }).unref();
 }
 
 /** Synchronous, so that it also works from the process's "exit" event. */
