@@ -1,7 +1,6 @@
 // The mapping store: named tables over one keyv instance, SQLite by default.
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
-import { isDeepStrictEqual } from "node:util";
 import { atomicInsertOf } from "./adapters.js";
 import { openEngine } from "./engine.js";
 import { guardLedger } from "./ledger/guard.js";
@@ -60,19 +59,6 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
 
 export { StoreUnavailableError };
 
-const claimsInFlight = new Map<string, Promise<unknown>>();
-
-/** Runs `claim` after any other claim of the same key in this process has finished. */
-function insertInTurn(key: string, claim: () => Promise<boolean>): Promise<boolean> {
-  const before = claimsInFlight.get(key) ?? Promise.resolve();
-  const result = before.catch(() => undefined).then(claim);
-  const settled = result.catch(() => undefined);
-  claimsInFlight.set(key, settled);
-  void settled.then(() => {
-    if (claimsInFlight.get(key) === settled) claimsInFlight.delete(key);
-  });
-  return result;
-}
 
 function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
@@ -101,19 +87,11 @@ function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Ta
       return keyv.has(fullKey(key));
     },
     async insert(key, value) {
+      // Both engines (SQLite, PostgreSQL) store a key only where none is, in one statement.
       const atomic = atomicInsertOf(adapter);
-      if (atomic) {
-        const serialized = await keyv.serializeData({ value });
-        return guard(() => atomic.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
-      }
-      // Engines without an atomic insert here (Redis): one claim per key at a time in this process,
-      // and a read after the write so that a writer from elsewhere that won is noticed.
-      return insertInTurn(fullKey(key), async () => {
-        if ((await keyv.get(fullKey(key))) !== undefined) return false;
-        const ok = await keyv.set(fullKey(key), value);
-        if (!ok) throw new StoreUnavailableError(new Error(`the store did not save ${name}:${key}`));
-        return isDeepStrictEqual(await keyv.get(fullKey(key)), value);
-      });
+      if (!atomic) throw new Error("this store engine has no atomic insert");
+      const serialized = await keyv.serializeData({ value });
+      return guard(() => atomic.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
     },
     async deletePrefix(prefix) {
       const bulk = (adapter as Partial<{ deletePrefix(prefix: string): number | Promise<number> }>).deletePrefix;
