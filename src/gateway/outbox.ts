@@ -37,6 +37,8 @@ export interface Outbox {
   resume(): Promise<number>;
   /** The ledger removed a user's rows: recount what waits. */
   recount(): Promise<void>;
+  /** Waits (at most `timeoutMs`) for the user's messages being sent right now to finish. */
+  settleUser(user: string, timeoutMs: number): Promise<void>;
   pending(): number;
   stop(): Promise<void>;
 }
@@ -74,6 +76,8 @@ export function createOutbox(options: {
   const conversations = createKeyedQueue();
   /** Messages being sent right now: the poller leaves them alone. */
   const sending = new Set<string>();
+  /** What is being sent, by sender, so that unregistering can wait for it. */
+  const inFlight = new Map<string, Set<Promise<unknown>>>();
   let timer: NodeJS.Timeout | null = null;
   let polling: Promise<void> | null = null;
   let again = false;
@@ -85,8 +89,9 @@ export function createOutbox(options: {
   const dispatch = (id: string, entry: OutboxEntry): void => {
     if (sending.has(id) || finished.has(id)) return;
     sending.add(id);
-    void conversations
-      .run(`${entry.message.user} ${entry.message.peer}`, () => send(entry))
+    const user = entry.message.user;
+    const running: Promise<void> = conversations
+      .run(`${user} ${entry.message.peer}`, () => send(entry))
       .then(
         (outcome) => {
           sending.delete(id);
@@ -96,10 +101,16 @@ export function createOutbox(options: {
         (error: unknown) => {
           sending.delete(id);
           // The ledger could not record the outcome: the row is still due; the poller tries again soon.
-          log.error({ user: entry.message.user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
+          log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
           setTimeout(wake, STORE_RETRY_MS).unref();
         },
-      );
+      )
+      .finally(() => {
+        const mine = inFlight.get(user);
+        mine?.delete(running);
+        if (mine?.size === 0) inFlight.delete(user);
+      });
+    inFlight.set(user, (inFlight.get(user) ?? new Set()).add(running));
   };
 
   /** One poller: sends what is due (indexed by due time), then sleeps until the next is due. */
@@ -150,7 +161,10 @@ export function createOutbox(options: {
     const context = { user: message.user, id: message.id, attempt: entry.attempts + 1 };
     const registration = await registrations.get(message.user);
     if (!registration) {
-      await finish(entry);
+      // Its sender left: nothing of theirs is kept, not even the id.
+      await ledger.outboxRemove(message.id);
+      finished.set(message.id, true);
+      setWaiting(waiting - 1);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
       return "finished";
     }
@@ -216,6 +230,10 @@ export function createOutbox(options: {
     },
     async recount() {
       setWaiting(await ledger.outboxCount());
+    },
+    async settleUser(user, timeoutMs) {
+      const running = [...(inFlight.get(user) ?? [])];
+      await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
     pending() {
       return waiting;

@@ -129,6 +129,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
     async unregistered(user) {
       const known = await gateway.contacts.list(user);
+      // A message of theirs being sent right now would write its outcome after the removal.
+      await outbox.settleUser(user, 10_000);
       // Everything the ledger holds for the user: one DELETE per table.
       await ledger.removeUser(user);
       await table("daily").deletePrefix?.(`${user} `);
