@@ -144,7 +144,7 @@ test(`kill -9 of the active instance amid ${N} outgoing and ${N} incoming texts:
   const out = tally("two instances on PostgreSQL, kill -9 of the active one amid outbound SMS (XMPP → Twilio)", outKeys, sent(), {
     note: `the standby was ready ${(tookOver / 1000).toFixed(1)} s after the kill; ${bounced.size} messages bounced by the server while no instance held the domain, sent again by the client`,
   });
-  const inbound = tally("two instances on PostgreSQL, kill -9 of the active one amid inbound SMS (Twilio → XMPP)", inKeys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from) });
+  const inbound = tally("two instances on PostgreSQL, kill -9 of the active one amid inbound SMS (Twilio → XMPP)", inKeys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from, inKeys) });
   record(out);
   record(inbound);
   assert.ok(tookOver <= TAKEOVER_LIMIT_MS, `the standby took ${tookOver} ms to take over`);

@@ -16,8 +16,12 @@ const chatsFrom = (client: TestClient, from: string) => client.received.filter((
 /** Bodies of the chat messages `client` got from `from`, copies included. */
 export const bodies = (client: TestClient, from: string): string[] => chatsFrom(client, from).map((stanza) => (stanza.getChildText("body") ?? "").trim());
 
-/** How many of those were copies carrying an id seen before. */
-export function sameIdCopies(client: TestClient, from: string): number {
-  const ids = chatsFrom(client, from).map((stanza) => stanza.attrs.id);
+/** How many of those were copies carrying an id seen before; with `keys`, only among the chats
+ *  whose body is one of them (a scenario's own, not an earlier scenario's from the same sender). */
+export function sameIdCopies(client: TestClient, from: string, keys?: readonly string[]): number {
+  const wanted = keys ? new Set(keys) : undefined;
+  const ids = chatsFrom(client, from)
+    .filter((stanza) => !wanted || wanted.has((stanza.getChildText("body") ?? "").trim()))
+    .map((stanza) => stanza.attrs.id);
   return ids.length - new Set(ids).size;
 }

@@ -49,7 +49,7 @@ test(`kill -9 during ${N} inbound webhooks: after a restart each text arrives ex
   await killer;
   await until(() => new Set(bodies(juliet, from)).size >= N, 60_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const row = tally("kill -9 of the gateway during inbound webhooks (SMS → XMPP)", keys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from) });
+  const row = tally("kill -9 of the gateway during inbound webhooks (SMS → XMPP)", keys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from, keys) });
   record(row);
   assert.ok(killed);
   assert.equal(row.lost, 0, JSON.stringify(row));
@@ -70,7 +70,7 @@ test(`kill -9 during ${N} inbound mails: after a restart each mail arrives exact
   await w.gateway.start();
   await until(() => new Set(bodies(juliet, from).map((body) => body.trim())).size >= N, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const row = tally("kill -9 of the gateway during inbound mail (IMAP → XMPP)", keys, bodies(juliet, from).map((body) => body.trim()), { doubledSameId: sameIdCopies(juliet, from) });
+  const row = tally("kill -9 of the gateway during inbound mail (IMAP → XMPP)", keys, bodies(juliet, from).map((body) => body.trim()), { doubledSameId: sameIdCopies(juliet, from, keys) });
   record(row);
   assert.equal(row.lost, 0, JSON.stringify(row));
   assert.equal(row.doubled - (row.doubledSameId ?? 0), 0, JSON.stringify(row));
