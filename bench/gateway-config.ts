@@ -11,13 +11,15 @@ export interface ConfigInput {
   logLevel: string;
   /** The SQLite store's store.sync. */
   sync: "normal" | "full";
+  /** A PostgreSQL database's URI, or nothing for the SQLite file in `dir`. */
+  storeUri?: string;
 }
 
 export function gatewayConfig(input: ConfigInput): Record<string, unknown> {
   const { servers, dir, httpPort } = input;
   return {
     xmpp: { host: "127.0.0.1", port: servers.prosody.componentPort, serverDomain: DOMAIN },
-    store: { uri: `sqlite://${join(dir, "switchboard.sqlite")}`, secretKey: "bench-secret-key-0123456789", sync: input.sync },
+    store: { uri: input.storeUri ?? `sqlite://${join(dir, "switchboard.sqlite")}`, ...(input.storeUri && { journalDir: join(dir, "journal") }), secretKey: "bench-secret-key-0123456789", sync: input.sync },
     http: { host: "127.0.0.1", port: httpPort },
     media: { dir: join(dir, "media") },
     log: { level: input.logLevel },

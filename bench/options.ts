@@ -9,13 +9,15 @@ export interface BenchOptions {
   logLevel: string;
   /** store.sync of the gateway's SQLite store. */
   sync: "normal" | "full";
+  /** Where the gateway keeps its store: an SQLite file, or a PostgreSQL 15 database the bench starts. */
+  store: "sqlite" | "postgresql";
   /** Node flags for the gateway process (e.g. --cpu-prof --cpu-prof-dir=DIR). */
   nodeFlags: string[];
   keep: boolean;
   resultsDir: string | null;
 }
 
-export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--only a,b] [--log-level L] [--sync normal|full] [--gateway-node-flag F]… [--keep] [--results DIR]
+export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--only a,b] [--log-level L] [--sync normal|full] [--store sqlite|postgresql] [--gateway-node-flag F]… [--keep] [--results DIR]
 
   --count N        messages per throughput scenario (default 5000)
   --runs N         runs of every scenario; the table shows medians (default 3)
@@ -23,6 +25,7 @@ export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--
   --only IDS       comma-separated scenarios: xmpp-to-sms, sms-to-xmpp, xmpp-to-email, email-to-xmpp, idle-accounts
   --log-level L    the gateway's log level (default info, as shipped)
   --sync MODE      the SQLite store's store.sync: normal (default, as shipped) or full
+  --store ENGINE   sqlite (default) or postgresql: a PostgreSQL 15 cluster the bench starts, syncs on
   --gateway-node-flag F   pass F to the gateway's node (repeatable), e.g. --cpu-prof
   --keep           keep the temporary folder (server logs, gateway logs, profiles)
   --results DIR    write latest.json/latest.md there instead of bench/results (partial runs)`;
@@ -37,6 +40,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: "string" },
       "log-level": { type: "string", default: "info" },
       sync: { type: "string", default: "normal" },
+      store: { type: "string", default: "sqlite" },
       "gateway-node-flag": { type: "string", multiple: true, default: [] },
       keep: { type: "boolean", default: false },
       results: { type: "string" },
@@ -58,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     accounts: positive("accounts", values.accounts, 2_000),
     only: values.only ? values.only.split(",").map((id) => id.trim()).filter(Boolean) : null,
     logLevel: values["log-level"],
+    store: values.store === "sqlite" ? "sqlite" : values.store === "postgresql" ? "postgresql" : fail(`--store must be sqlite or postgresql, not "${values.store}"`),
     sync: values.sync === "full" ? "full" : values.sync === "normal" ? "normal" : fail(`--sync must be normal or full, not "${values.sync}"`),
     nodeFlags: values["gateway-node-flag"],
     keep: values.keep,

@@ -22,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
   let options;
   try {
     options = parseOptions(argv);
+    // The PostgreSQL the bench starts syncs to disk as a shipped server does (the tests' does not).
+    if (options.store === "postgresql") process.env.SWITCHBOARD_PG_DURABLE = "1";
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 64;
@@ -80,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
           tag: (SCENARIOS.indexOf(scenario) + 1) * 1_000 + position * 100 + run,
           logLevel: options.logLevel,
           sync: options.sync,
+          store: options.store,
           // A preload named relative to the repository must still be found from the gateway's folder.
           nodeFlags: options.nodeFlags.map((flag) => flag.replace(/^--import=\.\/dist\//, `--import=${snapshot}/`)),
           say,
@@ -102,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
   const rows = outcomes.map(rowOf);
   console.log(`\n${terminalTable(rows)}\n`);
   const args = argv.join(" ");
-  const meta = { args, code, count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, sync: options.sync, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
+  const meta = { args, code, count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, sync: options.sync, store: options.store, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
   const files = writeResults(options.resultsDir ?? join(root, "bench", "results"), meta, outcomes);
   console.log(`written: ${files.json}, ${files.md}`);
   return rows.every((row) => row.pass) ? 0 : 1;

@@ -1,4 +1,5 @@
 // What every scenario gets from the runner and gives back: one run's figures and its verdict.
+import { createDatabase } from "../test/support/postgres.js";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../src/trial/ports.js";
@@ -17,6 +18,7 @@ export interface BenchContext {
   tag: number;
   logLevel: string;
   sync: "normal" | "full";
+  store: "sqlite" | "postgresql";
   nodeFlags: string[];
   say(line: string): void;
 }
@@ -60,7 +62,7 @@ export async function startGateway(ctx: BenchContext, transport: "sms" | "email"
     distDir: ctx.distDir,
     dir,
     httpPort,
-    config: gatewayConfig({ servers: ctx.servers, dir, httpPort, transport, logLevel: ctx.logLevel, sync: ctx.sync }),
+    config: gatewayConfig({ servers: ctx.servers, dir, httpPort, transport, logLevel: ctx.logLevel, sync: ctx.sync, ...(ctx.store === "postgresql" && { storeUri: await createDatabase() }) }),
     nodeFlags: ctx.nodeFlags,
   });
   try {
