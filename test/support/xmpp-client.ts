@@ -39,7 +39,16 @@ export class TestClient {
     // Like a real client: fetch the roster first (the server only passes subscription requests
     // to resources that did), then go online.
     await xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
-    if (options.presence !== false) await xmpp.send(xml("presence", {}));
+    if (options.presence !== false) {
+      await xmpp.send(xml("presence", {}));
+      // The server echoes the presence once this resource is available: until then a message to
+      // the bare JID may go to the user's other resources only.
+      const self = client.fullJid;
+      const deadline = Date.now() + 5_000;
+      while (!client.received.some((stanza) => stanza.name === "presence" && stanza.attrs.from === self && !stanza.attrs.type) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
     return client;
   }
 
