@@ -99,7 +99,8 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       log.info({ user, stanzaId }, "ignored a repeated message id");
       return;
     }
-    await contacts.remember(user, peer, { wrote: true });
+    // The message is taken: a failure from here on must not reach the sender as if it were not.
+    await contacts.remember(user, peer, { wrote: true }).catch((error: unknown) => log.warn({ user, err: error }, "could not note that the user wrote to this contact"));
   });
 }
 

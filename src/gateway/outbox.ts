@@ -49,8 +49,9 @@ const REMEMBER_MS = 7 * 24 * 3_600_000;
 const BATCH = 100;
 /** Even with nothing due, the poller looks again this often (rows written by another instance). */
 const IDLE_POLL_MS = 30_000;
-/** After the store failed to record an outcome, the poller looks again this soon. */
+/** After the store failed to record an outcome, it is tried again this soon, then less often. */
 const STORE_RETRY_MS = 1_000;
+const MAX_RECORD_WAIT_MS = 60_000;
 
 export function createOutbox(options: {
   ledger: TransportLedger;
@@ -155,6 +156,29 @@ export function createOutbox(options: {
     setWaiting(waiting - 1);
   };
 
+  /**
+   * What the transport answered is known: record it, however long the store takes to come back.
+   * Sending again because the bookkeeping failed would hand the message over twice. Until it is
+   * recorded, the conversation waits; if the process dies meanwhile, the next run sends it again.
+   */
+  const recordOutcome = async (context: object, tell: () => Promise<void>, entry: OutboxEntry): Promise<void> => {
+    let told = false;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        if (!told) await tell();
+        told = true;
+        await finish(entry);
+        return;
+      } catch (error) {
+        if (stopped) throw error;
+        const wait = Math.min(MAX_RECORD_WAIT_MS, STORE_RETRY_MS * 2 ** Math.min(attempt, 10));
+        log.error({ ...context, err: error, retryInMs: wait }, "could not record an outgoing message's outcome; trying again (it is not sent again)");
+        // In short steps, so that stopping the gateway does not wait a minute for it.
+        for (let waited = 0; waited < wait && !stopped; waited += 250) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  };
+
   const send = async (entry: OutboxEntry): Promise<"finished" | "rescheduled" | "stopped"> => {
     if (stopped) return "stopped";
     const { message } = entry;
@@ -178,15 +202,13 @@ export function createOutbox(options: {
     entry.attempts += 1;
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
-      await events.accepted(entry, result.providerId);
-      await finish(entry);
+      await recordOutcome(context, () => events.accepted(entry, result.providerId), entry);
       count("accepted");
       return "finished";
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
-      await events.failed(entry, result.reason);
-      await finish(entry);
+      await recordOutcome(context, () => events.failed(entry, result.reason), entry);
       count("refused");
       return "finished";
     }
@@ -195,8 +217,7 @@ export function createOutbox(options: {
       const hours = Math.round((now - entry.firstAttemptAt) / 360_000) / 10;
       const reason = `Not sent after ${entry.attempts} attempts over ${hours} hours. Last problem: ${result.reason}`;
       log.warn({ ...context, reason }, "gave up on an outgoing message");
-      await events.failed(entry, reason);
-      await finish(entry);
+      await recordOutcome(context, () => events.failed(entry, reason), entry);
       count("failed");
       return "finished";
     }

@@ -8,6 +8,7 @@ import { startHarness, type Harness } from "../support/harness.js";
 import { contactJid, register, registerAndSubscribe } from "../support/register.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
 import { fillStore, freeStore, STORE_KIND } from "../support/postgres.js";
+import { until } from "../support/wait.js";
 
 // On SQLite the store lives on a small tmpfs so the test can fill the disk under the running
 // gateway. PostgreSQL only notices a full disk when a table grows past its pages, so there the
@@ -84,4 +85,35 @@ test("with its disk full the gateway refuses new work with clear errors and reco
   const delivery = await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: "kept again", sourceId: "full-2" });
   await delivery.delivered;
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "kept again");
+});
+
+test("when the disk fills while a message is being sent, it is sent once, and recorded once space returns", async () => {
+  const romeo = await h.login("romeo", { resource: "mid-send" });
+  const filler = join(mount, "filler-mid-send");
+  const send = h.transport.send;
+  // The transport takes the message, and the disk fills before the gateway can record that.
+  h.transport.send = async (message, account) => {
+    const result = await send(message, account);
+    if (message.body === "sent while the disk fills") await fillStore(h.config.store.uri, filler);
+    return result;
+  };
+  try {
+    await romeo.send(xml("message", { to: contactJid("juliet@capulet.example"), type: "chat", id: "mid-send" }, xml("body", {}, "sent while the disk fills")));
+    const copies = () => h.transport.sent.filter((sent) => sent.message.body === "sent while the disk fills").length;
+    await until(() => copies() === 1, 5_000);
+    const ledger = h.gateway.store.ledger.forTransport("test");
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // several tries to record it
+    assert.equal(copies(), 1, "a message the transport took is not sent again because the store failed");
+    await freeStore(h.config.store.uri, filler);
+    let left = 1;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && left > 0; ) {
+      left = await ledger.outboxCount();
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(left, 0, "once the disk has room, the send is recorded and the outbox is empty");
+    assert.equal(copies(), 1);
+    assert.equal(romeo.received.filter((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "mid-send").length, 0, "the sender is not told of a failure that was not one");
+  } finally {
+    h.transport.send = send;
+  }
 });
