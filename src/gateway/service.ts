@@ -133,8 +133,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await outbox.settleUser(user, 10_000);
       // Everything the ledger holds for the user: one DELETE per table.
       await ledger.removeUser(user);
-      await table("daily").deletePrefix?.(`${user} `);
-      await deadLetters.deletePrefix?.(`${user}|`);
+      await table("daily").deletePrefix(`${user} `);
+      await deadLetters.deletePrefix(`${user}|`);
       await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);

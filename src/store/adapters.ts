@@ -3,19 +3,18 @@ import type { KeyvStoreAdapter } from "keyv";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
 
-/** An engine that can store a key only where none is (or only an expired one): one statement, so
- *  two writers (two instances, or two requests at once) cannot both win. `serialized` is keyv's
- *  `{value, expires}` JSON; `now` decides which stored rows count as expired. */
-export interface AtomicInsert {
+/** What the store needs of a keyv engine beyond keyv's own interface; both engines here have it. */
+export type StoreAdapter = Omit<KeyvStoreAdapter, "iterator"> & {
+  /** Stores `serialized` (keyv's `{value, expires}` JSON) under `key` only where no row is, or only
+   *  an expired one: one statement, so of two writers (two instances, two requests) one wins. */
   insertIfAbsent(key: string, serialized: string, now: number): Promise<boolean>;
-}
+  /** Deletes every key that starts with `prefix`, in one statement; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Rows under `namespace:` in key order, paged by key (rows deleted meanwhile skip nothing). */
+  iterator(namespace: string): AsyncGenerator<[string, string], void>;
+};
 
-export function atomicInsertOf(adapter: KeyvStoreAdapter): AtomicInsert | undefined {
-  const candidate = adapter as Partial<AtomicInsert>;
-  return typeof candidate.insertIfAbsent === "function" ? (candidate as AtomicInsert) : undefined;
-}
-
-export async function openAdapter(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
+export async function openAdapter(uri: string, log: Logger): Promise<StoreAdapter> {
   const scheme = uri.slice(0, uri.indexOf(":")).toLowerCase();
   switch (scheme) {
     case "postgres":
@@ -26,6 +25,8 @@ export async function openAdapter(uri: string, log: Logger): Promise<KeyvStoreAd
   }
 }
 
+const PAGE = 500;
+
 /** The sentence for a store.uri whose engine is not one of ours (the config check uses it too). */
 export function unsupportedEngine(scheme: string): string {
   const redis = /^rediss?$/i.test(scheme) ? " Redis is not supported (no test ever ran it, so it was removed)." : "";
@@ -35,7 +36,7 @@ export function unsupportedEngine(scheme: string): string {
 /** The keyv adapter for PostgreSQL, with a connection pool of its own: the stock adapter shares one
  *  pool per process and ends it on any store's close, so a second store (a gateway restarted in the
  *  same process, two stores on one database) would lose its connections. */
-async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter> {
+async function openPostgres(uri: string, log: Logger): Promise<StoreAdapter> {
   const [{ default: KeyvPostgres }, { default: pg }] = await Promise.all([import("@keyv/postgres"), import("pg")]);
   let pool: Pool | undefined;
   class OwnPool extends KeyvPostgres {
@@ -67,8 +68,8 @@ async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter>
     const rows = (await adapter.query(`DELETE FROM ${qualified} WHERE key = $1 RETURNING key`, [key])) as unknown[];
     return rows.length > 0;
   };
-  // The upsert only replaces a row whose value has expired; RETURNING says whether a row was written.
-  const insert: AtomicInsert = {
+  const extra: Pick<StoreAdapter, "insertIfAbsent" | "deletePrefix" | "iterator"> = {
+    // The upsert only replaces a row whose value has expired; RETURNING says whether a row was written.
     async insertIfAbsent(key, serialized, now) {
       const rows = (await adapter.query(
         `INSERT INTO ${qualified} AS stored (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -77,8 +78,24 @@ async function openPostgres(uri: string, log: Logger): Promise<KeyvStoreAdapter>
       )) as unknown[];
       return rows.length > 0;
     },
+    async deletePrefix(prefix) {
+      return ((await adapter.query(`DELETE FROM ${qualified} WHERE left(key, length($1)) = $1 RETURNING key`, [prefix])) as unknown[]).length;
+    },
+    // The stock iterator pages with OFFSET, which skips rows when others are deleted meanwhile.
+    async *iterator(namespace): AsyncGenerator<[string, string], void> {
+      const prefix = `${namespace}:`;
+      for (let after = prefix; ; ) {
+        const rows = (await adapter.query(
+          `SELECT key, value FROM ${qualified} WHERE left(key, length($1)) = $1 AND key COLLATE "C" > $2 ORDER BY key COLLATE "C" LIMIT ${PAGE}`,
+          [prefix, after],
+        )) as Array<{ key: string; value: string }>;
+        for (const row of rows) yield [row.key, row.value];
+        if (rows.length < PAGE) return;
+        after = rows[rows.length - 1]!.key;
+      }
+    },
   };
-  Object.assign(adapter, insert);
+  Object.assign(adapter, extra);
   log.debug({ schema, table }, "postgresql store open");
-  return adapter as unknown as KeyvStoreAdapter;
+  return adapter as unknown as StoreAdapter;
 }

@@ -1,8 +1,7 @@
 // Picks the store's engine from its URI: the keyv adapter for mappings and the ledger for what
 // moves, on one SQLite file (embedded default) or one PostgreSQL database (shared by instances).
-import type { KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
-import { openAdapter } from "./adapters.js";
+import { openAdapter, type StoreAdapter } from "./adapters.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openPgLedger } from "./postgres/ledger.js";
 import { openSqliteFile, statementCache, type SyncMode } from "./sqlite/database.js";
@@ -10,7 +9,7 @@ import { SqliteKeyvAdapter } from "./sqlite/keyv-adapter.js";
 import { openSqliteLedger } from "./sqlite/ledger.js";
 
 export interface StoreEngine {
-  adapter: KeyvStoreAdapter;
+  adapter: StoreAdapter;
   ledger: Ledger;
   close(): Promise<void>;
 }
@@ -24,7 +23,7 @@ export async function openEngine(uri: string, log: Logger, options: { sync?: Syn
     const ledger = openSqliteLedger(db, sql);
     log.debug({ file, sync: options.sync ?? "normal" }, "sqlite store open");
     return {
-      adapter: adapter as unknown as KeyvStoreAdapter,
+      adapter: adapter as unknown as StoreAdapter,
       ledger,
       async close() {
         if (db.open) db.close();

@@ -1,7 +1,7 @@
 // The mapping store: named tables over one keyv instance, SQLite by default.
 import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
-import { atomicInsertOf } from "./adapters.js";
+import type { StoreAdapter } from "./adapters.js";
 import { openEngine } from "./engine.js";
 import { guardLedger } from "./ledger/guard.js";
 import { StoreUnavailableError } from "./unavailable.js";
@@ -14,12 +14,11 @@ export interface Table<T> {
   delete(key: string): Promise<boolean>;
   has(key: string): Promise<boolean>;
   /** Stores `value` only if `key` holds nothing (or an expired value); true if this call stored it.
-   *  A unique claim: of many callers at once, for the same key, exactly one gets true.
-   *  Optional so that stand-in tables (tests, wrappers) need not have it; the store's tables do. */
-  insert?(key: string, value: T): Promise<boolean>;
+   *  A unique claim: of many callers at once, in any instance, exactly one gets true. */
+  insert(key: string, value: T): Promise<boolean>;
   entries(): AsyncIterable<[string, T]>;
   /** Removes every key that starts with `prefix` (one statement where the engine allows); returns how many. */
-  deletePrefix?(prefix: string): Promise<number>;
+  deletePrefix(prefix: string): Promise<number>;
 }
 
 export interface Store {
@@ -40,7 +39,8 @@ const TABLE_NAME = /^[a-z0-9.-]+$/;
 export async function openStore(uri: string, log: Logger, options: { sync?: SyncMode } = {}): Promise<Store> {
   const engine = await openEngine(uri, log, options);
   const adapter = engine.adapter;
-  const keyv = new Keyv({ store: adapter, useKeyPrefix: false, namespace: "" });
+  // keyv's own type knows no iterator that yields pairs; ours do, so the cast only widens.
+  const keyv = new Keyv({ store: adapter as unknown as KeyvStoreAdapter, useKeyPrefix: false, namespace: "" });
   keyv.on("error", (error: unknown) => log.error({ err: error }, "store error"));
 
   return {
@@ -60,7 +60,7 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
 export { StoreUnavailableError };
 
 
-function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Table<T> {
+function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
   const guard = async <R>(operation: () => Promise<R>): Promise<R> => {
     try {
@@ -87,30 +87,16 @@ function createTable<T>(keyv: Keyv, adapter: KeyvStoreAdapter, name: string): Ta
       return keyv.has(fullKey(key));
     },
     async insert(key, value) {
-      // Both engines (SQLite, PostgreSQL) store a key only where none is, in one statement.
-      const atomic = atomicInsertOf(adapter);
-      if (!atomic) throw new Error("this store engine has no atomic insert");
       const serialized = await keyv.serializeData({ value });
-      return guard(() => atomic.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
+      return guard(() => adapter.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
     },
     async deletePrefix(prefix) {
-      const bulk = (adapter as Partial<{ deletePrefix(prefix: string): number | Promise<number> }>).deletePrefix;
-      if (typeof bulk === "function") return guard(async () => bulk.call(adapter, fullKey(prefix)));
-      // Engines without it: list and delete (their listing pages by key, so deleting is safe).
-      let removed = 0;
-      for await (const [key] of this.entries()) {
-        if (!key.startsWith(prefix)) continue;
-        await this.delete(key);
-        removed += 1;
-      }
-      return removed;
+      return guard(() => adapter.deletePrefix(fullKey(prefix)));
     },
     async *entries() {
-      if (typeof adapter.iterator !== "function") throw new Error("this store engine cannot list its entries");
       const now = Date.now();
-      for await (const [key, raw] of adapter.iterator(name) as AsyncIterable<[string, unknown]>) {
-        if (!key.startsWith(`${name}:`) || raw === undefined || raw === null) continue;
-        const data = (typeof raw === "string" ? await keyv.deserializeData(raw) : raw) as Serialized | undefined;
+      for await (const [key, raw] of adapter.iterator(name)) {
+        const data = (await keyv.deserializeData(raw)) as Serialized | undefined;
         if (!data || (typeof data.expires === "number" && data.expires <= now)) continue;
         yield [key.slice(name.length + 1), data.value as T];
       }

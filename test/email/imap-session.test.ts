@@ -10,6 +10,7 @@ import { emailConfigSchema } from "../../transports/email/config.js";
 import { MailboxSession, type FetchedMail, type MailboxState, type MailOutcome } from "../../transports/email/imap.js";
 import { LocalDovecot } from "../support/dovecot.js";
 import { eventually, FAST, MAIL_PASSWORD } from "./world.js";
+import { memoryTable } from "../support/memory-table.js";
 
 const log = pino({ level: "silent" });
 let dovecot: LocalDovecot;
@@ -22,20 +23,6 @@ before(async () => {
 after(async () => {
   await dovecot?.destroy();
 });
-
-function memoryTable<T>(): Table<T> & { map: Map<string, T> } {
-  const map = new Map<string, T>();
-  return {
-    map,
-    get: async (key) => (map.has(key) ? structuredClone(map.get(key)) : undefined),
-    set: async (key, value) => void map.set(key, structuredClone(value)),
-    delete: async (key) => map.delete(key),
-    has: async (key) => map.has(key),
-    async *entries() {
-      yield* map.entries();
-    },
-  };
-}
 
 /** A fresh mailbox of its own for each test. */
 function newMailbox(): string {

@@ -4,19 +4,7 @@ import type { Table } from "../../src/store/store.js";
 import { composeMail } from "../../transports/email/compose.js";
 import { classify } from "../../transports/email/smtp.js";
 import { createThreads, type ThreadLink } from "../../transports/email/threads.js";
-
-function memoryTable<T>(): Table<T> {
-  const map = new Map<string, T>();
-  return {
-    get: async (key) => map.get(key),
-    set: async (key, value) => void map.set(key, value),
-    delete: async (key) => map.delete(key),
-    has: async (key) => map.has(key),
-    async *entries() {
-      yield* map.entries();
-    },
-  };
-}
+import { memoryTable } from "../support/memory-table.js";
 
 test("an SMTP 5xx is final and carries the server's words; 4xx and connection failures are retried", () => {
   const login = { host: "smtp.test" };

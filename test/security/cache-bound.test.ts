@@ -6,22 +6,14 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createRegistrations } from "../../src/gateway/registrations.js";
 import { createSecretBox } from "../../src/store/secrets.js";
-import type { Table } from "../../src/store/store.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
+import { memoryTable } from "../support/memory-table.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-const emptyTable = <T>(): Table<T> => ({
-  get: async () => undefined,
-  set: async () => undefined,
-  delete: async () => false,
-  has: async () => false,
-  async *entries() {},
-});
-
 test("looking up 200,000 unregistered JIDs keeps the cache bounded", async () => {
-  const registrations = createRegistrations(emptyTable(), createSecretBox("test-secret-key-0123456789"), ["password"]);
+  const registrations = createRegistrations(memoryTable(), createSecretBox("test-secret-key-0123456789"), ["password"]);
   gc();
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < 200_000; i += 1) {

@@ -8,25 +8,12 @@ import type { BareJid } from "../../src/xmpp/jid.js";
 import { createAccounts, type Binding } from "../../transports/sms/accounts.js";
 import { smsConfigSchema } from "../../transports/sms/config.js";
 import { ProviderError, type SmsProvider } from "../../transports/sms/provider.js";
+import { memoryTable } from "../support/memory-table.js";
 
 const OPERATOR = `AC${"1".repeat(32)}`;
 const OWN = `AC${"2".repeat(32)}`;
 const juliet = "juliet@example.test" as BareJid;
 const romeo = "romeo@example.test" as BareJid;
-
-function memoryTable<T>(): Table<T> & { map: Map<string, T> } {
-  const map = new Map<string, T>();
-  return {
-    map,
-    get: async (key) => map.get(key),
-    set: async (key, value) => void map.set(key, value),
-    delete: async (key) => map.delete(key),
-    has: async (key) => map.has(key),
-    async *entries() {
-      yield* map.entries();
-    },
-  };
-}
 
 function fakeProvider(pointed: Map<string, string | null>, failPointing: { next: boolean }): SmsProvider {
   return {

@@ -37,27 +37,10 @@ export function createHostedDirectory(table: Table<string>, options: HostedDirec
   const operatorAddresses = new Set(options.logins.map((login) => login.trim().toLowerCase()).flatMap((login) => [login, `${localOf(login)}@${domain}`]));
   const reservedLocals = new Set([...ROLE_NAMES, ...options.logins.map((login) => localOf(login.trim().toLowerCase()))]);
 
-  // Claims of one address run one at a time in this process; across processes the store's atomic
-  // insert decides. A read-then-write alone lets two users who ask at once both "win".
-  const inTurn = new Map<string, Promise<unknown>>();
-  const serially = <T>(address: string, run: () => Promise<T>): Promise<T> => {
-    const result = (inTurn.get(address) ?? Promise.resolve()).catch(() => undefined).then(run);
-    const settled = result.catch(() => undefined);
-    inTurn.set(address, settled);
-    void settled.then(() => inTurn.get(address) === settled && inTurn.delete(address));
-    return result;
-  };
-
-  /** True when `user` holds `address` now (whether it just got it or had it). */
-  const take = async (user: BareJid, address: EmailAddress): Promise<boolean> => {
-    // Table.insert is one INSERT … ON CONFLICT statement on SQL engines: the unique key decides.
-    if (table.insert && (await table.insert(address, user))) return true;
-    const owner = await table.get(address);
-    if (owner !== undefined || table.insert) return owner === user;
-    // A table without an atomic insert: write, then read back to catch a writer elsewhere.
-    await table.set(address, user);
-    return (await table.get(address)) === user;
-  };
+  /** True when `user` holds `address` now (whether it just got it or had it). The store's insert is
+   *  one INSERT … ON CONFLICT statement: of two users asking at once, in any instance, one wins. */
+  const take = async (user: BareJid, address: EmailAddress): Promise<boolean> =>
+    (await table.insert(address, user)) || (await table.get(address)) === user;
 
   const ownersOf = async (addresses: EmailAddress[]): Promise<BareJid[]> => {
     const owners: BareJid[] = [];
@@ -89,9 +72,9 @@ export function createHostedDirectory(table: Table<string>, options: HostedDirec
       if (reservedLocals.has(local) || operatorAddresses.has(address)) {
         throw gatewayError("not-acceptable", `${address} is kept for the domain's operator; choose another address.`, "address-reserved");
       }
-      const won = await serially(address, () => take(user, address));
+      const won = await take(user, address);
       if (!won) throw gatewayError("conflict", `${address} belongs to someone else already; choose another address.`);
-      if (previous && previous !== address) await serially(previous, () => release(user, previous));
+      if (previous && previous !== address) await release(user, previous);
       return address;
     },
     async route(mail) {

@@ -79,8 +79,7 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       return { thread, saved };
     },
     async forget(user) {
-      if (table.deletePrefix) await table.deletePrefix(`${user}|`);
-      else for await (const [stored] of table.entries()) if (stored.startsWith(`${user}|`)) await table.delete(stored);
+      await table.deletePrefix(`${user}|`);
     },
   };
 }
