@@ -4,7 +4,7 @@
 // 6to4 RFC 3056; Teredo RFC 4380).
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { LookupAddress } from "node:dns";
-import { isIP, type LookupFunction } from "node:net";
+import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { Agent, buildConnector } from "undici";
 import { GatewayError } from "../errors.js";
@@ -152,22 +152,6 @@ export async function checkedAddresses(host: string, options: GuardOptions = {})
 /** The address to connect to for a host: resolved once, checked, and used as it is (no second look-up). */
 export async function checkPublicHost(host: string, options: GuardOptions = {}): Promise<CheckedAddress> {
   return (await checkedAddresses(host, options))[0]!;
-}
-
-/** A `lookup` for net.connect / tls.connect that refuses, inside the connect step, a name with any private address. */
-export function guardedLookup(options: GuardOptions = {}): LookupFunction {
-  return (hostname, lookupOptions, callback) => {
-    checkedAddresses(hostname, options).then(
-      (addresses) => {
-        const family = lookupOptions.family === "IPv4" ? 4 : lookupOptions.family === "IPv6" ? 6 : lookupOptions.family;
-        const usable = family === 4 || family === 6 ? addresses.filter((entry) => entry.family === family) : addresses;
-        if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: "ENOTFOUND" }), "", 0);
-        if (lookupOptions.all) return callback(null, usable);
-        return callback(null, usable[0]!.address, usable[0]!.family);
-      },
-      (error: NodeJS.ErrnoException) => callback(error, "", 0),
-    );
-  };
 }
 
 /**

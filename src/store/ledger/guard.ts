@@ -7,7 +7,6 @@ export function guardLedger(ledger: Ledger): Ledger {
   return {
     forTransport: (name) => guardAll(ledger.forTransport(name)),
     sweep: (now) => guard(() => ledger.sweep(now)),
-    stats: () => ledger.stats(),
   };
 }
 

@@ -41,14 +41,11 @@ export interface TransportLedger {
   inboxAdd(key: string, user: string, stored: unknown, now: number): Promise<"added" | "duplicate">;
   /** The server has it: the waiting row goes and the id is remembered, in one transaction. */
   inboxDone(key: string, user: string, record: unknown, expiresAt: number): Promise<void>;
-  inboxHas(key: string): Promise<boolean>;
   /** Waiting messages in key order after `afterKey` (paging by key, never by offset). */
   inboxPage<S>(afterKey: string, limit: number): Promise<Array<InboxRow<S>>>;
 
   seenGet<T>(kind: SeenKind, key: string, now: number): Promise<T | undefined>;
   seenPut(kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number): Promise<void>;
-  /** Remembers `key` unless it is remembered already (and not expired): true if this call did. */
-  seenClaim(kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number, now: number): Promise<boolean>;
   seenDelete(kind: SeenKind, key: string): Promise<void>;
 
   /** Everything of this user's in every ledger table: one DELETE per table. Returns the rows removed. */
@@ -59,6 +56,4 @@ export interface Ledger {
   forTransport(name: string): TransportLedger;
   /** Drops remembered ids whose time has passed; returns how many. */
   sweep(now: number): Promise<number>;
-  /** Statements and transactions run so far (for the benchmark's per-message figures). */
-  stats(): { statements: number; transactions: number };
 }

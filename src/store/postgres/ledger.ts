@@ -15,13 +15,10 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
   const pool = new pg.Pool({ connectionString: uri, max: 10 });
   // An idle client that loses its server must not take the process down.
   pool.on("error", () => undefined);
-  const counts = { statements: 0, transactions: 0 };
   const query = async <R extends pg.QueryResultRow>(on: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> => {
-    counts.statements += 1;
     return on.query<R>(text, values);
   };
   const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    counts.transactions += 1;
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
@@ -120,9 +117,6 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
         await putSeen(client, transport, "in", key, user, record, expiresAt);
       });
     },
-    async inboxHas(key) {
-      return ((await query(pool, "SELECT 1 FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key])).rowCount ?? 0) > 0;
-    },
     async inboxPage(afterKey, limit) {
       const rows = await query<{ source_key: string; stored: string }>(
         pool,
@@ -139,16 +133,6 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
     async seenPut(kind, key, user, value, expiresAt) {
       await putSeen(pool, transport, kind, key, user, value, expiresAt);
-    },
-    async seenClaim(kind, key, user, value, expiresAt, now) {
-      const written = await query(
-        pool,
-        `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at
-         WHERE seen.expires_at <= $7`,
-        [transport, kind, key, user, json(value), expiresAt, now],
-      );
-      return (written.rowCount ?? 0) > 0;
     },
     async seenDelete(kind, key) {
       await query(pool, "DELETE FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3", [transport, kind, key]);
@@ -167,9 +151,6 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     forTransport,
     async sweep(now) {
       return (await query(pool, "DELETE FROM seen WHERE expires_at <= $1", [now])).rowCount ?? 0;
-    },
-    stats() {
-      return { ...counts };
     },
     async close() {
       await pool.end();

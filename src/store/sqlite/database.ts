@@ -21,7 +21,7 @@ export function openSqliteFile(file: string, sync: SyncMode = "normal"): SqliteD
   return db;
 }
 
-/** Prepares each distinct statement once and counts what runs (for the benchmark's figures). */
+/** Prepares each distinct statement once. */
 export interface StatementCache {
   statement(sql: string): Database.Statement;
   /** Runs `work` at once, inside this tick's transaction; resolves once that transaction is
@@ -29,7 +29,6 @@ export interface StatementCache {
   write<T>(work: () => T): Promise<T>;
   /** Work whose statements must all happen or none (joins this tick's transaction when open). */
   transaction<T>(work: () => T): T;
-  readonly counts: { statements: number; transactions: number };
 }
 
 interface Waiter {
@@ -39,7 +38,6 @@ interface Waiter {
 
 export function statementCache(db: SqliteDatabase): StatementCache {
   const prepared = new Map<string, Database.Statement>();
-  const counts = { statements: 0, transactions: 0 };
   let batch: Waiter[] | null = null;
 
   const commit = (): void => {
@@ -63,13 +61,11 @@ export function statementCache(db: SqliteDatabase): StatementCache {
         found = db.prepare(sql);
         prepared.set(sql, found);
       }
-      counts.statements += 1;
       return found;
     },
     write(work) {
       if (!batch) {
         db.exec("BEGIN");
-        counts.transactions += 1;
         batch = [];
         setImmediate(commit);
       }
@@ -85,10 +81,8 @@ export function statementCache(db: SqliteDatabase): StatementCache {
       return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(result), reject }));
     },
     transaction(work) {
-      if (!db.inTransaction) counts.transactions += 1;
       // Inside an open transaction better-sqlite3 uses a savepoint: still all or nothing.
       return db.transaction(work)();
     },
-    counts,
   };
 }

@@ -80,9 +80,6 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         }),
       );
     },
-    async inboxHas(key) {
-      return sql.statement("SELECT 1 FROM inbox WHERE transport = ? AND source_key = ?").get(transport, key) !== undefined;
-    },
     async inboxPage(afterKey, limit) {
       const rows = sql
         .statement("SELECT source_key, stored FROM inbox WHERE transport = ? AND source_key > ? ORDER BY source_key LIMIT ?")
@@ -98,15 +95,6 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
     },
     seenPut(kind, key, user, value, expiresAt) {
       return sql.write(() => putSeen(transport, kind, key, user, value, expiresAt));
-    },
-    seenClaim(kind, key, user, value, expiresAt, now) {
-      return sql.write(() => sql
-        .statement(
-          `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at
-           WHERE seen.expires_at <= ?`,
-        )
-        .run(transport, kind, key, user, json(value), expiresAt, now).changes > 0);
     },
     async seenDelete(kind, key) {
       await sql.write(() => sql.statement("DELETE FROM seen WHERE transport = ? AND kind = ? AND seen_key = ?").run(transport, kind, key));
@@ -134,9 +122,6 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
     forTransport,
     sweep(now) {
       return sql.write(() => sql.statement("DELETE FROM seen WHERE expires_at <= ?").run(now).changes);
-    },
-    stats() {
-      return { ...sql.counts };
     },
   };
 }
