@@ -75,10 +75,8 @@ export function createOutbox(options: {
   const retryBaseMs = options.retryBaseMs ?? 2_000;
   // One conversation's messages leave in the order they were written.
   const conversations = createKeyedQueue();
-  /** Messages being sent right now: the poller leaves them alone. */
-  const sending = new Set<string>();
-  /** What is being sent, by sender, so that unregistering can wait for it. */
-  const inFlight = new Map<string, Set<Promise<unknown>>>();
+  /** Messages being sent right now, by id: the poller leaves them alone, unregistering waits for them. */
+  const sending = new Map<string, { user: string; running: Promise<void> }>();
   let timer: NodeJS.Timeout | null = null;
   let polling: Promise<void> | null = null;
   let again = false;
@@ -89,29 +87,21 @@ export function createOutbox(options: {
 
   const dispatch = (id: string, entry: OutboxEntry): void => {
     if (sending.has(id) || finished.has(id)) return;
-    sending.add(id);
     const user = entry.message.user;
-    const running: Promise<void> = conversations
-      .run(`${user} ${entry.message.peer}`, () => send(entry))
-      .then(
-        (outcome) => {
-          sending.delete(id);
-          // A finished message changes nothing due; a rescheduled one may be the next due.
-          if (outcome === "rescheduled") wake();
-        },
-        (error: unknown) => {
-          sending.delete(id);
-          // The ledger could not record the outcome: the row is still due; the poller tries again soon.
-          log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
-          setTimeout(wake, STORE_RETRY_MS).unref();
-        },
-      )
-      .finally(() => {
-        const mine = inFlight.get(user);
-        mine?.delete(running);
-        if (mine?.size === 0) inFlight.delete(user);
-      });
-    inFlight.set(user, (inFlight.get(user) ?? new Set()).add(running));
+    const running = conversations.run(`${user} ${entry.message.peer}`, () => send(entry)).then(
+      (outcome) => {
+        sending.delete(id);
+        // A finished message changes nothing due; a rescheduled one may be the next due.
+        if (outcome === "rescheduled") wake();
+      },
+      (error: unknown) => {
+        sending.delete(id);
+        // The ledger could not record the outcome: the row is still due; the poller tries again soon.
+        log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
+        setTimeout(wake, STORE_RETRY_MS).unref();
+      },
+    );
+    sending.set(id, { user, running });
   };
 
   /** One poller: sends what is due (indexed by due time), then sleeps until the next is due. */
@@ -136,7 +126,7 @@ export function createOutbox(options: {
     if (timer) clearTimeout(timer);
     timer = null;
     const now = Date.now();
-    const due = await ledger.outboxDue<OutboxEntry>(now, BATCH, sending);
+    const due = await ledger.outboxDue<OutboxEntry>(now, BATCH, new Set(sending.keys()));
     for (const row of due) dispatch(row.id, row.entry);
     if (stopped) return;
     if (due.length === BATCH) {
@@ -253,7 +243,7 @@ export function createOutbox(options: {
       setWaiting(await ledger.outboxCount());
     },
     async settleUser(user, timeoutMs) {
-      const running = [...(inFlight.get(user) ?? [])];
+      const running = [...sending.values()].filter((item) => item.user === user).map((item) => item.running);
       await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
     pending() {
