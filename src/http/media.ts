@@ -73,22 +73,34 @@ export function createMediaStore(options: {
     });
   });
 
-  /** Removes the oldest attachments until `incoming` more bytes fit in the quota. */
-  const makeRoom = async (incoming: number): Promise<void> => {
+  /** Bytes on disk as last counted: a count sets it, stores and removals move it. */
+  let used: number | undefined;
+
+  /** Every attachment on disk with its size and age; brings `used` up to date. */
+  const count = async (): Promise<Array<{ id: string; size: number; at: number }>> => {
     const stored: Array<{ id: string; size: number; at: number }> = [];
     for (const file of await readdir(dir)) {
       if (!ID.test(file)) continue;
       const info = await stat(join(dir, file)).catch(() => null);
       if (info) stored.push({ id: file, size: info.size, at: info.mtimeMs });
     }
-    let used = stored.reduce((sum, entry) => sum + entry.size, 0);
-    if (used + incoming <= maxBytes) return;
+    used = stored.reduce((sum, entry) => sum + entry.size, 0);
+    return stored;
+  };
+
+  /** Removes the oldest attachments until `incoming` more bytes fit in the quota. The folder is
+   *  counted for real only at the first store and when the running total says it is full (another
+   *  instance may share the folder), not at every attachment. */
+  const makeRoom = async (incoming: number): Promise<void> => {
+    if (used !== undefined && used + incoming <= maxBytes) return;
+    const stored = await count();
+    if (used! + incoming <= maxBytes) return;
     stored.sort((a, b) => a.at - b.at);
     let removed = 0;
     for (const entry of stored) {
-      if (used + incoming <= maxBytes) break;
+      if (used! + incoming <= maxBytes) break;
       await remove(entry.id);
-      used -= entry.size;
+      used! -= entry.size;
       removed += 1;
     }
     log.info({ removed, quota: maxBytes }, "removed the oldest attachments to stay within the media quota");
@@ -111,6 +123,7 @@ export function createMediaStore(options: {
     await makeRoom(data.length);
     const id = randomBytes(24).toString("base64url");
     await writeFile(join(dir, id), data, { mode: 0o600 });
+    used = (used ?? 0) + data.length;
     const meta: MediaMeta = { mediaType: mediaType || "application/octet-stream", size: data.length, storedAt: new Date().toISOString(), ...(cleanName && { name: cleanName }) };
     await writeFile(join(dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
     const url = `${options.publicUrl()}/media/${id}/${encodeURIComponent(cleanName ?? "attachment")}`;
@@ -135,7 +148,10 @@ export function createMediaStore(options: {
           removed += 1;
         }
       }
-      if (removed > 0) log.info({ removed }, "removed expired attachments");
+      if (removed > 0) {
+        used = undefined; // counted again at the next store
+        log.info({ removed }, "removed expired attachments");
+      }
       return removed;
     },
   };
