@@ -36,15 +36,11 @@ export function xmlText(text: string, max: number): string {
 export function cleanTree(element: Element): Element {
   for (const [key, value] of Object.entries(element.attrs)) {
     if (value === undefined || value === null) delete element.attrs[key];
-    else if (typeof value !== "string") element.attrs[key] = xmlSafe(String(value));
-    else if (FORBIDDEN_TEST.test(value) || hasLoneSurrogate(value)) element.attrs[key] = xmlSafe(value);
+    else element.attrs[key] = xmlSafe(String(value));
   }
   element.children = element.children.map((child) => (typeof child === "string" ? xmlSafe(child) : cleanTree(child)));
   return element;
 }
-
-const FORBIDDEN_TEST = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-const hasLoneSurrogate = (text: string): boolean => typeof text.isWellFormed === "function" && !text.isWellFormed();
 
 function cleanAttrs(attrs: Record<string, string | undefined> | null | undefined): Record<string, string> {
   const clean: Record<string, string> = {};
