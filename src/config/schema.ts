@@ -50,7 +50,7 @@ export const configSchema = z.strictObject({
       journalDir: z.string().min(1).optional(),
       /** SQLite only. "normal" (default, as in 0.1.0): a commit survives a crash of the process; a
        *  power loss may lose the last moments' bookkeeping. "full": every commit is on disk before the
-       *  gateway acknowledges anything (survives power loss), at about 0.3 ms more per commit here. */
+       *  gateway acknowledges anything (survives power loss), at a sync to disk per commit (bench/sqlite-commit.ts measures it). */
       sync: z.enum(["full", "normal"]).default("normal"),
     }),
   http: z
