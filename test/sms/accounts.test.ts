@@ -6,8 +6,10 @@ import type { Table } from "../../src/store/store.js";
 import type { Fields } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import { createAccounts, type Binding } from "../../transports/sms/accounts.js";
-import { smsConfigSchema } from "../../transports/sms/config.js";
+import { smsConfigSchema, type SmsConfig } from "../../transports/sms/config.js";
 import { ProviderError, type SmsProvider } from "../../transports/sms/provider.js";
+import { twilioAccount, twilioAccounts } from "../../transports/sms/providers/twilio/accounts.js";
+import { describeTwilioCode } from "../../transports/sms/providers/twilio/errors.js";
 import { memoryTable } from "../support/memory-table.js";
 
 const OPERATOR = `AC${"1".repeat(32)}`;
@@ -15,12 +17,18 @@ const OWN = `AC${"2".repeat(32)}`;
 const juliet = "juliet@example.test" as BareJid;
 const romeo = "romeo@example.test" as BareJid;
 
-function fakeProvider(pointed: Map<string, string | null>, failPointing: { next: boolean }): SmsProvider {
+function fakeProvider(config: SmsConfig, pointed: Map<string, string | null>, failPointing: { next: boolean }): SmsProvider {
+  const operator = config.provider === "twilio" ? config.operator : undefined;
   return {
     name: "fake",
+    displayName: "Twilio",
+    accounts: twilioAccounts,
+    ...(operator && { operatorAccount: twilioAccount(operator.accountSid, operator.authToken) }),
+    limits: { bodyChars: 1_600, media: 10 },
+    describeError: describeTwilioCode,
     send: async () => ({ id: "SM1" }),
     async verifyAccount(account) {
-      if (account.accountSid !== OWN || account.authToken !== "good") throw new ProviderError("Authenticate", { httpStatus: 401, code: 20003, temporary: false });
+      if (account.id !== OWN || account.credentials.authToken !== "good") throw new ProviderError("Authenticate", { httpStatus: 401, code: "20003", temporary: false, auth: true });
     },
     findNumber: async (_account, number) => (number === "+14155550199" ? "PN1" : undefined),
     async pointNumber(_account, numberId, url) {
@@ -31,12 +39,11 @@ function fakeProvider(pointed: Map<string, string | null>, failPointing: { next:
       pointed.set(numberId, url);
     },
     fetchMedia: async () => ({ data: Buffer.alloc(0), mediaType: "" }),
-    signatureHeader: "x-signature",
-    checkSignature: () => true,
-    readIncoming: () => {
-      throw new Error("unused");
-    },
-    readStatus: () => {
+    webhookContentType: "application/x-www-form-urlencoded",
+    webhookAnswer: { contentType: "text/plain", body: "" },
+    claim: () => ({}),
+    verify: async () => true,
+    read: () => {
       throw new Error("unused");
     },
   };
@@ -47,9 +54,10 @@ function setup(config: Record<string, unknown>) {
   const pointed = new Map<string, string | null>();
   const registered = new Map<BareJid, Fields>();
   const failPointing = { next: false };
+  const parsed = smsConfigSchema.parse(config);
   const accounts = createAccounts({
-    config: smsConfigSchema.parse(config),
-    provider: fakeProvider(pointed, failPointing),
+    config: parsed,
+    provider: fakeProvider(parsed, pointed, failPointing),
     bindings,
     async *registrations() {
       yield* registered.entries();
@@ -60,6 +68,8 @@ function setup(config: Record<string, unknown>) {
   return { accounts, bindings, pointed, registered, failPointing };
 }
 
+const tokenOf = async (accounts: ReturnType<typeof setup>["accounts"], id: string) => (await accounts.accountById(id))?.credentials.authToken;
+
 const both = { operator: { accountSid: OPERATOR, authToken: "operator-token", numbers: ["+14155550100", "+14155550101"] }, ownAccounts: true };
 
 test("with both modes, a user who fills in no Twilio account gets the number they picked from the operator", async () => {
@@ -69,7 +79,7 @@ test("with both modes, a user who fills in no Twilio account gets the number the
   const fields = await accounts.register(juliet, { number: "+14155550101" });
   assert.deepEqual(fields, { mode: "operator", number: "+14155550101" });
   assert.deepEqual(bindings.map.get("+14155550101"), { user: juliet, accountSid: OPERATOR });
-  assert.deepEqual(accounts.senderOf(fields), { account: { accountSid: OPERATOR, authToken: "operator-token" }, from: "+14155550101" });
+  assert.deepEqual(accounts.senderOf(fields), { account: { id: OPERATOR, credentials: { accountSid: OPERATOR, authToken: "operator-token" } }, from: "+14155550101" });
 });
 
 test("with both modes, a user who fills in their Twilio account texts from their own number", async () => {
@@ -78,8 +88,8 @@ test("with both modes, a user who fills in their Twilio account texts from their
   assert.deepEqual(fields, { mode: "own", accountSid: OWN, authToken: "good", ownNumber: "+14155550199" });
   assert.equal(pointed.get("PN1"), "https://gw.example.org/sms/sms.example.org/incoming");
   assert.equal(bindings.map.get("+14155550199")?.user, romeo);
-  assert.equal(await accounts.tokenOf(OWN), "good");
-  assert.equal(await accounts.tokenOf(OPERATOR), "operator-token");
+  assert.equal(await tokenOf(accounts, OWN), "good");
+  assert.equal(await tokenOf(accounts, OPERATOR), "operator-token");
 });
 
 test("changing to another operator number frees the old one", async () => {
@@ -112,8 +122,8 @@ test("when Twilio fails while the number is being pointed at the gateway, the us
 test("a token learned by another gateway instance is found in the registrations", async () => {
   const { accounts, registered } = setup({ ownAccounts: true });
   registered.set(romeo, { mode: "own", accountSid: OWN, authToken: "from-the-store", ownNumber: "+14155550199" });
-  assert.equal(await accounts.tokenOf(OWN), "from-the-store");
-  assert.equal(await accounts.tokenOf(`AC${"3".repeat(32)}`), undefined);
+  assert.equal(await tokenOf(accounts, OWN), "from-the-store");
+  assert.equal(await tokenOf(accounts, `AC${"3".repeat(32)}`), undefined);
 });
 
 test("the config refuses a gateway with neither operator numbers nor users' own accounts", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeTwilioError, isTemporary } from "../../transports/sms/errors.js";
+import { describeTwilioError, isTemporary } from "../../transports/sms/providers/twilio/errors.js";
 import { explainKeyword, keywordOf } from "../../transports/sms/keywords.js";
 
 const expected: Record<number, RegExp> = {

@@ -1,6 +1,6 @@
 // A verified inbound text or MMS: find whose number it reached, keep its media, hand it to the core.
-// A plain text is handed over before Twilio gets its 200. An MMS is first kept as it came and
-// answered at once (Twilio gives up on a webhook after 15 s, and ten 5 MB downloads take longer);
+// A plain text is handed over before the provider gets its 200. An MMS is first kept as it came and
+// answered at once (Twilio gives up on a webhook after 15 s, Telnyx after 2, and ten 5 MB downloads take longer);
 // its media are then fetched and it is handed over, again after a restart if need be.
 import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
@@ -11,9 +11,9 @@ import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../s
 import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
-import { ProviderError, type IncomingText, type Params, type SmsProvider } from "./provider.js";
+import { ProviderError, type IncomingText, type SmsProvider } from "./provider.js";
 
-/** An MMS acknowledged to Twilio whose media are still to be fetched. */
+/** An MMS acknowledged to the provider whose media are still to be fetched. */
 export interface PendingMms {
   text: IncomingText;
   user: string;
@@ -22,7 +22,8 @@ export interface PendingMms {
 }
 
 export interface InboundHandler {
-  handle(params: Params): Promise<void>;
+  /** A verified inbound text; its accountId is the account whose signature checked out. */
+  handle(text: IncomingText): Promise<void>;
   /** Finish the MMS an earlier run acknowledged but did not hand over. */
   resume(): Promise<number>;
   stop(): void;
@@ -39,7 +40,7 @@ export function createInboundHandler(options: {
   codec: AddressCodec;
   media: () => MediaStore;
   deliver: (message: InboundMessage) => Promise<Delivery>;
-  /** MessageSids handed to the core: a repeated webhook is answered without fetching media again. */
+  /** Provider message ids handed to the core: a repeated webhook is answered without fetching media again. */
   handled: Table<number>;
   pending: Table<PendingMms>;
   maxMediaBytes: number;
@@ -74,7 +75,7 @@ export function createInboundHandler(options: {
   const fetchAll = async (entry: PendingMms): Promise<{ attachments: Attachment[]; notes: string[] }> => {
     const { text } = entry;
     // The account whose token signed the webhook owns the media too.
-    const account = { accountSid: text.accountId, authToken: (await accounts.tokenOf(text.accountId)) ?? "" };
+    const account = (await accounts.accountById(text.accountId)) ?? { id: text.accountId, credentials: {} };
     const attachments: Attachment[] = [];
     const notes: string[] = [];
     for (const [index, item] of text.media.entries()) {
@@ -92,7 +93,7 @@ export function createInboundHandler(options: {
           }
           // The words still arrive; the user learns an attachment is missing.
           log.warn({ messageId: text.id, reason: (error as Error).message, attempt }, "could not fetch an MMS attachment");
-          notes.push(`[An attachment (${item.mediaType || "unknown type"}) could not be fetched from Twilio.]`);
+          notes.push(`[An attachment (${item.mediaType || "unknown type"}) could not be fetched from ${provider.displayName}.]`);
           break;
         }
       }
@@ -119,16 +120,16 @@ export function createInboundHandler(options: {
     const context = { messageId: text.id, to };
     const binding = await accounts.bindingOf(to);
     // Texts to a number nobody holds are answered 200 all the same: an error would only make
-    // Twilio log failures (and, with retries configured, post it again) with nobody to read it.
+    // the provider log failures (and post it again) with nobody to read it.
     if (!binding) {
       log.warn(context, "a text arrived for a number no user is bound to; dropped");
       return;
     }
     if (binding.accountSid !== text.accountId) {
-      log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a Twilio account that does not own the number's binding; dropped");
+      log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a provider account that does not own the number's binding; dropped");
       return;
     }
-    // The core de-duplicates by MessageSid too, but two posts racing can both pass its check; with
+    // The core de-duplicates by message id too, but two posts racing can both pass its check; with
     // one turn per MessageSid this one cannot be raced, and it spares a second download of media.
     if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
       log.info(context, "a webhook for a text handled before; acknowledged again");
@@ -136,7 +137,7 @@ export function createInboundHandler(options: {
     }
     const entry: PendingMms = { text, user: binding.user, from, receivedAt: Date.now() };
     if (text.media.length === 0) {
-      // Not stored: make Twilio see a failure rather than acknowledge what we could not keep.
+      // Not stored: make the provider see a failure rather than acknowledge what we could not keep.
       if (!(await handOver(entry, [], []))) throw new HttpError(503, "The gateway could not store this message; try again later");
       return;
     }
@@ -150,19 +151,17 @@ export function createInboundHandler(options: {
   };
 
   return {
-    async handle(params) {
-      let text: IncomingText;
+    async handle(text) {
       let from: string;
       let to: string;
       try {
-        text = provider.readIncoming(params);
         from = codec.parse(text.from);
         to = codec.parse(text.to);
       } catch (error) {
         throw new HttpError(400, `Malformed inbound message webhook: ${(error as Error).message}`);
       }
-      // Twilio may post a text again while its first post is still being handled: one at a time
-      // per MessageSid, so the second finds the first's result instead of racing it.
+      // A provider may post a text again while its first post is still being handled: one at a time
+      // per message id, so the second finds the first's result instead of racing it.
       const id = text.id;
       const mine = (active.get(id) ?? Promise.resolve()).catch(() => undefined).then(() => accept(text, from, to));
       active.set(id, mine);

@@ -1,9 +1,16 @@
-// What the SMS transport needs from a provider; Twilio is one (twilio.ts), another is a new file.
+// What the SMS transport needs from an SMS provider. Each provider is a folder under providers/
+// (Twilio, Telnyx) that implements this; nothing else in transports/sms knows whose API it is.
+import type { IncomingHttpHeaders } from "node:http";
+import type { Fields, FormField } from "../../src/transport/contract.js";
 import type { PhoneAddress } from "./phone.js";
 
+/** An account at the provider: the operator's, or one a user brought. */
 export interface ProviderAccount {
-  accountSid: string;
-  authToken: string;
+  /** Stable and not secret; what number bindings and webhooks name the account by
+   *  (Twilio: the Account SID; Telnyx: the account's webhook public key). */
+  id: string;
+  /** The credentials as the provider defines them, under the registration form's field names. */
+  credentials: Readonly<Record<string, string>>;
 }
 
 export interface OutgoingText {
@@ -11,14 +18,24 @@ export interface OutgoingText {
   to: string;
   body: string;
   mediaUrls: string[];
+  /** Where the provider posts this text's delivery events. */
   statusCallback: string;
 }
 
-/** A refusal or failure from the provider's API, with its numbered code when it gave one. */
+/** A refusal or failure from the provider's API, with its own code (as text) when it gave one. */
 export class ProviderError extends Error {
   constructor(
     message: string,
-    readonly options: { httpStatus?: number; code?: number; temporary: boolean; retryAfterMs?: number },
+    readonly options: {
+      httpStatus?: number;
+      code?: string;
+      temporary: boolean;
+      retryAfterMs?: number;
+      /** The provider refused the account's credentials. */
+      auth?: boolean;
+      /** The provider asked the gateway to slow down. */
+      rateLimited?: boolean;
+    },
   ) {
     super(message);
     this.name = "ProviderError";
@@ -28,6 +45,7 @@ export class ProviderError extends Error {
 /** An inbound text as the provider's webhook described it. */
 export interface IncomingText {
   id: string;
+  /** The account whose webhook signature checked out (set by the webhook layer, not the provider). */
   accountId: string;
   from: string;
   to: string;
@@ -39,31 +57,88 @@ export interface IncomingText {
 
 export interface StatusUpdate {
   id: string;
-  accountId: string;
   /** Final states matter; others (queued, sent…) are progress. */
   state: "delivered" | "failed" | "progress";
-  /** The provider's own word for the state (undelivered, canceled…). */
+  /** The provider's own word for the state (undelivered, delivery_failed…). */
   detail: string;
-  errorCode?: number;
+  errorCode?: string;
+}
+
+/** A webhook request as it arrived: the public URL it was posted to, its headers and raw body. */
+export interface WebhookRequest {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** What a verified webhook says. */
+export type WebhookEvent = { kind: "incoming"; text: Omit<IncomingText, "accountId"> } | { kind: "status"; update: StatusUpdate } | { kind: "other"; type: string };
+
+/** Which account a webhook says it comes from, before anything in it is trusted. */
+export interface WebhookClaim {
+  /** The account the request names (Twilio's AccountSid). */
+  accountId?: string;
+  /** The gateway's own number the event concerns, when the request names no account (Telnyx). */
+  number?: string;
+}
+
+/** How the provider's accounts look: the operator's from the config, a user's from the form. */
+export interface AccountKind {
+  /** Form fields for a user's own account, shown before the number field. */
+  credentialFields(current: Fields | undefined, note: string, required: boolean): FormField[];
+  /** The form fields whose presence means the user wants their own account. */
+  readonly credentialNames: readonly string[];
+  readonly secretFields: readonly string[];
+  /** The fields that say where a secret is sent (see Transport.secretBinding). */
+  secretBinding(secretField: string): readonly string[];
+  /** The account a user typed in the form; throws a GatewayError saying what is wrong. */
+  fromForm(fields: Fields): ProviderAccount;
+  /** The account kept in a registration, when it has one. */
+  fromStored(fields: Fields): ProviderAccount | undefined;
+  /** Sentences for the registration form and its refusals. */
+  readonly words: {
+    /** "Twilio Account SID, Auth Token" — what a user enters besides the number. */
+    credentials: string;
+    /** What to do when the provider refuses them. */
+    refused: string;
+    numberLabel: string;
+    numberOf(number: string, account: ProviderAccount): string;
+  };
 }
 
 export type Params = Record<string, string | string[]>;
 
 export interface SmsProvider {
   readonly name: string;
+  /** The provider's name as users read it: "Twilio", "Telnyx". */
+  readonly displayName: string;
+  readonly accounts: AccountKind;
+  /** The operator's account, from the config section. */
+  readonly operatorAccount?: ProviderAccount;
+  /** Most characters one text may carry, and most media one MMS may carry. */
+  readonly limits: { bodyChars: number; media: number };
+
   /** Throws ProviderError; resolves with the provider's id for the text. */
   send(account: ProviderAccount, text: OutgoingText): Promise<{ id: string }>;
   /** Throws ProviderError when the credentials are refused or the API cannot be reached. */
   verifyAccount(account: ProviderAccount): Promise<void>;
-  /** The provider's id for one of the account's numbers, or undefined when the account does not own it. */
+  /** What pointNumber needs to point one of the account's numbers, or undefined when the account
+   *  does not own it. Throws a GatewayError when it owns the number but it cannot take texts. */
   findNumber(account: ProviderAccount, number: PhoneAddress): Promise<string | undefined>;
-  /** Make the number's inbound texts go to `smsUrl`. */
+  /** Make the number's inbound texts go to `smsUrl` (null: stop sending them to the gateway). */
   pointNumber(account: ProviderAccount, numberId: string, smsUrl: string | null): Promise<void>;
   fetchMedia(account: ProviderAccount, url: string, maxBytes: number): Promise<{ data: Buffer; mediaType: string }>;
+  /** A sentence for one of the provider's error codes, with the code for support requests. */
+  describeError(code: string | undefined, fallback?: string): string;
 
-  /** Webhooks: signature check and field reading. */
-  signatureHeader: string;
-  checkSignature(authToken: string, signature: string, url: string, params: Params): boolean;
-  readIncoming(params: Params): IncomingText;
-  readStatus(params: Params): StatusUpdate;
+  /** Webhooks: the one content type the provider posts. */
+  readonly webhookContentType: string;
+  /** Reads, without trusting it, which account a webhook claims to come from. */
+  claim(request: WebhookRequest): WebhookClaim;
+  /** Whether the request is signed by `account` (and, where the provider signs a time, recently). */
+  verify(request: WebhookRequest, account: ProviderAccount): Promise<boolean>;
+  /** What a verified webhook posted to `endpoint` says; throws ProviderError when it is malformed. */
+  read(request: WebhookRequest, endpoint: "incoming" | "status"): WebhookEvent;
+  /** The answer to a webhook that was handled. */
+  readonly webhookAnswer: { contentType: string; body: string };
 }

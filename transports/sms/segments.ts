@@ -1,4 +1,4 @@
-// Splits a long body into texts Twilio accepts (at most 1,600 characters each), at word boundaries.
+// Splits a long body into texts the provider accepts (Twilio: at most 1,600 characters each), at word boundaries.
 
 export const TWILIO_MAX_BODY = 1_600;
 

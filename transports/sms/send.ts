@@ -1,12 +1,11 @@
 // A user's message out as one or more texts: split at word boundaries, paced per sender number,
-// attachments as MMS media, and Twilio's refusals turned into a SendResult the outbox acts on.
+// attachments as MMS media, and the provider's refusals turned into a SendResult the outbox acts on.
 import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
 import type { Table } from "../../src/store/store.js";
 import type { AccountState, Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
-import { describeTwilioError } from "./errors.js";
 import type { DailyCap } from "./daily-cap.js";
 import type { Pacer } from "./pacing.js";
 import { ProviderError, type SmsProvider } from "./provider.js";
@@ -18,8 +17,6 @@ interface SendProgress {
   ids: string[];
 }
 
-/** Twilio takes at most ten media URLs per message. */
-const MAX_MEDIA = 10;
 const PROGRESS_TTL_MS = 3 * 24 * 3_600_000;
 
 export function createSender(options: {
@@ -30,11 +27,13 @@ export function createSender(options: {
   cap: DailyCap;
   progress: Table<SendProgress>;
   statusUrl: () => string;
-  /** Tells the user (as presence) whether their Twilio account works. */
+  /** Tells the user (as presence) whether their provider account works. */
   accountState(user: BareJid, state: AccountState): void;
   log: Logger;
 }): (message: OutboundMessage, fields: Fields) => Promise<SendResult> {
   const { provider, accounts, status, pacer, progress, log } = options;
+  const brand = provider.displayName;
+  const MAX_MEDIA = provider.limits.media;
 
   return async (message, fields) => {
     let sender;
@@ -48,7 +47,7 @@ export function createSender(options: {
     // Attachments past MMS's limit still reach the contact, as links.
     // A text has no subject line: one the user wrote goes first rather than being lost.
     const body = [message.subject, message.body, ...urls.slice(MAX_MEDIA)].filter(Boolean).join("\n");
-    const texts = splitBody(body);
+    const texts = splitBody(body, provider.limits.bodyChars);
     const done = (await progress.get(message.id)) ?? { ids: [] };
     const context = { user: message.user, id: message.id, from: sender.from, parts: texts.length };
 
@@ -74,30 +73,30 @@ export function createSender(options: {
         await status.partSent(done.ids[0]!, index, texts.length, id);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
-        const { code, httpStatus, retryAfterMs } = error.options;
+        const { code, httpStatus, retryAfterMs, auth, rateLimited } = error.options;
         let { temporary } = error.options;
-        if (code === 20003 || httpStatus === 401) {
+        if (auth) {
           const own = fields.mode === "own";
           options.accountState(message.user, {
             ok: false,
-            reason: own ? "Twilio refuses your Account SID and Auth Token; register again with the current ones." : "The gateway's Twilio account refuses its credentials; its operator has been told.",
+            reason: own ? `${brand} refuses your account's credentials; register again with the current ones.` : `The gateway's ${brand} account refuses its credentials; its operator has been told.`,
           });
           // The operator fixes the config and restarts: keep the user's texts until then.
           if (!own) {
-            log.error({ ...context }, "Twilio refuses the operator account's credentials; fix operator.authToken");
+            log.error({ ...context }, `${brand} refuses the operator account's credentials; fix them in transports.sms.operator`);
             temporary = true;
           }
         }
         if (temporary) {
-          const reason = code === 20429 || httpStatus === 429 ? describeTwilioError(20429) : code === 20003 ? describeTwilioError(20003) : httpStatus ? `Twilio answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
-          log.info({ ...context, part: index + 1, httpStatus, code }, "Twilio could not take a text now");
+          const reason = rateLimited || auth ? provider.describeError(code, error.message) : httpStatus ? `${brand} answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
+          log.info({ ...context, part: index + 1, httpStatus, code }, "the provider could not take a text now");
           return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
         }
         await status.complete(done.ids);
         await progress.delete(message.id);
-        const sentence = code !== undefined ? describeTwilioError(code, error.message) : `Twilio refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
+        const sentence = code !== undefined ? provider.describeError(code, error.message) : `${brand} refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
         const partly = done.ids.length > 0 ? `Only ${done.ids.length} of ${texts.length} parts were sent. ` : "";
-        log.info({ ...context, part: index + 1, httpStatus, code }, "Twilio refused a text");
+        log.info({ ...context, part: index + 1, httpStatus, code }, "the provider refused a text");
         return { kind: "permanent", reason: `${partly}${sentence}` };
       }
     }

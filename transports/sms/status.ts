@@ -3,8 +3,7 @@
 import type { Logger } from "pino";
 import type { Table } from "../../src/store/store.js";
 import type { DeliveryStatus } from "../../src/transport/contract.js";
-import { describeTwilioError } from "./errors.js";
-import type { StatusUpdate } from "./provider.js";
+import type { SmsProvider, StatusUpdate } from "./provider.js";
 
 export interface SentPart {
   /** The provider id the core knows the whole message by (its first text's). */
@@ -47,6 +46,7 @@ export function createStatusTracker(options: {
   progress: Table<Progress>;
   pending: Table<PendingStatus>;
   report(providerId: string, status: DeliveryStatus): Promise<void>;
+  provider: Pick<SmsProvider, "displayName" | "describeError">;
   graceMs: number;
   log: Logger;
 }): StatusTracker {
@@ -65,7 +65,7 @@ export function createStatusTracker(options: {
       state.finished = true;
       const which = part && total > 1 ? `Part ${part.index + 1} of ${total} was not delivered. ` : "";
       await progress.set(primary, state, KEEP_MS);
-      const why = update.errorCode !== undefined ? describeTwilioError(update.errorCode) : `Twilio reports the text as ${update.detail || "failed"} and gives no reason.`;
+      const why = update.errorCode !== undefined ? options.provider.describeError(update.errorCode) : `${options.provider.displayName} reports the text as ${update.detail || "failed"} and gives no reason.`;
       await options.report(primary, { state: "failed", reason: `${which}${why}` });
       return;
     }

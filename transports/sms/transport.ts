@@ -1,13 +1,13 @@
 // The SMS/MMS transport: the pieces of this folder put together behind the core's Transport contract.
 import type { Logger } from "pino";
 import type { Transport, TransportContext } from "../../src/transport/contract.js";
-import { createAccounts, SECRET_FIELDS, secretBinding, type Accounts, type Binding } from "./accounts.js";
+import { createAccounts, type Accounts, type Binding } from "./accounts.js";
 import type { SmsConfig } from "./config.js";
 import { createDailyCap } from "./daily-cap.js";
 import { createInboundHandler, type InboundHandler } from "./inbound.js";
 import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
-import type { Params, SmsProvider } from "./provider.js";
+import type { ProviderAccount, SmsProvider, WebhookEvent } from "./provider.js";
 import { createSender } from "./send.js";
 import { createStatusTracker, type StatusTracker } from "./status.js";
 import { createStatusCallbackHandler } from "./status-callback.js";
@@ -34,8 +34,8 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
     identityType: "sms",
     displayName: "SMS/MMS gateway",
     address: codec,
-    secretFields: SECRET_FIELDS,
-    secretBinding,
+    secretFields: provider.accounts.secretFields,
+    secretBinding: (secretField) => provider.accounts.secretBinding(secretField),
 
     registrationForm: (user, current) => started().accounts.form(user, current),
     register: (user, fields, previous) => started().accounts.register(user, fields, previous),
@@ -61,6 +61,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         progress: ctx.table("delivery-progress"),
         pending: ctx.table("status-pending"),
         report: (providerId, delivery) => ctx.reportStatus(providerId, delivery),
+        provider,
         graceMs: config.statusGraceMs,
         log,
       });
@@ -76,7 +77,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         log,
       });
 
-      const tokenOf = accounts.tokenOf.bind(accounts);
+      const accountsNow = accounts;
       const incomingHandler = createInboundHandler({
         provider,
         accounts,
@@ -88,18 +89,27 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         maxMediaBytes: config.maxMediaBytes,
         log,
       });
+      const statusHandler = createStatusCallbackHandler({ tracker: status, log });
+      // Whichever URL an event reached, it goes where its kind says (Telnyx posts status events to a
+      // messaging profile's URL too, when a text was sent without its own).
+      const handle = async (event: WebhookEvent, account: ProviderAccount): Promise<void> => {
+        if (event.kind === "incoming") return incomingHandler.handle({ ...event.text, accountId: account.id });
+        if (event.kind === "status") return statusHandler(event.update);
+        log.debug({ type: event.type }, "ignored a webhook event the gateway has no use for");
+      };
       const refused = (reason: string): void => ctx.metrics.webhookRejections.inc({ transport: "sms", reason });
-      const webhook = (handle: (params: Params) => Promise<void>) => createWebhook({ provider, maxBytes: config.maxWebhookBytes, publicBase, tokenOf, handle, refused, log });
+      const webhook = (endpoint: "incoming" | "status") =>
+        createWebhook({ provider, endpoint, maxBytes: config.maxWebhookBytes, publicBase, accountFor: (claim) => accountsNow.accountFor(claim), handle, refused, log });
       inbound = incomingHandler;
-      ctx.http.add("POST", incoming, webhook((params) => incomingHandler.handle(params)));
-      ctx.http.add("POST", statusPath, webhook(createStatusCallbackHandler({ provider, tracker: status, log })));
+      ctx.http.add("POST", incoming, webhook("incoming"));
+      ctx.http.add("POST", statusPath, webhook("status"));
       const [statuses, mms] = await Promise.all([status.resume(), incomingHandler.resume()]);
       if (statuses + mms > 0) log.info({ statuses, mms }, "finishing work left by the previous run");
       const host = new URL(publicBase()).hostname;
       if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) {
-        log.warn({ publicUrl: publicBase() }, "the public URL is a loopback address: Twilio cannot reach the webhooks; set http.publicUrl");
+        log.warn({ publicUrl: publicBase() }, `the public URL is a loopback address: ${provider.displayName} cannot reach the webhooks; set http.publicUrl`);
       }
-      log.info({ incoming: `${publicBase()}${incoming}`, status: `${publicBase()}${statusPath}`, operatorNumbers: config.operator?.numbers.length ?? 0, ownAccounts: config.ownAccounts }, "SMS webhooks ready");
+      log.info({ incoming: `${publicBase()}${incoming}`, status: `${publicBase()}${statusPath}`, operatorNumbers: config.operator?.numbers.length ?? 0, ownAccounts: config.ownAccounts, provider: provider.name }, "SMS webhooks ready");
     },
     async stop() {
       status?.stop();

@@ -1,21 +1,23 @@
-// The HTTP side of webhooks: size and type limits, form parsing, and the signature check on the
-// public URL Twilio posted to. What a verified webhook means is the handler's business.
+// The HTTP side of webhooks: size and type limits, and the provider's signature check against the
+// account the request claims (on the public URL the provider posted to). What a verified webhook
+// means is the handler's business.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { GatewayError } from "../../src/errors.js";
 import { HttpError, type HttpHandler } from "../../src/http/router.js";
-import type { Params, SmsProvider } from "./provider.js";
-
-export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+import type { ProviderAccount, SmsProvider, WebhookClaim, WebhookEvent, WebhookRequest } from "./provider.js";
 
 export interface WebhookOptions {
   provider: SmsProvider;
+  /** Which of the transport's URLs this is; a provider that does not say what an event is by
+   *  itself (Twilio) reads it by the URL it was posted to. */
+  endpoint: "incoming" | "status";
   maxBytes: number;
-  /** The base URL Twilio was told to post to (the gateway's public URL, maybe behind a proxy). */
+  /** The base URL the provider was told to post to (the gateway's public URL, maybe behind a proxy). */
   publicBase: () => string;
-  tokenOf(accountSid: string): Promise<string | undefined>;
+  accountFor(claim: WebhookClaim): Promise<ProviderAccount | undefined>;
   /** Runs after the signature is verified; must keep what it needs before resolving. */
-  handle(params: Params): Promise<void>;
+  handle(event: WebhookEvent, account: ProviderAccount): Promise<void>;
   /** Counts a refused request by reason (metrics). */
   refused(reason: "signature" | "size" | "content-type" | "malformed" | "unavailable"): void;
   log: Logger;
@@ -26,7 +28,7 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
   return async (req: IncomingMessage, res: ServerResponse) => {
     try {
       await handle(req, res).catch((error: unknown) => {
-        // A store that cannot keep anything: tell Twilio to come back rather than fail obscurely.
+        // A store that cannot keep anything: tell the provider to come back rather than fail obscurely.
         if (error instanceof GatewayError && error.code === "store-unavailable") throw new HttpError(503, "The gateway cannot store anything right now; try again later");
         throw error;
       });
@@ -38,22 +40,26 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/x-www-form-urlencoded") throw new HttpError(415, "Expected a form-encoded body (application/x-www-form-urlencoded)");
+    if (type !== provider.webhookContentType) throw new HttpError(415, `Expected a ${provider.webhookContentType} body`);
     const body = await readBody(req, options.maxBytes);
-    const params = parseForm(body);
+    // The URL the provider signed (Twilio) is the public one; req.url is what the proxy passed on.
+    const request: WebhookRequest = { url: `${options.publicBase()}${req.url ?? ""}`, headers: req.headers, body };
 
-    const signature = req.headers[provider.signatureHeader];
-    const accountSid = typeof params.AccountSid === "string" ? params.AccountSid : "";
-    const token = accountSid ? await options.tokenOf(accountSid) : undefined;
-    // The URL Twilio signed is the public one; req.url is what the proxy passed on (path and query).
-    const url = `${options.publicBase()}${req.url ?? ""}`;
-    if (typeof signature !== "string" || !token || !provider.checkSignature(token, signature, url, params)) {
-      log.warn({ url, accountSid: accountSid || undefined, signed: typeof signature === "string" }, "refused a webhook whose signature does not check out");
-      throw new HttpError(403, "Invalid or missing X-Twilio-Signature");
+    const claim = provider.claim(request);
+    const account = await options.accountFor(claim);
+    if (!account || !(await provider.verify(request, account))) {
+      log.warn({ url: request.url, ...claim, known: account !== undefined }, "refused a webhook whose signature does not check out");
+      throw new HttpError(403, `Invalid or missing ${provider.displayName} webhook signature`);
     }
-    await options.handle(params);
-    res.writeHead(200, { "content-type": "text/xml; charset=utf-8" });
-    res.end(EMPTY_TWIML);
+    let event: WebhookEvent;
+    try {
+      event = provider.read(request, options.endpoint);
+    } catch (error) {
+      throw new HttpError(400, `Malformed webhook: ${(error as Error).message}`);
+    }
+    await options.handle(event, account);
+    res.writeHead(200, { "content-type": provider.webhookAnswer.contentType });
+    res.end(provider.webhookAnswer.body);
   }
 }
 
@@ -79,15 +85,4 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-/** Form fields; a field given more than once keeps all its values (the signature covers each). */
-export function parseForm(body: string): Params {
-  const params: Params = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const existing = params[key];
-    if (existing === undefined) params[key] = value;
-    else params[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return params;
 }

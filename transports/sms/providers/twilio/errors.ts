@@ -38,6 +38,12 @@ export function describeTwilioError(code: number | undefined, fallback?: string)
   return code !== undefined ? `Twilio reported error ${code}${detail}.` : `Twilio reported a problem${detail}.`;
 }
 
+/** The same, for a code the provider layer carries as text. */
+export function describeTwilioCode(code: string | undefined, fallback?: string): string {
+  const number = code !== undefined && /^\d+$/.test(code) ? Number(code) : undefined;
+  return describeTwilioError(number, fallback);
+}
+
 /** Worth trying again later: rate limits, Twilio's own failures, and the network in between. */
 export function isTemporary(httpStatus: number | undefined, code: number | undefined): boolean {
   if (code === 20429 || httpStatus === 429) return true;

@@ -1,0 +1,175 @@
+// The Twilio provider: the REST API (2010-04-01) through the official SDK, and Twilio's webhooks
+// (form-encoded, signed with X-Twilio-Signature over the public URL and the fields).
+import twilio from "twilio";
+import type { Logger } from "pino";
+import { ProviderError, type IncomingText, type Params, type ProviderAccount, type SmsProvider, type StatusUpdate } from "../../provider.js";
+import type { TwilioSmsConfig } from "../../config.js";
+import { twilioAccount, twilioAccounts } from "./accounts.js";
+import { describeTwilioCode, isTemporary } from "./errors.js";
+import { createBaseUrlRequestClient } from "./base-url.js";
+
+type TwilioClient = ReturnType<typeof twilio>;
+
+const API_TIMEOUT_MS = 20_000;
+/** Twilio answers a webhook it is happy with by empty TwiML. */
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" | "operator">, log: Logger): SmsProvider {
+  const options = config;
+  const apiOrigin = new URL(options.apiBaseUrl).origin;
+  const httpClient = createBaseUrlRequestClient(options.apiBaseUrl, API_TIMEOUT_MS);
+  // One SDK client per account; BYO users each have theirs.
+  const clients = new Map<string, TwilioClient>();
+  const sidOf = (account: ProviderAccount): string => account.credentials.accountSid ?? "";
+  const tokenOf = (account: ProviderAccount): string => account.credentials.authToken ?? "";
+  const clientFor = (account: ProviderAccount): TwilioClient => {
+    const key = `${sidOf(account)}:${tokenOf(account)}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = twilio(sidOf(account), tokenOf(account), { httpClient, autoRetry: false });
+      if (clients.size > 1_000) clients.clear();
+      clients.set(key, client);
+    }
+    return client;
+  };
+
+  const single = (params: Params, name: string): string => {
+    const value = params[name];
+    return (Array.isArray(value) ? value[0] : value) ?? "";
+  };
+
+  return {
+    name: "twilio",
+    displayName: "Twilio",
+    accounts: twilioAccounts,
+    ...(config.operator && { operatorAccount: twilioAccount(config.operator.accountSid, config.operator.authToken) }),
+    limits: { bodyChars: 1_600, media: 10 },
+    describeError: describeTwilioCode,
+    async send(account, text) {
+      const message = await call(() =>
+        clientFor(account).messages.create({
+          to: text.to,
+          from: text.from,
+          ...(text.body && { body: text.body }),
+          ...(text.mediaUrls.length > 0 && { mediaUrl: text.mediaUrls }),
+          statusCallback: text.statusCallback,
+        }),
+      );
+      // Twilio can refuse at once yet answer 201 with status "failed" and an error code.
+      if (message.status === "failed" || message.status === "undelivered") {
+        throw new ProviderError(message.errorMessage ?? "Twilio refused the text", { ...(message.errorCode != null && { code: String(message.errorCode) }), httpStatus: 400, temporary: false });
+      }
+      return { id: message.sid };
+    },
+    async verifyAccount(account) {
+      await call(() => clientFor(account).api.v2010.accounts(sidOf(account)).fetch());
+    },
+    async findNumber(account, number) {
+      const found = await call(() => clientFor(account).incomingPhoneNumbers.list({ phoneNumber: number, limit: 1 }));
+      return found.find((entry) => entry.phoneNumber === number)?.sid;
+    },
+    async pointNumber(account, numberId, smsUrl) {
+      await call(() => clientFor(account).incomingPhoneNumbers(numberId).update({ smsUrl: smsUrl ?? "", smsMethod: "POST" }));
+    },
+    async fetchMedia(account, url, maxBytes) {
+      // Only fetch from Twilio itself: a webhook must not make the gateway fetch arbitrary URLs.
+      if (new URL(url).origin !== apiOrigin) throw new ProviderError(`media URL outside ${apiOrigin}`, { temporary: false });
+      const response = await fetch(url, {
+        headers: { authorization: `Basic ${Buffer.from(`${sidOf(account)}:${tokenOf(account)}`).toString("base64")}` },
+        redirect: "follow",
+        signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      }).catch((error: unknown) => {
+        throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
+      });
+      // A body left unread holds its connection (and socket) open: every early exit cancels it.
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ProviderError(`fetching media answered HTTP ${response.status}`, { httpStatus: response.status, temporary: isTemporary(response.status, undefined) });
+      }
+      const declared = Number(response.headers.get("content-length") ?? "0");
+      if (declared > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new ProviderError(`media is ${declared} bytes, more than ${maxBytes}`, { temporary: false });
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body ?? []) {
+        size += (chunk as Uint8Array).length;
+        if (size > maxBytes) throw new ProviderError(`media is more than ${maxBytes} bytes`, { temporary: false });
+        chunks.push(Buffer.from(chunk as Uint8Array));
+      }
+      return { data: Buffer.concat(chunks), mediaType: response.headers.get("content-type")?.split(";")[0]?.trim() || "application/octet-stream" };
+    },
+
+    webhookContentType: "application/x-www-form-urlencoded",
+    webhookAnswer: { contentType: "text/xml; charset=utf-8", body: EMPTY_TWIML },
+    claim(request) {
+      const accountSid = single(parseForm(request.body), "AccountSid");
+      return accountSid ? { accountId: accountSid } : {};
+    },
+    async verify(request, account) {
+      const signature = request.headers["x-twilio-signature"];
+      if (typeof signature !== "string" || !tokenOf(account)) return false;
+      const params = parseForm(request.body);
+      // The signature names the account too: a token of another account never checks out.
+      if (single(params, "AccountSid") !== sidOf(account)) return false;
+      return twilio.validateRequest(tokenOf(account), signature, request.url, params);
+    },
+    read(request, endpoint) {
+      const params = parseForm(request.body);
+      return endpoint === "incoming" ? { kind: "incoming", text: readIncoming(params) } : { kind: "status", update: readStatus(params) };
+    },
+  };
+
+  function readIncoming(params: Params): Omit<IncomingText, "accountId"> {
+    const id = single(params, "MessageSid") || single(params, "SmsMessageSid");
+    const count = Number(single(params, "NumMedia") || "0");
+    if (!id || !single(params, "From") || !single(params, "To")) throw new ProviderError("webhook lacks MessageSid, From or To", { temporary: false });
+    if (!Number.isInteger(count) || count < 0 || count > 10) throw new ProviderError("webhook has a NumMedia outside 0..10", { temporary: false });
+    const media = Array.from({ length: count }, (_unused, index) => ({ url: single(params, `MediaUrl${index}`), mediaType: single(params, `MediaContentType${index}`) }));
+    if (media.some((item) => !/^https?:\/\//.test(item.url))) throw new ProviderError("webhook names media without a URL", { temporary: false });
+    const keyword = single(params, "OptOutType");
+    return { id, from: single(params, "From"), to: single(params, "To"), body: single(params, "Body"), media, ...(keyword && { keyword }) };
+  }
+
+  function readStatus(params: Params): StatusUpdate {
+    const id = single(params, "MessageSid") || single(params, "SmsSid");
+    const status = single(params, "MessageStatus") || single(params, "SmsStatus");
+    if (!id || !status) throw new ProviderError("status callback lacks MessageSid or MessageStatus", { temporary: false });
+    const code = Number(single(params, "ErrorCode"));
+    const state = status === "delivered" || status === "read" ? "delivered" : ["failed", "undelivered", "canceled"].includes(status) ? "failed" : "progress";
+    return { id, state, detail: status, ...(Number.isInteger(code) && code > 0 && { errorCode: String(code) }) };
+  }
+
+  /** Runs an SDK call and turns its failures into ProviderErrors. */
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof twilio.RestException) {
+        const code = typeof error.code === "number" ? error.code : undefined;
+        throw new ProviderError(error.message, {
+          httpStatus: error.status,
+          ...(code !== undefined && { code: String(code) }),
+          temporary: isTemporary(error.status, code),
+          auth: code === 20003 || error.status === 401,
+          rateLimited: code === 20429 || error.status === 429,
+        });
+      }
+      // Only the message: the SDK's network errors carry the request, Authorization header included.
+      log.debug({ reason: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, "twilio API call failed without an answer");
+      throw new ProviderError(`Twilio could not be reached: ${(error as Error).message}`, { temporary: true });
+    }
+  }
+}
+
+/** Form fields; a field given more than once keeps all its values (the signature covers each). */
+export function parseForm(body: string): Params {
+  const params: Params = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const existing = params[key];
+    if (existing === undefined) params[key] = value;
+    else params[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return params;
+}
