@@ -7,10 +7,12 @@ import { createGatewayService, type GatewayService } from "./gateway/service.js"
 import { registerHealth } from "./http/health.js";
 import { createHttpListener } from "./http/server.js";
 import { createMediaStore } from "./http/media.js";
+import { createRelay } from "./http/relay.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createSecretBox } from "./store/secrets.js";
 import { openLeases } from "./store/leases.js";
 import { openStore, type Store } from "./store/store.js";
+import type { RelayRoute } from "./http/router.js";
 import type { Transport } from "./transport/contract.js";
 import { loadTransportModule, transportOptions } from "./transport/load.js";
 import { ComponentLink } from "./xmpp/link.js";
@@ -65,6 +67,15 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   const metrics = createMetrics();
   const http = createHttpListener({ host: config.http.host, port: config.http.port, log });
   let publicUrl = "";
+  const relay = createRelay({
+    router: http.router,
+    routes: store.table<RelayRoute[]>("relay-routes"),
+    ledgerOf: (name) => store.ledger.forTransport(name),
+    transports: transports.map(([, transport]) => transport.name),
+    log,
+    metrics,
+    shared: !/^sqlite:/i.test(config.store.uri),
+  });
   const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, maxBytes: config.media.maxBytes, log });
   const services = transports.map(([name, transport]) => {
     const section = config.transports[name]!;
@@ -89,7 +100,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       log,
       config,
       serverDomain,
-      http: http.router,
+      http: relay.routerFor(transport.name),
       media,
       metrics,
       section,
@@ -116,6 +127,11 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     if (options.onLeaseLost) options.onLeaseLost(reason);
     else void Promise.allSettled(services.map((service) => service.stop()));
   });
+  const run = async (service: GatewayService): Promise<void> => {
+    await service.start();
+    await relay.publish(service.transport.name);
+    relay.drain(service.transport.name);
+  };
   const started: GatewayService[] = [];
   const standby: GatewayService[] = [];
   try {
@@ -124,11 +140,12 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
         standby.push(service);
         continue;
       }
-      await service.start();
+      await run(service);
       started.push(service);
     }
   } catch (error) {
     await Promise.allSettled(started.map((service) => service.stop()));
+    await relay.stop();
     await leases.close();
     await http.stop();
     await store.close();
@@ -137,7 +154,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   for (const service of standby) {
     void leases
       .acquire(service.domain)
-      .then(() => (stopping ? undefined : service.start()))
+      .then(() => (stopping ? undefined : run(service)))
       .catch((error: unknown) => {
         if (!stopping) log.error({ domain: service.domain, err: error }, "could not take over a domain");
       });
@@ -158,6 +175,7 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     async stop() {
       stopping = true;
       clearInterval(sweeper);
+      await relay.stop();
       await Promise.allSettled(services.map((service) => service.stop()));
       await leases.close();
       await http.stop();

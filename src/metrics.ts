@@ -15,6 +15,7 @@ export interface Metrics {
   /** Live legacy sessions (IMAP connections, ...) as the transport counts them. */
   sessions: Gauge<"transport" | "state">;
   webhookRejections: Counter<"transport" | "reason">;
+  relayedWebhooks: Counter<"transport" | "result">;
 }
 
 export function createMetrics(): Metrics {
@@ -30,5 +31,11 @@ export function createMetrics(): Metrics {
     stanzasRefused: new Counter({ name: "switchboard_stanzas_refused_total", help: "Stanzas set aside because the server closed the stream on them twice", labelNames: ["domain"], registers: [registry] }),
     sessions: new Gauge({ name: "switchboard_transport_sessions", help: "Sessions a transport holds with legacy servers (IMAP connections...)", labelNames: ["transport", "state"], registers: [registry] }),
     webhookRejections: new Counter({ name: "switchboard_webhook_rejections_total", help: "Webhook requests refused, by reason", labelNames: ["transport", "reason"], registers: [registry] }),
+    relayedWebhooks: new Counter({
+      name: "switchboard_relayed_webhooks_total",
+      help: "Webhooks a standby instance kept for the domain's holder (kept), and what became of them there (replayed, refused, expired)",
+      labelNames: ["transport", "result"],
+      registers: [registry],
+    }),
   };
 }

@@ -2,6 +2,7 @@
 // with back-off across restarts while the transport says "temporary", and answered as an error when
 // it says "permanent" or when retrying has gone on too long. One poller, on the ledger's index of
 // due times, sends what falls due; there is no timer per message.
+import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { TransportLedger } from "../store/ledger/ledger.js";
@@ -52,6 +53,11 @@ const IDLE_POLL_MS = 30_000;
 /** After the store failed to record an outcome, it is tried again this soon, then less often. */
 const STORE_RETRY_MS = 1_000;
 const MAX_RECORD_WAIT_MS = 60_000;
+/** A row this instance claimed stays its own this long, renewed while it is being sent. Only an
+ *  instance that stopped renewing (hung, or cut off from the database) loses its rows this way; a
+ *  domain's new holder frees a dead holder's claims at once (outboxReleaseOthers). */
+const CLAIM_MS = 5 * 60_000;
+const RENEW_MS = 60_000;
 
 export function createOutbox(options: {
   ledger: TransportLedger;
@@ -77,7 +83,11 @@ export function createOutbox(options: {
   const conversations = createKeyedQueue();
   /** Messages being sent right now, by id: the poller leaves them alone, unregistering waits for them. */
   const sending = new Map<string, { user: string; running: Promise<void> }>();
+  /** This outbox's name on the rows it claims; new at each start of the process. */
+  const owner = randomUUID();
+  const claim = (now: number) => ({ owner, until: now + CLAIM_MS });
   let timer: NodeJS.Timeout | null = null;
+  let renewer: NodeJS.Timeout | null = null;
   let polling: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -126,7 +136,7 @@ export function createOutbox(options: {
     if (timer) clearTimeout(timer);
     timer = null;
     const now = Date.now();
-    const due = await ledger.outboxDue<OutboxEntry>(now, BATCH, new Set(sending.keys()));
+    const due = await ledger.outboxClaim<OutboxEntry>(now, BATCH, claim(now));
     for (const row of due) dispatch(row.id, row.entry);
     if (stopped) return;
     if (due.length === BATCH) {
@@ -224,7 +234,7 @@ export function createOutbox(options: {
     async enqueue(partial) {
       const now = Date.now();
       const entry: OutboxEntry = { ...partial, attempts: 0, firstAttemptAt: now, nextAttemptAt: now };
-      if (!(await ledger.outboxAdd(entry.message.id, entry.message.user, entry.message.peer, now, entry, now))) return false;
+      if (!(await ledger.outboxAdd(entry.message.id, entry.message.user, entry.message.peer, now, entry, now, claim(now)))) return false;
       setWaiting(waiting + 1);
       // Sent at once, in the order written; the poller is for retries and what a restart left.
       if (!stopped) dispatch(entry.message.id, entry);
@@ -234,8 +244,17 @@ export function createOutbox(options: {
       return ledger.outboxHas(id, Date.now());
     },
     async resume() {
+      // This instance now holds the domain, so whoever claimed rows before it (an earlier run of this
+      // process, or an instance that died) is no longer sending them.
+      const freed = await ledger.outboxReleaseOthers(owner);
+      if (freed > 0) log.info({ freed }, "took over outgoing messages an earlier holder had claimed");
       const left = await ledger.outboxCount();
       setWaiting(left);
+      renewer ??= setInterval(() => {
+        const ids = [...sending.keys()];
+        if (ids.length > 0) ledger.outboxRenew(ids, claim(Date.now())).catch((error: unknown) => log.warn({ err: error }, "could not renew the claim on messages being sent"));
+      }, RENEW_MS);
+      renewer.unref();
       wake();
       return left;
     },
@@ -253,6 +272,8 @@ export function createOutbox(options: {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
+      if (renewer) clearInterval(renewer);
+      renewer = null;
       await polling;
       await conversations.idle();
     },

@@ -3,9 +3,34 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => unknown;
 
+/** What an instance standing by for the route's domain answers when it keeps a request for the
+ *  holder to replay (see src/http/relay.ts): the provider must be told "received", in its terms. */
+export interface RelayAnswer {
+  status: number;
+  contentType?: string;
+  body?: string;
+}
+
+export interface RouteOptions {
+  /** Set on webhooks: a standby instance takes them in for the domain's holder. */
+  relay?: RelayAnswer;
+}
+
 export interface HttpRouter {
   /** `path` is exact, or a prefix when it ends with `/*`. */
-  add(method: "GET" | "POST" | "PUT" | "DELETE" | "HEAD", path: string, handler: HttpHandler): void;
+  add(method: "GET" | "POST" | "PUT" | "DELETE" | "HEAD", path: string, handler: HttpHandler, options?: RouteOptions): void;
+}
+
+/** A route as a standby instance learns it from the store. */
+export interface RelayRoute {
+  method: string;
+  path: string;
+  answer: RelayAnswer;
+}
+
+/** Whether `pathname` is the route's path, or under it when the route is a prefix (`/*`). */
+export function routeMatches(routePath: string, pathname: string): boolean {
+  return routePath.endsWith("/*") ? pathname.startsWith(routePath.slice(0, -1)) : pathname === routePath;
 }
 
 export class HttpError extends Error {
@@ -24,7 +49,13 @@ interface Route {
   handler: HttpHandler;
 }
 
-export function createRouter(): HttpRouter & { match(method: string, path: string): HttpHandler | "wrong-method" | undefined } {
+export interface MatchingRouter extends HttpRouter {
+  match(method: string, path: string): HttpHandler | "wrong-method" | undefined;
+  /** Asked when no route matches; true when it answered the request. */
+  fallback?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+}
+
+export function createRouter(): MatchingRouter {
   const routes: Route[] = [];
   return {
     add(method, path, handler) {

@@ -2,10 +2,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { createRouter, HttpError, type HttpRouter } from "./router.js";
+import { createRouter, HttpError, type MatchingRouter } from "./router.js";
 
 export interface HttpListener {
-  router: HttpRouter;
+  router: MatchingRouter;
   start(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -19,7 +19,10 @@ export function createHttpListener(options: { host: string; port: number; log: L
     const url = new URL(req.url ?? "/", "http://gateway.invalid");
     const handler = router.match(req.method ?? "GET", url.pathname);
     try {
-      if (handler === undefined) throw new HttpError(404, "Not found");
+      if (handler === undefined) {
+        if (router.fallback && (await router.fallback(req, res, url))) return;
+        throw new HttpError(404, "Not found");
+      }
       if (handler === "wrong-method") throw new HttpError(405, "Method not allowed");
       await handler(req, res, url);
     } catch (error) {

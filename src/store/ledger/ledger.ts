@@ -16,6 +16,29 @@ export interface OutboxRow<E> {
   entry: E;
 }
 
+/** Who holds a row, and until when (ms since the epoch). */
+export interface Claim {
+  owner: string;
+  until: number;
+}
+
+/** A webhook as it arrived, to be replayed by the instance that runs its transport. */
+export interface RelayedRequest {
+  method: string;
+  /** Path and query, as received. */
+  url: string;
+  headers: Record<string, string>;
+  /** The body, base64. */
+  body: string;
+}
+
+export interface RelayRow {
+  id: string;
+  request: RelayedRequest;
+  attempts: number;
+  receivedAt: number;
+}
+
 export interface InboxRow<S> {
   key: string;
   stored: S;
@@ -23,14 +46,25 @@ export interface InboxRow<S> {
 
 /** One transport's share of the ledger; every row it writes carries the transport's name. */
 export interface TransportLedger {
-  /** Stores a new outgoing message; false when one with this id is waiting or was handled already. */
-  outboxAdd(id: string, user: string, peer: string, dueAt: number, entry: unknown, now: number): Promise<boolean>;
+  /** Stores a new outgoing message, claimed by `claim.owner` (who sends it at once); false when one
+   *  with this id is waiting or was handled already. */
+  outboxAdd(id: string, user: string, peer: string, dueAt: number, entry: unknown, now: number, claim: Claim): Promise<boolean>;
   /** The message was sent or given up: its row goes and its id is remembered, in one transaction. */
   outboxFinish(id: string, user: string, expiresAt: number): Promise<void>;
-  /** The messages due at `now`, earliest first, at most `limit`; ids in `skip` are left out. */
-  outboxDue<E>(now: number, limit: number, skip: ReadonlySet<string>): Promise<Array<OutboxRow<E>>>;
-  /** When the next message falls due, or undefined when none waits. */
+  /**
+   * Claims for `claim.owner`, until `claim.until`, at most `limit` messages due at `now`, earliest
+   * first: rows nobody holds (or whose claim ran out), of conversations no other owner is sending.
+   * Of several instances claiming at once, each row goes to one (on PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  outboxClaim<E>(now: number, limit: number, claim: Claim): Promise<Array<OutboxRow<E>>>;
+  /** Extends the owner's claim on messages it is still sending. */
+  outboxRenew(ids: readonly string[], claim: Claim): Promise<void>;
+  /** Frees every claim not held by `owner`: called by a domain's new holder, whose lease proves the
+   *  previous one is gone. Returns how many were freed. */
+  outboxReleaseOthers(owner: string): Promise<number>;
+  /** When a message next falls due (or a claim on one runs out), or undefined when none waits. */
   outboxNextDue(): Promise<number | undefined>;
+  /** Another attempt later: the row's claim is given up, so whoever polls at `dueAt` may take it. */
   outboxReschedule(id: string, dueAt: number, entry: unknown): Promise<void>;
   /** Waiting, or handled and still remembered. */
   outboxHas(id: string, now: number): Promise<boolean>;
@@ -44,6 +78,15 @@ export interface TransportLedger {
   /** Waiting messages in key order after `afterKey` (paging by key, never by offset). */
   inboxPage<S>(afterKey: string, limit: number): Promise<Array<InboxRow<S>>>;
 
+  /** Keeps an HTTP request a standby instance took in for this transport, until its holder replays it. */
+  relayAdd(id: string, request: RelayedRequest, now: number): Promise<void>;
+  /** Requests due for replay, oldest first. */
+  relayDue(now: number, limit: number): Promise<Array<RelayRow>>;
+  /** Replayed (or given up): the row goes. */
+  relayDone(id: string): Promise<void>;
+  /** The replay failed for a reason that may pass (the store, a 5xx): try again at `dueAt`. */
+  relayRetry(id: string, dueAt: number): Promise<void>;
+
   seenGet<T>(kind: SeenKind, key: string, now: number): Promise<T | undefined>;
   seenPut(kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number): Promise<void>;
   seenDelete(kind: SeenKind, key: string): Promise<void>;
@@ -56,4 +99,9 @@ export interface Ledger {
   forTransport(name: string): TransportLedger;
   /** Drops remembered ids whose time has passed; returns how many. */
   sweep(now: number): Promise<number>;
+}
+
+/** UPDATE … RETURNING gives rows in no set order: put claimed rows back in due order. */
+export function inDueOrder<R extends { id: string; due_at: number | string }>(rows: R[]): R[] {
+  return rows.sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -41,6 +41,25 @@ export const MIGRATIONS: Migration[] = [
       "CREATE INDEX seen_user ON seen (transport, user_jid)",
     ],
   },
+  {
+    // Outgoing rows are claimed by the instance that sends them, for a while (claimed_until), so
+    // that no two instances send one row; webhooks a standby took in wait in relay for the holder.
+    version: 3,
+    statements: [
+      "ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0",
+      "CREATE INDEX outbox_conversation ON outbox (transport, user_jid, peer)",
+      `CREATE TABLE relay (
+        transport TEXT NOT NULL,
+        id TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        due_at BIGINT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        request TEXT NOT NULL,
+        PRIMARY KEY (transport, id))`,
+      "CREATE INDEX relay_due ON relay (transport, due_at, id)",
+    ],
+  },
 ];
 
 export const LEDGER_TABLES = ["outbox", "inbox", "seen"] as const;

@@ -1,7 +1,7 @@
 // The ledger on PostgreSQL (pg): the same tables and SQL as on SQLite, one transaction per call,
 // shared by every gateway instance that uses the database.
 import pg from "pg";
-import type { Ledger, SeenKind, TransportLedger } from "../ledger/ledger.js";
+import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedger } from "../ledger/ledger.js";
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
 
@@ -53,14 +53,14 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     );
 
   const forTransport = (transport: string): TransportLedger => ({
-    async outboxAdd(id, user, peer, dueAt, entry, now) {
+    async outboxAdd(id, user, peer, dueAt, entry, now, claim) {
       const added = await keyed(transport, id, (client) => query(
         client,
-        `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
-         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS
+        `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
+         SELECT $1, $2, $3, $4, $5, $6, $8, $9 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
          ON CONFLICT DO NOTHING`,
-        [transport, id, user, peer, dueAt, json(entry), now],
+        [transport, id, user, peer, dueAt, json(entry), now, claim.owner, claim.until],
       ));
       return (added.rowCount ?? 0) > 0;
     },
@@ -70,19 +70,40 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
         await putSeen(client, transport, "out", id, user, null, expiresAt);
       });
     },
-    async outboxDue(now, limit, skip) {
-      const rows = await query<{ id: string; entry: string }>(pool, "SELECT id, entry FROM outbox WHERE transport = $1 AND due_at <= $2 ORDER BY due_at, id LIMIT $3", [
-        transport, now, limit + skip.size,
-      ]);
-      return rows.rows.filter((row) => !skip.has(row.id)).slice(0, limit).map((row) => ({ id: row.id, entry: parse(row.entry) }));
+    async outboxClaim<E>(now: number, limit: number, claim: Claim) {
+      // Claimers of one transport take turns (a transaction-scoped lock), so that each one's
+      // statement sees what the one before claimed: a conversation another owner is sending stays
+      // with it, and its messages still leave in order. Rows a writer holds at that moment (being
+      // finished or rescheduled) are skipped, not waited for.
+      const rows = await keyed(transport, "outbox claim", (client) => query<{ id: string; entry: string; due_at: string }>(
+        client,
+        `UPDATE outbox SET claimed_by = $4, claimed_until = $5
+         WHERE (transport, id) IN (
+           SELECT o.transport, o.id FROM outbox o
+           WHERE o.transport = $1 AND o.due_at <= $2 AND o.claimed_until <= $2
+             AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.transport = o.transport AND e.user_jid = o.user_jid
+                             AND e.peer = o.peer AND e.claimed_until > $2 AND e.claimed_by <> $4)
+           ORDER BY o.due_at, o.id LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         RETURNING id, entry, due_at`,
+        [transport, now, limit, claim.owner, claim.until],
+      ));
+      return inDueOrder(rows.rows).map((row) => ({ id: row.id, entry: parse<E>(row.entry) }));
+    },
+    async outboxRenew(ids, claim) {
+      if (ids.length === 0) return;
+      await query(pool, "UPDATE outbox SET claimed_until = $1 WHERE transport = $2 AND id = ANY($3) AND claimed_by = $4", [claim.until, transport, [...ids], claim.owner]);
+    },
+    async outboxReleaseOthers(owner) {
+      return (await query(pool, "UPDATE outbox SET claimed_until = 0 WHERE transport = $1 AND claimed_by <> $2 AND claimed_until > 0", [transport, owner])).rowCount ?? 0;
     },
     async outboxNextDue() {
-      const row = await query<{ due: string | null }>(pool, "SELECT MIN(due_at) AS due FROM outbox WHERE transport = $1", [transport]);
+      const row = await query<{ due: string | null }>(pool, "SELECT MIN(GREATEST(due_at, claimed_until)) AS due FROM outbox WHERE transport = $1", [transport]);
       const due = row.rows[0]?.due;
       return due === null || due === undefined ? undefined : Number(due);
     },
     async outboxReschedule(id, dueAt, entry) {
-      await query(pool, "UPDATE outbox SET due_at = $1, entry = $2 WHERE transport = $3 AND id = $4", [dueAt, json(entry), transport, id]);
+      await query(pool, "UPDATE outbox SET due_at = $1, entry = $2, claimed_until = 0 WHERE transport = $3 AND id = $4", [dueAt, json(entry), transport, id]);
     },
     async outboxHas(id, now) {
       const found = await query(
@@ -124,6 +145,24 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
         [transport, afterKey, limit],
       );
       return rows.rows.map((row) => ({ key: row.source_key, stored: parse(row.stored) }));
+    },
+
+    async relayAdd(id, request, now) {
+      await query(pool, "INSERT INTO relay (transport, id, received_at, due_at, request) VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING", [transport, id, now, json(request)]);
+    },
+    async relayDue(now, limit) {
+      const rows = await query<{ id: string; request: string; attempts: string; received_at: string }>(
+        pool,
+        "SELECT id, request, attempts, received_at FROM relay WHERE transport = $1 AND due_at <= $2 ORDER BY due_at, id LIMIT $3",
+        [transport, now, limit],
+      );
+      return rows.rows.map((row) => ({ id: row.id, request: parse(row.request), attempts: Number(row.attempts), receivedAt: Number(row.received_at) }));
+    },
+    async relayDone(id) {
+      await query(pool, "DELETE FROM relay WHERE transport = $1 AND id = $2", [transport, id]);
+    },
+    async relayRetry(id, dueAt) {
+      await query(pool, "UPDATE relay SET due_at = $1, attempts = attempts + 1 WHERE transport = $2 AND id = $3", [dueAt, transport, id]);
     },
 
     async seenGet<T>(kind: SeenKind, key: string, now: number) {

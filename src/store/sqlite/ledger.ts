@@ -1,7 +1,7 @@
 // The ledger on the embedded SQLite file: prepared statements, each call's statements all or
 // nothing, the writes of one event-loop tick committed together (one sync to disk), and the
 // schema migrated forward at open (including the queues release 0.1.0 kept as keyv rows).
-import type { Ledger, SeenKind, TransportLedger } from "../ledger/ledger.js";
+import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedger } from "../ledger/ledger.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import type { SqliteDatabase, StatementCache } from "./database.js";
@@ -12,15 +12,15 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
   const parse = <T>(text: string): T => JSON.parse(text) as T;
 
   const forTransport = (transport: string): TransportLedger => ({
-    outboxAdd(id, user, peer, dueAt, entry, now) {
+    outboxAdd(id, user, peer, dueAt, entry, now, claim) {
       return sql.write(() => sql
         .statement(
-          `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry)
-           SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
+          `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
         )
-        .run(transport, id, user, peer, dueAt, json(entry), transport, id, now).changes > 0);
+        .run(transport, id, user, peer, dueAt, json(entry), claim.owner, claim.until, transport, id, now).changes > 0);
     },
     outboxFinish(id, user, expiresAt) {
       return sql.write(() =>
@@ -30,19 +30,43 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         }),
       );
     },
-    async outboxDue(now, limit, skip) {
-      // Rows being sent are skipped in the query's result, not its LIMIT: ask for enough.
-      const rows = sql
-        .statement("SELECT id, entry FROM outbox WHERE transport = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?")
-        .all(transport, now, limit + skip.size) as Array<{ id: string; entry: string }>;
-      return rows.filter((row) => !skip.has(row.id)).slice(0, limit).map((row) => ({ id: row.id, entry: parse(row.entry) }));
+    outboxClaim<E>(now: number, limit: number, claim: Claim) {
+      // One process owns the file, so nobody else claims at the same time; the statement is the
+      // PostgreSQL one without its row locks.
+      return sql.write(() => {
+        const rows = sql
+          .statement(
+            `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+             WHERE (transport, id) IN (
+               SELECT o.transport, o.id FROM outbox o
+               WHERE o.transport = ? AND o.due_at <= ? AND o.claimed_until <= ?
+                 AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.transport = o.transport AND e.user_jid = o.user_jid
+                                 AND e.peer = o.peer AND e.claimed_until > ? AND e.claimed_by <> ?)
+               ORDER BY o.due_at, o.id LIMIT ?)
+             RETURNING id, entry, due_at`,
+          )
+          .all(claim.owner, claim.until, transport, now, now, now, claim.owner, limit) as Array<{ id: string; entry: string; due_at: number }>;
+        return inDueOrder(rows).map((row) => ({ id: row.id, entry: parse<E>(row.entry) }));
+      });
+    },
+    async outboxRenew(ids, claim) {
+      if (ids.length === 0) return;
+      await sql.write(() =>
+        sql.transaction(() => {
+          const renew = sql.statement("UPDATE outbox SET claimed_until = ? WHERE transport = ? AND id = ? AND claimed_by = ?");
+          for (const id of ids) renew.run(claim.until, transport, id, claim.owner);
+        }),
+      );
+    },
+    outboxReleaseOthers(owner) {
+      return sql.write(() => sql.statement("UPDATE outbox SET claimed_until = 0 WHERE transport = ? AND claimed_by <> ? AND claimed_until > 0").run(transport, owner).changes);
     },
     async outboxNextDue() {
-      const row = sql.statement("SELECT MIN(due_at) AS due FROM outbox WHERE transport = ?").get(transport) as { due: number | null };
+      const row = sql.statement("SELECT MIN(MAX(due_at, claimed_until)) AS due FROM outbox WHERE transport = ?").get(transport) as { due: number | null };
       return row.due ?? undefined;
     },
     async outboxReschedule(id, dueAt, entry) {
-      await sql.write(() => sql.statement("UPDATE outbox SET due_at = ?, entry = ? WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id));
+      await sql.write(() => sql.statement("UPDATE outbox SET due_at = ?, entry = ?, claimed_until = 0 WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id));
     },
     async outboxHas(id, now) {
       return (
@@ -85,6 +109,24 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         .statement("SELECT source_key, stored FROM inbox WHERE transport = ? AND source_key > ? ORDER BY source_key LIMIT ?")
         .all(transport, afterKey, limit) as Array<{ source_key: string; stored: string }>;
       return rows.map((row) => ({ key: row.source_key, stored: parse(row.stored) }));
+    },
+
+    async relayAdd(id, request, now) {
+      await sql.write(() =>
+        sql.statement("INSERT INTO relay (transport, id, received_at, due_at, request) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING").run(transport, id, now, now, json(request)),
+      );
+    },
+    async relayDue(now, limit) {
+      const rows = sql
+        .statement("SELECT id, request, attempts, received_at FROM relay WHERE transport = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?")
+        .all(transport, now, limit) as Array<{ id: string; request: string; attempts: number; received_at: number }>;
+      return rows.map((row) => ({ id: row.id, request: parse(row.request), attempts: row.attempts, receivedAt: row.received_at }));
+    },
+    async relayDone(id) {
+      await sql.write(() => sql.statement("DELETE FROM relay WHERE transport = ? AND id = ?").run(transport, id));
+    },
+    async relayRetry(id, dueAt) {
+      await sql.write(() => sql.statement("UPDATE relay SET due_at = ?, attempts = attempts + 1 WHERE transport = ? AND id = ?").run(dueAt, transport, id));
     },
 
     async seenGet<T>(kind: SeenKind, key: string, now: number) {
