@@ -2,6 +2,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { STORE_KIND } from "../support/postgres.js";
 
 export interface Tally {
   scenario: string;
@@ -14,9 +15,15 @@ export interface Tally {
   doubledSameId?: number;
   result: "pass" | "fail";
   note?: string;
+  /** The first few keys that never arrived, to look for in the logs. */
+  missing?: string[];
+  /** The store the gateway ran on. */
+  store?: "sqlite" | "postgresql";
 }
 
 export const RESULTS = join(tmpdir(), "switchboard-faults", "results.jsonl");
+/** One line per pass of the suite (test/faults/run.ts): its store, files, duration and status. */
+export const PASSES = join(tmpdir(), "switchboard-faults", "passes.jsonl");
 
 /** `expected`: the unique keys sent; `arrived`: the key of every arrival, duplicates included. */
 export function tally(scenario: string, expected: string[], arrived: string[], extra: { doubledSameId?: number; note?: string } = {}): Tally {
@@ -29,11 +36,13 @@ export function tally(scenario: string, expected: string[], arrived: string[], e
   // Copies with the same id are what an at-least-once hand-over can leave after a crash; clients
   // (XEP-0359) and mail systems (Message-ID) show them once. Anything else doubled is a failure.
   const visible = doubled - (extra.doubledSameId ?? 0);
-  return { scenario, sent: wanted.size, delivered, lost, doubled, ...extra, result: lost === 0 && visible === 0 ? "pass" : "fail" };
+  const missing = lost > 0 ? [...wanted].filter((key) => !seen.has(key)).slice(0, 20) : undefined;
+  return { scenario, sent: wanted.size, delivered, lost, doubled, ...extra, ...(missing && { missing }), result: lost === 0 && visible === 0 ? "pass" : "fail" };
 }
 
+/** Keeps `row` for docs/reliability.md, under the store this test process runs on. */
 export function record(row: Tally): void {
   mkdirSync(join(tmpdir(), "switchboard-faults"), { recursive: true });
-  appendFileSync(RESULTS, `${JSON.stringify({ ...row, at: new Date().toISOString() })}\n`);
+  appendFileSync(RESULTS, `${JSON.stringify({ store: STORE_KIND, ...row, at: new Date().toISOString() })}\n`);
 }
 

@@ -1,6 +1,7 @@
 // Everything the fault suite runs against: a real Prosody, Dovecot, an SMTP relay, the Twilio
-// stand-in, and the gateway as a separate process with both transports.
-import { mkdtempSync, rmSync } from "node:fs";
+// stand-in, and the gateway as a separate process with both transports; or, on PostgreSQL, several
+// gateway processes on one database, the first holding the domains and the others standing by.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../src/trial/ports.js";
@@ -32,7 +33,12 @@ export interface World {
   relay: SmtpRelay;
   twilio: TwilioStandin;
   operator: StandinAccount;
+  /** The first instance. */
   gateway: GatewayProcess;
+  /** Every instance, the first one first. */
+  gateways: GatewayProcess[];
+  /** The SMS webhook URL of an instance (the first by default). */
+  webhookUrl(gateway?: GatewayProcess): string;
   login(user: string): Promise<TestClient>;
   /** Registers `user` with both transports (e-mail: their own Dovecot mailbox; SMS: NUMBER). */
   join(client: TestClient, user: string): Promise<void>;
@@ -40,7 +46,21 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+export interface WorldOptions {
+  /** Gateway processes on the one store (more than one needs PostgreSQL). */
+  instances?: number;
+  /** Where the SQLite store and its intake journal go instead of the world's folder. */
+  storeDir?: string;
+  /** Writes an instance's config file by hand from the config the world would use (its store
+   *  section already replaced by the caller's), with `env` for the variables it names. */
+  configText?: (config: Record<string, unknown>, home: string) => string;
+  env?: Record<string, string>;
+  /** Start the instances after the first (standing by) now; without, the test starts them. */
+  startStandbys?: boolean;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const instances = options.instances ?? 1;
   const dir = mkdtempSync(join(tmpdir(), "switchboard-faults-"));
   const prosody = new LocalProsody({ dir: join(dir, "prosody"), domain: DOMAIN, components: [EMAIL, SMS].map((domain) => ({ domain, secret: SECRET })) });
   for (const user of ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
@@ -54,12 +74,13 @@ export async function startWorld(): Promise<World> {
   const operator = twilio.addAccount();
   twilio.addNumber(operator, NUMBER);
 
-  const httpPort = await freePort();
-  const config = {
+  const store = await testStore(options.storeDir ?? dir, "fault-suite-secret-key-0123");
+  if (instances > 1 && /^sqlite:/i.test(store.uri)) throw new Error("several instances need a PostgreSQL store (SWITCHBOARD_TEST_STORE=postgresql)");
+  const config = (home: string, httpPort: number) => ({
     xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
-    store: await testStore(dir, "fault-suite-secret-key-0123"),
+    store: instances > 1 ? { ...store, journalDir: join(home, "journal") } : store,
     http: { host: "127.0.0.1", port: httpPort },
-    media: { dir: join(dir, "media") },
+    media: { dir: join(home, "media") },
     log: { level: "info" },
     limits: { messagesPerMinute: 100_000, maxQueuedStanzas: 100_000, registrationAttemptsPerUser: 1_000, registrationsPerMinute: 1_000 },
     transports: {
@@ -81,10 +102,20 @@ export async function startWorld(): Promise<World> {
         operator: { accountSid: operator.sid, authToken: operator.authToken, numbers: [NUMBER] },
       },
     },
-  };
-  const gateway = new GatewayProcess(dir, config, httpPort);
+  });
+  const gateways: GatewayProcess[] = [];
+  for (let i = 0; i < instances; i += 1) {
+    const home = instances > 1 ? join(dir, `instance-${i + 1}`) : dir;
+    mkdirSync(home, { recursive: true });
+    const httpPort = await freePort();
+    const written = config(home, httpPort);
+    gateways.push(new GatewayProcess(home, written, httpPort, options.configText?.(written, home), options.env));
+  }
+  const gateway = gateways[0]!;
   await gateway.start();
-  const incomingUrl = `http://127.0.0.1:${httpPort}/sms/${SMS}/incoming`;
+  if (options.startStandbys ?? true) for (const standby of gateways.slice(1)) await standby.start({ standby: true });
+  const webhookUrl = (target = gateway): string => `http://127.0.0.1:${target.httpPort}/sms/${SMS}/incoming`;
+  const incomingUrl = webhookUrl(gateway);
   for (const number of operator.numbers.values()) number.smsUrl = incomingUrl;
   const clients: TestClient[] = [];
 
@@ -96,6 +127,8 @@ export async function startWorld(): Promise<World> {
     twilio,
     operator,
     gateway,
+    gateways,
+    webhookUrl,
     incomingUrl,
     async login(user) {
       const client = await TestClient.login(prosody.c2sPort, DOMAIN, user, PASSWORD);
@@ -122,7 +155,7 @@ export async function startWorld(): Promise<World> {
     },
     async stop() {
       await Promise.allSettled(clients.map((client) => client.stop()));
-      await gateway.stop();
+      await Promise.allSettled(gateways.map((instance) => instance.stop()));
       await twilio.stop();
       await relay.stop();
       await dovecot.destroy();

@@ -18,6 +18,7 @@ const SUPERUSER = "postgres";
 interface Cluster {
   dir: string;
   port: number;
+  options: string;
 }
 
 let cluster: Promise<Cluster> | undefined;
@@ -135,7 +136,7 @@ async function startCluster(): Promise<Cluster> {
   if (process.getuid?.() === 0) chownSync(dir, postgresIds().uid, postgresIds().gid);
   chmodSync(dir, 0o700);
   const data = join(dir, "data");
-  const started: Cluster = { dir, port: 0 };
+  const started: Cluster = { dir, port: 0, options: "" };
   running = started;
   process.once("exit", stopCluster);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => exitOnSignal(signal));
@@ -150,6 +151,7 @@ async function startCluster(): Promise<Cluster> {
     // The benchmark measures a server as shipped (SWITCHBOARD_PG_DURABLE=1): syncs to disk on.
     const speed = process.env.SWITCHBOARD_PG_DURABLE ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
     const options = `-p ${started.port} -k ${dir} -c listen_addresses=127.0.0.1${speed} -c max_connections=200`;
+    started.options = options;
     try {
       run(["pg_ctl", "-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], dir);
       break;
@@ -159,6 +161,35 @@ async function startCluster(): Promise<Cluster> {
   }
   await waitForPort(started.port, 15_000, "PostgreSQL");
   return started;
+}
+
+/** Stops this process's cluster (`fast`: sessions ended, a clean shutdown; `immediate`: as after a
+ *  crash, recovery at the next start), keeps it down `downMs`, and starts it again on the same
+ *  port. Resolves with the times it went down and came back up. Asynchronous, so that the test's
+ *  clients keep running meanwhile. */
+export async function restartPostgres(mode: "fast" | "immediate", downMs = 0): Promise<{ downAt: number; upAt: number }> {
+  if (!cluster) throw new Error("no PostgreSQL cluster is running in this process");
+  const { dir, options } = await cluster;
+  const data = join(dir, "data");
+  await runAsync(["pg_ctl", "-D", data, "-m", mode, "-w", "stop"], dir);
+  const downAt = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await runAsync(["pg_ctl", "-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], dir);
+  return { downAt, upAt: Date.now() };
+}
+
+function runAsync(command: string[], cwd: string): Promise<void> {
+  const [program, ...args] = command as [string, ...string[]];
+  const path = join(BIN, program);
+  const asRoot = process.getuid?.() === 0;
+  return new Promise((resolve, reject) => {
+    const child = spawn(asRoot ? "runuser" : path, asRoot ? ["-u", "postgres", "--", path, ...args] : args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${program} ${args.join(" ")} failed (exit ${code}): ${output.trim()}`))));
+  });
 }
 
 /** A test process can end without its "exit" event (SIGKILL, or the test runner ending it): a
