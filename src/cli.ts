@@ -14,7 +14,9 @@ Usage:
   switchboard check-config FILE      validate FILE without connecting anywhere
   switchboard rotate-key FILE        re-seal stored secrets with store.secretKey (old keys in
                                      store.previousSecretKeys); best with the gateway stopped
-  switchboard trial [--dir DIR]      set up a local Prosody and run the gateway against it
+  switchboard trial [--dir DIR] [--with-mail]
+                                     set up a local Prosody (with TLS) and run the gateway against it;
+                                     --with-mail adds local mailboxes (Dovecot) for alice and bob
   switchboard --version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       config: { type: "string", short: "c" },
       dir: { type: "string" },
+      "with-mail": { type: "boolean" },
       version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -41,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "rotate-key") return rotateKeyCommand(file ?? values.config);
   if (command === "trial") {
     const { runTrial } = await import("./trial/trial.js");
-    return runTrial(values.dir ?? ".trial");
+    return runTrial(values.dir ?? ".trial", { withMail: values["with-mail"] ?? false });
   }
   if (command === "run" || command === undefined) {
     const path = values.config ?? file;

@@ -21,6 +21,9 @@ export interface ProsodyOptions {
   hostConfig?: string;
   /** Modules to load on every component (mod_privilege must be loaded there too). */
   componentModules?: string[];
+  /** Offer STARTTLS with this certificate and require it before logins (the trial); without it,
+   *  plain connections and plain-text passwords are accepted (tests, on loopback). */
+  tls?: { certificate: string; key: string };
 }
 
 export class LocalProsody {
@@ -72,9 +75,9 @@ export class LocalProsody {
   }
 
   private writeConfig(): void {
-    const { dir, domain, components } = this.options;
+    const { dir, domain, components, tls } = this.options;
     mkdirSync(join(dir, "data"), { recursive: true });
-    const modules = ["roster", "saslauth", "disco", "ping", "offline", "version", "time", "uptime", ...(this.options.modules ?? [])];
+    const modules = ["roster", "saslauth", "disco", "ping", "offline", "version", "time", "uptime", ...(this.options.tls ? ["tls"] : []), ...(this.options.modules ?? [])];
     const lines = [
       "-- Written by Switchboard for a local trial or test run; loopback only.",
       "run_as_root = true",
@@ -87,11 +90,20 @@ export class LocalProsody {
       `c2s_ports = { ${this.c2sPort} }`,
       'component_interfaces = { "127.0.0.1" }',
       `component_ports = { ${this.componentPort} }`,
-      "c2s_require_encryption = false",
-      "allow_unencrypted_plain_auth = true",
-      'authentication = "internal_plain"',
-      // PLAIN logs in at once; SCRAM costs the test clients about a second per login.
-      'disable_sasl_mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "DIGEST-MD5" }',
+      ...(tls
+        ? [
+            `ssl = { certificate = ${luaString(tls.certificate)}, key = ${luaString(tls.key)} }`,
+            "c2s_require_encryption = true",
+            "allow_unencrypted_plain_auth = false",
+            'authentication = "internal_plain"',
+          ]
+        : [
+            "c2s_require_encryption = false",
+            "allow_unencrypted_plain_auth = true",
+            'authentication = "internal_plain"',
+            // PLAIN logs in at once; SCRAM costs the test clients about a second per login.
+            'disable_sasl_mechanisms = { "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "DIGEST-MD5" }',
+          ]),
       'storage = "internal"',
       "statistics = nil",
       this.options.extraConfig ?? "",

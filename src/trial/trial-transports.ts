@@ -9,9 +9,15 @@ export interface TrialTransport {
   options: string[];
 }
 
-export function trialTransports(domain: string): TrialTransport[] {
+export function trialTransports(domain: string, options: { localMail?: boolean } = {}): TrialTransport[] {
   return [
-    { name: "email", domain: `email.${domain}`, what: "e-mail, register with your own mailbox", options: ["mode: personal"] },
+    {
+      name: "email",
+      domain: `email.${domain}`,
+      what: options.localMail ? "e-mail, register with a local mailbox below or your own" : "e-mail, register with your own mailbox",
+      // The local mailboxes are on loopback, which the transport refuses unless told otherwise.
+      options: ["mode: personal", ...(options.localMail ? ["allowPrivateServers: true"] : [])],
+    },
     { name: "sms", domain: `sms.${domain}`, what: "SMS, register with your own Twilio account", options: ["ownAccounts: true"] },
   ];
 }

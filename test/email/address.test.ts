@@ -14,6 +14,10 @@ test("the older user%domain form in a JID is understood as user@domain", () => {
   assert.equal(parseAddress("a%b%montague.net"), "a%b@montague.net");
 });
 
+test("localhost is the one single-label mail domain taken (mailboxes on the same machine, as in the trial)", () => {
+  assert.equal(parseAddress("Bob@LocalHost"), "bob@localhost");
+});
+
 test("international addresses are accepted", () => {
   assert.equal(parseAddress("josé@correo.españa.es"), "josé@correo.españa.es");
 });
@@ -21,7 +25,7 @@ test("international addresses are accepted", () => {
 for (const [input, reason] of [
   ["romeo", /has no @/],
   ["@montague.net", /nothing comes before the @/],
-  ["romeo@localhost", /not a mail domain/],
+  ["romeo@intranet", /not a mail domain/],
   ["romeo@-montague.net", /not a mail domain/],
   ["ro meo@montague.net", /characters an address cannot have/],
   ["romeo..x@montague.net", /dots in the wrong places/],

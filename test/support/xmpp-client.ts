@@ -34,7 +34,10 @@ export class TestClient {
     xmpp.reconnect.stop();
     xmpp.on("error", () => undefined);
     await xmpp.start();
-    xmpp.socket?.setNoDelay(true);
+    // Plain TCP, or (after STARTTLS) @xmpp/client's wrapper around the TLSSocket.
+    const socket = xmpp.socket as unknown as { setNoDelay?: (noDelay: boolean) => void; socket?: { setNoDelay?: (noDelay: boolean) => void } } | undefined;
+    if (socket?.setNoDelay) socket.setNoDelay(true);
+    else socket?.socket?.setNoDelay?.(true);
     const client = new TestClient(xmpp, `${username}@${domain}`);
     // Like a real client: fetch the roster first (the server only passes subscription requests
     // to resources that did), then go online.
@@ -50,6 +53,12 @@ export class TestClient {
       }
     }
     return client;
+  }
+
+  /** Whether the connection went over TLS (STARTTLS). */
+  get encrypted(): boolean {
+    // After STARTTLS, @xmpp/client's socket wraps the TLSSocket.
+    return Boolean((this.xmpp.socket as unknown as { socket?: { encrypted?: boolean } } | undefined)?.socket?.encrypted);
   }
 
   get fullJid(): string {

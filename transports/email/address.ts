@@ -24,7 +24,8 @@ export function parseAddress(text: string): EmailAddress {
   if (local.length > 64) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: the part before the @ is longer than 64 characters.`);
   if (!LOCAL.test(local)) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: the part before the @ holds characters an address cannot have, or dots in the wrong places.`);
   const labels = domain.split(".");
-  if (labels.length < 2 || domain.length > 253 || !labels.every((label) => LABEL.test(label))) {
+  // "localhost" is the one single-label domain taken: mailboxes on the same machine (the trial's).
+  if ((labels.length < 2 && domain !== "localhost") || domain.length > 253 || !labels.every((label) => LABEL.test(label))) {
     throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: "${domain}" is not a mail domain such as example.org.`);
   }
   if (local.length + 1 + domain.length > 254) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: it is longer than 254 characters.`);
