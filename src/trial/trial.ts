@@ -31,6 +31,7 @@ const DOMAIN = "localhost";
 export async function runTrial(folder: string, options: { withMail?: boolean } = {}): Promise<number> {
   const dir = resolve(folder);
   if (!ensureProsody()) return 1;
+  if (!ensurePackage("openssl", () => ["/usr/bin/openssl", "/usr/local/bin/openssl"].some((path) => existsSync(path)), ["openssl"], "")) return 1;
   if (options.withMail && !ensureDovecot()) return 1;
   mkdirSync(dir, { recursive: true });
   const statePath = join(dir, "trial.json");
@@ -134,7 +135,7 @@ function ensurePackage(name: string, installed: () => boolean, packages: string[
     execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     // Debian starts it as a system service on the standard ports; the trial runs its own.
     try {
-      execFileSync("service", [service, "stop"], { stdio: "ignore" });
+      if (service) execFileSync("service", [service, "stop"], { stdio: "ignore" });
     } catch {
       // no service manager in containers
     }
