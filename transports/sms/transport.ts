@@ -101,8 +101,10 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       const webhook = (endpoint: "incoming" | "status") =>
         createWebhook({ provider, endpoint, maxBytes: config.maxWebhookBytes, publicBase, accountFor: (claim) => accountsNow.accountFor(claim), handle, refused, log });
       inbound = incomingHandler;
-      ctx.http.add("POST", incoming, webhook("incoming"));
-      ctx.http.add("POST", statusPath, webhook("status"));
+      // A standby instance keeps these for this one and answers the provider as this one would.
+      const relay = { relay: { status: 200, ...provider.webhookAnswer } };
+      ctx.http.add("POST", incoming, webhook("incoming"), relay);
+      ctx.http.add("POST", statusPath, webhook("status"), relay);
       const [statuses, mms] = await Promise.all([status.resume(), incomingHandler.resume()]);
       if (statuses + mms > 0) log.info({ statuses, mms }, "finishing work left by the previous run");
       const host = new URL(publicBase()).hostname;
