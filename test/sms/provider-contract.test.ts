@@ -189,7 +189,8 @@ for (const [name, start] of Object.entries(providers)) {
       assert.equal(juliet.messages().filter((stanza) => ["forged", "unsigned"].includes(stanza.getChildText("body") ?? "")).length, 0);
     });
 
-    test("a webhook signed more than five minutes ago is refused with 403 and delivers nothing", { skip: name === "twilio" && "Twilio's signature covers no time" }, async () => {
+    // Only for providers that sign a time (Twilio's signature covers none): declared, not skipped.
+    if (name !== "twilio") test("a webhook signed more than five minutes ago is refused with 403 and delivers nothing", async () => {
       assert.equal(await d.inbound({ from: ROMEO, body: "stale", signature: "stale" }), 403);
       assert.equal(await d.inbound({ from: ROMEO, body: "after the stale one" }), 200);
       await juliet.waitFor((stanza) => stanza.getChildText("body") === "after the stale one");
