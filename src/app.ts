@@ -14,7 +14,7 @@ import { openLeases } from "./store/leases.js";
 import { openStore, type Store } from "./store/store.js";
 import type { RelayRoute } from "./http/router.js";
 import type { Transport } from "./transport/contract.js";
-import { loadTransportModule, transportOptions } from "./transport/load.js";
+import { loadTransportModule, transportOptions } from "./load-transport.js";
 import { ComponentLink } from "./xmpp/link.js";
 
 export interface Switchboard {

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { serverDomainOf } from "./app.js";
 import { run } from "./run.js";
 import { ConfigError, loadConfigFile } from "./config/load.js";
-import { loadTransportModule, transportOptions } from "./transport/load.js";
+import { loadTransportModule, transportOptions } from "./load-transport.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `Switchboard ${VERSION}: e-mail and SMS as Jabber contacts.

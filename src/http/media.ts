@@ -6,14 +6,11 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors.js";
-import type { Attachment } from "../transport/contract.js";
+import type { Attachment, MediaStore } from "../transport/contract.js";
+
+export type { MediaStore };
 import { HttpError, type HttpRouter } from "./router.js";
 
-export interface MediaStore {
-  /** Keep `data` and return the attachment with its public URL. Older attachments are removed to
-   *  make room; one larger than the whole quota is refused with a GatewayError. */
-  put(input: { data: Buffer; mediaType: string; name?: string }): Promise<Attachment>;
-}
 
 /** The config's default for media.maxBytes, for callers that give none. */
 export const DEFAULT_MEDIA_MAX_BYTES = 25 * 1024 * 1024;

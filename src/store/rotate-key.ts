@@ -2,7 +2,7 @@
 // that the keys in store.previousSecretKeys can be dropped afterwards.
 import type { Config } from "../config/schema.js";
 import { createLogger } from "../log.js";
-import { loadTransportModule } from "../transport/load.js";
+import { loadTransportModule } from "../load-transport.js";
 import { createSecretBox, isSealed, type SecretBox } from "./secrets.js";
 import { openStore, type Store } from "./store.js";
 

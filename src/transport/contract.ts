@@ -5,7 +5,6 @@ import type { Logger } from "pino";
 import type { BareJid } from "../xmpp/jid.js";
 import type { Table } from "../store/store.js";
 import type { HttpRouter } from "../http/router.js";
-import type { MediaStore } from "../http/media.js";
 import type { Metrics } from "../metrics.js";
 
 /** Registration values, keyed by form field name. Secrets arrive decrypted and leave encrypted. */
@@ -74,6 +73,13 @@ export type SendResult =
   | { kind: "accepted"; providerId: string }
   | { kind: "temporary"; reason: string; retryAfterMs?: number }
   | { kind: "permanent"; reason: string };
+
+/** Keeps attachments and serves them at unguessable URLs under the gateway's public URL. */
+export interface MediaStore {
+  /** Keep `data` and return the attachment with its public URL. Older attachments are removed to
+   *  make room; one larger than the whole quota is refused with a GatewayError. */
+  put(input: { data: Buffer; mediaType: string; name?: string }): Promise<Attachment>;
+}
 
 export type AccountState = { ok: true } | { ok: false; reason: string };
 

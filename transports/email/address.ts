@@ -1,5 +1,5 @@
 // E-mail addresses as contact JIDs: validation and one canonical form per address.
-import { gatewayError } from "../../src/errors.js";
+import { gatewayError } from "../../src/transport/index.js";
 import type { AddressCodec } from "../../src/transport/contract.js";
 
 declare const emailBrand: unique symbol;

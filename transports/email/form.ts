@@ -1,6 +1,6 @@
 // The registration form (XEP-0077 with XEP-0004) for each mode.
 import type { FormField, Fields, RegistrationForm } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
+import type { BareJid } from "../../src/transport/index.js";
 import { FIELD } from "./account.js";
 import type { EmailConfig } from "./config.js";
 

@@ -1,7 +1,5 @@
 // Hosted mode: which user owns which address on the gateway's mail domain, and who a mail is for.
-import { gatewayError } from "../../src/errors.js";
-import type { Table } from "../../src/store/store.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
+import { gatewayError, type Table, type BareJid } from "../../src/transport/index.js";
 import { parseAddress, type EmailAddress } from "./address.js";
 import type { IncomingMail } from "./mime.js";
 

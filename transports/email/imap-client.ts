@@ -1,7 +1,7 @@
 // Opens imapflow connections from account settings, and checks a login at registration.
 import { ImapFlow } from "imapflow";
 import type { Logger } from "pino";
-import { GatewayError } from "../../src/errors.js";
+import { GatewayError } from "../../src/transport/index.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
 import { serverTarget } from "./server-guard.js";

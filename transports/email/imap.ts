@@ -4,7 +4,7 @@
 // marked done (\Seen or moved) only once its chat message is with the XMPP server.
 import type { ImapFlow } from "imapflow";
 import type { Logger } from "pino";
-import type { Table } from "../../src/store/store.js";
+import type { Table } from "../../src/transport/index.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
 import { imapClient, imapRefusal } from "./imap-client.js";

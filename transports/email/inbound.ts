@@ -2,7 +2,7 @@
 // spam left where it is, everything else delivered to the user(s) it is for.
 import type { Logger } from "pino";
 import type { Attachment, TransportContext } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
+import type { BareJid } from "../../src/transport/index.js";
 import { readBounce } from "./bounce.js";
 import type { EmailConfig } from "./config.js";
 import type { HostedDirectory } from "./hosted.js";

@@ -7,7 +7,7 @@ import SMTPConnection from "nodemailer/lib/smtp-connection";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type Mail from "nodemailer/lib/mailer/index.js";
 import type { Logger } from "pino";
-import { GatewayError } from "../../src/errors.js";
+import { GatewayError } from "../../src/transport/index.js";
 import type { SendResult } from "../../src/transport/contract.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";

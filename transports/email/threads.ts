@@ -1,7 +1,7 @@
 // Keeps e-mail threads and chat threads together: which Message-IDs a reply must name in
 // In-Reply-To/References, and which chat <thread> an incoming mail belongs to.
 import { createHash } from "node:crypto";
-import type { Table } from "../../src/store/store.js";
+import type { Table } from "../../src/transport/index.js";
 
 export interface ThreadLink {
   messageId: string;

@@ -1,9 +1,7 @@
 // The e-mail transport: registrations, one IMAP session per watched mailbox, and mail out.
 import type { Logger } from "pino";
-import { gatewayError } from "../../src/errors.js";
-import type { Table } from "../../src/store/store.js";
+import { gatewayError, type BareJid, type Table } from "../../src/transport/index.js";
 import type { Fields, OutboundMessage, SendResult, Transport, TransportContext } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
 import { accountOf, FIELD, type MailAccount } from "./account.js";
 import { emailAddressCodec } from "./address.js";
 import { fetchAttachments } from "./attachments-out.js";

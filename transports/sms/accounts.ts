@@ -2,10 +2,8 @@
 // each user) or their own (checked against the provider's API, and its number pointed at the gateway).
 import type { CountryCode } from "libphonenumber-js";
 import type { Logger } from "pino";
-import { GatewayError, gatewayError } from "../../src/errors.js";
-import type { Table } from "../../src/store/store.js";
+import { GatewayError, gatewayError, type Table, type BareJid } from "../../src/transport/index.js";
 import type { Fields, FormField, RegistrationForm } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
 import type { SmsConfig } from "./config.js";
 import { parsePhone, type PhoneAddress } from "./phone.js";
 import { ProviderError, type ProviderAccount, type SmsProvider, type WebhookClaim } from "./provider.js";

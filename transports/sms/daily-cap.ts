@@ -1,6 +1,6 @@
 // How many texts each user may send per day (UTC): texts cost the operator money, and a stolen
 // account must not become a spam cannon.
-import type { Table } from "../../src/store/store.js";
+import type { Table } from "../../src/transport/index.js";
 
 export interface DailyCap {
   /** Null when `texts` more may leave today, else the sentence to refuse with. */

@@ -3,12 +3,8 @@
 // answered at once (Twilio gives up on a webhook after 15 s, Telnyx after 2, and ten 5 MB downloads take longer);
 // its media are then fetched and it is handed over, again after a restart if need be.
 import type { Logger } from "pino";
-import { GatewayError } from "../../src/errors.js";
-import type { MediaStore } from "../../src/http/media.js";
-import { HttpError } from "../../src/http/router.js";
-import type { Table } from "../../src/store/store.js";
+import { GatewayError, type MediaStore, HttpError, type Table, type BareJid } from "../../src/transport/index.js";
 import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
 import { ProviderError, type IncomingText, type SmsProvider } from "./provider.js";

@@ -1,6 +1,6 @@
 // Phone numbers as contact addresses: E.164 for numbers, bare digits for short codes.
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
-import { gatewayError } from "../../src/errors.js";
+import { gatewayError } from "../../src/transport/index.js";
 import type { AddressCodec } from "../../src/transport/contract.js";
 
 declare const e164Brand: unique symbol;

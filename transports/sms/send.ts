@@ -1,10 +1,8 @@
 // A user's message out as one or more texts: split at word boundaries, paced per sender number,
 // attachments as MMS media, and the provider's refusals turned into a SendResult the outbox acts on.
 import type { Logger } from "pino";
-import { GatewayError } from "../../src/errors.js";
-import type { Table } from "../../src/store/store.js";
+import { GatewayError, type Table, type BareJid } from "../../src/transport/index.js";
 import type { AccountState, Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
-import type { BareJid } from "../../src/xmpp/jid.js";
 import type { Accounts } from "./accounts.js";
 import type { DailyCap } from "./daily-cap.js";
 import type { Pacer } from "./pacing.js";

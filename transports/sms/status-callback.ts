@@ -1,6 +1,6 @@
 // A verified delivery status: keep it for the tracker before the provider is answered.
 import type { Logger } from "pino";
-import { HttpError } from "../../src/http/router.js";
+import { HttpError } from "../../src/transport/index.js";
 import type { StatusUpdate } from "./provider.js";
 import type { StatusTracker } from "./status.js";
 

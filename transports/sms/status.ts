@@ -1,7 +1,7 @@
 // Delivery news from status callbacks, turned into one status per gateway message: a message split
 // into several texts is delivered when all of them are, and failed when any one fails.
 import type { Logger } from "pino";
-import type { Table } from "../../src/store/store.js";
+import type { Table } from "../../src/transport/index.js";
 import type { DeliveryStatus } from "../../src/transport/contract.js";
 import type { SmsProvider, StatusUpdate } from "./provider.js";
 

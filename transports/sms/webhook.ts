@@ -3,8 +3,7 @@
 // means is the handler's business.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { GatewayError } from "../../src/errors.js";
-import { HttpError, type HttpHandler } from "../../src/http/router.js";
+import { GatewayError, HttpError, type HttpHandler } from "../../src/transport/index.js";
 import type { ProviderAccount, SmsProvider, WebhookClaim, WebhookEvent, WebhookRequest } from "./provider.js";
 
 export interface WebhookOptions {

@@ -1,7 +1,7 @@
 // Telnyx accounts: an API key (v2, Bearer) authenticates API calls; the account's Ed25519 public
 // key checks the webhooks Telnyx signs. The public key names the account: it is the same for every
 // key of the account, and is not secret.
-import { gatewayError } from "../../../../src/errors.js";
+import { gatewayError } from "../../../../src/transport/index.js";
 import type { Fields } from "../../../../src/transport/contract.js";
 import { TELNYX_PUBLIC_KEY } from "../../config.js";
 import type { AccountKind, ProviderAccount } from "../../provider.js";

@@ -1,6 +1,6 @@
 // Twilio accounts: an Account SID (the account's id) and its Auth Token, which both authenticates
 // API calls and signs the webhooks Twilio posts.
-import { gatewayError } from "../../../../src/errors.js";
+import { gatewayError } from "../../../../src/transport/index.js";
 import type { Fields } from "../../../../src/transport/contract.js";
 import type { AccountKind, ProviderAccount } from "../../provider.js";
 

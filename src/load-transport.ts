@@ -1,14 +1,14 @@
 // Finds a transport by name (transports/<name>/index.js) or by the module path the config gives.
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError, validate } from "../config/load.js";
-import type { TransportSection } from "../config/schema.js";
-import type { TransportModule } from "./contract.js";
+import { ConfigError, validate } from "./config/load.js";
+import type { TransportSection } from "./config/schema.js";
+import type { TransportModule } from "./transport/contract.js";
 
 export async function loadTransportModule(name: string, section: TransportSection): Promise<TransportModule> {
   const url = section.module
     ? pathToFileURL(isAbsolute(section.module) ? section.module : resolve(section.module)).href
-    : new URL(`../../transports/${name}/index.js`, import.meta.url).href;
+    : new URL(`../transports/${name}/index.js`, import.meta.url).href;
   let loaded: { default?: TransportModule; transport?: TransportModule };
   try {
     loaded = (await import(url)) as typeof loaded;
