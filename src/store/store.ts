@@ -40,7 +40,10 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
   const engine = await openEngine(uri, log, options);
   const adapter = engine.adapter;
   // keyv's own type knows no iterator that yields pairs; ours do, so the cast only widens.
-  const keyv = new Keyv({ store: adapter as unknown as KeyvStoreAdapter, useKeyPrefix: false, namespace: "" });
+  // throwOnErrors: by default keyv answers a read the database failed (a restart, a lost
+  // connection) as "no such key", which made a webhook for a registered number look like one for
+  // nobody and be dropped. A failure must be one: the guard below turns it into "try again later".
+  const keyv = new Keyv({ store: adapter as unknown as KeyvStoreAdapter, useKeyPrefix: false, namespace: "", throwOnErrors: true });
   keyv.on("error", (error: unknown) => log.error({ err: error }, "store error"));
 
   return {
@@ -84,7 +87,7 @@ function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<
       return guard(() => keyv.delete(fullKey(key)));
     },
     async has(key) {
-      return keyv.has(fullKey(key));
+      return guard(() => keyv.has(fullKey(key)));
     },
     async insert(key, value) {
       const serialized = await keyv.serializeData({ value });

@@ -15,6 +15,10 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
   const pool = new pg.Pool({ connectionString: uri, max: 10 });
   // An idle client that loses its server must not take the process down.
   pool.on("error", () => undefined);
+  // Nor one in use: a server that ends its sessions (a restart) while a transaction holds a client
+  // between two statements reports it as an "error" event on that client, which unheard would end
+  // the process. The statement that follows fails, and the call is answered as the store failing.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const query = async <R extends pg.QueryResultRow>(on: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> => {
     return on.query<R>(text, values);
   };
