@@ -137,9 +137,14 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
     (!streams.has("webhooks") || new Set(bodies(juliet, sms)).size >= n) &&
     (!streams.has("mails in") || new Set(bodies(juliet, mailJid)).size >= n) &&
     (!streams.has("mails out") || new Set(mailsOut.map((mail) => mail.text)).size >= n);
-  for (const deadline = Date.now() + 180_000; Date.now() < deadline; ) {
+  // Up to 3 minutes for the rest to arrive; a minute without any progress ends the wait sooner.
+  const progress = () => texts().length + bodies(juliet, sms).length + bodies(juliet, mailJid).length + mailsOut.length;
+  let last = -1;
+  let lastChange = Date.now();
+  for (const deadline = Date.now() + 180_000; Date.now() < deadline && Date.now() - lastChange < 60_000; ) {
     if (streams.has("mails out")) mailsOut = (await relayed()).map((mail) => ({ text: mail.text?.trim() ?? "", id: mail.messageId ?? "" }));
     if (done()) break;
+    if (progress() !== last) [last, lastChange] = [progress(), Date.now()];
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await new Promise((resolve) => setTimeout(resolve, 1_500)); // late copies, if any
