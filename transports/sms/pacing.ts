@@ -1,4 +1,4 @@
-// Spaces texts from one sender number so Twilio's per-number queue never overflows (error 30001).
+// Spaces texts from one sender number so the provider's per-number queue never overflows (Twilio error 30001).
 
 export interface Pacer {
   /** Resolves when the next text from `sender` may leave. */

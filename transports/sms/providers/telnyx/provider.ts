@@ -5,8 +5,7 @@
 import Telnyx, { APIError } from "telnyx";
 import type { Logger } from "pino";
 import { fetch } from "undici";
-import { gatewayError } from "../../../../src/transport/index.js";
-import { guardedAgent } from "../../../../src/transport/net-guard.js";
+import { gatewayError, guardedAgent } from "../../../../src/transport/index.js";
 import type { TelnyxSmsConfig } from "../../config.js";
 import { ProviderError, type IncomingText, type ProviderAccount, type SmsProvider, type StatusUpdate, type WebhookEvent, type WebhookRequest } from "../../provider.js";
 import { telnyxAccount, telnyxAccounts } from "./accounts.js";
