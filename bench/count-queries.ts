@@ -16,6 +16,8 @@ const Database = require("better-sqlite3") as {
 const counts = new Map<string, number>();
 let total = 0;
 let transactions = 0;
+/** Statements run through exec(): the SQLite engine's BEGIN and COMMIT of each turn's writes. */
+const execs = new Map<string, number>();
 
 // Statements are native objects sharing one prototype: take it from a throwaway database.
 const probe = new Database(":memory:");
@@ -38,6 +40,13 @@ for (const name of ["run", "get", "all", "iterate"]) {
   };
 }
 
+const exec = Database.prototype.exec!;
+Database.prototype.exec = function (this: unknown, ...args: unknown[]) {
+  const verb = typeof args[0] === "string" ? (/^\s*(\w+)/.exec(args[0])?.[1]?.toUpperCase() ?? "?") : "?";
+  execs.set(verb, (execs.get(verb) ?? 0) + 1);
+  return exec.apply(this, args);
+};
+
 const transaction = Database.prototype.transaction!;
 Database.prototype.transaction = function (this: unknown, ...args: unknown[]) {
   const wrapped = transaction.apply(this, args) as (...inner: unknown[]) => unknown;
@@ -49,5 +58,6 @@ Database.prototype.transaction = function (this: unknown, ...args: unknown[]) {
 
 process.once("exit", () => {
   const lines = [...counts].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${String(count).padStart(8)}  ${label}`);
-  process.stderr.write(`sqlite statements: ${total}, transactions: ${transactions}\n${lines.join("\n")}\n`);
+  const commits = [...execs].map(([verb, count]) => `${verb} ${count}`).join(", ");
+  process.stderr.write(`sqlite statements: ${total}, transactions: ${transactions}, exec: ${commits}\n${lines.join("\n")}\n`);
 });

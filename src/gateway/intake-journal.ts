@@ -1,21 +1,27 @@
-// A write-ahead journal for messages arriving from the XMPP server. XEP-0114 has no acks: once
-// the server wrote a stanza to our socket it considers it delivered. Each incoming message is
-// appended here synchronously, before any await, and marked done once it is in the outbox (or
-// refused); after a crash, what has no mark is handled again (de-duplication by stanza id makes
-// that safe). Appends land in the page cache, which outlives a killed process.
+// A write-ahead journal file for messages arriving from the XMPP server, for stores that cannot
+// write before the first await (PostgreSQL; on SQLite the ledger's intake table does this job, see
+// intake-ledger.ts). XEP-0114 has no acks: once the server wrote a stanza to our socket it
+// considers it delivered. Each incoming message is appended here synchronously, before any await,
+// and marked done once it is in the outbox (or refused); after a crash, what has no mark is
+// handled again (de-duplication by stanza id makes that safe). Appends land in the page cache,
+// which outlives a killed process.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parse } from "ltx";
 import type { Logger } from "pino";
 import type { Element } from "../xmpp/xml.js";
 
+/** Names one recorded stanza until it is done. */
+export type IntakeMark = number | string;
+
 export interface IntakeJournal {
-  /** Records a stanza; returns the mark to pass to done() (none when the journal cannot be written). */
-  write(stanza: Element): number | undefined;
-  done(mark: number): void;
+  /** Records a stanza, before the caller's first await; returns the mark to pass to done() (none
+   *  when it cannot be recorded: the message is then handled without). */
+  write(stanza: Element): IntakeMark | undefined;
+  done(mark: IntakeMark): void;
   /** Stanzas an earlier run took in but never finished, oldest first, each with its mark: they
-   *  stay in the journal until done(mark), so a failed start or another crash loses none. */
-  unfinished(): Array<{ stanza: Element; mark: number }>;
+   *  stay recorded until done(mark), so a failed start or another crash loses none. */
+  unfinished(): Promise<Array<{ stanza: Element; mark: IntakeMark }>>;
 }
 
 const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
@@ -25,7 +31,7 @@ export function openIntakeJournal(file: string, log: Logger): IntakeJournal {
   let sequence = 0;
   let open = 0;
   let bytes = 0;
-  const leftover: Array<{ stanza: Element; mark: number }> = [];
+  const leftover: Array<{ stanza: Element; mark: IntakeMark }> = [];
 
   if (existsSync(file)) {
     const pending = new Map<number, string>();
@@ -97,7 +103,7 @@ export function openIntakeJournal(file: string, log: Logger): IntakeJournal {
         }
       }
     },
-    unfinished() {
+    async unfinished() {
       return leftover.splice(0);
     },
   };

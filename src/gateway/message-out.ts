@@ -11,6 +11,7 @@ import type { RateLimiter } from "./rate-limit.js";
 import type { Router, StanzaRequest } from "./router.js";
 import type { InboundRecord } from "./message-in.js";
 import type { PreferenceStore } from "./preferences.js";
+import type { Turn } from "./sender-lanes.js";
 
 export interface MessageOutDeps {
   outbox: Outbox;
@@ -22,6 +23,11 @@ export interface MessageOutDeps {
   preferences: PreferenceStore;
   /** Messages per user per day, when the operator caps them (SMS costs money). */
   daily?: { limit: number; table: Table<number> };
+  /** The message's place among its sender's messages (see sender-lanes.ts); none: handled alone. */
+  turnOf?(stanza: Element): Turn | undefined;
+  /** The outbox's insert is made at the call, in call order (SQLite): the next message may take its
+   *  place as soon as this one's insert is issued, not only once it is committed. */
+  insertsAtCall?: boolean;
 }
 
 export function registerMessageOut(router: Router, gateway: Gateway, deps: MessageOutDeps): void {
@@ -62,7 +68,17 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       throw gatewayError("resource-constraint", `You are sending faster than ${limits.messagesPerMinute} messages a minute; wait a moment and send again.`);
     }
 
+    const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
+    const answered = replyTo ? await deps.delivered(replyTo) : undefined;
+    const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
+    const subject = stanza.getChildText("subject") ?? undefined;
+    const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
+
+    // Everything above ran alongside the sender's earlier messages; from here on, in their order.
+    const turn = deps.turnOf?.(stanza);
+    await turn?.wait();
     if (deps.daily) {
+      // Read and written in turn, so that two messages never count as one.
       const key = `${user} ${new Date().toISOString().slice(0, 10)}`;
       const sent = (await deps.daily.table.get(key)) ?? 0;
       if (sent >= deps.daily.limit) {
@@ -71,13 +87,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       }
       await deps.daily.table.set(key, sent + 1, 2 * 86_400_000);
     }
-
-    const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
-    const answered = replyTo ? await deps.delivered(replyTo) : undefined;
-    const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
-    const subject = stanza.getChildText("subject") ?? undefined;
-    const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
-    const taken = await deps.outbox.enqueue({
+    const taking = deps.outbox.enqueue({
       message: {
         id,
         user,
@@ -95,6 +105,9 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       contactJid: contacts.jidOf(peer),
       wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
     });
+    if (deps.insertsAtCall) turn?.pass();
+    const taken = await taking;
+    turn?.pass();
     if (!taken) {
       log.info({ user, stanzaId }, "ignored a repeated message id");
       return;

@@ -1,5 +1,6 @@
 // One transport's XMPP face: wires the stanza handlers, the inbox and outbox, and the transport.
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Config, TransportSection } from "../config/schema.js";
 import type { MediaStore } from "../http/media.js";
@@ -24,8 +25,8 @@ import { registerDisco } from "./disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./gateway-iq.js";
 import { openDeliveryJournal } from "./delivery-journal.js";
-import { openIntakeJournal } from "./intake-journal.js";
-import { createKeyedQueue } from "./keyed-queue.js";
+import { openIntakeJournal, type IntakeJournal, type IntakeMark } from "./intake-journal.js";
+import { openLedgerIntake } from "./intake-ledger.js";
 import { createInbox } from "./message-in.js";
 import { registerMessageOut } from "./message-out.js";
 import { createOutbox } from "./outbox.js";
@@ -36,6 +37,7 @@ import { registerRegistration } from "./register.js";
 import { createRegistrations } from "./registrations.js";
 import { createRoster, isFromServer, privilegeOf } from "./roster.js";
 import { createRouter } from "./router.js";
+import { createSenderLanes, type Turn } from "./sender-lanes.js";
 import { createUnreadableSecrets } from "./unreadable-secrets.js";
 import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
@@ -56,7 +58,8 @@ export interface GatewayServiceOptions {
   publicUrl: string;
   /** First outbox retry delay (tests shorten it). */
   retryBaseMs?: number;
-  /** Where incoming messages are journaled until they are safely stored (none: no journal). */
+  /** Where incoming messages are journaled until they are safely stored, when the store cannot
+   *  record them before the first await (PostgreSQL; on SQLite the ledger does). None: no journal. */
   journalFile?: string;
 }
 
@@ -96,6 +99,14 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
   const ledger = store.ledger.forTransport(transport.name);
+  // A ledger that writes at the call (SQLite) records incoming stanzas itself, and what the server
+  // confirmed is in its transaction at once: the journal files are only for the others.
+  const ledgerIntake = openLedgerIntake(ledger, log);
+  const journalFile = ledgerIntake ? undefined : options.journalFile;
+  // Journal files an earlier release left beside a SQLite store: what they hold is finished once.
+  const deliveredFile = options.journalFile?.replace(/intake\.journal$/, "delivered.journal");
+  const leftIntake = ledgerIntake && options.journalFile && existsSync(options.journalFile) ? openIntakeJournal(options.journalFile, log) : undefined;
+  const leftDelivered = ledgerIntake && deliveredFile && existsSync(deliveredFile) ? openDeliveryJournal(deliveredFile, log) : undefined;
   const tracker = createDeliveryTracker(gateway, ledger, preferences);
   const outbox = createOutbox({
     ledger,
@@ -120,7 +131,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
         await roster.add(user, peer, nick);
       },
     },
-    options.journalFile ? openDeliveryJournal(options.journalFile.replace(/intake\.journal$/, "delivered.journal"), log) : undefined,
+    journalFile && deliveredFile ? openDeliveryJournal(deliveredFile, log) : leftDelivered && { ...leftDelivered, confirmed: () => undefined },
   );
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
@@ -164,6 +175,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
     ...(options.section?.messagesPerDay && { daily: { limit: options.section.messagesPerDay, table: table<number>("daily") } }),
     delivered: (stanzaId) => inbox.record(stanzaId),
+    turnOf: (stanza) => turns.get(stanza),
+    insertsAtCall: ledgerIntake !== undefined,
     async toService({ stanza, from }) {
       const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;
       const answer = await chatCommand(commands, from.bare, stanza.getChildText("body") ?? "", intro);
@@ -171,17 +184,28 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
   });
 
-  // Stanzas from one sender are handled in order; different senders in parallel. Messages with
-  // content go through the intake journal so a crash cannot lose what the server handed over.
-  const senders = createKeyedQueue();
-  const journal = options.journalFile ? openIntakeJournal(options.journalFile, log) : undefined;
-  const handle = (stanza: Element, carried?: number): void => {
-    const mark = carried ?? (journal && stanza.name === "message" && stanza.attrs.type !== "error" && stanza.getChild("body") ? journal.write(stanza) : undefined);
-    void senders
-      .run(stanza.attrs.from?.split("/")[0] ?? "", () => router.dispatch(stanza))
-      .finally(() => {
-        if (mark !== undefined) journal!.done(mark);
-      });
+  // Stanzas from one sender are handled in order (a message's checks alongside the sender's earlier
+  // messages, its insert after theirs: see sender-lanes.ts); different senders in parallel. Messages
+  // with content are recorded first (the ledger's intake, or the journal file) so a crash cannot
+  // lose what the server handed over.
+  const lanes = createSenderLanes();
+  const turns = new WeakMap<Element, Turn>();
+  const journal = ledgerIntake ?? (journalFile ? openIntakeJournal(journalFile, log) : undefined);
+  const handle = (stanza: Element, carried?: { mark: IntakeMark; journal: IntakeJournal }): void => {
+    const isMessage = stanza.name === "message" && stanza.attrs.type !== "error";
+    const recordedIn = carried?.journal ?? journal;
+    const mark = carried?.mark ?? (journal && isMessage && stanza.getChild("body") ? journal.write(stanza) : undefined);
+    const sender = stanza.attrs.from?.split("/")[0] ?? "";
+    // A message to the service itself (a chat command) may change what later messages see.
+    const running = isMessage && stanza.attrs.to?.includes("@")
+      ? lanes.message(sender, (turn) => {
+          turns.set(stanza, turn);
+          return router.dispatch(stanza);
+        })
+      : lanes.other(sender, () => router.dispatch(stanza));
+    void running.finally(() => {
+      if (mark !== undefined) recordedIn!.done(mark);
+    });
   };
   const onStanza = (stanza: Element): void => {
     if (stanza.name === "message" && privilegeOf(stanza) && isFromServer(stanza, serverDomain)) {
@@ -240,8 +264,11 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       // told now (as presence once the link is up), not when they next send.
       for await (const registration of gateway.registrations.all()) void registration;
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
-      const replayed = journal?.unfinished() ?? [];
-      for (const { stanza, mark } of replayed) handle(stanza, mark);
+      const replayed = [];
+      for (const recorded of [leftIntake, journal]) {
+        for (const { stanza, mark } of (await recorded?.unfinished()) ?? []) replayed.push({ stanza, carried: { mark, journal: recorded! } });
+      }
+      for (const { stanza, carried } of replayed) handle(stanza, carried);
       if (redelivered + resent + replayed.length > 0) log.info({ redelivered, resent, replayed: replayed.length }, "resumed work left by the previous run");
       link.start();
     },
@@ -257,7 +284,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       link.off("state", onState);
       link.off("refused", onRefused);
       await link.stop();
-      await senders.idle();
+      await lanes.idle();
     },
   };
 }

@@ -26,7 +26,9 @@ export async function openEngine(uri: string, log: Logger, options: { sync?: Syn
       adapter: adapter as unknown as StoreAdapter,
       ledger,
       async close() {
-        if (db.open) db.close();
+        if (!db.open) return;
+        sql.flush();
+        db.close();
       },
     };
   }

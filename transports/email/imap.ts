@@ -37,6 +37,9 @@ export interface MailboxSessionOptions {
   state: Table<MailboxState>;
   /** Handles one mail. Throwing leaves it (and all after it) for the next attempt. */
   handle(mail: FetchedMail): Promise<MailOutcome>;
+  /** Starts the part of a mail's handling that needs no order (parsing) while earlier mails are
+   *  being handled, so that their waits for the store are not idle time; handle() finishes it. */
+  readAhead?(mail: FetchedMail): void;
   /** Told when the mailbox becomes reachable or stops being so (with a sentence for the user). */
   onState?(state: { ok: true } | { ok: false; reason: string }): void;
 }
@@ -50,6 +53,8 @@ export class MailboxSession {
   private again = false;
   private state: MailboxState | null = null;
   private saving: Promise<void> = Promise.resolve();
+  private saveTimer: NodeJS.Timeout | null = null;
+  private markRound: Promise<void> | null = null;
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
   /** Mails handed on in this run whose chat message is not yet confirmed, or not yet marked. */
@@ -78,6 +83,7 @@ export class MailboxSession {
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(STOP_GRACE_MS)]);
     const client = this.client;
     if (client?.usable) await this.flushMarks(client);
+    if (this.saveTimer) await this.save().catch(() => undefined);
     this.wake?.();
     if (client) await Promise.race([client.logout().catch(() => undefined), sleep(2_000)]).then(() => client.close());
     await this.loop;
@@ -182,17 +188,32 @@ export class MailboxSession {
 
   private async processAll(client: ImapFlow, state: MailboxState, items: Array<{ uid: number; size: number }>, isNew: boolean): Promise<void> {
     const { maxMessageBytes } = this.options.config;
-    for (const batch of batches(items, maxMessageBytes)) {
-      if (this.stopped || !client.usable) return;
+    const all = batches(items, maxMessageBytes);
+    // Collected first: imapflow cannot run other commands while a FETCH is being read. The next
+    // batch is asked for while this one is handled (the marks of this one queue behind it).
+    const fetchBatch = async (batch: Array<{ uid: number }>): Promise<Map<number, Buffer>> => {
       const sources = new Map<number, Buffer>();
-      // Collected first: imapflow cannot run other commands while a FETCH is being read.
       for await (const message of client.fetch(batch.map((item) => item.uid).join(","), { uid: true, source: { maxLength: maxMessageBytes } }, { uid: true })) {
         if (message.source) sources.set(message.uid, message.source);
       }
+      return sources;
+    };
+    let next = all[0] ? fetchBatch(all[0]) : undefined;
+    for (const [index, batch] of all.entries()) {
+      if (this.stopped || !client.usable || !next) return;
+      const sources = await next;
+      const following = all[index + 1];
+      next = following && !this.stopped ? fetchBatch(following) : undefined;
+      next?.catch(() => undefined); // awaited in the next round; a failure then ends the drain
+      const fetched = batch.map((item) => {
+        const source = sources.get(item.uid);
+        return source ? { uid: item.uid, uidValidity: state.uidValidity, source, truncated: item.size > maxMessageBytes } : undefined;
+      });
       try {
-        for (const item of batch) {
+        for (const [position, item] of batch.entries()) {
           if (this.stopped || !client.usable) return;
-          await this.process(state, item.uid, sources.get(item.uid), item.size > maxMessageBytes, isNew);
+          for (const ahead of fetched.slice(position + 1, position + 1 + READ_AHEAD)) if (ahead) this.options.readAhead?.(ahead);
+          await this.process(state, item.uid, fetched[position], isNew);
         }
       } finally {
         // Once per batch: a crash before it only means handing the batch on again, which the
@@ -216,10 +237,10 @@ export class MailboxSession {
     return this.state;
   }
 
-  private async process(state: MailboxState, uid: number, source: Buffer | undefined, truncated: boolean, isNew: boolean): Promise<void> {
+  private async process(state: MailboxState, uid: number, mail: FetchedMail | undefined, isNew: boolean): Promise<void> {
     const { log } = this.options;
     // Gone (expunged or moved by the user's mail client) or left alone: nothing to mark.
-    const outcome: MailOutcome = source ? await this.options.handle({ uid, uidValidity: state.uidValidity, source, truncated }) : { kind: "leave" };
+    const outcome: MailOutcome = mail ? await this.options.handle(mail) : { kind: "leave" };
     const open = state.open ?? [];
     if (outcome.kind === "leave") state.open = open.filter((candidate) => candidate !== uid);
     else if (!open.includes(uid)) open.push(uid);
@@ -237,10 +258,20 @@ export class MailboxSession {
     void confirmed.finally(() => this.inFlight.delete(confirmed));
   }
 
-  private async confirmed(uid: number): Promise<void> {
+  /** A confirmed mail is marked with others confirmed about the same time: one STORE for many. */
+  private confirmed(uid: number): Promise<void> {
     this.toMark.add(uid);
+    if (this.toMark.size >= MARK_BATCH) return this.markNow();
+    this.markRound ??= new Promise<void>((resolve) => setTimeout(resolve, MARK_DELAY_MS).unref()).then(() => {
+      this.markRound = null;
+      return this.markNow();
+    });
+    return this.markRound;
+  }
+
+  private markNow(): Promise<void> {
     const client = this.client;
-    if (client?.usable) await this.flushMarks(client);
+    return client?.usable ? this.flushMarks(client) : Promise.resolve();
   }
 
   /** Marks every confirmed mail; calls while one is under way are folded into the next round. */
@@ -267,7 +298,7 @@ export class MailboxSession {
     const state = this.state;
     if (!state || this.toMark.size === 0 || String(client.mailbox ? client.mailbox.uidValidity : "") !== state.uidValidity) return;
     const uids = [...this.toMark];
-    const range = uids.join(",");
+    const range = uidSet(uids);
     try {
       if (this.options.config.markDone === "move") {
         const folder = this.options.config.doneFolder;
@@ -286,11 +317,27 @@ export class MailboxSession {
     }
     const marked = new Set(uids);
     state.open = (state.open ?? []).filter((uid) => !marked.has(uid));
-    await this.save().catch((error: unknown) => this.options.log.warn({ mailbox: this.key, err: error }, "could not save the mailbox state"));
+    this.saveSoon();
+  }
+
+  /**
+   * Marks come in many small rounds while a backlog drains: the state that no longer lists them
+   * is written once a while later (or with the next batch), not after each round. A crash before
+   * that only hands those mails on again, which the core recognises and marks done at once.
+   */
+  private saveSoon(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.save().catch((error: unknown) => this.options.log.warn({ mailbox: this.key, err: error }, "could not save the mailbox state"));
+    }, MARKED_SAVE_DELAY_MS);
+    this.saveTimer.unref();
   }
 
   /** Writes the state; writes are chained so that an older one never lands after a newer one. */
   private save(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     const state = this.state;
     if (!state) return Promise.resolve();
     const snapshot: MailboxState = { ...state, open: [...(state.open ?? [])] };
@@ -300,6 +347,13 @@ export class MailboxSession {
 }
 
 const STOP_GRACE_MS = 5_000;
+/** How many mails of a batch are parsed ahead of the one being handled. */
+const READ_AHEAD = 4;
+/** Confirmed mails are marked once this many wait, or this long after the first of them. */
+const MARK_BATCH = 50;
+const MARK_DELAY_MS = 100;
+/** The state after a round of marks is written at most this late (earlier with the next batch). */
+const MARKED_SAVE_DELAY_MS = 1_000;
 /** At most this many mails, and about this many bytes, per FETCH. */
 const BATCH_COUNT = 100;
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -323,3 +377,16 @@ function batches<T extends { size: number }>(items: T[], maxMessageBytes: number
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** UIDs as an IMAP sequence set, runs of consecutive UIDs as ranges ("4:9,12"). */
+export function uidSet(uids: number[]): string {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
+    parts.push(j > i ? `${sorted[i]}:${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return parts.join(",");
+}

@@ -21,15 +21,34 @@ export interface InboundDeps {
   log: Logger;
 }
 
-/** The handler for one mailbox: `owner` for a personal mailbox, none for the hosted catch-all. */
-export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid): (fetched: FetchedMail) => Promise<MailOutcome> {
-  const { context, config, threads, log } = deps;
+export interface MailHandler {
+  handle(fetched: FetchedMail): Promise<MailOutcome>;
+  /** Starts parsing a mail that handle() will take later (see MailboxSessionOptions.readAhead). */
+  readAhead(fetched: FetchedMail): void;
+}
 
-  return async (fetched) => {
+/** The handler for one mailbox: `owner` for a personal mailbox, none for the hosted catch-all. */
+export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid): MailHandler {
+  const { context, config, threads, log } = deps;
+  // Parses started ahead, by the fetched source they read (gone with it).
+  const parsing = new WeakMap<Buffer, Promise<IncomingMail>>();
+  const parse = (source: Buffer): Promise<IncomingMail> => {
+    let parsed = parsing.get(source);
+    if (!parsed) {
+      parsed = parseMail(source, config);
+      parsed.catch(() => undefined); // awaited by handle(); a failure is handled there
+      parsing.set(source, parsed);
+    }
+    return parsed;
+  };
+
+  return { handle, readAhead: (fetched) => void parse(fetched.source) };
+
+  async function handle(fetched: FetchedMail): Promise<MailOutcome> {
     const where = { mailbox: mailboxKey, uid: fetched.uid };
     let mail: IncomingMail;
     try {
-      mail = await parseMail(fetched.source, config);
+      mail = await parse(fetched.source);
     } catch (error) {
       // A mail no parser can read must not block the mailbox: it stays there, unread, for a person.
       log.warn({ ...where, err: error }, "left a mail that could not be parsed in the mailbox");
@@ -89,7 +108,7 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       delivered.push(delivery.delivered);
     }
     return delivered.length > 0 ? { kind: "deliver", delivered: Promise.all(delivered) } : { kind: "leave" };
-  };
+  }
 }
 
 async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<{ stored: Attachment[]; notes: string[] }> {

@@ -41,13 +41,15 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
 
   const watch = (key: string, account: MailAccount, owner?: BareJid): void => {
     const { state, inbound, context } = need();
+    const mails = createMailHandler(inbound, key, owner);
     const session = new MailboxSession({
       key,
       login: account.imap,
       config,
       log: log.child({ mailbox: key }),
       state,
-      handle: createMailHandler(inbound, key, owner),
+      handle: mails.handle,
+      readAhead: mails.readAhead,
       onState(news) {
         if (news.ok !== connected.has(key)) context.metrics.sessions.inc({ transport: "email", state: "connected" }, news.ok ? 1 : -1);
         if (news.ok) connected.add(key);

@@ -87,6 +87,18 @@ export interface TransportLedger {
   /** The replay failed for a reason that may pass (the store, a 5xx): try again at `dueAt`. */
   relayRetry(id: string, dueAt: number): Promise<void>;
 
+  /**
+   * Only on an engine that writes at the call, before it returns (SQLite): records a stanza the
+   * XMPP server handed over, under `mark` (marks sort in arrival order). The row is written before
+   * the caller's next await and committed with the current event-loop turn's transaction; the
+   * promise says when that commit happened. Engines without it leave the intake to a journal file.
+   */
+  intakeAdd?(mark: string, user: string, stanza: string): Promise<void>;
+  /** The stanza is handled (in the outbox, or refused): its row goes. */
+  intakeDone?(mark: string): Promise<void>;
+  /** Stanzas recorded and never handled (an earlier run stopped first), in mark order. */
+  intakePending?(): Promise<Array<{ mark: string; stanza: string }>>;
+
   seenGet<T>(kind: SeenKind, key: string, now: number): Promise<T | undefined>;
   seenPut(kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number): Promise<void>;
   seenDelete(kind: SeenKind, key: string): Promise<void>;

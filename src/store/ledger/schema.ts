@@ -42,6 +42,21 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    // Stanzas the XMPP server handed over, kept from the moment they are read until they are in the
+    // outbox (or refused). On SQLite the row is written before the first await, in the commit of
+    // the event-loop turn that read the stanza: it replaces the intake journal file.
+    version: 2,
+    statements: [
+      `CREATE TABLE intake (
+        transport TEXT NOT NULL,
+        mark TEXT NOT NULL,
+        user_jid TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        PRIMARY KEY (transport, mark))`,
+      "CREATE INDEX intake_user ON intake (transport, user_jid)",
+    ],
+  },
+  {
     // Outgoing rows are claimed by the instance that sends them, for a while (claimed_until), so
     // that no two instances send one row; webhooks a standby took in wait in relay for the holder.
     version: 3,
@@ -62,4 +77,4 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-export const LEDGER_TABLES = ["outbox", "inbox", "seen"] as const;
+export const LEDGER_TABLES = ["outbox", "inbox", "seen", "intake"] as const;

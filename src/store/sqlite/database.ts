@@ -27,8 +27,14 @@ export interface StatementCache {
   /** Runs `work` at once, inside this tick's transaction; resolves once that transaction is
    *  committed (every write of one event-loop tick shares one commit, so one sync to disk). */
   write<T>(work: () => T): Promise<T>;
+  /** Like write(), for bookkeeping that need not be on disk soon (a crash before it only repeats
+   *  work that is recognised as done): it joins the transaction open now, or the next one that
+   *  opens, or at the latest one opened LAZY_WRITE_MS later. Saves a commit of its own. */
+  writeLater(work: () => void): Promise<void>;
   /** Work whose statements must all happen or none (joins this tick's transaction when open). */
   transaction<T>(work: () => T): T;
+  /** Writes and commits now whatever writeLater() holds, and any open transaction (before closing). */
+  flush(): void;
 }
 
 interface Waiter {
@@ -36,12 +42,19 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** The longest a writeLater() waits for another write to share a commit with. */
+const LAZY_WRITE_MS = 250;
+
 export function statementCache(db: SqliteDatabase): StatementCache {
   const prepared = new Map<string, Database.Statement>();
   let batch: Waiter[] | null = null;
+  let later: Array<{ work: () => void; resolve(): void; reject(error: unknown): void }> = [];
+  let laterTimer: NodeJS.Timeout | null = null;
 
   const commit = (): void => {
-    const waiters = batch ?? [];
+    // Already committed (flush() came first): nothing is open.
+    if (!batch) return;
+    const waiters = batch;
     batch = null;
     try {
       if (db.inTransaction) db.exec("COMMIT");
@@ -54,6 +67,32 @@ export function statementCache(db: SqliteDatabase): StatementCache {
     for (const waiter of waiters) waiter.resolve();
   };
 
+  const open = (): Waiter[] => {
+    if (batch) return batch;
+    db.exec("BEGIN");
+    batch = [];
+    setImmediate(commit);
+    // Bookkeeping that waited for a transaction joins this one.
+    if (laterTimer) clearTimeout(laterTimer);
+    laterTimer = null;
+    const waiting = later;
+    later = [];
+    for (const item of waiting) run(open(), item.work).then(item.resolve, item.reject);
+    return open();
+  };
+
+  const run = <T>(waiters: Waiter[], work: () => T): Promise<T> => {
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      // A failed statement may have ended the transaction: then the whole tick's writes fail.
+      if (!db.inTransaction) commit();
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(result), reject }));
+  };
+
   return {
     statement(sql) {
       let found = prepared.get(sql);
@@ -64,21 +103,29 @@ export function statementCache(db: SqliteDatabase): StatementCache {
       return found;
     },
     write(work) {
-      if (!batch) {
-        db.exec("BEGIN");
-        batch = [];
-        setImmediate(commit);
-      }
-      const waiters = batch;
-      let result: ReturnType<typeof work>;
-      try {
-        result = work();
-      } catch (error) {
-        // A failed statement may have ended the transaction: then the whole tick's writes fail.
-        if (!db.inTransaction) commit();
-        return Promise.reject(error);
-      }
-      return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(result), reject }));
+      return run(open(), work);
+    },
+    writeLater(work) {
+      if (batch) return run(batch, work);
+      return new Promise<void>((resolve, reject) => {
+        later.push({ work, resolve, reject });
+        laterTimer ??= setTimeout(() => {
+          laterTimer = null;
+          try {
+            if (later.length > 0) open();
+          } catch (error) {
+            // The database is closed or failing: what waited is not written.
+            const waiting = later;
+            later = [];
+            for (const item of waiting) item.reject(error);
+          }
+        }, LAZY_WRITE_MS);
+        laterTimer.unref();
+      });
+    },
+    flush() {
+      if (later.length > 0) open();
+      if (batch) commit();
     },
     transaction(work) {
       // Inside an open transaction better-sqlite3 uses a savepoint: still all or nothing.

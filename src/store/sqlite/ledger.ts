@@ -5,6 +5,7 @@ import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedge
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import type { SqliteDatabase, StatementCache } from "./database.js";
+import { sqliteIntake } from "./intake.js";
 
 export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledger {
   migrate(db, sql);
@@ -142,6 +143,8 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
       await sql.write(() => sql.statement("DELETE FROM seen WHERE transport = ? AND kind = ? AND seen_key = ?").run(transport, kind, key));
     },
 
+    ...sqliteIntake(sql, transport),
+
     removeUser(user) {
       return sql.write(() =>
         sql.transaction(() =>
@@ -170,8 +173,10 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
 
 function migrate(db: SqliteDatabase, sql: StatementCache): void {
   db.exec("CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL)");
-  const current = (db.prepare("SELECT MAX(version) AS v FROM ledger_version").get() as { v: number | null }).v ?? 0;
-  for (const migration of MIGRATIONS.filter((candidate) => candidate.version > current)) {
+  // Every migration not yet run, in order (not only those above the highest run: a store made
+  // while a later one existed before an earlier one was added still gets the earlier one).
+  const done = new Set((db.prepare("SELECT version FROM ledger_version").all() as Array<{ version: number }>).map((row) => Number(row.version)));
+  for (const migration of MIGRATIONS.filter((candidate) => !done.has(candidate.version))) {
     sql.transaction(() => {
       for (const statement of migration.statements) db.exec(statement);
       if (migration.version === 1) importKeyvQueues(keyvRows(db), (table, row) => insertImported(db, table, row));
