@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client), one registry per gateway process, passed to whoever counts.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { VERSION } from "./version.js";
 
 export interface Metrics {
   registry: Registry;
@@ -16,11 +17,22 @@ export interface Metrics {
   sessions: Gauge<"transport" | "state">;
   webhookRejections: Counter<"transport" | "reason">;
   relayedWebhooks: Counter<"transport" | "result">;
+  /** Seconds from when the gateway took a message in to when the other side accepted it:
+   *  out, the transport's provider or mail server; in, the XMPP server (the iq barrier). */
+  deliveryLatency: Histogram<"transport" | "direction">;
+  /** SIGHUP reloads of the config file: applied (something changed), unchanged, refused (invalid). */
+  configReloads: Counter<"result">;
 }
+
+/** From 10 ms (a loopback SMTP relay) to a day (retries with back-off). */
+export const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600];
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "switchboard_process_" });
+  // Node's process metrics under their standard names, behind our prefix once:
+  // switchboard_process_cpu_seconds_total, switchboard_nodejs_heap_size_used_bytes, ...
+  collectDefaultMetrics({ register: registry, prefix: "switchboard_" });
+  new Gauge({ name: "switchboard_build_info", help: "Always 1; the running version and Node.js in labels", labelNames: ["version", "node"], registers: [registry] }).set({ version: VERSION, node: process.versions.node }, 1);
   return {
     registry,
     messages: new Counter({ name: "switchboard_messages_total", help: "Messages handled, by transport, direction and result", labelNames: ["transport", "direction", "result"], registers: [registry] }),
@@ -37,5 +49,13 @@ export function createMetrics(): Metrics {
       labelNames: ["transport", "result"],
       registers: [registry],
     }),
+    deliveryLatency: new Histogram({
+      name: "switchboard_delivery_latency_seconds",
+      help: "From when the gateway took a message in to when the other side accepted it (out: the transport's provider or mail server; in: the XMPP server)",
+      labelNames: ["transport", "direction"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    configReloads: new Counter({ name: "switchboard_config_reloads_total", help: "Config reloads on SIGHUP, by result: applied, unchanged, refused", labelNames: ["result"], registers: [registry] }),
   };
 }

@@ -19,7 +19,8 @@ export interface InboundRecord {
   thread?: string;
 }
 
-type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string };
+/** takenAt: when the gateway took it in (ms), for the delivery-latency histogram. */
+type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string; takenAt?: number };
 
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
 const RESUME_PAGE = 500;
@@ -73,6 +74,7 @@ export function createInbox(
           return;
         }
         journal?.confirmed(key);
+        if (stored.takenAt) metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
       }
       // Waiting row out, delivered id in: one transaction.
       await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, Date.now() + SEEN_TTL_MS);
@@ -158,6 +160,7 @@ export function createInbox(
       ...message,
       sentAt: message.sentAt?.toISOString(),
       stanzaId: `sb-${key}`,
+      takenAt: Date.now(),
     };
     // "Seen before?" and "store it" are one statement.
     if ((await ledger.inboxAdd(key, user, stored, Date.now())) === "duplicate") return duplicate();

@@ -202,6 +202,7 @@ export function createOutbox(options: {
     entry.attempts += 1;
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
+      metrics.deliveryLatency.observe({ ...labels, direction: "out" }, (Date.now() - entry.firstAttemptAt) / 1000);
       await recordOutcome(context, () => events.accepted(entry, result.providerId), entry);
       count("accepted");
       return "finished";
