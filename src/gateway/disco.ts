@@ -1,13 +1,17 @@
 // XEP-0030 on the transport's own JID and on its contact JIDs: who we are and what we really do.
 import { gatewayError } from "../errors.js";
+import type { Capabilities } from "../transport/contract.js";
 import { xml, type Element } from "../xmpp/xml.js";
 import { commandItems, NS_COMMANDS, type CommandSet } from "./commands/adhoc.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 import type { Router } from "./router.js";
 
-const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS.receipts, NS.oob, NS_COMMANDS, "vcard-temp"];
-const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.receipts, NS.oob, NS.nick, "vcard-temp"];
+const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS_COMMANDS, "vcard-temp"];
+const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.nick, "vcard-temp"];
+
+/** What the network carries, as features: receipts only where it reports delivery, files only where it carries them. */
+const carried = (capabilities: Capabilities): string[] => [...(capabilities.receipts ? [NS.receipts] : []), ...(capabilities.attachments ? [NS.oob] : [])];
 
 const features = (names: string[]): Element[] => [...new Set(names)].sort().map((name) => xml("feature", { var: name }));
 
@@ -34,12 +38,12 @@ export function registerDisco(router: Router, gateway: Gateway, commands: Comman
           "query",
           { xmlns: NS.discoInfo },
           xml("identity", { category: "gateway", type: gateway.transport.identityType, name: gateway.transport.displayName }),
-          ...features(SERVICE_FEATURES),
+          ...features([...SERVICE_FEATURES, ...carried(gateway.transport.capabilities)]),
         );
       }
       // Answering for a contact also checks that its address is valid.
       const address = gateway.contacts.addressOf(to.local);
-      return xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "client", type: "pc", name: address }), ...features(CONTACT_FEATURES));
+      return xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "client", type: "pc", name: address }), ...features([...CONTACT_FEATURES, ...carried(gateway.transport.capabilities)]));
     },
     ["service", "contact"],
   );

@@ -17,9 +17,10 @@ export function registerVcard(router: Router, gateway: Gateway): void {
       const address = contacts.addressOf(to.local);
       const entry = (await contacts.list(from.bare))[address];
       const name = entry?.name ?? address;
-      const kind = transport.address.vcard;
-      const contactCard =
-        kind === "email" ? xml("EMAIL", {}, xml("INTERNET"), xml("USERID", {}, address)) : kind === "tel" ? xml("TEL", {}, xml("CELL"), xml("NUMBER", {}, address)) : xml("NOTE", {}, address);
+      const field = transport.address.vcard?.(address);
+      const contactCard = field
+        ? xml(field.element, {}, ...field.children.map(([child, text]) => (text === undefined ? xml(child) : xml(child, {}, text))))
+        : xml("NOTE", {}, address);
       return xml("vCard", { xmlns: NS_VCARD }, xml("FN", {}, name), xml("NICKNAME", {}, name), contactCard);
     },
     ["service", "contact"],

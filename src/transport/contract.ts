@@ -101,8 +101,56 @@ export interface AddressCodec {
   /** Words for the jabber:iq:gateway prompt, e.g. "E-mail address". */
   prompt: string;
   description: string;
-  /** How contact vCards carry the address: as an e-mail address, a phone number, or a note. */
-  vcard?: "email" | "tel";
+  /** How a contact's vCard (vcard-temp) carries the address, e.g. EMAIL with INTERNET and USERID, or
+   *  TEL with CELL and NUMBER. Without it the address goes in a NOTE. */
+  vcard?(address: string): VcardField;
+}
+
+/** One vcard-temp field: its element and its children, each a text or an empty flag element. */
+export interface VcardField {
+  element: string;
+  children: Array<[name: string, text?: string]>;
+}
+
+/** How a network carries something XMPP clients send, when it cannot carry it as such. */
+export type Carriage = "native" | "fallback" | "none";
+
+/**
+ * What the network behind a transport can carry, declared by the transport and read by the core:
+ * disco advertises only these, and the core shapes messages and limits by them.
+ */
+export interface Capabilities {
+  /** The network reports delivery to the recipient: XEP-0184 receipts are passed on. */
+  receipts: boolean;
+  /** Files, up to `maxBytes` each (bigger ones go as links or are refused, as the transport says). */
+  attachments?: { maxBytes: number };
+  /** Messages carry a subject line (XEP-0004 <subject>). */
+  subject: boolean;
+  /** Messages belong to threads the network keeps (<thread>, XEP-0461 replies). */
+  threads: boolean;
+  /** Corrections (XEP-0308) and reactions (XEP-0444), and how they would reach the network. */
+  corrections: Carriage;
+  reactions: Carriage;
+  /** The longest body one message carries; longer ones are split or cut by the transport. */
+  maxBodyChars?: number;
+  /** Spend caps the operator set: messages a user may send in a day. */
+  messagesPerUserPerDay?: number;
+}
+
+/** A setting of the user's that only this transport has (shown in the user's settings command). */
+export interface TransportPreference {
+  var: string;
+  label: string;
+  /** The choices, the first being the default. */
+  options: Array<{ value: string; label: string }>;
+}
+
+/** What the core knows when a transport decides whether to keep an incoming message from the user. */
+export interface IncomingContext {
+  /** The user's values of the transport's preferences (defaults filled in). */
+  preferences: Record<string, string>;
+  /** The user has written to this sender through the gateway before. */
+  wroteTo: boolean;
 }
 
 export interface TransportContext {
@@ -134,6 +182,12 @@ export interface Transport {
   readonly identityType: string;
   readonly displayName: string;
   readonly address: AddressCodec;
+  readonly capabilities: Capabilities;
+  /** Settings of the user's that belong to this transport (the core keeps their values). */
+  readonly preferences?: readonly TransportPreference[];
+  /** Whether an incoming message should reach the user, by their preferences: undefined to keep it,
+   *  or why not (the message then stays at its source). Must be quick and must not do I/O. */
+  filterIncoming?(message: InboundMessage, context: IncomingContext): string | undefined;
   /** Field names whose values are secrets: encrypted at rest, never echoed back. */
   readonly secretFields: readonly string[];
   /** The fields that say where the secret `secretField` is sent (its server, user name, account).

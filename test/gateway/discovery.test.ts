@@ -1,13 +1,20 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, DOMAIN, GATEWAY, type Harness } from "../support/harness.js";
+import { createTestTransport } from "../support/test-transport.js";
 import { contactJid } from "../support/register.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+
+// A second transport whose network reports no delivery and carries no files (as plain SMTP would
+// not report delivery): disco must not promise either.
+const PLAIN = "plain.example.test";
+const plain = createTestTransport();
+Object.assign(plain, { name: "plain", capabilities: { receipts: false, subject: false, threads: false, corrections: "none", reactions: "none" } });
 
 let h: Harness;
 let juliet: TestClient;
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ transports: { plain: { domain: PLAIN, transport: plain } } });
   juliet = await h.login("juliet");
 });
 after(async () => {
@@ -81,4 +88,17 @@ test("the gateway translates a typed address into its contact JID (jabber:iq:gat
   const bad = await juliet.iq(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, "nobody"))));
   assert.equal(errorCondition(bad), "jid-malformed");
   assert.match(errorText(bad), /"nobody" is not an e-mail address/);
+});
+
+test("disco promises receipts and files only where the transport's network carries them", async () => {
+  const featuresOf = async (jid: string): Promise<string[]> => (await discoInfo(jid)).getChild("query")!.getChildren("feature").map((feature) => feature.attrs.var!);
+  for (const jid of [GATEWAY, contactJid("romeo@montague.net")]) {
+    const features = await featuresOf(jid);
+    assert.ok(features.includes("urn:xmpp:receipts") && features.includes("jabber:x:oob"), `${jid}: ${features.join(", ")}`);
+  }
+  for (const jid of [PLAIN, contactJid("romeo@montague.net", PLAIN)]) {
+    const features = await featuresOf(jid);
+    assert.equal(features.includes("urn:xmpp:receipts"), false, `${jid} must not promise receipts: ${features.join(", ")}`);
+    assert.equal(features.includes("jabber:x:oob"), false, `${jid} must not promise files: ${features.join(", ")}`);
+  }
 });

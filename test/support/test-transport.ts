@@ -26,6 +26,7 @@ export function createTestTransport(): TestTransport {
     identityType: "smtp",
     displayName: "Test gateway",
     secretFields: ["password"],
+    capabilities: { receipts: true, attachments: { maxBytes: 10 * 1024 * 1024 }, subject: true, threads: true, corrections: "none", reactions: "none" },
     address: {
       prompt: "E-mail address",
       description: "Enter the e-mail address of the person you want to add.",

@@ -48,5 +48,5 @@ export const emailAddressCodec: AddressCodec = {
   prompt: "E-mail address",
   description: "Enter the e-mail address of the person you want to write to.",
   parse: parseAddress,
-  vcard: "email",
+  vcard: (address) => ({ element: "EMAIL", children: [["INTERNET"], ["USERID", address]] }),
 };

@@ -89,6 +89,15 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     identityType: "smtp",
     displayName: "E-mail gateway",
     address: emailAddressCodec,
+    capabilities: {
+      // SMTP says a server took the mail, not that it arrived; bounces come back as errors.
+      receipts: false,
+      attachments: { maxBytes: config.maxAttachmentBytes },
+      subject: true,
+      threads: true,
+      corrections: "none",
+      reactions: "none",
+    },
     secretFields: [FIELD.password],
     secretBinding,
 

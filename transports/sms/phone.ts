@@ -32,7 +32,7 @@ export function parsePhone(text: string, region: CountryCode): PhoneAddress {
 export function createPhoneCodec(region: CountryCode): AddressCodec {
   return {
     prompt: "Phone number",
-    vcard: "tel",
+    vcard: (address) => ({ element: "TEL", children: [["CELL"], ["NUMBER", address]] }),
     description: `Enter the phone number of the person you want to text, with its country code (+14155550123); numbers without one are read as ${region} numbers.`,
     parse: (text) => parsePhone(text, region),
   };

@@ -34,6 +34,15 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
     identityType: "sms",
     displayName: "SMS/MMS gateway",
     address: codec,
+    capabilities: {
+      receipts: true,
+      attachments: { maxBytes: config.maxMediaBytes },
+      subject: false,
+      threads: false,
+      corrections: "none",
+      reactions: "none",
+      ...(config.dailyTextsPerUser !== undefined && { messagesPerUserPerDay: config.dailyTextsPerUser }),
+    },
     secretFields: provider.accounts.secretFields,
     secretBinding: (secretField) => provider.accounts.secretBinding(secretField),
 
