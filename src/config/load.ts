@@ -1,4 +1,5 @@
-// Reads switchboard.yaml, fills ${ENV} references and validates; errors name the key at fault.
+// Reads switchboard.yaml, fills ${ENV} and ${file:PATH} references and validates; errors name the
+// key at fault.
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
@@ -41,13 +42,36 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, prefix: Array<
 
 const keyName = (path: Array<string | number>): string => (path.length === 0 ? "(top level)" : path.join("."));
 
-// "${NAME}" or "${NAME:-fallback}" inside any string value.
-const ENV_REFERENCE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi;
+// "${NAME}" or "${NAME:-fallback}" inside any string value: an environment variable.
+// "${file:PATH}": the contents of a file, less one final line break, for secrets that systemd hands
+// over as credentials (LoadCredential=): "${file:$CREDENTIALS_DIRECTORY/secret_key}". $NAME in PATH
+// is an environment variable. What a file holds is taken as it is: no references are read in it.
+const REFERENCE = /\$\{file:([^}]+)\}|\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/gi;
+
+function readReferencedFile(spec: string, env: NodeJS.ProcessEnv, key: string, problems: string[]): string {
+  let unset = false;
+  const path = spec.trim().replace(/\$([A-Z_][A-Z0-9_]*)/gi, (_match, name: string) => {
+    const found = env[name];
+    if (found === undefined) {
+      unset = true;
+      problems.push(`${key}: environment variable ${name} is not set${name === "CREDENTIALS_DIRECTORY" ? " (systemd sets it when the unit has LoadCredential=)" : ""}`);
+    }
+    return found ?? "";
+  });
+  if (unset) return "";
+  try {
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    problems.push(`${key}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return "";
+  }
+}
 
 function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: Array<string | number>, problems: string[]): unknown {
   if (typeof value === "string") {
     const whole = value.match(/^\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}$/i);
-    const replaced = value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+    const replaced = value.replace(REFERENCE, (_match, file: string | undefined, name: string, fallback: string | undefined) => {
+      if (file !== undefined) return readReferencedFile(file, env, keyName(path), problems);
       const found = env[name] ?? fallback;
       if (found === undefined) problems.push(`${keyName(path)}: environment variable ${name} is not set`);
       return found ?? "";
