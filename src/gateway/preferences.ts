@@ -1,6 +1,8 @@
-// Per-user preferences kept by the core, whatever the transport: display name, receipts, spam policy.
+// Per-user preferences kept by the core: display name and receipts, whatever the transport, and the
+// values of the settings a transport declares of its own (Transport.preferences).
 import { LRUCache } from "lru-cache";
 import type { Table } from "../store/store.js";
+import type { TransportPreference } from "../transport/contract.js";
 import type { BareJid } from "../xmpp/jid.js";
 
 export interface Preferences {
@@ -8,11 +10,19 @@ export interface Preferences {
   displayName?: string;
   /** Pass delivery receipts back to the sender's client (default: yes). */
   receipts: boolean;
-  /** "all": forward everything not flagged as spam; "known": only from addresses the user wrote to. */
-  spamPolicy: "all" | "known";
+  /** The user's choices among the transport's own settings, by their var (unset: the default). */
+  options: Record<string, string>;
 }
 
-export const DEFAULT_PREFERENCES: Preferences = { receipts: true, spamPolicy: "all" };
+export const DEFAULT_PREFERENCES: Preferences = { receipts: true, options: {} };
+
+/** What release 0.1.0 stored: the e-mail transport's sender policy was a field of the core's. */
+type Stored = Partial<Preferences> & { spamPolicy?: string };
+
+const withDefaults = (stored: Stored): Preferences => {
+  const { spamPolicy, ...rest } = stored;
+  return { ...DEFAULT_PREFERENCES, ...rest, options: { ...(spamPolicy && { spam: spamPolicy }), ...rest.options } };
+};
 
 export interface PreferenceStore {
   get(user: BareJid): Promise<Preferences>;
@@ -22,11 +32,11 @@ export interface PreferenceStore {
 
 const CACHED_USERS = 10_000;
 
-export function createPreferences(table: Table<Partial<Preferences>>): PreferenceStore {
-  // Read on every message (display name, receipts, spam policy): kept in memory, written through.
+export function createPreferences(table: Table<Stored>): PreferenceStore {
+  // Read on every message (display name, receipts, the transport's filters): kept in memory, written through.
   // Bounded: a busy gateway with many users keeps the recent ones; the rest are read again.
-  const cache = new LRUCache<BareJid, Partial<Preferences>>({ max: CACHED_USERS });
-  const stored = async (user: BareJid): Promise<Partial<Preferences>> => {
+  const cache = new LRUCache<BareJid, Stored>({ max: CACHED_USERS });
+  const stored = async (user: BareJid): Promise<Stored> => {
     let found = cache.get(user);
     if (!found) {
       found = (await table.get(user)) ?? {};
@@ -36,17 +46,23 @@ export function createPreferences(table: Table<Partial<Preferences>>): Preferenc
   };
   return {
     async get(user) {
-      return { ...DEFAULT_PREFERENCES, ...(await stored(user)) };
+      return withDefaults(await stored(user));
     },
     async update(user, change) {
-      const next = { ...(await stored(user)), ...change };
+      const current = withDefaults(await stored(user));
+      const next: Preferences = { ...current, ...change, options: { ...current.options, ...change.options } };
       await table.set(user, next);
       cache.set(user, next);
-      return { ...DEFAULT_PREFERENCES, ...next };
+      return next;
     },
     async forget(user) {
       cache.delete(user);
       await table.delete(user);
     },
   };
+}
+
+/** The user's value of each of the transport's settings, the first option where they chose none. */
+export function transportOptions(declared: readonly TransportPreference[] | undefined, chosen: Record<string, string>): Record<string, string> {
+  return Object.fromEntries((declared ?? []).map((preference) => [preference.var, chosen[preference.var] ?? preference.options[0]?.value ?? ""]));
 }

@@ -30,7 +30,7 @@ import { openLedgerIntake } from "./intake-ledger.js";
 import { createInbox } from "./message-in.js";
 import { registerMessageOut } from "./message-out.js";
 import { createOutbox } from "./outbox.js";
-import { createPreferences } from "./preferences.js";
+import { createPreferences, transportOptions } from "./preferences.js";
 import { registerPresence } from "./presence.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { registerRegistration } from "./register.js";
@@ -124,8 +124,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     ledger,
     {
       async filter(user, peer) {
-        if ((await preferences.get(user)).spamPolicy !== "known") return undefined;
-        return (await gateway.contacts.get(user, peer))?.wrote ? undefined : "the user forwards only mail from addresses they have written to";
+        if (!transport.filterIncoming) return undefined;
+        const options = transportOptions(transport.preferences, (await preferences.get(user)).options);
+        return transport.filterIncoming({ peer, preferences: options, wroteTo: async () => Boolean((await gateway.contacts.get(user, peer))?.wrote) });
       },
       async newContact(user, peer, nick) {
         await roster.add(user, peer, nick);

@@ -145,12 +145,14 @@ export interface TransportPreference {
   options: Array<{ value: string; label: string }>;
 }
 
-/** What the core knows when a transport decides whether to keep an incoming message from the user. */
+/** What the core knows when a transport decides whether an incoming message reaches the user. */
 export interface IncomingContext {
+  /** The sender, in the transport's canonical form. */
+  peer: string;
   /** The user's values of the transport's preferences (defaults filled in). */
   preferences: Record<string, string>;
-  /** The user has written to this sender through the gateway before. */
-  wroteTo: boolean;
+  /** Whether the user has written to this sender through the gateway before (read when asked). */
+  wroteTo(): Promise<boolean>;
 }
 
 export interface TransportContext {
@@ -186,8 +188,8 @@ export interface Transport {
   /** Settings of the user's that belong to this transport (the core keeps their values). */
   readonly preferences?: readonly TransportPreference[];
   /** Whether an incoming message should reach the user, by their preferences: undefined to keep it,
-   *  or why not (the message then stays at its source). Must be quick and must not do I/O. */
-  filterIncoming?(message: InboundMessage, context: IncomingContext): string | undefined;
+   *  or why not (the message then stays at its source). */
+  filterIncoming?(context: IncomingContext): Promise<string | undefined>;
   /** Field names whose values are secrets: encrypted at rest, never echoed back. */
   readonly secretFields: readonly string[];
   /** The fields that say where the secret `secretField` is sent (its server, user name, account).

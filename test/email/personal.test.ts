@@ -269,7 +269,7 @@ test("a mail server's refusal (5xx) comes back at once as an error naming the se
 test("with the policy 'only mail from addresses I wrote to', a stranger's mail stays unread in the mailbox", async () => {
   const command = async (text: string): Promise<void> => {
     await juliet.send(xml("message", { to: "email.example.test", type: "chat" }, xml("body", {}, text)));
-    await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === "email.example.test" && /forwarding/.test(stanza.getChildText("body") ?? ""));
+    await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === "email.example.test" && /Which mail to forward/.test(stanza.getChildText("body") ?? ""));
   };
   await command("set spam=known");
   try {

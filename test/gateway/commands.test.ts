@@ -93,7 +93,7 @@ test("the chat bot lists commands and runs them for clients without ad-hoc comma
 });
 
 test("the known-senders policy keeps mail from strangers out", async () => {
-  assert.match(await say(juliet, "set spam=known"), /only from addresses you wrote to/);
+  assert.match(await say(juliet, "set spam=known"), /only from addresses I have written to/);
   const stranger = await h.transport.inject({ user: "juliet@example.test", peer: "stranger@spam.example", body: "you won!", sourceId: "policy-1" });
   assert.ok(stranger.filtered, "a message from someone she never wrote to is filtered");
   const friend = await h.transport.inject({ user: "juliet@example.test", peer: "mercutio@verona.it", body: "from a friend", sourceId: "policy-2" });

@@ -26,6 +26,11 @@ export function createTestTransport(): TestTransport {
     identityType: "smtp",
     displayName: "Test gateway",
     secretFields: ["password"],
+    // Like e-mail's: a sender policy the core keeps for the user and the transport applies.
+    preferences: [{ var: "spam", label: "Which messages to forward", options: [{ value: "all", label: "everything not marked as spam" }, { value: "known", label: "only from addresses I have written to" }] }],
+    async filterIncoming({ preferences, wroteTo }) {
+      return preferences.spam === "known" && !(await wroteTo()) ? "the user forwards only messages from addresses they have written to" : undefined;
+    },
     capabilities: { receipts: true, attachments: { maxBytes: 10 * 1024 * 1024 }, subject: true, threads: true, corrections: "none", reactions: "none" },
     address: {
       prompt: "E-mail address",

@@ -1,5 +1,17 @@
-// Mail the mail server marked as spam stays in the mailbox and never reaches a chat.
+// Mail the mail server marked as spam stays in the mailbox and never reaches a chat; a user may also
+// choose to get mail only from addresses they wrote to.
+import type { TransportPreference } from "../../src/transport/index.js";
 import type { IncomingMail } from "./mime.js";
+
+/** The user's sender policy: the core keeps the choice, filterIncoming applies it. */
+export const SENDER_POLICY: TransportPreference = {
+  var: "spam",
+  label: "Which mail to forward",
+  options: [
+    { value: "all", label: "everything not marked as spam" },
+    { value: "known", label: "only from addresses I have written to" },
+  ],
+};
 
 export function isFlaggedSpam(mail: IncomingMail): boolean {
   const first = (name: string): string => mail.headers.get(name)?.[0]?.trim().toLowerCase() ?? "";

@@ -13,6 +13,7 @@ import { checkImapLogin } from "./imap-client.js";
 import { MailboxSession, type MailboxState } from "./imap.js";
 import { createMailHandler, type InboundDeps } from "./inbound.js";
 import { normalizePersonalFields, sameMailbox } from "./registration.js";
+import { SENDER_POLICY } from "./spam.js";
 import { createMailer } from "./smtp.js";
 import { createThreads, type ThreadLink, type Threads } from "./threads.js";
 
@@ -97,6 +98,11 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       threads: true,
       corrections: "none",
       reactions: "none",
+    },
+    preferences: [SENDER_POLICY],
+    async filterIncoming({ preferences, wroteTo }) {
+      if (preferences[SENDER_POLICY.var] !== "known") return undefined;
+      return (await wroteTo()) ? undefined : "the user forwards only mail from addresses they have written to";
     },
     secretFields: [FIELD.password],
     secretBinding,

@@ -1,9 +1,10 @@
-// What a user can do with their account besides XEP-0077: settings, address, contacts, names, policy.
+// What a user can do with their account besides XEP-0077: settings, address, contacts, names, and
+// the transport's own preferences.
 import { gatewayError } from "../../errors.js";
-import type { Fields } from "../../transport/contract.js";
+import type { Fields, TransportPreference } from "../../transport/contract.js";
 import type { Accounts } from "../accounts.js";
 import type { Gateway } from "../gateway.js";
-import type { PreferenceStore } from "../preferences.js";
+import { transportOptions, type PreferenceStore } from "../preferences.js";
 import type { Command } from "./command.js";
 import { keyValues } from "./command.js";
 
@@ -17,8 +18,15 @@ export interface UserCommandDeps {
 
 const yes = (value: string | undefined): boolean => ["1", "true", "yes", "y"].includes((value ?? "").toLowerCase());
 
+/** "Label: chosen option" for each of the transport's own settings. */
+function describeOptions(declared: readonly TransportPreference[] | undefined, chosen: Record<string, string>): string[] {
+  const values = transportOptions(declared, chosen);
+  return (declared ?? []).map((preference) => `${preference.label}: ${preference.options.find((option) => option.value === values[preference.var])?.label ?? values[preference.var]}`);
+}
+
 export function userCommands({ gateway, accounts, preferences, addToRoster }: UserCommandDeps): Command[] {
   const { transport, registrations, contacts } = gateway;
+  const own = transport.preferences ?? [];
   const describe = (fields: Fields): string =>
     Object.entries(fields)
       .filter(([name]) => !transport.secretFields.includes(name))
@@ -52,7 +60,7 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
             describe(registration.fields),
             `display name: ${prefs.displayName ?? "(from your client)"}`,
             `receipts: ${prefs.receipts ? "on" : "off"}`,
-            `spam policy: ${prefs.spamPolicy === "known" ? "only from addresses you wrote to" : "everything not marked as spam"}`,
+            ...describeOptions(gateway.transport.preferences, prefs.options),
             `Fields you can change with 'register': ${fieldNames}.`,
           ].join("\n"),
         };
@@ -116,43 +124,45 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
     },
     {
       node: "preferences",
-      name: "Receipts and spam policy",
+      name: own.length > 0 ? `Receipts and ${own.map((preference) => preference.label.toLowerCase()).join(", ")}` : "Receipts",
       registeredOnly: true,
       form: async ({ user }) => {
         const prefs = await preferences.get(user);
+        const values = transportOptions(own, prefs.options);
         return {
           title: "Preferences",
           instructions: "Choose what the gateway passes on to you.",
           fields: [
             { var: "receipts", label: "Pass on delivery receipts", type: "boolean", value: prefs.receipts ? "true" : "false" },
-            {
-              var: "spam",
-              label: "Which messages to forward",
-              type: "list-single",
-              value: prefs.spamPolicy,
-              options: [
-                { label: "Everything not marked as spam", value: "all" },
-                { label: "Only from addresses I have written to", value: "known" },
-              ],
-            },
+            ...own.map((preference) => ({ var: preference.var, label: preference.label, type: "list-single" as const, value: values[preference.var], options: preference.options })),
           ],
         };
       },
       async run({ user }, values) {
         const change: Parameters<PreferenceStore["update"]>[1] = {};
         if (values.receipts !== undefined && values.receipts !== "") change.receipts = yes(values.receipts);
-        if (values.spam) {
-          if (values.spam !== "all" && values.spam !== "known") throw gatewayError("not-acceptable", "The spam policy is either all or known.");
-          change.spamPolicy = values.spam;
+        const options: Record<string, string> = {};
+        for (const preference of own) {
+          const value = values[preference.var];
+          if (value === undefined || value === "") continue;
+          if (!preference.options.some((option) => option.value === value)) {
+            throw gatewayError("not-acceptable", `${preference.label} is one of: ${preference.options.map((option) => option.value).join(", ")}.`);
+          }
+          options[preference.var] = value;
         }
+        if (Object.keys(options).length > 0) change.options = options;
         const prefs = await preferences.update(user, change);
-        return { note: `Receipts ${prefs.receipts ? "on" : "off"}; forwarding ${prefs.spamPolicy === "known" ? "only from addresses you wrote to" : "everything not marked as spam"}.` };
+        return { note: [`Receipts ${prefs.receipts ? "on" : "off"}.`, ...describeOptions(own, prefs.options)].join(" ") };
       },
-      chat: { keyword: "set", usage: "set receipts=on|off spam=all|known", parse: (args) => {
-        const fields = keyValues(args);
-        if (fields.receipts) fields.receipts = yes(fields.receipts) || fields.receipts === "on" ? "true" : "false";
-        return fields;
-      } },
+      chat: {
+        keyword: "set",
+        usage: ["set receipts=on|off", ...own.map((preference) => `${preference.var}=${preference.options.map((option) => option.value).join("|")}`)].join(" "),
+        parse: (args) => {
+          const fields = keyValues(args);
+          if (fields.receipts) fields.receipts = yes(fields.receipts) || fields.receipts === "on" ? "true" : "false";
+          return fields;
+        },
+      },
     },
     {
       node: "unregister",
