@@ -106,7 +106,8 @@ test("a webhook that reaches the standby is answered as the transport asked and 
   assert.equal(await response.text(), ANSWER.body);
   assert.ok(await until(() => received("through the standby"), 10_000), "the user got the message the standby took in");
   assert.equal(await relayed(standby, "kept"), 1);
-  assert.equal(await relayed(holder, "replayed"), 1);
+  // The holder counts the replay once its row is gone, which may be a moment after the delivery.
+  assert.ok(await waitFor(async () => (await relayed(holder, "replayed")) === 1, 10_000), "the holder replayed it once");
 });
 
 test("a forged webhook is refused by the holder at once, and on replay when the standby took it in; nobody gets it", async () => {
