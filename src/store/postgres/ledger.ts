@@ -4,6 +4,7 @@ import pg from "pg";
 import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedger } from "../ledger/ledger.js";
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
+import { lockedStatement } from "./one-trip.js";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -126,21 +127,28 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
 
     async inboxAdd(key, user, stored, now) {
-      const added = await keyed(transport, key, (client) => query(
-        client,
+      // The key's lock and the insert in one round trip (see one-trip.ts).
+      const added = await lockedStatement(
+        pool,
+        `${transport} ${key}`,
         `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
          SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'in' AND seen_key = $2 AND expires_at > $5)
          ON CONFLICT DO NOTHING`,
         [transport, key, user, json(stored), now],
-      ));
-      return (added.rowCount ?? 0) > 0 ? "added" : "duplicate";
+      );
+      return added > 0 ? "added" : "duplicate";
     },
     async inboxDone(key, user, record, expiresAt) {
-      await keyed(transport, key, async (client) => {
-        await query(client, "DELETE FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key]);
-        await putSeen(client, transport, "in", key, user, record, expiresAt);
-      });
+      // Waiting row out, id remembered: one statement, under the key's lock, in one round trip.
+      await lockedStatement(
+        pool,
+        `${transport} ${key}`,
+        `WITH gone AS (DELETE FROM inbox WHERE transport = $1 AND source_key = $2)
+         INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, 'in', $2, $3, $4, $5)
+         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
+        [transport, key, user, json(record), expiresAt],
+      );
     },
     async inboxPage(afterKey, limit) {
       const rows = await query<{ source_key: string; stored: string }>(
@@ -208,8 +216,9 @@ async function migrate(pool: pg.Pool, transaction: <T>(work: (client: pg.PoolCli
   await transaction(async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query("CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL)");
-    const current = Number((await client.query<{ v: string | null }>("SELECT MAX(version) AS v FROM ledger_version")).rows[0]?.v ?? 0);
-    for (const migration of MIGRATIONS.filter((candidate) => candidate.version > current)) {
+    // Every migration not yet run, in order (see the SQLite ledger's migrate()).
+    const done = new Set((await client.query<{ version: string }>("SELECT version FROM ledger_version")).rows.map((row) => Number(row.version)));
+    for (const migration of MIGRATIONS.filter((candidate) => !done.has(candidate.version))) {
       for (const statement of migration.statements) await client.query(statement);
       if (migration.version === 1) await importFromKeyv(client);
       await client.query("INSERT INTO ledger_version (version) VALUES ($1)", [migration.version]);
