@@ -4,7 +4,7 @@ import { GatewayError, gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
 import type { AddressCodec } from "../transport/contract.js";
 import { escapeLocal, unescapeLocal, type BareJid } from "../xmpp/jid.js";
-import { createKeyedQueue } from "./keyed-queue.js";
+import { createKeyedQueue } from "../transport/keyed-queue.js";
 
 export interface ContactEntry {
   name?: string;

@@ -8,7 +8,7 @@ import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
 import type { OutboxEntry, OutboxEvents } from "./outbox.js";
 import { errorChild } from "./stanza-errors.js";
-import { createKeyedQueue } from "./keyed-queue.js";
+import { createKeyedQueue } from "../transport/keyed-queue.js";
 import type { PreferenceStore } from "./preferences.js";
 import type { BareJid } from "../xmpp/jid.js";
 

@@ -6,7 +6,7 @@ import { gatewayError } from "../errors.js";
 import type { TransportLedger } from "../store/ledger/ledger.js";
 import type { Delivery, InboundMessage } from "../transport/contract.js";
 import type { DeliveryJournal } from "./delivery-journal.js";
-import { createKeyedQueue } from "./keyed-queue.js";
+import { createKeyedQueue } from "../transport/keyed-queue.js";
 import type { BareJid } from "../xmpp/jid.js";
 import { StanzaRefusedError } from "../xmpp/link.js";
 import { xml, xmlText, type Element } from "../xmpp/xml.js";

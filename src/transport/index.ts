@@ -7,3 +7,4 @@ export type { Table } from "../store/store.js";
 export type { BareJid } from "../xmpp/jid.js";
 export { HttpError, type HttpHandler, type HttpRouter, type RouteOptions } from "../http/router.js";
 export * from "./net-guard.js";
+export { createKeyedQueue, type KeyedQueue } from "./keyed-queue.js";

@@ -1,6 +1,6 @@
 // How many texts each user may send per day (UTC): texts cost the operator money, and a stolen
 // account must not become a spam cannon.
-import type { Table } from "../../src/transport/index.js";
+import { createKeyedQueue, type Table } from "../../src/transport/index.js";
 
 export interface DailyCap {
   /** Null when `texts` more may leave today, else the sentence to refuse with. */
@@ -14,13 +14,7 @@ const KEEP_MS = 2 * 24 * 3_600_000;
 export function createDailyCap(limit: number | undefined, table: Table<number>): DailyCap {
   const keyOf = (user: string): string => `${new Date().toISOString().slice(0, 10)} ${user}`;
   // One user's counts are updated one at a time: texts to several contacts leave in parallel.
-  const turns = new Map<string, Promise<unknown>>();
-  const inTurn = <T>(user: string, run: () => Promise<T>): Promise<T> => {
-    const result = (turns.get(user) ?? Promise.resolve()).catch(() => undefined).then(run);
-    turns.set(user, result);
-    void result.finally(() => turns.get(user) === result && turns.delete(user)).catch(() => undefined);
-    return result;
-  };
+  const turns = createKeyedQueue();
   return {
     async refusal(user, texts) {
       if (limit === undefined) return null;
@@ -31,7 +25,7 @@ export function createDailyCap(limit: number | undefined, table: Table<number>):
     },
     count(user, texts) {
       if (limit === undefined) return Promise.resolve();
-      return inTurn(user, async () => {
+      return turns.run(user, async () => {
         const key = keyOf(user);
         await table.set(key, ((await table.get(key)) ?? 0) + texts, KEEP_MS);
       });

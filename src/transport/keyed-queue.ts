@@ -1,4 +1,5 @@
-// Runs tasks one after another per key (a user, a conversation) and in parallel across keys.
+// Runs tasks one after another per key (a user, a conversation, a sender number) and in parallel
+// across keys: the one way the core and the transports serialise work per key.
 export interface KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T>;
   idle(): Promise<void>;
