@@ -1,6 +1,9 @@
-// Runs the gateway from a config file until SIGTERM or SIGINT.
-import { startSwitchboard } from "./app.js";
+// Runs the gateway from a config file until SIGTERM or SIGINT; SIGHUP reads the file again.
+import type { Logger } from "pino";
+import { startSwitchboard, type Switchboard } from "./app.js";
 import { ConfigError, loadConfigFile } from "./config/load.js";
+import { applyReload, planReload } from "./config/reload.js";
+import type { Config } from "./config/schema.js";
 import { createLogger } from "./log.js";
 
 export async function run(path: string): Promise<number> {
@@ -37,6 +40,8 @@ export async function run(path: string): Promise<number> {
     return 1;
   }
   const running = switchboard;
+  const onHangup = (): void => reload(path, config, running, log);
+  process.on("SIGHUP", onHangup);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info({ signal }, "shutting down");
@@ -48,5 +53,33 @@ export async function run(path: string): Promise<number> {
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
   });
+  process.off("SIGHUP", onHangup);
   return 0;
+}
+
+/** Applies what can change of the file as it is now to the running config; see config/reload.ts. */
+function reload(path: string, running: Config, switchboard: Switchboard, log: Logger): void {
+  let next: Config;
+  try {
+    next = loadConfigFile(path);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    switchboard.metrics.configReloads.inc({ result: "refused" });
+    log.error({ path, problems: error.problems }, `config reload refused, the running config stays: ${error.problems.join("; ")}`);
+    return;
+  }
+  const plan = planReload(running, next);
+  if (plan.applied.length === 0 && plan.needsRestart.length === 0) {
+    switchboard.metrics.configReloads.inc({ result: "unchanged" });
+    log.info({ path }, "config reloaded: nothing changed");
+    return;
+  }
+  applyReload(running, next, log, plan);
+  switchboard.metrics.configReloads.inc({ result: plan.applied.length > 0 ? "applied" : "unchanged" });
+  if (plan.applied.length > 0) {
+    log.info({ path, applied: plan.applied }, `config reloaded: applied ${plan.applied.map(({ key, to }) => `${key}=${JSON.stringify(to) ?? "(unset)"}`).join(", ")}`);
+  }
+  if (plan.needsRestart.length > 0) {
+    log.warn({ path, needsRestart: plan.needsRestart }, `config reloaded: ${plan.needsRestart.join(", ")} changed but needs a restart; the running values stay until then`);
+  }
 }

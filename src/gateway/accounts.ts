@@ -30,8 +30,9 @@ const ATTEMPTS_PER_USER_WINDOW_MS = 10 * 60_000;
 
 export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts {
   const { transport, registrations, access, log } = gateway;
-  const perUser = createRateLimiter(gateway.limits.registrationAttemptsPerUser, ATTEMPTS_PER_USER_WINDOW_MS);
-  const overall = createRateLimiter(gateway.limits.registrationsPerMinute);
+  // Read at each attempt: a config reload (SIGHUP) changes them.
+  const perUser = createRateLimiter(() => gateway.limits.registrationAttemptsPerUser, ATTEMPTS_PER_USER_WINDOW_MS);
+  const overall = createRateLimiter(() => gateway.limits.registrationsPerMinute);
 
   const checkAllowed = (user: BareJid): void => {
     if (!access.mayRegister(user)) {

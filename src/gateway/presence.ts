@@ -27,7 +27,7 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
   const states = new Map<BareJid, AccountState>();
   const online = new Map<BareJid, Set<string>>();
   // Each subscription change to a contact is a store write: as many a minute as messages.
-  const contactWrites = createRateLimiter(gateway.limits.messagesPerMinute);
+  const contactWrites = createRateLimiter(() => gateway.limits.messagesPerMinute);
   const mayWrite = (user: BareJid): boolean => {
     if (contactWrites.take(user)) return true;
     log.warn({ user }, "subscription changes over the rate limit; not recorded");

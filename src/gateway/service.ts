@@ -88,7 +88,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     log,
     metrics,
     limits: config.limits,
-    access: createAccess({ register: config.access.register, admins: config.access.admins, serverDomain }),
+    // Getters: a config reload (SIGHUP, src/config/reload.ts) replaces config.access and config.limits' values.
+    access: createAccess({ get register() { return config.access.register; }, get admins() { return config.access.admins; }, serverDomain }),
     registrations: createRegistrations(table("registrations"), options.secrets, transport.secretFields, (user, error) => unreadable.found(user, error)),
     contacts: createContacts({ domain, codec: transport.address, table: table("contacts") }),
     send: (element: Element) => link.send(element),
@@ -173,8 +174,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   registerMessageOut(router, gateway, {
     outbox,
     preferences,
-    rateLimiter: createRateLimiter(config.limits.messagesPerMinute),
-    ...(options.section?.messagesPerDay && { daily: { limit: options.section.messagesPerDay, table: table<number>("daily") } }),
+    rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
+    ...(options.section?.messagesPerDay && { daily: { get limit() { return options.section?.messagesPerDay ?? Number.MAX_SAFE_INTEGER; }, table: table<number>("daily") } }),
     delivered: (stanzaId) => inbox.record(stanzaId),
     turnOf: (stanza) => turns.get(stanza),
     insertsAtCall: ledgerIntake !== undefined,
