@@ -7,6 +7,7 @@ import { createGatewayService, type GatewayService } from "./gateway/service.js"
 import { registerHealth } from "./http/health.js";
 import { createHttpListener } from "./http/server.js";
 import { createMediaStore } from "./http/media.js";
+import { createUploadMediaStore } from "./http/upload.js";
 import { createRelay } from "./http/relay.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createSecretBox } from "./store/secrets.js";
@@ -101,7 +102,8 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       config,
       serverDomain,
       http: relay.routerFor(transport.name),
-      media,
+      // Each component asks the server's upload service over its own link, from its own JID.
+      media: config.media.uploadService ? createUploadMediaStore({ link, service: config.media.uploadService, serverDomain, fallback: media, log: log.child({ link: section.domain }) }) : media,
       metrics,
       section,
       journalFile: join(config.store.journalDir ?? defaultJournalDir(config.store.uri), `${name}.intake.journal`),

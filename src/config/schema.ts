@@ -68,6 +68,13 @@ export const configSchema = z.strictObject({
       /** All kept attachments together stay within this: the oldest are removed to make room, and
        *  one larger than this alone is refused. */
       maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+      /** The XMPP server's HTTP File Upload service (XEP-0363), e.g. upload.example.org, or "discover"
+       *  (the server domain's disco#items): attachments are uploaded there by each component, and
+       *  kept by the gateway as above only when that fails. None: the gateway keeps them all. */
+      uploadService: z
+        .string()
+        .regex(/^(?:discover|[^\s@/]{1,1023})$/, 'a service domain such as upload.example.org, or "discover"')
+        .optional(),
     })
     .default({ dir: "media", retentionDays: 30, maxBytes: 25 * 1024 * 1024 }),
   log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).default({ level: "info" }),

@@ -24,11 +24,24 @@ export interface ProsodyOptions {
   /** Offer STARTTLS with this certificate and require it before logins (the trial); without it,
    *  plain connections and plain-text passwords are accepted (tests, on loopback). */
   tls?: { certificate: string; key: string };
+  /** Run mod_http_file_share (XEP-0363) as this component, with Prosody's HTTP listener on a free
+   *  loopback port (plain HTTP, no HTTPS port). */
+  fileShare?: {
+    domain: string;
+    /** http_file_share_size_limit: the largest file, announced in disco#info. */
+    sizeLimit?: number;
+    /** http_file_share_allowed_file_types (none: every type). */
+    allowedTypes?: string[];
+    /** The base of the URLs in its slots (default: the listener itself). */
+    externalUrl?: string;
+  };
 }
 
 export class LocalProsody {
   c2sPort = 0;
   componentPort = 0;
+  /** Prosody's HTTP listener, when the file share runs. */
+  httpPort = 0;
   private child: ChildProcess | null = null;
 
   constructor(readonly options: ProsodyOptions) {}
@@ -44,6 +57,7 @@ export class LocalProsody {
   async start(): Promise<void> {
     if (!this.c2sPort) this.c2sPort = this.options.c2sPort ?? (await freePort());
     if (!this.componentPort) this.componentPort = this.options.componentPort ?? (await freePort());
+    if (this.options.fileShare && !this.httpPort) this.httpPort = await freePort();
     this.writeConfig();
     const child = spawn("prosody", ["--config", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -53,7 +67,8 @@ export class LocalProsody {
       child.once("exit", (code) => reject(new Error(`prosody exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([Promise.all([waitForPort(this.c2sPort), waitForPort(this.componentPort)]), exited]);
+    const ports = [this.c2sPort, this.componentPort, ...(this.options.fileShare ? [this.httpPort] : [])];
+    await Promise.race([Promise.all(ports.map((port) => waitForPort(port))), exited]);
   }
 
   async stop(): Promise<void> {
@@ -75,7 +90,7 @@ export class LocalProsody {
   }
 
   private writeConfig(): void {
-    const { dir, domain, components, tls } = this.options;
+    const { dir, domain, components, tls, fileShare } = this.options;
     mkdirSync(join(dir, "data"), { recursive: true });
     const modules = ["roster", "saslauth", "disco", "ping", "offline", "version", "time", "uptime", ...(this.options.tls ? ["tls"] : []), ...(this.options.modules ?? [])];
     const lines = [
@@ -106,6 +121,16 @@ export class LocalProsody {
           ]),
       'storage = "internal"',
       "statistics = nil",
+      ...(fileShare
+        ? [
+            'http_interfaces = { "127.0.0.1" }',
+            `http_ports = { ${this.httpPort} }`,
+            "https_ports = { }",
+            `http_external_url = ${luaString(fileShare.externalUrl ?? `http://127.0.0.1:${this.httpPort}/`)}`,
+            // Requests name 127.0.0.1 as their Host: route them to the file share.
+            `http_default_host = ${luaString(fileShare.domain)}`,
+          ]
+        : []),
       this.options.extraConfig ?? "",
       "",
       `VirtualHost ${luaString(domain)}`,
@@ -117,6 +142,14 @@ export class LocalProsody {
         this.options.componentModules ? `  modules_enabled = { ${this.options.componentModules.map(luaString).join(", ")} }` : "",
         "",
       ]),
+      ...(fileShare
+        ? [
+            `Component ${luaString(fileShare.domain)} "http_file_share"`,
+            fileShare.sizeLimit !== undefined ? `  http_file_share_size_limit = ${fileShare.sizeLimit}` : "",
+            fileShare.allowedTypes ? `  http_file_share_allowed_file_types = { ${fileShare.allowedTypes.map(luaString).join(", ")} }` : "",
+            "",
+          ]
+        : []),
     ];
     writeFileSync(this.configPath, lines.join("\n"));
   }

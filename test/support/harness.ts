@@ -6,7 +6,7 @@ import { startSwitchboard, type Switchboard } from "../../src/app.js";
 import { configSchema, type Config } from "../../src/config/schema.js";
 import { createLogger } from "../../src/log.js";
 import type { Transport } from "../../src/transport/contract.js";
-import { LocalProsody } from "../../src/trial/prosody.js";
+import { LocalProsody, type ProsodyOptions } from "../../src/trial/prosody.js";
 import { LocalEjabberd } from "./ejabberd.js";
 import { testStore } from "./postgres.js";
 import { createTestTransport, type TestTransport } from "./test-transport.js";
@@ -52,6 +52,9 @@ export interface HarnessOptions {
   transports?: Record<string, { domain: string; transport?: Transport; options?: Record<string, unknown> }>;
   /** Grant the transports XEP-0356 roster privilege (mod_privilege on either server). */
   privileged?: boolean;
+  /** Run Prosody's mod_http_file_share (XEP-0363) as this component; the server is then Prosody
+   *  whatever SWITCHBOARD_TEST_SERVER says (its httpPort is on the server object). */
+  fileShare?: ProsodyOptions["fileShare"];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -59,7 +62,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   chmodSync(dir, 0o711); // ejabberd runs as its own user and must reach its folder inside
   const extra = Object.values(options.transports ?? {});
   const components = [{ domain: GATEWAY, secret: SECRET }, ...extra.map((entry) => ({ domain: entry.domain, secret: SECRET }))];
-  const server = createServer(join(dir, SERVER_KIND), components, options.privileged ?? false);
+  const server = createServer(join(dir, options.fileShare ? "prosody" : SERVER_KIND), components, options.privileged ?? false, options.fileShare);
   for (const user of options.users ?? ["juliet", "romeo"]) await server.addUser(user, PASSWORD);
   await server.start();
 
@@ -123,8 +126,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
 }
 
-function createServer(dir: string, components: Array<{ domain: string; secret: string }>, privileged: boolean): TestServer {
-  if (SERVER_KIND === "ejabberd") {
+function createServer(dir: string, components: Array<{ domain: string; secret: string }>, privileged: boolean, fileShare?: ProsodyOptions["fileShare"]): TestServer {
+  if (SERVER_KIND === "ejabberd" && !fileShare) {
     const ejabberd = new LocalEjabberd({ dir, domain: DOMAIN, components, privileged });
     return Object.assign(ejabberd, {
       name: "ejabberd" as const,
@@ -138,6 +141,7 @@ function createServer(dir: string, components: Array<{ domain: string; secret: s
     dir,
     domain: DOMAIN,
     components,
+    ...(fileShare && { fileShare }),
     ...(privileged && {
       modules: ["privilege"],
       componentModules: ["privilege"],
