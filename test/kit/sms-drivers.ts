@@ -1,11 +1,12 @@
 // Kit drivers for the SMS transport, one per provider: the provider's stand-in (test/support/) is
 // the network, with the gateway's operator numbers; juliet texts from the first, romeo from the second.
+import { randomBytes, randomUUID } from "node:crypto";
 import { incomingUrl, SMS, startSmsHarness } from "../sms/sms-harness.js";
 import { startTelnyxHarness } from "../sms/telnyx-harness.js";
 import type { KitDriver, KitWorld } from "./transport-kit.js";
 
-/** Posts a webhook as a provider does: when no gateway answers (it is stopped), posts it again every
- *  100 ms until one does, as Telnyx retries its webhooks (Twilio falls back to a second URL, which a
+/** Posts a webhook as a provider does: when no gateway answers (it is stopped), posts it again, with
+ *  the same message id, every 100 ms until one does, as Telnyx retries its webhooks (Twilio falls back to a second URL, which a
  *  standby instance answers). Resolves after the first try; the retries run on in the background. */
 function postUntilTaken(post: () => Promise<number>, stopped: () => boolean): Promise<void> {
   const attempt = async (): Promise<boolean> => {
@@ -47,7 +48,10 @@ export const twilioDriver: KitDriver = {
       h: s.h,
       ...common(s.numbers),
       carried: async (peer) => s.twilio.messages.filter((message) => message.to === peer).map((message) => ({ id: message.sid, body: message.body })),
-      send: (peer, user, body) => postUntilTaken(async () => (await s.twilio.sendInbound({ accountSid: s.operator.sid, from: peer, to: common(s.numbers).account(user).number, body })).status, () => stopped),
+      send(peer, user, body) {
+        const messageSid = `SM${randomBytes(16).toString("hex")}`;
+        return postUntilTaken(async () => (await s.twilio.sendInbound({ accountSid: s.operator.sid, from: peer, to: common(s.numbers).account(user).number, body, messageSid })).status, () => stopped);
+      },
       reportDelivered: async (message) => void (await s.twilio.postStatus(message.id, "delivered")),
       async restarted() {
         for (const number of s.operator.numbers.values()) number.smsUrl = incomingUrl(s.h);
@@ -70,7 +74,10 @@ export const telnyxDriver: KitDriver = {
       h: s.h,
       ...common(s.numbers),
       carried: async (peer) => s.telnyx.messages.filter((message) => message.to === peer).map((message) => ({ id: message.id, body: message.text })),
-      send: (peer, user, body) => postUntilTaken(async () => (await s.telnyx.sendInbound({ account: s.operator, from: peer, to: common(s.numbers).account(user).number, text: body })).status, () => stopped),
+      send(peer, user, body) {
+        const id = randomUUID();
+        return postUntilTaken(async () => (await s.telnyx.sendInbound({ account: s.operator, from: peer, to: common(s.numbers).account(user).number, text: body, id })).status, () => stopped);
+      },
       reportDelivered: async (message) => void (await s.telnyx.postStatus(message.id, "delivered")),
       async restarted() {
         s.operator.profile.webhookUrl = incomingUrl(s.h);
