@@ -15,8 +15,9 @@ export interface Tally {
   doubledSameId?: number;
   result: "pass" | "fail";
   note?: string;
-  /** The first few keys that never arrived, to look for in the logs. */
+  /** The first few keys that never arrived, and that arrived more than once, to look for in the logs. */
   missing?: string[];
+  twice?: string[];
   /** The store the gateway ran on. */
   store?: "sqlite" | "postgresql";
 }
@@ -37,7 +38,8 @@ export function tally(scenario: string, expected: string[], arrived: string[], e
   // (XEP-0359) and mail systems (Message-ID) show them once. Anything else doubled is a failure.
   const visible = doubled - (extra.doubledSameId ?? 0);
   const missing = lost > 0 ? [...wanted].filter((key) => !seen.has(key)).slice(0, 20) : undefined;
-  return { scenario, sent: wanted.size, delivered, lost, doubled, ...extra, ...(missing && { missing }), result: lost === 0 && visible === 0 ? "pass" : "fail" };
+  const twice = doubled > 0 ? [...seen].filter(([, count]) => count > 1).map(([key]) => key).slice(0, 20) : undefined;
+  return { scenario, sent: wanted.size, delivered, lost, doubled, ...extra, ...(missing && { missing }), ...(twice && { twice }), result: lost === 0 && visible === 0 ? "pass" : "fail" };
 }
 
 /** Keeps `row` for docs/reliability.md, under the store this test process runs on. */

@@ -6,6 +6,7 @@
 // bounced (the server while no instance held the domain, the gateway while it could not store),
 // the user sends again once the service is back.
 import nodemailer from "nodemailer";
+import twilio from "twilio";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
 import { bodies, pool, sameIdCopies } from "./flow.js";
@@ -40,6 +41,27 @@ export interface TrafficResult {
   /** Client messages bounced with an error and sent again, and webhooks answered other than 200. */
   bounced: number;
   refusedWebhooks: number;
+}
+
+/** Posts a webhook to `gateway` as Twilio does through a load balancer: signed over the public URL
+ *  when the instances have one, else over the instance's own. The HTTP status, 0 if none came. */
+export async function postWebhook(w: World, gateway: GatewayProcess, params: Record<string, string>): Promise<number> {
+  const direct = w.webhookUrl(gateway);
+  const publicUrl = (gateway.config.http as { publicUrl?: string }).publicUrl;
+  const signedUrl = publicUrl ? `${publicUrl}${new URL(direct).pathname}` : direct;
+  const signature = twilio.getExpectedTwilioSignature(w.operator.authToken, signedUrl, params);
+  return fetch(direct, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature, "user-agent": "TwilioProxy/1.1" },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(30_000),
+  }).then(
+    async (response) => {
+      await response.arrayBuffer();
+      return response.status;
+    },
+    () => 0,
+  );
 }
 
 /** The instance a load balancer would send to: the first that answers /readyz with 200. */
@@ -99,10 +121,7 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
         let turn = i;
         for (const deadline = Date.now() + 180_000; Date.now() < deadline; turn += 1) {
           const to = options.webhooksTo === "any" ? w.gateways[turn % w.gateways.length] : target;
-          const url = to ? w.webhookUrl(to) : undefined;
-          const status = url
-            ? (await w.twilio.sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body: webhookKeys[i]!, messageSid, url }).catch(() => ({ status: 0 }))).status
-            : 0;
+          const status = to ? await postWebhook(w, to, { MessageSid: messageSid, SmsSid: messageSid, AccountSid: w.operator.sid, From: ROMEO_PHONE, To: NUMBER, Body: webhookKeys[i]!, NumMedia: "0" }) : 0;
           if (status === 200) return;
           refusedWebhooks += 1;
           await new Promise((resolve) => setTimeout(resolve, 250)); // Twilio retries a failed webhook

@@ -21,6 +21,8 @@ export const PASSWORD = "password";
 export const MAIL_PASSWORD = "mail-password";
 export const NUMBER = "+14155550100";
 const SECRET = "fault-secret";
+/** The load balancer's address, when there are several instances (nothing listens there). */
+export const PUBLIC_URL = "https://gateway.example.test";
 
 export const mailAddress = (user: string): string => `${user}@mail.example.test`;
 export const emailJid = (address: string): string => `${address.replace("@", "\\40")}@${EMAIL}`;
@@ -79,7 +81,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const config = (home: string, httpPort: number) => ({
     xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
     store: instances > 1 ? { ...store, journalDir: join(home, "journal") } : store,
-    http: { host: "127.0.0.1", port: httpPort },
+    // Several instances sit behind one load balancer: Twilio signs webhooks over its URL, the same
+    // for all of them, so each instance checks signatures against that URL, not its own.
+    http: { host: "127.0.0.1", port: httpPort, ...(instances > 1 && { publicUrl: PUBLIC_URL }) },
     media: { dir: join(home, "media") },
     log: { level: "info" },
     limits: { messagesPerMinute: 100_000, maxQueuedStanzas: 100_000, registrationAttemptsPerUser: 1_000, registrationsPerMinute: 1_000 },
