@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// switchboard --config FILE | switchboard check-config FILE | switchboard rotate-key FILE | switchboard trial
+// switchboard [run] --config FILE | check-config FILE | rotate-key FILE | trial | help [COMMAND]
 import { parseArgs } from "node:util";
 import { serverDomainOf } from "./app.js";
 import { run } from "./run.js";
@@ -7,37 +7,60 @@ import { ConfigError, loadConfigFile } from "./config/load.js";
 import { loadTransportModule, transportOptions } from "./load-transport.js";
 import { VERSION } from "./version.js";
 
+/** Each command's usage, shown by `switchboard help COMMAND` and `switchboard COMMAND --help`. */
+const COMMANDS: Record<string, string> = {
+  run: `switchboard [run] --config FILE
+  Runs the gateway until SIGTERM or SIGINT. SIGHUP reads FILE again: limits, the log level and
+  the access lists change at once; the log names what needs a restart.`,
+  "check-config": `switchboard check-config FILE
+  Validates FILE (and each transport's section) without connecting anywhere; exit code 2 names
+  the keys at fault.`,
+  "rotate-key": `switchboard rotate-key FILE
+  Re-seals stored secrets with store.secretKey (old keys in store.previousSecretKeys); best with
+  the gateway stopped.`,
+  trial: `switchboard trial [--dir DIR] [--with-mail]
+  Sets up a local Prosody (with TLS) in DIR (default .trial) and runs the gateway against it;
+  --with-mail adds local mailboxes (Dovecot) for alice and bob.`,
+};
+
 const USAGE = `Switchboard ${VERSION}: e-mail and SMS as Jabber contacts.
 
 Usage:
-  switchboard --config FILE          run the gateway
-  switchboard check-config FILE      validate FILE without connecting anywhere
-  switchboard rotate-key FILE        re-seal stored secrets with store.secretKey (old keys in
-                                     store.previousSecretKeys); best with the gateway stopped
-  switchboard trial [--dir DIR] [--with-mail]
-                                     set up a local Prosody (with TLS) and run the gateway against it;
-                                     --with-mail adds local mailboxes (Dovecot) for alice and bob
+${Object.values(COMMANDS).map((text) => `  ${text.replace(/\n/g, "\n  ")}`).join("\n")}
+  switchboard help [COMMAND]
   switchboard --version`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      dir: { type: "string" },
-      "with-mail": { type: "boolean" },
-      version: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        dir: { type: "string" },
+        "with-mail": { type: "boolean" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
   if (values.version) {
     console.log(VERSION);
     return 0;
   }
   const [command, file] = positionals;
-  if (values.help) {
-    console.log(USAGE);
+  if (command === "help" || values.help) {
+    const topic = command === "help" ? file : command;
+    if (topic !== undefined && !COMMANDS[topic]) {
+      console.error(`unknown command "${topic}"\n\n${USAGE}`);
+      return 64;
+    }
+    console.log(topic ? `Usage: ${COMMANDS[topic]}` : USAGE);
     return 0;
   }
   if (command === "check-config") return checkConfig(file ?? values.config);
