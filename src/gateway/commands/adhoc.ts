@@ -5,9 +5,9 @@ import { gatewayError } from "../../errors.js";
 import type { Fields } from "../../transport/contract.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import { xml, type Element } from "../../xmpp/xml.js";
-import { formElement, submittedFields } from "../data-form.js";
+import { submittedFields } from "../data-form.js";
 import type { Router } from "../router.js";
-import type { Command, CommandCaller, CommandOutcome } from "./command.js";
+import type { Command, CommandCaller, CommandForm, CommandOutcome } from "./command.js";
 import { visibleTo } from "./command.js";
 
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
@@ -42,14 +42,18 @@ export function registerAdhoc(router: Router, set: CommandSet): void {
     for (const id of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_USER + 1))) sessions.delete(id);
   };
 
-  const reply = (node: string, sessionid: string, outcome: CommandOutcome | "canceled"): Element => {
+  const reply = (command: Command | string, sessionid: string, outcome: CommandOutcome | "canceled"): Element => {
+    const node = typeof command === "string" ? command : command.node;
+    const formType = (typeof command !== "string" && command.formType) || `urn:switchboard:command:${node}`;
     if (outcome === "canceled") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
-    if ("note" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: "info" }, outcome.note));
+    const note = "note" in outcome && outcome.note ? xml("note", { type: "info" }, outcome.note) : null;
+    if ("result" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, note, commandForm(outcome.result, formType, "result"));
+    if ("note" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, note);
     return xml(
       "command",
       { xmlns: NS_COMMANDS, node, sessionid, status: "executing" },
       xml("actions", { execute: "complete" }, xml("complete")),
-      formElement(outcome.form, `urn:switchboard:command:${node}`),
+      commandForm(outcome.form, formType, "form"),
     );
   };
 
@@ -69,7 +73,7 @@ export function registerAdhoc(router: Router, set: CommandSet): void {
       }
       if (action === "cancel") {
         sessions.delete(sessionid);
-        return reply(node, sessionid, "canceled");
+        return reply(session.command, sessionid, "canceled");
       }
       const x = payload.getChild("x", "jabber:x:data");
       if (!x) throw gatewayError("bad-request", "Submit the command's form to go on.");
@@ -79,18 +83,40 @@ export function registerAdhoc(router: Router, set: CommandSet): void {
       } else {
         sessions.delete(sessionid);
       }
-      return reply(node, sessionid, outcome);
+      return reply(session.command, sessionid, outcome);
     }
 
     const command = set.commands.find((candidate) => candidate.node === node);
     if (!command || !visibleTo(command, caller)) {
       throw gatewayError("item-not-found", command?.admin ? "Only the gateway's admins may run this command." : `There is no command "${node}" here.`);
     }
-    if (action === "cancel") return reply(node, randomUUID(), "canceled");
+    if (action === "cancel") return reply(command, randomUUID(), "canceled");
     const id = randomUUID();
-    if (!command.form) return reply(node, id, await command.run(caller, {}));
+    if (!command.form) return reply(command, id, await command.run(caller, {}));
     makeRoom(from.bare);
     sessions.set(id, { user: from.bare, command, expires: now + SESSION_TTL_MS });
-    return reply(node, id, { form: await command.form(caller) });
+    return reply(command, id, { form: await command.form(caller) });
   });
+}
+
+/** A XEP-0004 form to fill in, or the result of a command; a *-multi field has a value a line. */
+function commandForm(form: CommandForm, formType: string, type: "form" | "result"): Element {
+  return xml(
+    "x",
+    { xmlns: "jabber:x:data", type },
+    xml("title", {}, form.title),
+    form.instructions ? xml("instructions", {}, form.instructions) : null,
+    xml("field", { type: "hidden", var: "FORM_TYPE" }, xml("value", {}, formType)),
+    ...form.fields.map((field) => {
+      const values = field.type.endsWith("-multi") ? (field.value ?? "").split("\n").filter(Boolean) : field.value ? [field.value] : [];
+      return xml(
+        "field",
+        { var: field.var, type: field.type, label: field.label },
+        field.desc ? xml("desc", {}, field.desc) : null,
+        field.required && type === "form" ? xml("required") : null,
+        ...values.map((value) => xml("value", {}, value)),
+        ...(field.options ?? []).map((option) => xml("option", { label: option.label }, xml("value", {}, option.value))),
+      );
+    }),
+  );
 }

@@ -1,4 +1,4 @@
-// Operator commands, for the JIDs listed under access.admins.
+// Operator commands, for the JIDs listed under access.admins: the gateway's own, then XEP-0133's.
 import type { Logger } from "pino";
 import { gatewayError } from "../../errors.js";
 import { getLogLevel, setLogLevel } from "../../log.js";
@@ -9,6 +9,7 @@ import type { Gateway } from "../gateway.js";
 import type { Outbox } from "../outbox.js";
 import type { Command } from "./command.js";
 import { keyValues } from "./command.js";
+import { serviceAdminCommands } from "./service-admin.js";
 
 export interface AdminCommandDeps {
   gateway: Gateway;
@@ -124,5 +125,6 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
       },
       chat: { keyword: "loglevel", usage: `loglevel ${LEVELS.join("|")}`, parse: (args) => ({ level: args.trim() }) },
     },
+    ...serviceAdminCommands({ gateway, accounts }),
   ];
 }

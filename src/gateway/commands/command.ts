@@ -1,6 +1,6 @@
 // A command a user or admin can run through XEP-0050 ad-hoc commands or by chatting with the
 // transport's JID. Both front ends call the same `run`.
-import type { Fields, RegistrationForm } from "../../transport/contract.js";
+import type { Fields, FormField } from "../../transport/contract.js";
 import type { BareJid } from "../../xmpp/jid.js";
 
 export interface CommandCaller {
@@ -9,8 +9,21 @@ export interface CommandCaller {
   registered: boolean;
 }
 
-/** What a step returns: a sentence for the user, or another form to fill in. */
-export type CommandOutcome = { note: string } | { form: RegistrationForm; state?: Fields };
+/** A field of a command's form: a registration form's kinds, and lists (XEP-0004 jid-multi,
+ *  text-multi: one value a line, in `value` and in what is submitted). */
+export interface CommandField extends Omit<FormField, "type"> {
+  type: FormField["type"] | "jid-multi" | "text-multi";
+}
+
+export interface CommandForm {
+  title: string;
+  instructions?: string;
+  fields: CommandField[];
+}
+
+/** What a step returns: a sentence for the user, another form to fill in, or a result form (the
+ *  command is complete; XEP-0133's answers are forms of type "result"). */
+export type CommandOutcome = { note: string } | { form: CommandForm; state?: Fields } | { result: CommandForm; note?: string };
 
 export interface Command {
   node: string;
@@ -19,11 +32,14 @@ export interface Command {
   admin?: boolean;
   /** Only registered users see and run it. */
   registeredOnly?: boolean;
+  /** The FORM_TYPE of its forms (default: urn:switchboard:command:NODE). */
+  formType?: string;
   /** The form to show first; none means the command runs at once. */
-  form?(caller: CommandCaller): Promise<RegistrationForm>;
+  form?(caller: CommandCaller): Promise<CommandForm>;
   /** `state` carries what earlier steps of a multi-step command collected. */
   run(caller: CommandCaller, values: Fields, state?: Fields): Promise<CommandOutcome>;
-  chat: {
+  /** How to run it by chat; none: only as an ad-hoc command. */
+  chat?: {
     /** The word that starts it in a chat, e.g. "add". */
     keyword: string;
     usage: string;
