@@ -191,7 +191,10 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       const result = await mailer.send(account.smtp, mail);
       if (result.kind === "accepted") {
         const link: ThreadLink = { messageId: String(mail.messageId), references: reply.references, ...(typeof mail.subject === "string" && { subject: mail.subject }) };
-        await threads.sent(message.user, message.peer, link, message.thread);
+        // The mail is gone either way: its thread records join the store's next commit without
+        // holding up the outbox's bookkeeping (on SQLite they are written at the call). Lost in a
+        // crash or a store failure, a later reply only misses its In-Reply-To.
+        threads.sent(message.user, message.peer, link, message.thread).catch((error: unknown) => log.warn({ user: message.user, err: error }, "could not remember the thread of a mail sent"));
       }
       return result;
     },
