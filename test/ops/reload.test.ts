@@ -3,7 +3,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { applyReload, planReload } from "../../src/config/reload.js";
+import { configSchema } from "../../src/config/schema.js";
+import { createAccess } from "../../src/gateway/access.js";
 import { createRateLimiter } from "../../src/gateway/rate-limit.js";
+import { createLogger } from "../../src/log.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
 import { GATEWAY } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { errorCondition, xml, type TestClient } from "../support/xmpp-client.js";
@@ -92,4 +97,33 @@ test("a raised limit hands the difference at once; a lowered one takes it away",
   limit = 1;
   assert.equal(limiter.take("b"), true);
   assert.equal(limiter.take("b"), false);
+});
+
+test("which keys change at once and which wait for a restart", () => {
+  const base = {
+    xmpp: { host: "127.0.0.1", port: 5347 },
+    store: { secretKey: "0123456789abcdef0123" },
+    access: { admins: ["admin@example.org"] },
+    transports: { sms: { domain: "sms.example.org", secret: "s", messagesPerDay: 10 }, email: { domain: "email.example.org", secret: "e", mode: "hosted" } },
+  };
+  const running = configSchema.parse(base);
+  const next = configSchema.parse({
+    ...base,
+    access: { admins: ["admin@example.org", "ops@example.org"], register: ["*"] },
+    limits: { retryForHours: 1, maxBodyChars: 1000 },
+    transports: { sms: { ...base.transports.sms, messagesPerDay: 20 }, email: { ...base.transports.email, mode: "personal", messagesPerDay: 5 } },
+  });
+  const plan = planReload(running, next);
+  assert.deepEqual(plan.applied.map(({ key }) => key), ["access.admins", "access.register", "limits.maxBodyChars", "transports.sms.messagesPerDay"]);
+  assert.deepEqual(plan.needsRestart, ["limits.retryForHours", "transports.email.messagesPerDay", "transports.email.mode"]);
+  const access = createAccess({ get register() { return running.access.register; }, get admins() { return running.access.admins; }, serverDomain: "example.org" });
+  assert.equal(access.isAdmin("ops@example.org" as BareJid), false);
+  assert.equal(access.mayRegister("someone@elsewhere.net" as BareJid), false);
+  applyReload(running, next, createLogger("silent"), plan);
+  assert.equal(access.isAdmin("ops@example.org" as BareJid), true);
+  assert.equal(access.mayRegister("someone@elsewhere.net" as BareJid), true);
+  assert.equal(running.limits.maxBodyChars, 1000);
+  assert.equal(running.limits.retryForHours, 48, "left as it runs");
+  assert.equal(running.transports.sms!.messagesPerDay, 20);
+  assert.equal(running.transports.email!.mode, "hosted");
 });
