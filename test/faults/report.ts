@@ -46,8 +46,8 @@ const minutes = (seconds: number) => `${Math.floor(seconds / 60)} min ${seconds 
 const timing = passes.length
   ? `The suite runs once per store (\`test/faults/run.ts\`); scenarios that need several instances on one
 database (\`*.postgres.fault.ts\`) run in the PostgreSQL pass only. ${passes
-      .map((pass) => `The ${storeName(pass.store)} pass (${pass.files.length} files) took ${minutes(pass.seconds)}${pass.status === 0 ? "" : " and failed"}`)
-      .join("; ")} on the machine that ran it.`
+      .map((pass) => `The ${storeName(pass.store)} pass (${pass.files.length} files) took ${minutes(pass.seconds)}${pass.status === 0 ? " and passed" : "; some of its scenarios failed"}.`)
+      .join(" ")}`
   : "";
 
 writeFileSync(
