@@ -154,6 +154,9 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     throw error;
   }
   for (const service of standby) {
+    // What this instance's journal held when it stopped (a crash while it held the domain) must not
+    // wait until it holds the domain again, which may be never: the holder sends it.
+    await service.handOver().catch((error: unknown) => log.error({ domain: service.domain, err: error }, "could not hand the journal's messages over to the shared outbox"));
     void leases
       .acquire(service.domain)
       .then(() => (stopping ? undefined : run(service)))

@@ -48,8 +48,9 @@ const MAX_BACKOFF_MS = 15 * 60_000;
 /** Ids of messages sent or given up are remembered this long, against resends. */
 const REMEMBER_MS = 7 * 24 * 3_600_000;
 const BATCH = 100;
-/** Even with nothing due, the poller looks again this often (rows written by another instance). */
-const IDLE_POLL_MS = 30_000;
+/** Even with nothing due, the poller looks again this often: rows another instance wrote (a
+ *  restarted instance handing over what its journal held) are taken within this time. */
+const IDLE_POLL_MS = 5_000;
 /** After the store failed to record an outcome, it is tried again this soon, then less often. */
 const STORE_RETRY_MS = 1_000;
 const MAX_RECORD_WAIT_MS = 60_000;
@@ -91,6 +92,8 @@ export function createOutbox(options: {
   let polling: Promise<void> | null = null;
   let again = false;
   let stopped = false;
+  /** Set by resume(): this instance holds the domain and sends. */
+  let running = false;
 
   /** Messages finished lately: a poll that read them before they finished must not send them again. */
   const finished = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
@@ -235,16 +238,20 @@ export function createOutbox(options: {
     async enqueue(partial) {
       const now = Date.now();
       const entry: OutboxEntry = { ...partial, attempts: 0, firstAttemptAt: now, nextAttemptAt: now };
-      if (!(await ledger.outboxAdd(entry.message.id, entry.message.user, entry.message.peer, now, entry, now, claim(now)))) return false;
+      // Before resume() this instance does not hold the domain (it hands over what its journal
+      // held): the row is left unclaimed for the holder's poller, and nothing is sent from here.
+      const owned = running ? claim(now) : { owner, until: 0 };
+      if (!(await ledger.outboxAdd(entry.message.id, entry.message.user, entry.message.peer, now, entry, now, owned))) return false;
       setWaiting(waiting + 1);
       // Sent at once, in the order written; the poller is for retries and what a restart left.
-      if (!stopped) dispatch(entry.message.id, entry);
+      if (running && !stopped) dispatch(entry.message.id, entry);
       return true;
     },
     has(id) {
       return ledger.outboxHas(id, Date.now());
     },
     async resume() {
+      running = true;
       // This instance now holds the domain, so whoever claimed rows before it (an earlier run of this
       // process, or an instance that died) is no longer sending them.
       const freed = await ledger.outboxReleaseOthers(owner);

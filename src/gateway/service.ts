@@ -69,6 +69,9 @@ export interface GatewayService {
   readonly transport: Transport;
   deliver(message: InboundMessage): Promise<Delivery>;
   setPublicUrl(url: string): void;
+  /** For an instance that stands by: puts what its own journal file holds (messages a crash left
+   *  between the XMPP server and the shared outbox) into the shared outbox for the holder to send. */
+  handOver(): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -255,6 +258,16 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     deliver: (message) => inbox.deliver(message),
     setPublicUrl(url) {
       publicUrl = url;
+    },
+    async handOver() {
+      // Only a journal file can hold what the shared store lacks (a ledger that records at the call
+      // is the store itself). Its messages go into the shared outbox, unclaimed, for the holder.
+      if (!journal || ledgerIntake) return 0;
+      const left = await journal.unfinished();
+      for (const { stanza, mark } of left) handle(stanza, { mark, journal });
+      await lanes.idle();
+      if (left.length > 0) log.info({ handedOver: left.length }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
+      return left.length;
     },
     async start() {
       metrics.linkUp.set({ domain }, 0);

@@ -50,6 +50,10 @@ test(`kill -9 of the active instance amid ${N} texts out, ${N} webhooks in, ${N}
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // As systemd would (Restart=on-failure, RestartSec=5 in config/switchboard.service): the killed
+      // instance comes back, stands by, and hands what its journal held to the shared outbox.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      await first.start({ standby: true });
     },
   });
   const takeover = `the standby was ready ${(tookOver / 1000).toFixed(1)} s after the kill`;

@@ -59,21 +59,28 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
 
   const forTransport = (transport: string): TransportLedger => ({
     async outboxAdd(id, user, peer, dueAt, entry, now, claim) {
-      const added = await keyed(transport, id, (client) => query(
-        client,
+      // The key's lock and the insert in one round trip (see one-trip.ts).
+      const added = await lockedStatement(
+        pool,
+        `${transport} ${id}`,
         `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
          SELECT $1, $2, $3, $4, $5, $6, $8, $9 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
          ON CONFLICT DO NOTHING`,
         [transport, id, user, peer, dueAt, json(entry), now, claim.owner, claim.until],
-      ));
-      return (added.rowCount ?? 0) > 0;
+      );
+      return added > 0;
     },
     async outboxFinish(id, user, expiresAt) {
-      await keyed(transport, id, async (client) => {
-        await query(client, "DELETE FROM outbox WHERE transport = $1 AND id = $2", [transport, id]);
-        await putSeen(client, transport, "out", id, user, null, expiresAt);
-      });
+      // Row out, id remembered: one statement, under the key's lock, in one round trip.
+      await lockedStatement(
+        pool,
+        `${transport} ${id}`,
+        `WITH gone AS (DELETE FROM outbox WHERE transport = $1 AND id = $2)
+         INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, 'out', $2, $3, 'null', $4)
+         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
+        [transport, id, user, expiresAt],
+      );
     },
     async outboxClaim<E>(now: number, limit: number, claim: Claim) {
       // Claimers of one transport take turns (a transaction-scoped lock), so that each one's
