@@ -5,6 +5,7 @@
 // had it and the killed instance never recorded the answer (Twilio has no idempotency key).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import type { TestClient } from "../support/xmpp-client.js";
 import { record } from "./ledger.js";
 import { runTraffic } from "./traffic.js";
@@ -12,6 +13,8 @@ import { startWorld, type World } from "./world.js";
 
 const N = Number(process.env.FAULT_COUNT ?? 1000);
 const TAKEOVER_LIMIT_MS = 15_000;
+const unit = readFileSync(new URL("../../../config/switchboard.service", import.meta.url), "utf8");
+const RESTART_SEC = Number(/^RestartSec=(\d+)/m.exec(unit)?.[1] ?? 5);
 let w: World;
 let juliet: TestClient;
 
@@ -50,16 +53,24 @@ test(`kill -9 of the active instance amid ${N} texts out, ${N} webhooks in, ${N}
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      // As systemd would (Restart=on-failure, RestartSec=5 in config/switchboard.service): the killed
+      // As systemd would (Restart=on-failure, RestartSec in config/switchboard.service): the killed
       // instance comes back, stands by, and hands what its journal held to the shared outbox.
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      await new Promise((resolve) => setTimeout(resolve, RESTART_SEC * 1000));
       await first.start({ standby: true });
     },
   });
   const takeover = `the standby was ready ${(tookOver / 1000).toFixed(1)} s after the kill`;
   const rows = [
-    { ...result.textsOut!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid outbound SMS (XMPP → Twilio)", note: `${takeover}; ${result.bounced} client messages bounced while no instance held the domains, sent again by the client` },
-    { ...result.webhooks!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid inbound webhooks (SMS → XMPP)", note: `${takeover}; ${result.refusedWebhooks} webhook posts not answered 200, posted again` },
+    {
+      ...result.textsOut!,
+      scenario: "two instances on PostgreSQL, kill -9 of the active one amid outbound SMS (XMPP → Twilio)",
+      note: `${takeover}; ${result.bounced} client messages bounced while no instance held the domains, sent again by the client`,
+    },
+    {
+      ...result.webhooks!,
+      scenario: "two instances on PostgreSQL, kill -9 of the active one amid inbound webhooks (SMS → XMPP)",
+      note: `${takeover}; ${result.refusedWebhooks} webhook posts not answered 200, posted again`,
+    },
     { ...result.mailsIn!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid inbound mail (IMAP → XMPP)", note: takeover },
     { ...result.mailsOut!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid outbound mail (XMPP → SMTP)", note: takeover },
   ];
