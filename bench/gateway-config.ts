@@ -19,7 +19,12 @@ export function gatewayConfig(input: ConfigInput): Record<string, unknown> {
   const { servers, dir, httpPort } = input;
   return {
     xmpp: { host: "127.0.0.1", port: servers.prosody.componentPort, serverDomain: DOMAIN },
-    store: { uri: input.storeUri ?? `sqlite://${join(dir, "switchboard.sqlite")}`, ...(input.storeUri && { journalDir: join(dir, "journal") }), secretKey: "bench-secret-key-0123456789", sync: input.sync },
+    store: {
+      uri: input.storeUri ?? `sqlite://${join(dir, "switchboard.sqlite")}`,
+      ...(input.storeUri && { journalDir: join(dir, "journal") }),
+      secretKey: "bench-secret-key-0123456789",
+      sync: input.sync,
+    },
     http: { host: "127.0.0.1", port: httpPort },
     media: { dir: join(dir, "media") },
     log: { level: input.logLevel },

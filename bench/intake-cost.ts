@@ -23,7 +23,11 @@ async function measure(name: string, intake: IntakeJournal): Promise<void> {
   for (let sent = 0; sent < MESSAGES; ) {
     const marks = [];
     for (let i = 0; i < PER_TURN; i += 1, sent += 1) {
-      const stanza = xml("message", { from: "juliet@example.test/phone", to: "+15551234567@sms.example.test", type: "chat", id: `m-${sent}` }, xml("body", {}, `message ${sent} ${"x".repeat(120)}`));
+      const stanza = xml(
+        "message",
+        { from: "juliet@example.test/phone", to: "+15551234567@sms.example.test", type: "chat", id: `m-${sent}` },
+        xml("body", {}, `message ${sent} ${"x".repeat(120)}`),
+      );
       marks.push(intake.write(stanza)!);
     }
     await turnEnds(); // the messages are handled in a later turn
@@ -32,7 +36,9 @@ async function measure(name: string, intake: IntakeJournal): Promise<void> {
   }
   const cpu = process.cpuUsage(started);
   const ms = Number(process.hrtime.bigint() - wall) / 1e6;
-  console.log(`${name}: ${((cpu.user + cpu.system) / MESSAGES).toFixed(1)} µs CPU, ${((ms * 1000) / MESSAGES).toFixed(1)} µs wall per message (${MESSAGES} messages, ${PER_TURN} per turn)`);
+  console.log(
+    `${name}: ${((cpu.user + cpu.system) / MESSAGES).toFixed(1)} µs CPU, ${((ms * 1000) / MESSAGES).toFixed(1)} µs wall per message (${MESSAGES} messages, ${PER_TURN} per turn)`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), "switchboard-intake-cost-"));

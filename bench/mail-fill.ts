@@ -24,7 +24,18 @@ export function benchMail(to: string, tag: number, index: number): string {
 export async function fillMailbox(lmtpPort: number, to: string, tag: number, count: number): Promise<void> {
   // One connection per worker, many mails per connection, like an MTA's LMTP client.
   const workers = 8;
-  const transports = Array.from({ length: workers }, () => nodemailer.createTransport({ host: "127.0.0.1", port: lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity }));
+  const transports = Array.from({ length: workers }, () =>
+    nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: lmtpPort,
+      lmtp: true,
+      secure: false,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: 1,
+      maxMessages: Infinity,
+    }),
+  );
   try {
     await inParallel(count, workers, async (index) => {
       await transports[index % workers]!.sendMail({ envelope: { from: `sender${index % 50}@elsewhere.test`, to: [to] }, raw: benchMail(to, tag, index) });

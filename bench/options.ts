@@ -60,9 +60,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     count: positive("count", values.count, 100_000),
     runs: positive("runs", values.runs, 20),
     accounts: positive("accounts", values.accounts, 2_000),
-    only: values.only ? values.only.split(",").map((id) => id.trim()).filter(Boolean) : null,
+    only: values.only
+      ? values.only
+          .split(",")
+          .map((id) => id.trim())
+          .filter(Boolean)
+      : null,
     logLevel: values["log-level"],
-    store: values.store === "sqlite" ? "sqlite" : values.store === "postgresql" ? "postgresql" : fail(`--store must be sqlite or postgresql, not "${values.store}"`),
+    store:
+      values.store === "sqlite" ? "sqlite" : values.store === "postgresql" ? "postgresql" : fail(`--store must be sqlite or postgresql, not "${values.store}"`),
     sync: values.sync === "full" ? "full" : values.sync === "normal" ? "normal" : fail(`--sync must be normal or full, not "${values.sync}"`),
     nodeFlags: values["gateway-node-flag"],
     keep: values.keep,

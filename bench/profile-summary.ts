@@ -60,14 +60,22 @@ function summarize(file: string): void {
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
       .map(([key, micros]) => `  ${((100 * micros) / busy).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${key}`);
-  console.log(`${file}\n  wall ${((total + paused) / 1e6).toFixed(1)} s (${(paused / 1e6).toFixed(1)} s frozen, left out), sampled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)`);
+  console.log(
+    `${file}\n  wall ${((total + paused) / 1e6).toFixed(1)} s (${(paused / 1e6).toFixed(1)} s frozen, left out), sampled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / total).toFixed(0)}%)`,
+  );
   console.log("  busy time by place (self):");
   console.log(top(selfByPlace, 15).join("\n"));
   console.log("  busiest functions (self):");
   console.log(top(selfByFunction, 20).join("\n"));
 }
 
-const files = process.argv.slice(2).flatMap((path) => (statSync(path).isDirectory() ? readdirSync(path).filter((name) => name.endsWith(".cpuprofile")).map((name) => join(path, name)) : [path]));
+const files = process.argv.slice(2).flatMap((path) =>
+  statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((name) => name.endsWith(".cpuprofile"))
+        .map((name) => join(path, name))
+    : [path],
+);
 if (files.length === 0) {
   console.error("usage: node dist/bench/profile-summary.js DIR_OR_FILE…");
   process.exit(64);

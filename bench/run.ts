@@ -68,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
   const loadAtStart = loadavg()[0]!;
   try {
     servers = await startServers(tmp, chosen.includes(idleAccounts) ? options.accounts : 0);
-    say(`servers up in ${tmp}: prosody c2s ${servers.prosody.c2sPort}, dovecot imap ${servers.dovecot.imapPort}, smtp ${servers.smtp.port}, twilio ${servers.twilio.baseUrl}`);
+    say(
+      `servers up in ${tmp}: prosody c2s ${servers.prosody.c2sPort}, dovecot imap ${servers.dovecot.imapPort}, smtp ${servers.smtp.port}, twilio ${servers.twilio.baseUrl}`,
+    );
     for (const [position, scenario] of chosen.entries()) {
       const outcome: ScenarioOutcome = { scenario, runs: [], errors: [] };
       outcomes.push(outcome);
@@ -91,7 +93,9 @@ async function main(argv: string[]): Promise<number> {
         try {
           const result = await scenario.run(ctx);
           outcome.runs.push(result);
-          say(`${scenario.title}: ${result.rate !== undefined ? `${result.rate.toFixed(0)} msg/s, baseline ${result.baselineRate?.toFixed(0)} msg/s, ` : ""}value ${result.value.toFixed(2)}, peak RSS ${(result.peakRssKb / 1024).toFixed(0)} MB${result.problems.length ? `; PROBLEMS: ${result.problems.join("; ")}` : ""}`);
+          say(
+            `${scenario.title}: ${result.rate !== undefined ? `${result.rate.toFixed(0)} msg/s, baseline ${result.baselineRate?.toFixed(0)} msg/s, ` : ""}value ${result.value.toFixed(2)}, peak RSS ${(result.peakRssKb / 1024).toFixed(0)} MB${result.problems.length ? `; PROBLEMS: ${result.problems.join("; ")}` : ""}`,
+          );
         } catch (error) {
           outcome.errors.push(`run ${run}: ${(error as Error).stack ?? String(error)}`);
           say(`${scenario.title}: run ${run} failed: ${(error as Error).message}`);
@@ -105,7 +109,20 @@ async function main(argv: string[]): Promise<number> {
   const rows = outcomes.map(rowOf);
   console.log(`\n${terminalTable(rows)}\n`);
   const args = argv.join(" ");
-  const meta = { args, code, count: options.count, runs: options.runs, accounts: options.accounts, logLevel: options.logLevel, sync: options.sync, store: options.store, startedAt, finishedAt: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! } };
+  const meta = {
+    args,
+    code,
+    count: options.count,
+    runs: options.runs,
+    accounts: options.accounts,
+    logLevel: options.logLevel,
+    sync: options.sync,
+    store: options.store,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: `${cpus().length} cores, Node ${process.version}`,
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0]! },
+  };
   const files = writeResults(options.resultsDir ?? join(root, "bench", "results"), meta, outcomes);
   console.log(`written: ${files.json}, ${files.md}`);
   return rows.every((row) => row.pass) ? 0 : 1;

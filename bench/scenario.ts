@@ -62,7 +62,15 @@ export async function startGateway(ctx: BenchContext, transport: "sms" | "email"
     distDir: ctx.distDir,
     dir,
     httpPort,
-    config: gatewayConfig({ servers: ctx.servers, dir, httpPort, transport, logLevel: ctx.logLevel, sync: ctx.sync, ...(ctx.store === "postgresql" && { storeUri: await createDatabase() }) }),
+    config: gatewayConfig({
+      servers: ctx.servers,
+      dir,
+      httpPort,
+      transport,
+      logLevel: ctx.logLevel,
+      sync: ctx.sync,
+      ...(ctx.store === "postgresql" && { storeUri: await createDatabase() }),
+    }),
     nodeFlags: ctx.nodeFlags,
   });
   try {

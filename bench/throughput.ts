@@ -5,7 +5,16 @@ import { median, percentile } from "./stats.js";
 import type { TallySummary } from "./tally.js";
 
 /** Figures of a throughput scenario from its tally and its baseline's duration. */
-export function ratioResult(input: { run: TallySummary; problems: string[]; peakRssKb: number; baselineMs: number; count: number; latencies?: number[]; details?: Record<string, unknown>; cpu?: { gatewayMs: number; baselineMs: number } }): RunResult {
+export function ratioResult(input: {
+  run: TallySummary;
+  problems: string[];
+  peakRssKb: number;
+  baselineMs: number;
+  count: number;
+  latencies?: number[];
+  details?: Record<string, unknown>;
+  cpu?: { gatewayMs: number; baselineMs: number };
+}): RunResult {
   const { run, problems, count } = input;
   if (run.lost > 0) problems.push(`${run.lost} of ${count} messages lost`);
   if (run.duplicated > 0) problems.push(`${run.duplicated} messages arrived twice`);
@@ -24,7 +33,17 @@ export function ratioResult(input: { run: TallySummary; problems: string[]; peak
     problems,
     details: {
       // CPU time per message: much less disturbed by others' work on the machine than rates.
-      ...(input.cpu && { gatewayCpuMsPerMessage: input.cpu.gatewayMs / count, baselineCpuMsPerMessage: input.cpu.baselineMs / count, cpuRatio: input.cpu.baselineMs / input.cpu.gatewayMs }),
-      arrived: run.arrived, stray: run.stray, elapsedMs: run.elapsedMs, baselineMs: input.baselineMs, medianLatencyMs: median(latencies), ...input.details },
+      ...(input.cpu && {
+        gatewayCpuMsPerMessage: input.cpu.gatewayMs / count,
+        baselineCpuMsPerMessage: input.cpu.baselineMs / count,
+        cpuRatio: input.cpu.baselineMs / input.cpu.gatewayMs,
+      }),
+      arrived: run.arrived,
+      stray: run.stray,
+      elapsedMs: run.elapsedMs,
+      baselineMs: input.baselineMs,
+      medianLatencyMs: median(latencies),
+      ...input.details,
+    },
   };
 }

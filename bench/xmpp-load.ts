@@ -13,7 +13,8 @@ export async function login(port: number, user: string, presence = true): Promis
  *  sends one (a user who was subscribed in an earlier run gets none). */
 export async function register(client: TestClient, transport: string, values: Record<string, string>, timeoutMs = 30_000): Promise<void> {
   const accept = (stanza: Element): void => {
-    if (stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === transport) void client.send(xml("presence", { to: transport, type: "subscribed" }));
+    if (stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === transport)
+      void client.send(xml("presence", { to: transport, type: "subscribed" }));
   };
   client.xmpp.on("stanza", accept);
   setTimeout(() => client.xmpp.off("stanza", accept), timeoutMs).unref();

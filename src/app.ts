@@ -77,7 +77,14 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     metrics,
     shared: !/^sqlite:/i.test(config.store.uri),
   });
-  const media = createMediaStore({ dir: config.media.dir, router: http.router, publicUrl: () => publicUrl, retentionDays: config.media.retentionDays, maxBytes: config.media.maxBytes, log });
+  const media = createMediaStore({
+    dir: config.media.dir,
+    router: http.router,
+    publicUrl: () => publicUrl,
+    retentionDays: config.media.retentionDays,
+    maxBytes: config.media.maxBytes,
+    log,
+  });
   const services = transports.map(([name, transport]) => {
     const section = config.transports[name]!;
     const link = new ComponentLink({
@@ -103,7 +110,9 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
       serverDomain,
       http: relay.routerFor(transport.name),
       // Each component asks the server's upload service over its own link, from its own JID.
-      media: config.media.uploadService ? createUploadMediaStore({ link, service: config.media.uploadService, serverDomain, fallback: media, log: log.child({ link: section.domain }) }) : media,
+      media: config.media.uploadService
+        ? createUploadMediaStore({ link, service: config.media.uploadService, serverDomain, fallback: media, log: log.child({ link: section.domain }) })
+        : media,
       metrics,
       section,
       journalFile: join(config.store.journalDir ?? defaultJournalDir(config.store.uri), `${name}.intake.journal`),
@@ -156,7 +165,9 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
   for (const service of standby) {
     // What this instance's journal held when it stopped (a crash while it held the domain) must not
     // wait until it holds the domain again, which may be never: the holder sends it.
-    await service.handOver().catch((error: unknown) => log.error({ domain: service.domain, err: error }, "could not hand the journal's messages over to the shared outbox"));
+    await service
+      .handOver()
+      .catch((error: unknown) => log.error({ domain: service.domain, err: error }, "could not hand the journal's messages over to the shared outbox"));
     void leases
       .acquire(service.domain)
       .then(() => (stopping ? undefined : run(service)))

@@ -26,7 +26,9 @@ const COMMANDS: Record<string, string> = {
 const USAGE = `Switchboard ${VERSION}: e-mail and SMS as Jabber contacts.
 
 Usage:
-${Object.values(COMMANDS).map((text) => `  ${text.replace(/\n/g, "\n  ")}`).join("\n")}
+${Object.values(COMMANDS)
+  .map((text) => `  ${text.replace(/\n/g, "\n  ")}`)
+  .join("\n")}
   switchboard help [COMMAND]
   switchboard --version`;
 
@@ -109,7 +111,9 @@ async function checkConfig(path: string | undefined): Promise<number> {
       transportOptions(name, await loadTransportModule(name, section), section);
     }
     const transports = Object.entries(config.transports).map(([name, section]) => `${name} → ${section.domain}`);
-    console.log(`${path}: OK. Server ${config.xmpp.host}:${config.xmpp.port} (users at ${serverDomainOf(config)}); transports: ${transports.join(", ") || "none"}.`);
+    console.log(
+      `${path}: OK. Server ${config.xmpp.host}:${config.xmpp.port} (users at ${serverDomainOf(config)}); transports: ${transports.join(", ") || "none"}.`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

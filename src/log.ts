@@ -36,5 +36,5 @@ export function getLogLevel(logger: Logger): string {
 }
 
 function levelValue(level: LevelWithSilent): number {
-  return level === "silent" ? Infinity : pino.levels.values[level] ?? 30;
+  return level === "silent" ? Infinity : (pino.levels.values[level] ?? 30);
 }

@@ -32,17 +32,62 @@ export function createMetrics(): Metrics {
   // Node's process metrics under their standard names, behind our prefix once:
   // switchboard_process_cpu_seconds_total, switchboard_nodejs_heap_size_used_bytes, ...
   collectDefaultMetrics({ register: registry, prefix: "switchboard_" });
-  new Gauge({ name: "switchboard_build_info", help: "Always 1; the running version and Node.js in labels", labelNames: ["version", "node"], registers: [registry] }).set({ version: VERSION, node: process.versions.node }, 1);
+  new Gauge({
+    name: "switchboard_build_info",
+    help: "Always 1; the running version and Node.js in labels",
+    labelNames: ["version", "node"],
+    registers: [registry],
+  }).set({ version: VERSION, node: process.versions.node }, 1);
   return {
     registry,
-    messages: new Counter({ name: "switchboard_messages_total", help: "Messages handled, by transport, direction and result", labelNames: ["transport", "direction", "result"], registers: [registry] }),
-    retries: new Counter({ name: "switchboard_send_retries_total", help: "Sends that failed temporarily and were scheduled again", labelNames: ["transport"], registers: [registry] }),
-    outboxDepth: new Gauge({ name: "switchboard_outbox_depth", help: "Outgoing messages waiting in the durable outbox", labelNames: ["transport"], registers: [registry] }),
-    linkUp: new Gauge({ name: "switchboard_component_link_up", help: "1 while the component link to the XMPP server is online", labelNames: ["domain"], registers: [registry] }),
-    linkDrops: new Counter({ name: "switchboard_component_link_drops_total", help: "Component links lost while online", labelNames: ["domain"], registers: [registry] }),
-    stanzasRefused: new Counter({ name: "switchboard_stanzas_refused_total", help: "Stanzas set aside because the server closed the stream on them twice", labelNames: ["domain"], registers: [registry] }),
-    sessions: new Gauge({ name: "switchboard_transport_sessions", help: "Sessions a transport holds with legacy servers (IMAP connections...)", labelNames: ["transport", "state"], registers: [registry] }),
-    webhookRejections: new Counter({ name: "switchboard_webhook_rejections_total", help: "Webhook requests refused, by reason", labelNames: ["transport", "reason"], registers: [registry] }),
+    messages: new Counter({
+      name: "switchboard_messages_total",
+      help: "Messages handled, by transport, direction and result",
+      labelNames: ["transport", "direction", "result"],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "switchboard_send_retries_total",
+      help: "Sends that failed temporarily and were scheduled again",
+      labelNames: ["transport"],
+      registers: [registry],
+    }),
+    outboxDepth: new Gauge({
+      name: "switchboard_outbox_depth",
+      help: "Outgoing messages waiting in the durable outbox",
+      labelNames: ["transport"],
+      registers: [registry],
+    }),
+    linkUp: new Gauge({
+      name: "switchboard_component_link_up",
+      help: "1 while the component link to the XMPP server is online",
+      labelNames: ["domain"],
+      registers: [registry],
+    }),
+    linkDrops: new Counter({
+      name: "switchboard_component_link_drops_total",
+      help: "Component links lost while online",
+      labelNames: ["domain"],
+      registers: [registry],
+    }),
+    stanzasRefused: new Counter({
+      name: "switchboard_stanzas_refused_total",
+      help: "Stanzas set aside because the server closed the stream on them twice",
+      labelNames: ["domain"],
+      registers: [registry],
+    }),
+    sessions: new Gauge({
+      name: "switchboard_transport_sessions",
+      help: "Sessions a transport holds with legacy servers (IMAP connections...)",
+      labelNames: ["transport", "state"],
+      registers: [registry],
+    }),
+    webhookRejections: new Counter({
+      name: "switchboard_webhook_rejections_total",
+      help: "Webhook requests refused, by reason",
+      labelNames: ["transport", "reason"],
+      registers: [registry],
+    }),
     relayedWebhooks: new Counter({
       name: "switchboard_relayed_webhooks_total",
       help: "Webhooks a standby instance kept for the domain's holder (kept), and what became of them there (replayed, refused, expired)",
@@ -56,6 +101,11 @@ export function createMetrics(): Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    configReloads: new Counter({ name: "switchboard_config_reloads_total", help: "Config reloads on SIGHUP, by result: applied, unchanged, refused", labelNames: ["result"], registers: [registry] }),
+    configReloads: new Counter({
+      name: "switchboard_config_reloads_total",
+      help: "Config reloads on SIGHUP, by result: applied, unchanged, refused",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
   };
 }

@@ -77,9 +77,15 @@ function reload(path: string, running: Config, switchboard: Switchboard, log: Lo
   applyReload(running, next, log, plan);
   switchboard.metrics.configReloads.inc({ result: plan.applied.length > 0 ? "applied" : "unchanged" });
   if (plan.applied.length > 0) {
-    log.info({ path, applied: plan.applied }, `config reloaded: applied ${plan.applied.map(({ key, to }) => `${key}=${JSON.stringify(to) ?? "(unset)"}`).join(", ")}`);
+    log.info(
+      { path, applied: plan.applied },
+      `config reloaded: applied ${plan.applied.map(({ key, to }) => `${key}=${JSON.stringify(to) ?? "(unset)"}`).join(", ")}`,
+    );
   }
   if (plan.needsRestart.length > 0) {
-    log.warn({ path, needsRestart: plan.needsRestart }, `config reloaded: ${plan.needsRestart.join(", ")} changed but needs a restart; the running values stay until then`);
+    log.warn(
+      { path, needsRestart: plan.needsRestart },
+      `config reloaded: ${plan.needsRestart.join(", ")} changed but needs a restart; the running values stay until then`,
+    );
   }
 }

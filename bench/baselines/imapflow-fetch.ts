@@ -9,7 +9,14 @@ import { cpuMs, inputOf, report } from "./input.js";
 const input = inputOf<{ port: number; user: string; password: string }>();
 const cpuAtStart = cpuMs();
 const startedAt = nowMs();
-const client = new ImapFlow({ host: "127.0.0.1", port: input.port, secure: false, auth: { user: input.user, pass: input.password }, logger: false, disableAutoIdle: true });
+const client = new ImapFlow({
+  host: "127.0.0.1",
+  port: input.port,
+  secure: false,
+  auth: { user: input.user, pass: input.password },
+  logger: false,
+  disableAutoIdle: true,
+});
 client.on("error", () => undefined);
 await client.connect();
 await client.mailboxOpen("INBOX", { readOnly: true });

@@ -22,7 +22,12 @@ const startedAt = nowMs();
 let failed = 0;
 await inParallel(input.count, input.concurrency, async (index) => {
   try {
-    await transport.sendMail({ from: input.from, to: input.peers[index % input.peers.length]!, subject: "Message from Jabber", text: `Bench ${tokenOf(input.tag, index)}` });
+    await transport.sendMail({
+      from: input.from,
+      to: input.peers[index % input.peers.length]!,
+      subject: "Message from Jabber",
+      text: `Bench ${tokenOf(input.tag, index)}`,
+    });
   } catch {
     failed += 1;
   }

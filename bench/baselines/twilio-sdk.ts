@@ -7,14 +7,29 @@ import { tokenOf } from "../tally.js";
 import { inParallel } from "../parallel.js";
 import { cpuMs, inputOf, report } from "./input.js";
 
-const input = inputOf<{ baseUrl: string; accountSid: string; authToken: string; from: string; peers: string[]; count: number; tag: number; concurrency: number; statusCallback: string }>();
+const input = inputOf<{
+  baseUrl: string;
+  accountSid: string;
+  authToken: string;
+  from: string;
+  peers: string[];
+  count: number;
+  tag: number;
+  concurrency: number;
+  statusCallback: string;
+}>();
 const client = twilio(input.accountSid, input.authToken, { httpClient: createBaseUrlRequestClient(input.baseUrl, 20_000), autoRetry: false });
 const cpuAtStart = cpuMs();
 const startedAt = nowMs();
 let failed = 0;
 await inParallel(input.count, input.concurrency, async (index) => {
   try {
-    await client.messages.create({ to: input.peers[index % input.peers.length]!, from: input.from, body: `Bench ${tokenOf(input.tag, index)}`, statusCallback: input.statusCallback });
+    await client.messages.create({
+      to: input.peers[index % input.peers.length]!,
+      from: input.from,
+      body: `Bench ${tokenOf(input.tag, index)}`,
+      statusCallback: input.statusCallback,
+    });
   } catch {
     failed += 1;
   }

@@ -47,7 +47,12 @@ export const emailToXmpp: Scenario = {
         fillMs = nowMs() - filling;
         ctx.say(`e-mail → XMPP: ${count} mails in the mailbox in ${(fillMs / 1000).toFixed(1)} s; baseline fetch`);
         // The baseline reads the same mailbox read-only while the gateway is frozen.
-        baseline = await runChild<typeof baseline>(ctx.distDir, "imapflow-fetch", { port: servers.dovecot.imapPort, user: address, password: PASSWORD }, deadlineFor(count)).result;
+        baseline = await runChild<typeof baseline>(
+          ctx.distDir,
+          "imapflow-fetch",
+          { port: servers.dovecot.imapPort, user: address, password: PASSWORD },
+          deadlineFor(count),
+        ).result;
         if (baseline.distinct !== count) problems.push(`baseline found ${baseline.distinct} of ${count} mails`);
       } finally {
         tally.start();
@@ -64,12 +69,25 @@ export const emailToXmpp: Scenario = {
     if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
     const run = tally.summary();
     // Each mail's latency is its wait since the drain began: the mailbox held them all at once.
-    return ratioResult({ run, problems, peakRssKb, count, baselineMs: baseline.finishedAt - baseline.startedAt, latencies: tally.arrivalsSinceStart(), details: { fillMs }, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs } });
+    return ratioResult({
+      run,
+      problems,
+      peakRssKb,
+      count,
+      baselineMs: baseline.finishedAt - baseline.startedAt,
+      latencies: tally.arrivalsSinceStart(),
+      details: { fillMs },
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs },
+    });
   },
 };
 
 /** Waits (bounded) until the gateway reports `count` connected IMAP sessions. */
-export async function waitForSessions(gateway: { metric(name: string, labels?: Record<string, string>): Promise<number> }, count: number, timeoutMs = 120_000): Promise<void> {
+export async function waitForSessions(
+  gateway: { metric(name: string, labels?: Record<string, string>): Promise<number> },
+  count: number,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const connected = await gateway.metric("switchboard_transport_sessions", { transport: "email", state: "connected" }).catch(() => 0);

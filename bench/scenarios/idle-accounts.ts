@@ -62,7 +62,9 @@ async function registerAll(ctx: BenchContext): Promise<{ dir: string; seconds: n
     }
   }
   const seconds = (nowMs() - started) / 1000;
-  ctx.say(`idle accounts: ${accounts} mailboxes registered through XMPP in ${seconds.toFixed(1)} s (${(accounts / seconds).toFixed(1)}/s, gateway restarted every ${PER_PROCESS}; ${retried} attempts repeated)`);
+  ctx.say(
+    `idle accounts: ${accounts} mailboxes registered through XMPP in ${seconds.toFixed(1)} s (${(accounts / seconds).toFixed(1)}/s, gateway restarted every ${PER_PROCESS}; ${retried} attempts repeated)`,
+  );
   return { dir, seconds, retried };
 }
 
@@ -116,7 +118,8 @@ export const idleAccounts: Scenario = {
     // A copy of the registered store, so every run starts from the same state.
     const dir = mkdtempSync(join(ctx.tmp, `idle-${ctx.tag}-`));
     // With its write-ahead log: the last batch's gateway may have been stopped before a checkpoint.
-    for (const file of ["switchboard.sqlite", "switchboard.sqlite-wal"]) if (existsSync(join(registered.dir, file))) cpSync(join(registered.dir, file), join(dir, file));
+    for (const file of ["switchboard.sqlite", "switchboard.sqlite-wal"])
+      if (existsSync(join(registered.dir, file))) cpSync(join(registered.dir, file), join(dir, file));
     const full = await startGateway(ctx, "email", dir);
     let rssN: number;
     let peakRssKb: number;
@@ -138,7 +141,14 @@ export const idleAccounts: Scenario = {
       lost: 0,
       duplicated: 0,
       problems: [],
-      details: { accounts: ctx.accounts, rssEmptyKb: rss0, rssFullKb: rssN, connectAllMs: connectMs, registrationSeconds: registered.seconds, registrationRetries: registered.retried },
+      details: {
+        accounts: ctx.accounts,
+        rssEmptyKb: rss0,
+        rssFullKb: rssN,
+        connectAllMs: connectMs,
+        registrationSeconds: registered.seconds,
+        registrationRetries: registered.retried,
+      },
     };
   },
 };

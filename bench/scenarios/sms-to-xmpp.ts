@@ -29,7 +29,14 @@ async function fire(servers: Servers, url: string, count: number, tag: number, o
     const sent = nowMs();
     onSent(index, sent);
     try {
-      const answer = await servers.twilio.sendInbound({ accountSid: servers.operator.sid, from: PEERS[index % PEERS.length]!, to: SMS_NUMBER, body: `Bench ${tokenOf(tag, index)}`, url, messageSid: `SM${tag.toString(16).padStart(8, "0")}${index.toString(16).padStart(24, "0")}` });
+      const answer = await servers.twilio.sendInbound({
+        accountSid: servers.operator.sid,
+        from: PEERS[index % PEERS.length]!,
+        to: SMS_NUMBER,
+        body: `Bench ${tokenOf(tag, index)}`,
+        url,
+        messageSid: `SM${tag.toString(16).padStart(8, "0")}${index.toString(16).padStart(24, "0")}`,
+      });
       latencies.push(nowMs() - sent);
       if (answer.status !== 200 && failures.length < 10) failures.push(`HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
     } catch (error) {
@@ -74,7 +81,12 @@ export const smsToXmpp: Scenario = {
     if (fired.failures.length > 0) problems.push(`webhooks not answered 200: ${fired.failures.join("; ")}`);
     if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
 
-    const bare = runChild<{ answered: number; refused: number; cpuMs: number }>(ctx.distDir, "bare-webhook", { authToken: servers.operator.authToken }, deadlineFor(count));
+    const bare = runChild<{ answered: number; refused: number; cpuMs: number }>(
+      ctx.distDir,
+      "bare-webhook",
+      { authToken: servers.operator.authToken },
+      deadlineFor(count),
+    );
     const { port } = await bare.ready;
     let base: Fired;
     try {
@@ -84,7 +96,8 @@ export const smsToXmpp: Scenario = {
       bare.stop();
     }
     const answered = await bare.result;
-    if (answered.answered !== count || base.failures.length > 0) problems.push(`baseline answered ${answered.answered} of ${count}: ${base.failures.join("; ")}`);
+    if (answered.answered !== count || base.failures.length > 0)
+      problems.push(`baseline answered ${answered.answered} of ${count}: ${base.failures.join("; ")}`);
     const run = tally.summary();
     return ratioResult({
       run,

@@ -45,7 +45,13 @@ export const xmppToEmail: Scenario = {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       const contact = (index: number): string => `${PEERS[index % PEERS.length]!.replace("@", "\\40")}@${COMPONENTS.email}`;
       const cpuBefore = gateway.cpuMs();
-      await pump({ tally, count, window: WINDOW, stallMs: 30_000, send: (index) => client.send(chat(contact(index), `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)) });
+      await pump({
+        tally,
+        count,
+        window: WINDOW,
+        stallMs: 30_000,
+        send: (index) => client.send(chat(contact(index), `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)),
+      });
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
@@ -53,14 +59,25 @@ export const xmppToEmail: Scenario = {
       if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
 
       // (a) The XMPP leg alone: same client, same window, a component that only echoes.
-      const echo = runChild<{ echoed: number; cpuMs: number }>(ctx.distDir, "echo-component", { port: servers.prosody.componentPort, domain: COMPONENTS.echo, secret: SECRET }, deadlineFor(count));
+      const echo = runChild<{ echoed: number; cpuMs: number }>(
+        ctx.distDir,
+        "echo-component",
+        { port: servers.prosody.componentPort, domain: COMPONENTS.echo, secret: SECRET },
+        deadlineFor(count),
+      );
       try {
         const ready = await echo.ready;
         if (!ready.ready) throw new Error(`the echo component did not start: ${String(ready.failed)}`);
         const echoTag = tag + 50_000;
         echoTally = new Tally(echoTag, count);
         const measured = echoTally;
-        await pump({ tally: measured, count, window: WINDOW, stallMs: 30_000, send: (index) => client.send(chat(COMPONENTS.echo, `Bench ${tokenOf(echoTag, index)}`, `e-${tag}-${index}`)) });
+        await pump({
+          tally: measured,
+          count,
+          window: WINDOW,
+          stallMs: 30_000,
+          send: (index) => client.send(chat(COMPONENTS.echo, `Bench ${tokenOf(echoTag, index)}`, `e-${tag}-${index}`)),
+        });
         await measured.settle(deadlineFor(count));
         const summary = measured.summary();
         if (summary.lost > 0 || summary.duplicated > 0) problems.push(`echo baseline lost ${summary.lost}, doubled ${summary.duplicated}`);
@@ -105,7 +122,12 @@ export const xmppToEmail: Scenario = {
       baselineMs,
       // Both baselines' CPU: the gateway does the work of both legs.
       cpu: { gatewayMs: gatewayCpuMs, baselineMs: echoCpuMs + mailerCpuMs },
-      details: { echoRate: (count / echoMs) * 1000, nodemailerRate: (count / mailerMs) * 1000, echoCpuMsPerMessage: echoCpuMs / count, nodemailerCpuMsPerMessage: mailerCpuMs / count },
+      details: {
+        echoRate: (count / echoMs) * 1000,
+        nodemailerRate: (count / mailerMs) * 1000,
+        echoCpuMsPerMessage: echoCpuMs / count,
+        nodemailerCpuMsPerMessage: mailerCpuMs / count,
+      },
     });
   },
 };

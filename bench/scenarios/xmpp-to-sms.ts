@@ -35,7 +35,13 @@ export const xmppToSms: Scenario = {
     try {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const cpuBefore = gateway.cpuMs();
-      await pump({ tally, count, window: WINDOW, stallMs: 30_000, send: (index) => client.send(chat(`${PEERS[index % PEERS.length]}@${COMPONENTS.sms}`, `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)) });
+      await pump({
+        tally,
+        count,
+        window: WINDOW,
+        stallMs: 30_000,
+        send: (index) => client.send(chat(`${PEERS[index % PEERS.length]}@${COMPONENTS.sms}`, `Bench ${tokenOf(tag, index)}`, `m-${tag}-${index}`)),
+      });
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       peakRssKb = gateway.memory().peakKb;
@@ -57,7 +63,17 @@ export const xmppToSms: Scenario = {
       baseline = await runChild<{ startedAt: number; failed: number; cpuMs: number }>(
         ctx.distDir,
         "twilio-sdk",
-        { baseUrl: servers.twilio.baseUrl, accountSid: servers.operator.sid, authToken: servers.operator.authToken, from: SMS_NUMBER, peers: PEERS, count, tag: baseTag, concurrency: CONCURRENCY, statusCallback: "http://127.0.0.1:9/status" },
+        {
+          baseUrl: servers.twilio.baseUrl,
+          accountSid: servers.operator.sid,
+          authToken: servers.operator.authToken,
+          from: SMS_NUMBER,
+          peers: PEERS,
+          count,
+          tag: baseTag,
+          concurrency: CONCURRENCY,
+          statusCallback: "http://127.0.0.1:9/status",
+        },
         deadlineFor(count),
       ).result;
       await baseTally.settle(10_000);

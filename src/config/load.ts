@@ -37,7 +37,11 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env):
 export function validate<T>(schema: z.ZodType<T>, value: unknown, prefix: Array<string | number> = []): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => `${keyName([...prefix, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))])}: ${issue.message}`));
+  throw new ConfigError(
+    result.error.issues.map(
+      (issue) => `${keyName([...prefix, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))])}: ${issue.message}`,
+    ),
+  );
 }
 
 const keyName = (path: Array<string | number>): string => (path.length === 0 ? "(top level)" : path.join("."));
@@ -54,7 +58,9 @@ function readReferencedFile(spec: string, env: NodeJS.ProcessEnv, key: string, p
     const found = env[name];
     if (found === undefined) {
       unset = true;
-      problems.push(`${key}: environment variable ${name} is not set${name === "CREDENTIALS_DIRECTORY" ? " (systemd sets it when the unit has LoadCredential=)" : ""}`);
+      problems.push(
+        `${key}: environment variable ${name} is not set${name === "CREDENTIALS_DIRECTORY" ? " (systemd sets it when the unit has LoadCredential=)" : ""}`,
+      );
     }
     return found ?? "";
   });

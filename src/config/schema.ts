@@ -35,24 +35,23 @@ export const configSchema = z.strictObject({
     reconnectMinSeconds: seconds(1),
     reconnectMaxSeconds: seconds(60),
   }),
-  store: z
-    .strictObject({
-      /** sqlite://FILE (embedded, the default) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE. */
-      uri: z
-        .string()
-        .min(1)
-        .default("sqlite://switchboard.sqlite")
-        .refine((uri) => /^(sqlite:|postgres(ql)?:\/\/)/i.test(uri), { error: (issue) => storeUriProblem(String(issue.input)) }),
-      secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
-      /** Keys used before secretKey: secrets they sealed are still read (and re-sealed by `switchboard rotate-key`). */
-      previousSecretKeys: z.array(z.string().min(16, "must be at least 16 characters, like secretKey")).default([]),
-      /** Where incoming messages are journaled until stored (default: next to the SQLite file). */
-      journalDir: z.string().min(1).optional(),
-      /** SQLite only. "normal" (default, as in 0.1.0): a commit survives a crash of the process; a
-       *  power loss may lose the last moments' bookkeeping. "full": every commit is on disk before the
-       *  gateway acknowledges anything (survives power loss), at a sync to disk per commit (bench/sqlite-commit.ts measures it). */
-      sync: z.enum(["full", "normal"]).default("normal"),
-    }),
+  store: z.strictObject({
+    /** sqlite://FILE (embedded, the default) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE. */
+    uri: z
+      .string()
+      .min(1)
+      .default("sqlite://switchboard.sqlite")
+      .refine((uri) => /^(sqlite:|postgres(ql)?:\/\/)/i.test(uri), { error: (issue) => storeUriProblem(String(issue.input)) }),
+    secretKey: z.string().min(16, "must be at least 16 characters (it encrypts stored passwords and tokens)"),
+    /** Keys used before secretKey: secrets they sealed are still read (and re-sealed by `switchboard rotate-key`). */
+    previousSecretKeys: z.array(z.string().min(16, "must be at least 16 characters, like secretKey")).default([]),
+    /** Where incoming messages are journaled until stored (default: next to the SQLite file). */
+    journalDir: z.string().min(1).optional(),
+    /** SQLite only. "normal" (default, as in 0.1.0): a commit survives a crash of the process; a
+     *  power loss may lose the last moments' bookkeeping. "full": every commit is on disk before the
+     *  gateway acknowledges anything (survives power loss), at a sync to disk per commit (bench/sqlite-commit.ts measures it). */
+    sync: z.enum(["full", "normal"]).default("normal"),
+  }),
   http: z
     .strictObject({
       host: z.string().default("127.0.0.1"),
@@ -67,7 +66,11 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().positive().default(30),
       /** All kept attachments together stay within this: the oldest are removed to make room, and
        *  one larger than this alone is refused. */
-      maxBytes: z.number().int().positive().default(25 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(25 * 1024 * 1024),
       /** The XMPP server's HTTP File Upload service (XEP-0363), e.g. upload.example.org, or "discover"
        *  (the server domain's disco#items): attachments are uploaded there by each component, and
        *  kept by the gateway as above only when that fails. None: the gateway keeps them all. */
@@ -98,7 +101,15 @@ export const configSchema = z.strictObject({
       /** Registrations the whole gateway takes per minute. */
       registrationsPerMinute: z.number().int().min(1).default(30),
     })
-    .default({ maxBodyChars: 20_000, maxSubjectChars: 500, messagesPerMinute: 30, maxQueuedStanzas: 50_000, retryForHours: 48, registrationAttemptsPerUser: 5, registrationsPerMinute: 30 }),
+    .default({
+      maxBodyChars: 20_000,
+      maxSubjectChars: 500,
+      messagesPerMinute: 30,
+      maxQueuedStanzas: 50_000,
+      retryForHours: 48,
+      registrationAttemptsPerUser: 5,
+      registrationsPerMinute: 30,
+    }),
   transports: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, "transport names are lower-case words"), transportSectionSchema),
 });
 

@@ -83,11 +83,17 @@ export function createAccounts(gateway: Gateway, hooks: AccountHooks): Accounts 
       checkAllowed(user);
       if (!perUser.take(user)) {
         log.warn({ user }, "registration attempts over the limit");
-        throw new GatewayError("policy-violation", `Too many registration attempts; wait ${ATTEMPTS_PER_USER_WINDOW_MS / 60_000} minutes and try again.`, { type: "wait", code: "registration-flood" });
+        throw new GatewayError("policy-violation", `Too many registration attempts; wait ${ATTEMPTS_PER_USER_WINDOW_MS / 60_000} minutes and try again.`, {
+          type: "wait",
+          code: "registration-flood",
+        });
       }
       if (!overall.take("*")) {
         log.warn({ user }, "registrations over the gateway-wide limit");
-        throw new GatewayError("resource-constraint", "The gateway is handling many registrations right now; try again in a minute.", { type: "wait", code: "registration-busy" });
+        throw new GatewayError("resource-constraint", "The gateway is handling many registrations right now; try again in a minute.", {
+          type: "wait",
+          code: "registration-busy",
+        });
       }
       const current = await registrations.get(user);
       const form = await formFor(user, current?.fields);

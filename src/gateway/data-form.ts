@@ -34,7 +34,10 @@ export function submittedFields(x: Element): Fields {
   for (const field of x.getChildren("field")) {
     const name = field.attrs.var;
     if (!name || name === "FORM_TYPE") continue;
-    values[name] = field.getChildren("value").map((value) => value.text()).join("\n");
+    values[name] = field
+      .getChildren("value")
+      .map((value) => value.text())
+      .join("\n");
   }
   return values;
 }

@@ -42,7 +42,12 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
     const error = new GatewayError(condition, reason, { type: "cancel" });
     // The original body goes back with the error so the user sees which message failed.
     await gateway.send(
-      xml("message", { type: "error", from: record.contactJid, to: record.replyTo, id: record.stanzaId ?? randomUUID() }, xml("body", {}, record.body), errorChild(error)),
+      xml(
+        "message",
+        { type: "error", from: record.contactJid, to: record.replyTo, id: record.stanzaId ?? randomUUID() },
+        xml("body", {}, record.body),
+        errorChild(error),
+      ),
     );
   };
 
@@ -52,7 +57,16 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
     },
     failed(entry: OutboxEntry, reason: string) {
       const { message } = entry;
-      return bounce({ user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) }, reason);
+      return bounce(
+        {
+          user: message.user,
+          replyTo: entry.replyTo,
+          contactJid: entry.contactJid,
+          body: message.body,
+          ...(message.sourceId !== message.id && { stanzaId: message.sourceId }),
+        },
+        reason,
+      );
     },
     report(providerId, status) {
       return perMessage.run(providerId, () => report(providerId, status));
@@ -62,7 +76,14 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
   async function accept(entry: OutboxEntry, providerId: string): Promise<void> {
     const { message } = entry;
     const waiting = early.get(providerId);
-    const record: SentRecord = { user: message.user, replyTo: entry.replyTo, contactJid: entry.contactJid, wantsReceipt: entry.wantsReceipt, body: message.body, ...(message.sourceId !== message.id && { stanzaId: message.sourceId }) };
+    const record: SentRecord = {
+      user: message.user,
+      replyTo: entry.replyTo,
+      contactJid: entry.contactJid,
+      wantsReceipt: entry.wantsReceipt,
+      body: message.body,
+      ...(message.sourceId !== message.id && { stanzaId: message.sourceId }),
+    };
     await ledger.seenPut("sent", providerId, message.user, record, Date.now() + SENT_TTL_MS);
     // A fast provider can report on a message before its send call has returned.
     if (waiting) {
@@ -83,7 +104,9 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
     }
     if (status.state === "delivered") {
       if (record.wantsReceipt && record.stanzaId && (await preferences.get(record.user as BareJid)).receipts) {
-        await gateway.send(xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })));
+        await gateway.send(
+          xml("message", { from: record.contactJid, to: record.replyTo, id: randomUUID() }, xml("received", { xmlns: NS.receipts, id: record.stanzaId })),
+        );
       }
     } else {
       await bounce(record, status.reason, "recipient-unavailable");

@@ -43,7 +43,12 @@ export function registerDisco(router: Router, gateway: Gateway, commands: Comman
       }
       // Answering for a contact also checks that its address is valid.
       const address = gateway.contacts.addressOf(to.local);
-      return xml("query", { xmlns: NS.discoInfo }, xml("identity", { category: "client", type: "pc", name: address }), ...features([...CONTACT_FEATURES, ...carried(gateway.transport.capabilities)]));
+      return xml(
+        "query",
+        { xmlns: NS.discoInfo },
+        xml("identity", { category: "client", type: "pc", name: address }),
+        ...features([...CONTACT_FEATURES, ...carried(gateway.transport.capabilities)]),
+      );
     },
     ["service", "contact"],
   );
@@ -55,7 +60,8 @@ export function registerDisco(router: Router, gateway: Gateway, commands: Comman
     async ({ payload, target, to, from }) => {
       const node = payload.attrs.node;
       if (target === "contact") gateway.contacts.addressOf(to.local);
-      if (node === NS_COMMANDS && target === "service") return xml("query", { xmlns: NS.discoItems, node }, ...(await commandItems(commands, gateway.domain, from.bare)));
+      if (node === NS_COMMANDS && target === "service")
+        return xml("query", { xmlns: NS.discoItems, node }, ...(await commandItems(commands, gateway.domain, from.bare)));
       if (node) throw gatewayError("item-not-found", `There is no disco node "${node}" here.`);
       return xml("query", { xmlns: NS.discoItems });
     },

@@ -7,9 +7,7 @@ import type { Router } from "./router.js";
 
 export function registerGatewayIq(router: Router, gateway: Gateway): void {
   const { address } = gateway.transport;
-  router.iq("get", NS.gateway, "query", () =>
-    xml("query", { xmlns: NS.gateway }, xml("desc", {}, address.description), xml("prompt", {}, address.prompt)),
-  );
+  router.iq("get", NS.gateway, "query", () => xml("query", { xmlns: NS.gateway }, xml("desc", {}, address.description), xml("prompt", {}, address.prompt)));
   router.iq("set", NS.gateway, "query", ({ payload }) => {
     const typed = payload.getChildText("prompt")?.trim();
     if (!typed) throw gatewayError("bad-request", `Put the ${address.prompt.toLowerCase()} to translate in a <prompt/> element.`);

@@ -77,7 +77,12 @@ export function createInbox(
         if (stored.takenAt) metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
       }
       // Waiting row out, delivered id in: one transaction.
-      await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) }, Date.now() + SEEN_TTL_MS);
+      await ledger.inboxDone(
+        key,
+        stored.user,
+        { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) },
+        Date.now() + SEEN_TTL_MS,
+      );
       count("delivered");
     })();
     inFlight.set(key, done);

@@ -83,7 +83,11 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       const sent = (await deps.daily.table.get(key)) ?? 0;
       if (sent >= deps.daily.limit) {
         log.info({ user, limit: deps.daily.limit }, "daily message cap reached");
-        throw gatewayError("policy-violation", `You have sent the ${deps.daily.limit} messages a day this gateway allows; this one was not sent. The count starts again at midnight UTC.`, "daily-cap");
+        throw gatewayError(
+          "policy-violation",
+          `You have sent the ${deps.daily.limit} messages a day this gateway allows; this one was not sent. The count starts again at midnight UTC.`,
+          "daily-cap",
+        );
       }
       await deps.daily.table.set(key, sent + 1, 2 * 86_400_000);
     }
@@ -113,7 +117,9 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       return;
     }
     // The message is taken: a failure from here on must not reach the sender as if it were not.
-    await contacts.remember(user, peer, { wrote: true }).catch((error: unknown) => log.warn({ user, err: error }, "could not note that the user wrote to this contact"));
+    await contacts
+      .remember(user, peer, { wrote: true })
+      .catch((error: unknown) => log.warn({ user, err: error }, "could not note that the user wrote to this contact"));
   });
 }
 

@@ -101,19 +101,21 @@ export function createOutbox(options: {
   const dispatch = (id: string, entry: OutboxEntry): void => {
     if (sending.has(id) || finished.has(id)) return;
     const user = entry.message.user;
-    const running = conversations.run(`${user} ${entry.message.peer}`, () => send(entry)).then(
-      (outcome) => {
-        sending.delete(id);
-        // A finished message changes nothing due; a rescheduled one may be the next due.
-        if (outcome === "rescheduled") wake();
-      },
-      (error: unknown) => {
-        sending.delete(id);
-        // The ledger could not record the outcome: the row is still due; the poller tries again soon.
-        log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
-        setTimeout(wake, STORE_RETRY_MS).unref();
-      },
-    );
+    const running = conversations
+      .run(`${user} ${entry.message.peer}`, () => send(entry))
+      .then(
+        (outcome) => {
+          sending.delete(id);
+          // A finished message changes nothing due; a rescheduled one may be the next due.
+          if (outcome === "rescheduled") wake();
+        },
+        (error: unknown) => {
+          sending.delete(id);
+          // The ledger could not record the outcome: the row is still due; the poller tries again soon.
+          log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
+          setTimeout(wake, STORE_RETRY_MS).unref();
+        },
+      );
     sending.set(id, { user, running });
   };
 
@@ -260,7 +262,8 @@ export function createOutbox(options: {
       setWaiting(left);
       renewer ??= setInterval(() => {
         const ids = [...sending.keys()];
-        if (ids.length > 0) ledger.outboxRenew(ids, claim(Date.now())).catch((error: unknown) => log.warn({ err: error }, "could not renew the claim on messages being sent"));
+        if (ids.length > 0)
+          ledger.outboxRenew(ids, claim(Date.now())).catch((error: unknown) => log.warn({ err: error }, "could not renew the claim on messages being sent"));
       }, RENEW_MS);
       renewer.unref();
       wake();

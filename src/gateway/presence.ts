@@ -120,7 +120,12 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
       log.info({ user, ok: state.ok, reason: state.ok ? undefined : state.reason }, "account state changed");
       void (async () => {
         const known = await contacts.list(user);
-        const jids = [domain, ...Object.entries(known).filter(([, entry]) => entry.subscribed).map(([address]) => contacts.jidOf(address))];
+        const jids = [
+          domain,
+          ...Object.entries(known)
+            .filter(([, entry]) => entry.subscribed)
+            .map(([address]) => contacts.jidOf(address)),
+        ];
         for (const jid of jids) await send(current(jid, user, user));
       })().catch((error: unknown) => log.warn({ user, err: error }, "could not show the account state"));
     },

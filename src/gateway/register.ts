@@ -10,7 +10,13 @@ import type { Router } from "./router.js";
 export function registerRegistration(router: Router, accounts: Accounts): void {
   router.iq("get", NS.register, "query", async ({ from }) => {
     const { form, registered } = await accounts.form(from.bare);
-    return xml("query", { xmlns: NS.register }, xml("instructions", {}, form.instructions), registered ? xml("registered") : null, formElement(form, NS.register));
+    return xml(
+      "query",
+      { xmlns: NS.register },
+      xml("instructions", {}, form.instructions),
+      registered ? xml("registered") : null,
+      formElement(form, NS.register),
+    );
   });
 
   router.iq("set", NS.register, "query", async ({ from, payload }) => {

@@ -61,7 +61,10 @@ export function createRoster(gateway: Gateway, request: (iq: Element) => Promise
       const privilege = privilegeOf(message);
       const roster = privilege?.getChildren("perm").find((perm) => perm.attrs.access === "roster");
       rosterAccess = roster?.attrs.type ?? "none";
-      log.info({ roster: rosterAccess }, rosterAccess === "none" ? "no roster privilege: contacts are offered by subscription request" : "server granted roster privilege (XEP-0356)");
+      log.info(
+        { roster: rosterAccess },
+        rosterAccess === "none" ? "no roster privilege: contacts are offered by subscription request" : "server granted roster privilege (XEP-0356)",
+      );
     },
     async add(user, address, name) {
       const jid = contacts.jidOf(address);

@@ -52,7 +52,10 @@ export function createRouter(options: { domain: string; log: Logger; send: (elem
     const xmlns = payload.attrs.xmlns ?? "";
     const route = iqs.get(`${type} ${xmlns} ${payload.name}`);
     if (!route || !route.targets.includes(target)) {
-      throw gatewayError("service-unavailable", `${target === "service" ? "This gateway" : "This contact"} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`);
+      throw gatewayError(
+        "service-unavailable",
+        `${target === "service" ? "This gateway" : "This contact"} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`,
+      );
     }
     const result = await route.handler({ ...request, type, payload });
     const answer = xml("iq", { type: "result", from: stanza.attrs.to, to: stanza.attrs.from, id: stanza.attrs.id });

@@ -92,7 +92,15 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     metrics,
     limits: config.limits,
     // Getters: a config reload (SIGHUP, src/config/reload.ts) replaces config.access and config.limits' values.
-    access: createAccess({ get register() { return config.access.register; }, get admins() { return config.access.admins; }, serverDomain }),
+    access: createAccess({
+      get register() {
+        return config.access.register;
+      },
+      get admins() {
+        return config.access.admins;
+      },
+      serverDomain,
+    }),
     registrations: createRegistrations(table("registrations"), options.secrets, transport.secretFields, (user, error) => unreadable.found(user, error)),
     contacts: createContacts({ domain, codec: transport.address, table: table("contacts") }),
     send: (element: Element) => link.send(element),
@@ -122,7 +130,11 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     events: tracker,
     ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }),
   });
-  const roster = createRoster(gateway, (iq) => link.request(iq), (user) => presence.onlineResources(user as BareJid));
+  const roster = createRoster(
+    gateway,
+    (iq) => link.request(iq),
+    (user) => presence.onlineResources(user as BareJid),
+  );
   const inbox = createInbox(
     gateway,
     ledger,
@@ -154,7 +166,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);
-      await presence.farewell(user, Object.keys(known).map((address) => gateway.contacts.jidOf(address)));
+      await presence.farewell(
+        user,
+        Object.keys(known).map((address) => gateway.contacts.jidOf(address)),
+      );
     },
   });
 
@@ -178,7 +193,14 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     outbox,
     preferences,
     rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
-    ...(options.section?.messagesPerDay && { daily: { get limit() { return options.section?.messagesPerDay ?? Number.MAX_SAFE_INTEGER; }, table: table<number>("daily") } }),
+    ...(options.section?.messagesPerDay && {
+      daily: {
+        get limit() {
+          return options.section?.messagesPerDay ?? Number.MAX_SAFE_INTEGER;
+        },
+        table: table<number>("daily"),
+      },
+    }),
     delivered: (stanzaId) => inbox.record(stanzaId),
     turnOf: (stanza) => turns.get(stanza),
     insertsAtCall: ledgerIntake !== undefined,
@@ -202,12 +224,13 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     const mark = carried?.mark ?? (journal && isMessage && stanza.getChild("body") ? journal.write(stanza) : undefined);
     const sender = stanza.attrs.from?.split("/")[0] ?? "";
     // A message to the service itself (a chat command) may change what later messages see.
-    const running = isMessage && stanza.attrs.to?.includes("@")
-      ? lanes.message(sender, (turn) => {
-          turns.set(stanza, turn);
-          return router.dispatch(stanza);
-        })
-      : lanes.other(sender, () => router.dispatch(stanza));
+    const running =
+      isMessage && stanza.attrs.to?.includes("@")
+        ? lanes.message(sender, (turn) => {
+            turns.set(stanza, turn);
+            return router.dispatch(stanza);
+          })
+        : lanes.other(sender, () => router.dispatch(stanza));
     void running.finally(() => {
       if (mark !== undefined) recordedIn!.done(mark);
     });
@@ -266,7 +289,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       const left = await journal.unfinished();
       for (const { stanza, mark } of left) handle(stanza, { mark, journal });
       await lanes.idle();
-      if (left.length > 0) log.info({ handedOver: left.length }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
+      if (left.length > 0)
+        log.info({ handedOver: left.length }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
       return left.length;
     },
     async start() {

@@ -5,12 +5,7 @@ import { xml, type Element } from "../xmpp/xml.js";
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export function errorChild(error: GatewayError): Element {
-  return xml(
-    "error",
-    { type: error.type },
-    xml(error.condition, { xmlns: NS_STANZAS }),
-    xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, error.message),
-  );
+  return xml("error", { type: error.type }, xml(error.condition, { xmlns: NS_STANZAS }), xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, error.message));
 }
 
 /** The error answer to `stanza`: same name and id, addresses swapped. */

@@ -27,7 +27,10 @@ export function createUnreadableSecrets(log: Logger, setAccountState: (user: Bar
     found(user, error) {
       if (known.has(user)) return;
       known.add(user);
-      log.error({ user, err: error.message }, "a stored secret cannot be unsealed (secretKey changed without previousSecretKeys, or the value is damaged); the account is disabled until the user registers again");
+      log.error(
+        { user, err: error.message },
+        "a stored secret cannot be unsealed (secretKey changed without previousSecretKeys, or the value is damaged); the account is disabled until the user registers again",
+      );
       setAccountState(user, { ok: false, reason: UNREADABLE_SECRET });
     },
     cleared(user) {

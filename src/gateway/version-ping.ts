@@ -6,9 +6,7 @@ import { NS } from "./gateway.js";
 import type { Router } from "./router.js";
 
 export function registerVersionAndPing(router: Router, gateway: Gateway): void {
-  router.iq("get", NS.version, "query", () =>
-    xml("query", { xmlns: NS.version }, xml("name", {}, "Switchboard"), xml("version", {}, VERSION)),
-  );
+  router.iq("get", NS.version, "query", () => xml("query", { xmlns: NS.version }, xml("name", {}, "Switchboard"), xml("version", {}, VERSION)));
   router.iq(
     "get",
     NS.ping,

@@ -11,7 +11,6 @@ import type { Attachment, MediaStore } from "../transport/contract.js";
 export type { MediaStore };
 import { HttpError, type HttpRouter } from "./router.js";
 
-
 /** The config's default for media.maxBytes, for callers that give none. */
 export const DEFAULT_MEDIA_MAX_BYTES = 25 * 1024 * 1024;
 
@@ -113,7 +112,11 @@ export function createMediaStore(options: {
     const cleanName = name?.replace(/[\\/\u0000-\u001f]/g, "_").slice(0, 200) || undefined;
     if (data.length > maxBytes) {
       const what = cleanName ? `The attachment ${cleanName}` : "An attachment";
-      throw new GatewayError("resource-constraint", `${what} is ${data.length} bytes, more than the ${maxBytes} bytes this gateway keeps for all attachments together.`, { code: "media-too-large" });
+      throw new GatewayError(
+        "resource-constraint",
+        `${what} is ${data.length} bytes, more than the ${maxBytes} bytes this gateway keeps for all attachments together.`,
+        { code: "media-too-large" },
+      );
     }
     // Attachments are strangers' files: readable by the gateway's user alone.
     if (await mkdir(dir, { recursive: true, mode: 0o700 })) await chmod(dir, 0o700);
@@ -121,7 +124,12 @@ export function createMediaStore(options: {
     const id = randomBytes(24).toString("base64url");
     await writeFile(join(dir, id), data, { mode: 0o600 });
     used = (used ?? 0) + data.length;
-    const meta: MediaMeta = { mediaType: mediaType || "application/octet-stream", size: data.length, storedAt: new Date().toISOString(), ...(cleanName && { name: cleanName }) };
+    const meta: MediaMeta = {
+      mediaType: mediaType || "application/octet-stream",
+      size: data.length,
+      storedAt: new Date().toISOString(),
+      ...(cleanName && { name: cleanName }),
+    };
     await writeFile(join(dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
     const url = `${options.publicUrl()}/media/${id}/${encodeURIComponent(cleanName ?? "attachment")}`;
     return { url, mediaType: meta.mediaType, size: data.length, ...(cleanName && { name: cleanName }) };

@@ -70,36 +70,40 @@ export function createRelay(options: RelayOptions): Relay {
     return found;
   };
 
-  if (options.shared) router.fallback = async (req, res, url) => {
-    const method = req.method ?? "GET";
-    let match: { transport: string; route: RelayRoute } | undefined;
-    for (const [transport, list] of await learnRoutes()) {
-      if (running.has(transport)) continue;
-      const route = list.find((candidate) => candidate.method === method && routeMatches(candidate.path, url.pathname));
-      if (route) {
-        match = { transport, route };
-        break;
+  if (options.shared)
+    router.fallback = async (req, res, url) => {
+      const method = req.method ?? "GET";
+      let match: { transport: string; route: RelayRoute } | undefined;
+      for (const [transport, list] of await learnRoutes()) {
+        if (running.has(transport)) continue;
+        const route = list.find((candidate) => candidate.method === method && routeMatches(candidate.path, url.pathname));
+        if (route) {
+          match = { transport, route };
+          break;
+        }
       }
-    }
-    if (!match) return false;
-    const body = await readBody(req);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || HOP_HEADERS.has(name)) continue;
-      headers[name] = Array.isArray(value) ? value.join(", ") : value;
-    }
-    const request: RelayedRequest = { method, url: req.url ?? url.pathname, headers, body: body.toString("base64") };
-    // A store that keeps nothing: the provider is told to come back, as the holder would tell it.
-    await options.ledgerOf(match.transport).relayAdd(randomUUID(), request, Date.now()).catch((error: unknown) => {
-      throw new HttpError(503, `The gateway cannot store anything right now; try again later (${(error as Error).message})`);
-    });
-    count(match.transport, "kept");
-    log.debug({ transport: match.transport, path: url.pathname }, "kept a webhook for the instance that holds its domain");
-    const { answer } = match.route;
-    res.writeHead(answer.status, answer.contentType ? { "content-type": answer.contentType } : {});
-    res.end(answer.body ?? "");
-    return true;
-  };
+      if (!match) return false;
+      const body = await readBody(req);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value === undefined || HOP_HEADERS.has(name)) continue;
+        headers[name] = Array.isArray(value) ? value.join(", ") : value;
+      }
+      const request: RelayedRequest = { method, url: req.url ?? url.pathname, headers, body: body.toString("base64") };
+      // A store that keeps nothing: the provider is told to come back, as the holder would tell it.
+      await options
+        .ledgerOf(match.transport)
+        .relayAdd(randomUUID(), request, Date.now())
+        .catch((error: unknown) => {
+          throw new HttpError(503, `The gateway cannot store anything right now; try again later (${(error as Error).message})`);
+        });
+      count(match.transport, "kept");
+      log.debug({ transport: match.transport, path: url.pathname }, "kept a webhook for the instance that holds its domain");
+      const { answer } = match.route;
+      res.writeHead(answer.status, answer.contentType ? { "content-type": answer.contentType } : {});
+      res.end(answer.body ?? "");
+      return true;
+    };
 
   const replayAll = async (transport: string): Promise<void> => {
     const ledger = options.ledgerOf(transport);

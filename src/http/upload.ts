@@ -93,7 +93,11 @@ export function createUploadMediaStore(options: UploadOptions): MediaStore {
     finding ??= discover()
       .then((found) => {
         if (found) log.info({ service: found.jid, maxBytes: found.maxBytes }, "attachments are uploaded to the XMPP server's upload service");
-        else log.warn({ serverDomain: options.serverDomain }, "the XMPP server offers no HTTP upload service (XEP-0363) to this component; attachments are served by the gateway");
+        else
+          log.warn(
+            { serverDomain: options.serverDomain },
+            "the XMPP server offers no HTTP upload service (XEP-0363) to this component; attachments are served by the gateway",
+          );
         known = { service: found, at: Date.now() };
         return found;
       })
@@ -105,7 +109,11 @@ export function createUploadMediaStore(options: UploadOptions): MediaStore {
     let reply: Element;
     try {
       reply = await request(
-        xml("iq", { type: "get", to: target.jid }, xml("request", { xmlns: NS_UPLOAD, filename: input.filename, size: String(input.data.length), "content-type": input.mediaType })),
+        xml(
+          "iq",
+          { type: "get", to: target.jid },
+          xml("request", { xmlns: NS_UPLOAD, filename: input.filename, size: String(input.data.length), "content-type": input.mediaType }),
+        ),
       );
     } catch (error) {
       const stanza = (error as { stanza?: Element }).stanza;
@@ -165,7 +173,10 @@ function maxFileSize(query: Element): { maxBytes?: number } {
   for (const form of query.getChildren("x", "jabber:x:data")) {
     const fields = form.getChildren("field");
     if (!fields.some((field) => field.attrs.var === "FORM_TYPE" && field.getChildText("value") === NS_UPLOAD)) continue;
-    const value = fields.find((field) => field.attrs.var === "max-file-size")?.getChildText("value")?.trim();
+    const value = fields
+      .find((field) => field.attrs.var === "max-file-size")
+      ?.getChildText("value")
+      ?.trim();
     if (value && /^\d{1,15}$/.test(value)) return { maxBytes: Number(value) };
   }
   return {};
@@ -182,7 +193,10 @@ export function parseSlot(reply: Element): Slot {
   const headers: Record<string, string> = {};
   for (const header of put!.getChildren("header")) {
     const name = String(header.attrs.name ?? "").toLowerCase();
-    const value = header.getText().replace(/[\r\n]+/g, " ").trim();
+    const value = header
+      .getText()
+      .replace(/[\r\n]+/g, " ")
+      .trim();
     if (!SLOT_HEADERS.has(name) || value.length === 0 || value.length > MAX_HEADER_CHARS) continue;
     headers[name] = value;
   }
@@ -204,7 +218,10 @@ function httpUrl(text: unknown): string | undefined {
 
 /** A file name the service accepts: no path separators or control characters, not empty. */
 function cleanFilename(name: string | undefined): string {
-  const clean = (name ?? "").replace(/[\\/\u0000-\u001f\u007f]/g, "_").trim().slice(0, 200);
+  const clean = (name ?? "")
+    .replace(/[\\/\u0000-\u001f\u007f]/g, "_")
+    .trim()
+    .slice(0, 200);
   return clean && clean !== "." && clean !== ".." ? clean : "attachment";
 }
 

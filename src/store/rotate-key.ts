@@ -60,12 +60,15 @@ export async function rotateKey(config: Config): Promise<number> {
   try {
     const box = createSecretBox(config.store.secretKey, config.store.previousSecretKeys);
     const report = await resealTables(store, box, tables);
-    console.log(`Re-sealed ${report.resealed} stored secret(s) with the current key; ${report.current} already used it; ${report.unreadable.length} could not be opened with any key.`);
+    console.log(
+      `Re-sealed ${report.resealed} stored secret(s) with the current key; ${report.current} already used it; ${report.unreadable.length} could not be opened with any key.`,
+    );
     if (report.unreadable.length > 0) {
       console.log(`Left as they are (their users are told to register again):\n  ${report.unreadable.join("\n  ")}`);
       return 1;
     }
-    if (config.store.previousSecretKeys.length > 0) console.log("Every stored secret now uses the current key: previousSecretKeys can be removed from the config.");
+    if (config.store.previousSecretKeys.length > 0)
+      console.log("Every stored secret now uses the current key: previousSecretKeys can be removed from the config.");
     return 0;
   } finally {
     await store.close();

@@ -62,7 +62,6 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
 
 export { StoreUnavailableError };
 
-
 function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
   const guard = async <R>(operation: () => Promise<R>): Promise<R> => {

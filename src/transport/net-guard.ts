@@ -102,7 +102,11 @@ const NUMBER_LABEL = /^(0x[0-9a-f]*|\d+)$/;
  */
 export function checkHostText(host: string, options: GuardOptions): { ip: CheckedAddress } | { name: string } {
   const refusal = refuse(options);
-  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
   if (!bare) throw refusal(host, "it is empty", "not-acceptable", "bad-host");
   let ip: CheckedAddress | undefined;
   if (bare.includes(":")) {
@@ -112,7 +116,12 @@ export function checkHostText(host: string, options: GuardOptions): { ip: Checke
     ip = { address: bare, family: 4 };
   } else if (bare.split(".").every((label) => NUMBER_LABEL.test(label))) {
     // 127.1, 2130706433, 0x7f.1, 0177.0.0.1: resolvers and URL parsers read these as addresses, each its own way.
-    throw refusal(host, "it is an IP address written in a short, decimal, hex or octal form; write the server's name instead", "not-acceptable", "private-address");
+    throw refusal(
+      host,
+      "it is an IP address written in a short, decimal, hex or octal form; write the server's name instead",
+      "not-acceptable",
+      "private-address",
+    );
   }
   if (options.allowPrivate) return ip ? { ip } : { name: bare };
   if (ip) {

@@ -92,7 +92,18 @@ export class LocalProsody {
   private writeConfig(): void {
     const { dir, domain, components, tls, fileShare } = this.options;
     mkdirSync(join(dir, "data"), { recursive: true });
-    const modules = ["roster", "saslauth", "disco", "ping", "offline", "version", "time", "uptime", ...(this.options.tls ? ["tls"] : []), ...(this.options.modules ?? [])];
+    const modules = [
+      "roster",
+      "saslauth",
+      "disco",
+      "ping",
+      "offline",
+      "version",
+      "time",
+      "uptime",
+      ...(this.options.tls ? ["tls"] : []),
+      ...(this.options.modules ?? []),
+    ];
     const lines = [
       "-- Written by Switchboard for a local trial or test run; loopback only.",
       "run_as_root = true",
@@ -157,9 +168,7 @@ export class LocalProsody {
 
 // Prosody's storage escapes every character outside [a-zA-Z0-9] as %xx in file names.
 function encodePath(text: string): string {
-  return text.replace(/[^a-zA-Z0-9]/g, (char) =>
-    [...Buffer.from(char)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join(""),
-  );
+  return text.replace(/[^a-zA-Z0-9]/g, (char) => [...Buffer.from(char)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join(""));
 }
 
 function luaString(text: string): string {

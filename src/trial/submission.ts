@@ -33,7 +33,9 @@ export class TrialSubmission {
       },
       onRcptTo: (address, _session, callback) => {
         if (accounts[address.address.toLowerCase()] !== undefined) return callback();
-        return callback(Object.assign(new Error(`5.1.1 The trial delivers only to its own mailboxes (${Object.keys(accounts).join(", ")})`), { responseCode: 550 }));
+        return callback(
+          Object.assign(new Error(`5.1.1 The trial delivers only to its own mailboxes (${Object.keys(accounts).join(", ")})`), { responseCode: 550 }),
+        );
       },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];

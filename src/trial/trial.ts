@@ -37,7 +37,12 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
   const statePath = join(dir, "trial.json");
   const state = await loadState(statePath);
   if (options.withMail && !state.mail) {
-    state.mail = { passwords: { alice: secret(), bob: secret() }, imapPort: await preferred(1143), lmtpPort: await freePort(), smtpPort: await preferred(1587) };
+    state.mail = {
+      passwords: { alice: secret(), bob: secret() },
+      imapPort: await preferred(1143),
+      lmtpPort: await freePort(),
+      smtpPort: await preferred(1587),
+    };
     writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
   }
   const mail = options.withMail ? state.mail : undefined;
@@ -83,7 +88,7 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
         ...users,
         `  Its certificate is self-signed. SHA-256 fingerprint:`,
         `    ${tls.fingerprint}`,
-        "  Gajim: when it shows the certificate, tick \"Add this certificate to the list of trusted certificates\" and connect.",
+        '  Gajim: when it shows the certificate, tick "Add this certificate to the list of trusted certificates" and connect.',
         "  Dino: it refuses unknown certificates; run the trial on a host whose name you can put in a real",
         `  certificate, or trust ${tls.certificate} in the system's store first.`,
         `  Transports: ${transports.map((transport) => `${transport.domain} (${transport.what})`).join(", ")}`,
@@ -132,7 +137,10 @@ function ensurePackage(name: string, installed: () => boolean, packages: string[
   console.error(`Installing ${name} from Debian's packages (apt-get install ${packages.join(" ")})…`);
   try {
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     // Debian starts it as a system service on the standard ports; the trial runs its own.
     try {
       if (service) execFileSync("service", [service, "stop"], { stdio: "ignore" });
@@ -163,10 +171,14 @@ async function loadState(file: string): Promise<TrialState> {
   return state;
 }
 
-
 function trialConfig(dir: string, state: TrialState, transports: ReturnType<typeof trialTransports>): string {
   const sections = transports.map((transport) =>
-    [`  ${transport.name}:`, `    domain: ${transport.domain}`, `    secret: "${state.componentSecret}"`, ...transport.options.map((line) => `    ${line}`)].join("\n"),
+    [
+      `  ${transport.name}:`,
+      `    domain: ${transport.domain}`,
+      `    secret: "${state.componentSecret}"`,
+      ...transport.options.map((line) => `    ${line}`),
+    ].join("\n"),
   );
   return `# Written by \`switchboard trial\`. Run it again with: switchboard --config ${join(dir, "switchboard.yaml")}
 xmpp:

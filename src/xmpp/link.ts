@@ -60,7 +60,18 @@ export class StanzaRefusedError extends Error {
 
 // Stream errors that say nothing about the stanzas just written: the server is going away, or
 // the network is. Any other stream error counts against the unconfirmed stanzas.
-const INNOCENT_STREAM_ERRORS = new Set(["system-shutdown", "connection-timeout", "reset", "see-other-host", "conflict", "host-gone", "remote-connection-failed", "not-authorized", "host-unknown", "resource-constraint"]);
+const INNOCENT_STREAM_ERRORS = new Set([
+  "system-shutdown",
+  "connection-timeout",
+  "reset",
+  "see-other-host",
+  "conflict",
+  "host-gone",
+  "remote-connection-failed",
+  "not-authorized",
+  "host-unknown",
+  "resource-constraint",
+]);
 
 export class ComponentLink extends EventEmitter {
   state: LinkState = "offline";
@@ -250,7 +261,10 @@ export class ComponentLink extends EventEmitter {
     if (this.unconfirmed.length === 1 && only && only.strikes > 0) {
       this.unconfirmed = [];
       const { name, attrs } = only.element;
-      this.log.error({ domain: this.domain, condition, stanza: name, to: attrs.to, from: attrs.from, id: attrs.id }, "the XMPP server refused a stanza twice; it is set aside");
+      this.log.error(
+        { domain: this.domain, condition, stanza: name, to: attrs.to, from: attrs.from, id: attrs.id },
+        "the XMPP server refused a stanza twice; it is set aside",
+      );
       this.emit("refused", only.element, condition);
       only.reject(new StanzaRefusedError(condition));
       return;

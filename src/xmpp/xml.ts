@@ -7,8 +7,8 @@ import type { Element, XmlChild } from "@xmpp/xml-element";
 
 export type { Element, XmlChild };
 
-export const xml: (name: string, attrs?: Record<string, string | undefined> | null, ...children: XmlChild[]) => Element =
-  (name, attrs, ...children) => coreXml(xmlSafe(name), cleanAttrs(attrs), ...cleanChildren(children));
+export const xml: (name: string, attrs?: Record<string, string | undefined> | null, ...children: XmlChild[]) => Element = (name, attrs, ...children) =>
+  coreXml(xmlSafe(name), cleanAttrs(attrs), ...cleanChildren(children));
 
 // XML 1.0 `Char`: tab, LF, CR and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
 const FORBIDDEN = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;

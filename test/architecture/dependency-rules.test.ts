@@ -42,14 +42,15 @@ test("each rule fails when it is broken", async () => {
   dirs.push(dir);
   const files: Record<string, string> = {
     "tsconfig.json": JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true } }),
-    "src/transport/index.ts": 'export type Contract = { name: string };\n',
-    "src/gateway/handler.ts": 'export const handle = (): void => undefined;\n',
+    "src/transport/index.ts": "export type Contract = { name: string };\n",
+    "src/gateway/handler.ts": "export const handle = (): void => undefined;\n",
     // the core reaching into a transport
     "src/gateway/knows-email.ts": 'import { send } from "../../transports/email/index.js";\nexport const use = send;\n',
     // the store reaching up into the gateway
     "src/store/knows-gateway.ts": 'import { handle } from "../gateway/handler.js";\nexport const use = handle;\n',
     // a transport past the SDK, and into another transport
-    "transports/email/index.ts": 'import { handle } from "../../src/gateway/handler.js";\nimport type { Contract } from "../../src/transport/index.js";\nexport const send = handle;\nexport type C = Contract;\n',
+    "transports/email/index.ts":
+      'import { handle } from "../../src/gateway/handler.js";\nimport type { Contract } from "../../src/transport/index.js";\nexport const send = handle;\nexport type C = Contract;\n',
     "transports/sms/index.ts": 'import { send } from "../email/index.js";\nexport const text = send;\n',
     // a cycle
     "src/gateway/a.ts": 'import { b } from "./b.js";\nexport const a = (): unknown => b;\n',
@@ -68,7 +69,10 @@ test("each rule fails when it is broken", async () => {
     ["store-below-gateway", "src/store/knows-gateway.ts → src/gateway/handler.ts"],
     ["no-cycles", "src/gateway/"],
   ] as const) {
-    assert.ok(output.split("\n").some((line) => line.includes(rule) && line.includes(offender)), `${rule} names ${offender}:\n${output}`);
+    assert.ok(
+      output.split("\n").some((line) => line.includes(rule) && line.includes(offender)),
+      `${rule} names ${offender}:\n${output}`,
+    );
   }
   assert.equal(output.includes("transports/email/index.ts → src/transport/index.ts"), false, "the SDK itself is allowed");
 });

@@ -53,11 +53,26 @@ transports:
   test: { domain: "not a domain", secret: "" }
 `,
   );
-  assert.ok(bad.some((line) => line.startsWith("xmpp.port:")), bad.join("\n"));
-  assert.ok(bad.some((line) => line.includes("colour")), bad.join("\n"));
-  assert.ok(bad.some((line) => line.startsWith("store.secretKey: must be at least 16 characters")), bad.join("\n"));
-  assert.ok(bad.some((line) => line.startsWith("transports.test.domain: must be a domain name")), bad.join("\n"));
-  assert.ok(bad.some((line) => line.startsWith("transports.test.secret: must be the component secret")), bad.join("\n"));
+  assert.ok(
+    bad.some((line) => line.startsWith("xmpp.port:")),
+    bad.join("\n"),
+  );
+  assert.ok(
+    bad.some((line) => line.includes("colour")),
+    bad.join("\n"),
+  );
+  assert.ok(
+    bad.some((line) => line.startsWith("store.secretKey: must be at least 16 characters")),
+    bad.join("\n"),
+  );
+  assert.ok(
+    bad.some((line) => line.startsWith("transports.test.domain: must be a domain name")),
+    bad.join("\n"),
+  );
+  assert.ok(
+    bad.some((line) => line.startsWith("transports.test.secret: must be the component secret")),
+    bad.join("\n"),
+  );
   assert.deepEqual(problems("xmpp: [unclosed"), [problems("xmpp: [unclosed")[0]!]);
   assert.match(problems("xmpp: [unclosed")[0]!, /^not valid YAML/);
 });
@@ -67,11 +82,15 @@ test("switchboard check-config validates a file without connecting and explains 
   try {
     const unknownTransport = join(dir, "unknown.yaml");
     writeFileSync(unknownTransport, minimal.replace("test:", "carrier-pigeon:"));
-    const failure = await run("node", [CLI, "check-config", unknownTransport], { env: { ...process.env, SB_KEY: "0123456789abcdef0123" } }).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run("node", [CLI, "check-config", unknownTransport], { env: { ...process.env, SB_KEY: "0123456789abcdef0123" } }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     assert.equal((failure as { code: number }).code, 2);
     assert.match((failure as { stderr: string }).stderr, /transports\.carrier-pigeon: there is no transport called "carrier-pigeon"/);
 
-    const missingEnv = await run("node", [CLI, "check-config", unknownTransport], { env: { PATH: process.env.PATH } }).catch((error: { code: number; stderr: string }) => error);
+    const missingEnv = await run("node", [CLI, "check-config", unknownTransport], { env: { PATH: process.env.PATH } }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     assert.match((missingEnv as { stderr: string }).stderr, /store\.secretKey: environment variable SB_KEY is not set/);
 
     const noFile = await run("node", [CLI, "check-config", join(dir, "absent.yaml")]).catch((error: { code: number; stderr: string }) => error);
@@ -95,7 +114,9 @@ test("the example config passes check-config once its secrets are in the environ
   };
   const { stdout } = await run("node", [CLI, "check-config", example], { env });
   assert.match(stdout, /OK\. Server 127\.0\.0\.1:5347 \(users at example\.org\); transports: email → email\.example\.org, sms → sms\.example\.org\./);
-  const withoutSecret = await run("node", [CLI, "check-config", example], { env: { ...env, SWITCHBOARD_SMS_SECRET: undefined } }).catch((error: { code: number; stderr: string }) => error);
+  const withoutSecret = await run("node", [CLI, "check-config", example], { env: { ...env, SWITCHBOARD_SMS_SECRET: undefined } }).catch(
+    (error: { code: number; stderr: string }) => error,
+  );
   assert.equal((withoutSecret as { code: number }).code, 2);
   assert.match((withoutSecret as { stderr: string }).stderr, /transports\.sms\.secret: environment variable SWITCHBOARD_SMS_SECRET is not set/);
 });

@@ -36,9 +36,18 @@ test("an attachment on the gateway's own network is sent as a link, never fetche
 
 test("attachments share one size budget; what does not fit, or redirects, or fails, stays a link", async () => {
   const result = await fetchAttachments(
-    [{ url: `${base}/a.txt` }, { url: `${base}/big.txt` }, { url: `${base}/redirect` }, { url: "http://127.0.0.1:1/nothing" }, { url: "ftp://example.org/file" }],
+    [
+      { url: `${base}/a.txt` },
+      { url: `${base}/big.txt` },
+      { url: `${base}/redirect` },
+      { url: "http://127.0.0.1:1/nothing" },
+      { url: "ftp://example.org/file" },
+    ],
     { maxBytes: 1_000, timeoutMs: 2_000, allowPrivate: true, log },
   );
-  assert.deepEqual(result.attached.map((file) => file.filename), ["a.txt"]);
+  assert.deepEqual(
+    result.attached.map((file) => file.filename),
+    ["a.txt"],
+  );
   assert.deepEqual(result.linked, [`${base}/big.txt`, `${base}/redirect`, "http://127.0.0.1:1/nothing", "ftp://example.org/file"]);
 });

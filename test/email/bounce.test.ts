@@ -32,11 +32,15 @@ const dsn = (status: string, original: string, originalType = "message/rfc822"):
 const ORIGINAL = "From: juliet@capulet.test\r\nTo: paris@verona.test\r\nMessage-ID: <abc-123@email.example.test>\r\nSubject: No\r\n\r\nI will not.";
 
 test("a failed delivery report names the original Message-ID and the server's diagnosis", async () => {
-  const status = "Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; paris@verona.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <paris@verona.test>:\r\n Recipient address rejected: User unknown\r\n";
+  const status =
+    "Reporting-MTA: dns; mx.test\r\n\r\nFinal-Recipient: rfc822; paris@verona.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <paris@verona.test>:\r\n Recipient address rejected: User unknown\r\n";
   const bounce = readBounce(await parseMail(dsn(status, ORIGINAL), TRIM));
   assert.equal(bounce?.originalMessageId, "<abc-123@email.example.test>");
   assert.equal(bounce?.failed, true);
-  assert.match(bounce?.reason ?? "", /The mail to paris@verona\.test could not be delivered: 550 5\.1\.1 <paris@verona\.test>: Recipient address rejected: User unknown/);
+  assert.match(
+    bounce?.reason ?? "",
+    /The mail to paris@verona\.test could not be delivered: 550 5\.1\.1 <paris@verona\.test>: Recipient address rejected: User unknown/,
+  );
 });
 
 test("the original's headers may come alone (text/rfc822-headers)", async () => {

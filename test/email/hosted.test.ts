@@ -35,7 +35,11 @@ after(async () => {
 
 test("a user who registers without choosing gets the address of their JID's name, and it is theirs alone", async () => {
   const form = await juliet.iq(xml("iq", { type: "get", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" })));
-  const field = form.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field").find((candidate) => candidate.attrs.var === "address");
+  const field = form
+    .getChild("query")
+    ?.getChild("x", "jabber:x:data")
+    ?.getChildren("field")
+    .find((candidate) => candidate.attrs.var === "address");
   assert.equal(field?.getChildText("value"), "juliet");
   assert.equal((await registerEmail(juliet, { name: "Juliet" })).attrs.type, "result");
   const taken = await registerEmail(romeo, { address: "juliet" });
@@ -51,7 +55,10 @@ let sentMessageId = "";
 
 test("Juliet's chat message leaves through the relay from her address on the hosted domain", async () => {
   await juliet.send(chat(TYBALT, "Put up thy sword", { thread: "duel" }));
-  const mail = await eventually(async () => (await readMailbox(world, TYBALT)).find((entry) => entry.mail.text?.includes("Put up thy sword"))?.mail, "the mail in Tybalt's mailbox");
+  const mail = await eventually(
+    async () => (await readMailbox(world, TYBALT)).find((entry) => entry.mail.text?.includes("Put up thy sword"))?.mail,
+    "the mail in Tybalt's mailbox",
+  );
   assert.equal(mail.from?.value[0]?.address, `juliet@${MAIL_DOMAIN}`);
   assert.equal(mail.from?.value[0]?.name, "Juliet");
   assert.equal(mail.subject, "Message from Jabber");
@@ -83,14 +90,25 @@ test("a mail to two users of the domain reaches each of them once", async () => 
   await waitForChat(juliet, TYBALT, (body) => body === "To both Montague and Capulet");
   await waitForChat(romeo, TYBALT, (body) => body === "To both Montague and Capulet");
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const again = (client: TestClient) => client.messages(emailJid(TYBALT)).filter((stanza) => stanza.getChildText("body") === "To both Montague and Capulet").length;
+  const again = (client: TestClient) =>
+    client.messages(emailJid(TYBALT)).filter((stanza) => stanza.getChildText("body") === "To both Montague and Capulet").length;
   assert.equal(again(juliet), 0, "Juliet got it twice");
   assert.equal(again(romeo), 0, "Romeo got it twice");
 });
 
 test("mail for an address nobody registered is left in the catch-all mailbox, unread", async () => {
-  await smtpSend(world, TYBALT, [`mercutio@${MAIL_DOMAIN}`], `From: ${TYBALT}\nTo: mercutio@${MAIL_DOMAIN}\nSubject: hello\nMessage-ID: <tybalt-3@capulet.test>\n\nAnyone?\n`);
-  await smtpSend(world, TYBALT, [`juliet@${MAIL_DOMAIN}`], `From: ${TYBALT}\nTo: juliet@${MAIL_DOMAIN}\nSubject: next\nMessage-ID: <tybalt-4@capulet.test>\n\nAfter the unknown one\n`);
+  await smtpSend(
+    world,
+    TYBALT,
+    [`mercutio@${MAIL_DOMAIN}`],
+    `From: ${TYBALT}\nTo: mercutio@${MAIL_DOMAIN}\nSubject: hello\nMessage-ID: <tybalt-3@capulet.test>\n\nAnyone?\n`,
+  );
+  await smtpSend(
+    world,
+    TYBALT,
+    [`juliet@${MAIL_DOMAIN}`],
+    `From: ${TYBALT}\nTo: juliet@${MAIL_DOMAIN}\nSubject: next\nMessage-ID: <tybalt-4@capulet.test>\n\nAfter the unknown one\n`,
+  );
   await waitForChat(juliet, TYBALT, (body) => body === "After the unknown one");
   const left = (await readMailbox(world, CATCH_ALL)).find((entry) => entry.mail.messageId === "<tybalt-3@capulet.test>");
   assert.ok(left);

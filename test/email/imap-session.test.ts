@@ -34,7 +34,8 @@ function newMailbox(): string {
 async function deliver(user: string, subjects: string[], body = "hello"): Promise<void> {
   const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true });
   try {
-    for (const subject of subjects) await lmtp.sendMail({ envelope: { from: "a@b.test", to: [user] }, raw: `From: a@b.test\r\nTo: ${user}\r\nSubject: ${subject}\r\n\r\n${body}\r\n` });
+    for (const subject of subjects)
+      await lmtp.sendMail({ envelope: { from: "a@b.test", to: [user] }, raw: `From: a@b.test\r\nTo: ${user}\r\nSubject: ${subject}\r\n\r\n${body}\r\n` });
   } finally {
     lmtp.close();
   }
@@ -57,7 +58,12 @@ async function mailbox(user: string, path = "INBOX"): Promise<Array<{ uid: numbe
   }
 }
 
-function session(user: string, state: Table<MailboxState>, handle: (mail: FetchedMail) => Promise<MailOutcome>, config: Record<string, unknown> = {}): MailboxSession {
+function session(
+  user: string,
+  state: Table<MailboxState>,
+  handle: (mail: FetchedMail) => Promise<MailOutcome>,
+  config: Record<string, unknown> = {},
+): MailboxSession {
   return new MailboxSession({
     key: user,
     login: { host: "127.0.0.1", port: dovecot.imapPort, security: "none", user, password: MAIL_PASSWORD },
@@ -139,7 +145,11 @@ test("a burst of mail is handed on in the mailbox's UID order, each mail once, a
     await deliver(user, subjects);
     await eventually(async () => seen.length >= subjects.length, "every mail handed on", 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(uids, subjects.map((_, index) => index + 1), "in UID order, each once");
+    assert.deepEqual(
+      uids,
+      subjects.map((_, index) => index + 1),
+      "in UID order, each once",
+    );
     // Dovecot numbers Maildir mail that arrived between two looks in directory order, not arrival order.
     assert.deepEqual([...seen].sort(), [...subjects].sort());
     assert.equal(state.map.get(user)?.lastUid, 230);
@@ -151,13 +161,19 @@ test("a burst of mail is handed on in the mailbox's UID order, each mail once, a
 test("with markDone 'move', handled mail leaves the inbox for the done folder; mail left alone stays", async () => {
   const user = newMailbox();
   const state = memoryTable<MailboxState>();
-  const watcher = session(user, state, async (mail) => (subjectOf(mail) === "keep" ? { kind: "leave" } : { kind: "done" }), { markDone: "move", doneFolder: "Done" });
+  const watcher = session(user, state, async (mail) => (subjectOf(mail) === "keep" ? { kind: "leave" } : { kind: "done" }), {
+    markDone: "move",
+    doneFolder: "Done",
+  });
   watcher.start();
   try {
     await eventually(async () => state.map.has(user), "the session's first look");
     await deliver(user, ["keep", "move"]);
     await eventually(async () => (await mailbox(user, "Done").catch(() => [])).length === 1, "the mail in the done folder");
-    assert.deepEqual((await mailbox(user)).map((mail) => [mail.subject, mail.seen]), [["keep", false]]);
+    assert.deepEqual(
+      (await mailbox(user)).map((mail) => [mail.subject, mail.seen]),
+      [["keep", false]],
+    );
     assert.equal((await mailbox(user, "Done"))[0]?.subject, "move");
   } finally {
     await watcher.stop();

@@ -10,7 +10,7 @@ const mail = (text: string): Buffer => Buffer.from(text.replace(/\r?\n/g, "\r\n"
 test("sender, subject, date, thread headers and recipients are read from a mail", async () => {
   const parsed = await parseMail(
     mail(
-      "Delivered-To: juliet@capulet.test\nX-Original-To: jules@capulet.test\nFrom: \"Montague, Romeo\" <Romeo@Montague.test>\nTo: Juliet <juliet@capulet.test>, Nurse <nurse@capulet.test>\nCc: friar@verona.test\nSubject: =?UTF-8?B?4piA?= sun\nDate: Tue, 24 Nov 2026 07:00:00 +0000\nMessage-ID: <r2@montague.test>\nIn-Reply-To: <j1@capulet.test>\nReferences: <r0@montague.test> <j1@capulet.test>\n\nHello\n",
+      'Delivered-To: juliet@capulet.test\nX-Original-To: jules@capulet.test\nFrom: "Montague, Romeo" <Romeo@Montague.test>\nTo: Juliet <juliet@capulet.test>, Nurse <nurse@capulet.test>\nCc: friar@verona.test\nSubject: =?UTF-8?B?4piA?= sun\nDate: Tue, 24 Nov 2026 07:00:00 +0000\nMessage-ID: <r2@montague.test>\nIn-Reply-To: <j1@capulet.test>\nReferences: <r0@montague.test> <j1@capulet.test>\n\nHello\n',
     ),
     TRIM,
   );
@@ -31,7 +31,9 @@ test("In-Reply-To counts as a reference when References is missing", async () =>
 
 test("text/plain is preferred to HTML when a mail has both", async () => {
   const parsed = await parseMail(
-    mail('From: a@b.test\nContent-Type: multipart/alternative; boundary="A"\n\n--A\nContent-Type: text/plain\n\nplain words\n--A\nContent-Type: text/html\n\n<p>html words</p>\n--A--\n'),
+    mail(
+      'From: a@b.test\nContent-Type: multipart/alternative; boundary="A"\n\n--A\nContent-Type: text/plain\n\nplain words\n--A\nContent-Type: text/html\n\n<p>html words</p>\n--A--\n',
+    ),
     TRIM,
   );
   assert.equal(parsed.body, "plain words");
@@ -39,7 +41,9 @@ test("text/plain is preferred to HTML when a mail has both", async () => {
 
 test("HTML-only mail becomes text without scripts, styles or tracking pixels", async () => {
   const parsed = await parseMail(
-    mail('From: a@b.test\nContent-Type: text/html; charset=utf-8\n\n<style>.x{}</style><script>alert(1)</script><h1>Title</h1><p>One <i>two</i></p><img src="http://t.test/p.gif" width=1><ul><li>item</li></ul>\n'),
+    mail(
+      'From: a@b.test\nContent-Type: text/html; charset=utf-8\n\n<style>.x{}</style><script>alert(1)</script><h1>Title</h1><p>One <i>two</i></p><img src="http://t.test/p.gif" width=1><ul><li>item</li></ul>\n',
+    ),
     TRIM,
   );
   assert.match(parsed.body, /TITLE/i);
@@ -63,7 +67,9 @@ for (const [charset, encoded, expected] of [
 
 test("attachments come out with their type and name", async () => {
   const parsed = await parseMail(
-    mail('From: a@b.test\nContent-Type: multipart/mixed; boundary="M"\n\n--M\nContent-Type: text/plain\n\nsee file\n--M\nContent-Type: application/pdf; name="plan.pdf"\nContent-Disposition: attachment; filename="plan.pdf"\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n--M--\n'),
+    mail(
+      'From: a@b.test\nContent-Type: multipart/mixed; boundary="M"\n\n--M\nContent-Type: text/plain\n\nsee file\n--M\nContent-Type: application/pdf; name="plan.pdf"\nContent-Disposition: attachment; filename="plan.pdf"\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n--M--\n',
+    ),
     TRIM,
   );
   assert.equal(parsed.attachments.length, 1);

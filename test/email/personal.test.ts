@@ -6,7 +6,19 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
-import { chat, emailJid, eventually, lmtpDeliver, personalAccount, readMailbox, registerEmail, startWorld, swaksDeliver, waitForChat, type World } from "./world.js";
+import {
+  chat,
+  emailJid,
+  eventually,
+  lmtpDeliver,
+  personalAccount,
+  readMailbox,
+  registerEmail,
+  startWorld,
+  swaksDeliver,
+  waitForChat,
+  type World,
+} from "./world.js";
 
 const JULIET_MAIL = "juliet@capulet.test";
 const ROMEO_MAIL = "romeo@montague.test";
@@ -30,10 +42,20 @@ test("a wrong mailbox password is refused at registration, naming the IMAP serve
 });
 
 test("registering forwards only mail that arrives afterwards, never the old inbox", async () => {
-  await lmtpDeliver(world, "nurse@capulet.test", JULIET_MAIL, "From: nurse@capulet.test\nTo: juliet@capulet.test\nSubject: old\nMessage-ID: <old-1@capulet.test>\n\nAn old mail\n");
+  await lmtpDeliver(
+    world,
+    "nurse@capulet.test",
+    JULIET_MAIL,
+    "From: nurse@capulet.test\nTo: juliet@capulet.test\nSubject: old\nMessage-ID: <old-1@capulet.test>\n\nAn old mail\n",
+  );
   const reply = await registerEmail(juliet, personalAccount(world, JULIET_MAIL, { name: "Juliet Capulet" }));
   assert.equal(reply.attrs.type, "result", reply.toString());
-  await lmtpDeliver(world, "nurse@capulet.test", JULIET_MAIL, "From: Nurse <nurse@capulet.test>\nTo: juliet@capulet.test\nSubject: new\nMessage-ID: <new-1@capulet.test>\n\nA new mail\n");
+  await lmtpDeliver(
+    world,
+    "nurse@capulet.test",
+    JULIET_MAIL,
+    "From: Nurse <nurse@capulet.test>\nTo: juliet@capulet.test\nSubject: new\nMessage-ID: <new-1@capulet.test>\n\nA new mail\n",
+  );
   const message = await waitForChat(juliet, "nurse@capulet.test");
   assert.equal(message.getChildText("body"), "A new mail");
   assert.equal(juliet.messages(emailJid("nurse@capulet.test")).length, 0, "the old mail was forwarded too");
@@ -91,12 +113,18 @@ test("Romeo's reply by mail reaches Juliet as a chat from his JID, in the same t
   assert.equal(message.getChildText("subject"), "Re: Balcony");
   assert.equal(message.getChildText("nick", "http://jabber.org/protocol/nick"), "Romeo Montague");
   // Once the XMPP server has it, the mail is marked read in Juliet's mailbox.
-  await eventually(async () => (await readMailbox(world, JULIET_MAIL)).find((entry) => entry.mail.messageId === "<reply-1@montague.test>")?.flags.has("\\Seen"), "the reply flagged \\Seen");
+  await eventually(
+    async () => (await readMailbox(world, JULIET_MAIL)).find((entry) => entry.mail.messageId === "<reply-1@montague.test>")?.flags.has("\\Seen"),
+    "the reply flagged \\Seen",
+  );
 });
 
 test("Juliet's answer continues Romeo's mail thread with In-Reply-To and References", async () => {
   await juliet.send(chat(ROMEO_MAIL, "Come up!", { thread: "balcony-thread" }));
-  const mail = await eventually(async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("Come up!"))?.mail, "Juliet's answer in Romeo's mailbox");
+  const mail = await eventually(
+    async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("Come up!"))?.mail,
+    "Juliet's answer in Romeo's mailbox",
+  );
   assert.equal(mail.inReplyTo, "<reply-1@montague.test>");
   assert.deepEqual([mail.references].flat(), [firstMessageId, "<reply-1@montague.test>"]);
   assert.equal(mail.subject, "Re: Balcony");
@@ -104,8 +132,13 @@ test("Juliet's answer continues Romeo's mail thread with In-Reply-To and Referen
 
 test("a XEP-0461 reply to one of Romeo's chat messages answers exactly that mail, not the latest one", async () => {
   assert.ok(romeoReplyStanzaId, "needs Romeo's reply from an earlier test");
-  await juliet.send(chat(ROMEO_MAIL, "About your first answer", { children: [xml("reply", { xmlns: "urn:xmpp:reply:0", id: romeoReplyStanzaId, to: emailJid(ROMEO_MAIL) })] }));
-  const mail = await eventually(async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("About your first answer"))?.mail, "the answer in Romeo's mailbox");
+  await juliet.send(
+    chat(ROMEO_MAIL, "About your first answer", { children: [xml("reply", { xmlns: "urn:xmpp:reply:0", id: romeoReplyStanzaId, to: emailJid(ROMEO_MAIL) })] }),
+  );
+  const mail = await eventually(
+    async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("About your first answer"))?.mail,
+    "the answer in Romeo's mailbox",
+  );
   assert.equal(mail.inReplyTo, "<reply-1@montague.test>");
 });
 
@@ -122,7 +155,10 @@ test("chat attachments go along as mail attachments up to the size cap, and as l
   try {
     const oob = (url: string) => xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, url));
     await juliet.send(chat(ROMEO_MAIL, "Two files", { children: [oob(`${base}/small.txt`), oob(`${base}/large.bin`)] }));
-    const mail = await eventually(async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("Two files"))?.mail, "the mail with attachments");
+    const mail = await eventually(
+      async () => (await readMailbox(world, ROMEO_MAIL)).find((entry) => entry.mail.text?.includes("Two files"))?.mail,
+      "the mail with attachments",
+    );
     assert.equal(mail.attachments.length, 1);
     assert.equal(mail.attachments[0]!.filename, "small.txt");
     assert.deepEqual(mail.attachments[0]!.content, small);
@@ -187,7 +223,8 @@ test("a mail's attachment is offered as a link the gateway serves, byte for byte
 
 test("a mail in ISO-8859-1, written by another mail tool (swaks), arrives with its accents intact", async () => {
   const file = join(world.h.dir, "latin1.eml");
-  const text = "From: Tybalt <tybalt@capulet.test>\r\nTo: juliet@capulet.test\r\nSubject: =?ISO-8859-1?Q?D=E9fi?=\r\nMessage-ID: <latin1-1@capulet.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÀ demain, garçon. Ça suffira.\r\n";
+  const text =
+    "From: Tybalt <tybalt@capulet.test>\r\nTo: juliet@capulet.test\r\nSubject: =?ISO-8859-1?Q?D=E9fi?=\r\nMessage-ID: <latin1-1@capulet.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÀ demain, garçon. Ça suffira.\r\n";
   writeFileSync(join(world.h.dir, "latin1.eml"), Buffer.from(text, "latin1"));
   await swaksDeliver(world, ["--from", "tybalt@capulet.test", "--to", JULIET_MAIL, "--data", `@${file}`]);
   const message = await waitForChat(juliet, "tybalt@capulet.test");
@@ -196,9 +233,19 @@ test("a mail in ISO-8859-1, written by another mail tool (swaks), arrives with i
 });
 
 test("a mail flagged as spam by the mail server is not forwarded and stays unread in the mailbox", async () => {
-  await lmtpDeliver(world, "spammer@spam.test", JULIET_MAIL, "From: spammer@spam.test\nTo: juliet@capulet.test\nSubject: Cheap potions\nMessage-ID: <spam-1@spam.test>\nX-Spam-Flag: YES\nX-Spam-Status: Yes, score=12.3\n\nBuy now\n");
+  await lmtpDeliver(
+    world,
+    "spammer@spam.test",
+    JULIET_MAIL,
+    "From: spammer@spam.test\nTo: juliet@capulet.test\nSubject: Cheap potions\nMessage-ID: <spam-1@spam.test>\nX-Spam-Flag: YES\nX-Spam-Status: Yes, score=12.3\n\nBuy now\n",
+  );
   // A normal mail after it proves the spam was looked at and passed over, not just slow.
-  await lmtpDeliver(world, "benvolio@verona.test", JULIET_MAIL, "From: benvolio@verona.test\nTo: juliet@capulet.test\nSubject: news\nMessage-ID: <after-spam@verona.test>\n\nNot spam\n");
+  await lmtpDeliver(
+    world,
+    "benvolio@verona.test",
+    JULIET_MAIL,
+    "From: benvolio@verona.test\nTo: juliet@capulet.test\nSubject: news\nMessage-ID: <after-spam@verona.test>\n\nNot spam\n",
+  );
   await waitForChat(juliet, "benvolio@verona.test");
   assert.equal(juliet.messages(emailJid("spammer@spam.test")).length, 0);
   const spam = (await readMailbox(world, JULIET_MAIL)).find((entry) => entry.mail.messageId === "<spam-1@spam.test>");
@@ -249,7 +296,10 @@ test("a bounce that arrives later by mail comes back as an error for the message
       "",
     ].join("\n"),
   );
-  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.from === emailJid("paris@verona.test"), 10_000);
+  const error = await juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.from === emailJid("paris@verona.test"),
+    10_000,
+  );
   assert.equal(error.attrs.id, "to-paris");
   assert.match(errorText(error), /User unknown/);
   assert.equal(juliet.messages(emailJid("mailer-daemon@verona.test")).length, 0, "the bounce itself is not shown as a chat");
@@ -269,12 +319,24 @@ test("a mail server's refusal (5xx) comes back at once as an error naming the se
 test("with the policy 'only mail from addresses I wrote to', a stranger's mail stays unread in the mailbox", async () => {
   const command = async (text: string): Promise<void> => {
     await juliet.send(xml("message", { to: "email.example.test", type: "chat" }, xml("body", {}, text)));
-    await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === "email.example.test" && /Which mail to forward/.test(stanza.getChildText("body") ?? ""));
+    await juliet.waitFor(
+      (stanza) => stanza.name === "message" && stanza.attrs.from === "email.example.test" && /Which mail to forward/.test(stanza.getChildText("body") ?? ""),
+    );
   };
   await command("set spam=known");
   try {
-    await lmtpDeliver(world, "stranger@rosaline.test", JULIET_MAIL, "From: stranger@rosaline.test\nTo: juliet@capulet.test\nSubject: hello\nMessage-ID: <stranger-1@rosaline.test>\n\nWho are you?\n");
-    await lmtpDeliver(world, ROMEO_MAIL, JULIET_MAIL, "From: romeo@montague.test\nTo: juliet@capulet.test\nSubject: again\nMessage-ID: <known-1@montague.test>\n\nIt is I\n");
+    await lmtpDeliver(
+      world,
+      "stranger@rosaline.test",
+      JULIET_MAIL,
+      "From: stranger@rosaline.test\nTo: juliet@capulet.test\nSubject: hello\nMessage-ID: <stranger-1@rosaline.test>\n\nWho are you?\n",
+    );
+    await lmtpDeliver(
+      world,
+      ROMEO_MAIL,
+      JULIET_MAIL,
+      "From: romeo@montague.test\nTo: juliet@capulet.test\nSubject: again\nMessage-ID: <known-1@montague.test>\n\nIt is I\n",
+    );
     await waitForChat(juliet, ROMEO_MAIL, (body) => body === "It is I");
     assert.equal(juliet.messages(emailJid("stranger@rosaline.test")).length, 0);
     const left = (await readMailbox(world, JULIET_MAIL)).find((entry) => entry.mail.messageId === "<stranger-1@rosaline.test>");
@@ -287,7 +349,12 @@ test("with the policy 'only mail from addresses I wrote to', a stranger's mail s
 test("unregistering stops the mailbox watch: later mail is not forwarded", async () => {
   const reply = await juliet.iq(xml("iq", { type: "set", to: "email.example.test" }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))));
   assert.equal(reply.attrs.type, "result");
-  await lmtpDeliver(world, "nurse@capulet.test", JULIET_MAIL, "From: nurse@capulet.test\nTo: juliet@capulet.test\nSubject: late\nMessage-ID: <late-1@capulet.test>\n\nToo late\n");
+  await lmtpDeliver(
+    world,
+    "nurse@capulet.test",
+    JULIET_MAIL,
+    "From: nurse@capulet.test\nTo: juliet@capulet.test\nSubject: late\nMessage-ID: <late-1@capulet.test>\n\nToo late\n",
+  );
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(juliet.messages(emailJid("nurse@capulet.test")).filter((stanza) => stanza.getChildText("body") === "Too late").length, 0);
 });

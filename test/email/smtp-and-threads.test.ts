@@ -8,7 +8,10 @@ import { memoryTable } from "../support/memory-table.js";
 
 test("an SMTP 5xx is final and carries the server's words; 4xx and connection failures are retried", () => {
   const login = { host: "smtp.test" };
-  assert.deepEqual(classify(login, { responseCode: 550, response: "550 5.1.1 User unknown" }), { kind: "permanent", reason: "The mail server smtp.test refused this message: 550 5.1.1 User unknown" });
+  assert.deepEqual(classify(login, { responseCode: 550, response: "550 5.1.1 User unknown" }), {
+    kind: "permanent",
+    reason: "The mail server smtp.test refused this message: 550 5.1.1 User unknown",
+  });
   assert.equal(classify(login, { responseCode: 451, response: "451 try later" }).kind, "temporary");
   assert.equal(classify(login, { code: "ECONNREFUSED", message: "connect ECONNREFUSED" }).kind, "temporary");
 });
@@ -36,11 +39,27 @@ test("a mail thread that did not begin in chat gets its first Message-ID as chat
 
 test("a chat message becomes a UTF-8 text mail with a stable Message-ID and a one-line subject", () => {
   const message = { id: "0f1e", user: "j@x", peer: "romeo@montague.test", body: "Hi\nthere", attachments: [], sentAt: new Date(0), sourceId: "s" } as never;
-  const mail = composeMail({ message, from: { address: "j@c.test", name: "Juliet" }, reply: { references: [], subject: "Plans" }, attachments: [], linked: ["https://x.test/a.png"], defaultSubject: "Message", messageIdDomain: "gw.test" });
+  const mail = composeMail({
+    message,
+    from: { address: "j@c.test", name: "Juliet" },
+    reply: { references: [], subject: "Plans" },
+    attachments: [],
+    linked: ["https://x.test/a.png"],
+    defaultSubject: "Message",
+    messageIdDomain: "gw.test",
+  });
   assert.equal(mail.messageId, "<0f1e@gw.test>");
   assert.equal(mail.subject, "Re: Plans");
   assert.equal(mail.text, "Hi\nthere\n\nhttps://x.test/a.png");
-  const withSubject = composeMail({ message: { ...(message as object), subject: "A\r\nBcc: evil@x.test" } as never, from: { address: "j@c.test" }, reply: { references: [] }, attachments: [], linked: [], defaultSubject: "Message", messageIdDomain: "gw.test" });
+  const withSubject = composeMail({
+    message: { ...(message as object), subject: "A\r\nBcc: evil@x.test" } as never,
+    from: { address: "j@c.test" },
+    reply: { references: [] },
+    attachments: [],
+    linked: [],
+    defaultSubject: "Message",
+    messageIdDomain: "gw.test",
+  });
   assert.equal(withSubject.subject, "A Bcc: evil@x.test", "a line break cannot inject a header");
 });
 

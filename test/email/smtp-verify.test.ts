@@ -21,7 +21,10 @@ after(async () => {
 test("an SMTP login the server refuses is reported as not-authorized, naming the SMTP server", async () => {
   await assert.rejects(
     mailer.verify({ host: "127.0.0.1", port: relay.port, security: "none", user: "juliet@capulet.test", password: "wrong" }),
-    (error: unknown) => error instanceof GatewayError && error.condition === "not-authorized" && error.message.includes(`The SMTP server 127.0.0.1:${relay.port} refused the login for juliet@capulet.test`),
+    (error: unknown) =>
+      error instanceof GatewayError &&
+      error.condition === "not-authorized" &&
+      error.message.includes(`The SMTP server 127.0.0.1:${relay.port} refused the login for juliet@capulet.test`),
   );
   await mailer.verify({ host: "127.0.0.1", port: relay.port, security: "none", user: "juliet@capulet.test", password: "right" });
 });
@@ -43,6 +46,9 @@ test("a send to a server that is down is temporary; one it refuses with 5xx is p
   } finally {
     relay.accept();
   }
-  const down = await mailer.send({ ...login, port: 1 }, { from: "juliet@capulet.test", to: "nobody@verona.test", subject: "x", text: "x", messageId: "<t2@gw.test>" });
+  const down = await mailer.send(
+    { ...login, port: 1 },
+    { from: "juliet@capulet.test", to: "nobody@verona.test", subject: "x", text: "x", messageId: "<t2@gw.test>" },
+  );
   assert.equal(down.kind, "temporary");
 });

@@ -96,9 +96,19 @@ export function chat(to: string, body: string, extra: { id?: string; subject?: s
 }
 
 /** A chat message with a body from the given contact. */
-export function waitForChat(client: TestClient, from: string, match: (body: string, stanza: Element) => boolean = () => true, timeoutMs = 10_000): Promise<Element> {
+export function waitForChat(
+  client: TestClient,
+  from: string,
+  match: (body: string, stanza: Element) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<Element> {
   return client.waitFor(
-    (stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === emailJid(from) && stanza.getChild("body") !== undefined && match(stanza.getChildText("body") ?? "", stanza),
+    (stanza) =>
+      stanza.name === "message" &&
+      stanza.attrs.type !== "error" &&
+      stanza.attrs.from === emailJid(from) &&
+      stanza.getChild("body") !== undefined &&
+      match(stanza.getChildText("body") ?? "", stanza),
     timeoutMs,
   );
 }
@@ -125,7 +135,9 @@ export async function lmtpDeliver(world: World, from: string, to: string, raw: s
 
 /** Delivers a mail by LMTP with swaks, a mail tool that is not ours. */
 export async function swaksDeliver(world: World, args: string[]): Promise<void> {
-  const child = spawn("swaks", ["--protocol", "LMTP", "--server", "127.0.0.1", "--port", String(world.dovecot.lmtpPort), "--silent", "2", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("swaks", ["--protocol", "LMTP", "--server", "127.0.0.1", "--port", String(world.dovecot.lmtpPort), "--silent", "2", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -135,7 +147,14 @@ export async function swaksDeliver(world: World, args: string[]): Promise<void> 
 
 /** Every mail in a mailbox, parsed, with its flags. */
 export async function readMailbox(world: World, user: string): Promise<Array<{ uid: number; flags: Set<string>; mail: ParsedMail; raw: Buffer }>> {
-  const client = new ImapFlow({ host: "127.0.0.1", port: world.dovecot.imapPort, secure: false, auth: { user, pass: MAIL_PASSWORD }, logger: false, disableAutoIdle: true });
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: world.dovecot.imapPort,
+    secure: false,
+    auth: { user, pass: MAIL_PASSWORD },
+    logger: false,
+    disableAutoIdle: true,
+  });
   client.on("error", () => undefined);
   await client.connect();
   try {

@@ -38,7 +38,11 @@ before(async () => {
   const client = new pg.Client({ host: admin.hostname, port: Number(admin.port), user: admin.username, database: "postgres" });
   await client.connect();
   try {
-    for (const statement of sql.split(";").map((part) => part.trim()).filter(Boolean)) await client.query(statement);
+    for (const statement of sql
+      .split(";")
+      .map((part) => part.trim())
+      .filter(Boolean))
+      await client.query(statement);
   } finally {
     await client.end();
   }
@@ -51,7 +55,13 @@ before(async () => {
     startStandbys: false,
     env: { SWITCHBOARD_SECRET_KEY: SECRET_KEY },
     // The doc's store section as it stands; the other sections as the rest of the suite writes them.
-    configText: (config, home) => [storeYaml(home), ...Object.entries(config).filter(([key]) => key !== "store").map(([key, value]) => `${key}: ${JSON.stringify(value)}`)].join("\n"),
+    configText: (config, home) =>
+      [
+        storeYaml(home),
+        ...Object.entries(config)
+          .filter(([key]) => key !== "store")
+          .map(([key, value]) => `${key}: ${JSON.stringify(value)}`),
+      ].join("\n"),
   });
   juliet = await w.login("juliet");
 });
@@ -66,12 +76,27 @@ async function conversation(round: string): Promise<void> {
   await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `${round}-mail` }, xml("body", {}, `${round}: a mail from Juliet`)));
   await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `${round}-text` }, xml("body", {}, `${round}: a text from Juliet`)));
   const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true });
-  await lmtp.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: round, text: `${round}: a mail from Romeo`, messageId: `<${round}@mail.example.test>` });
+  await lmtp.sendMail({
+    envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
+    from: mailAddress("romeo"),
+    to: mailAddress("juliet"),
+    subject: round,
+    text: `${round}: a mail from Romeo`,
+    messageId: `<${round}@mail.example.test>`,
+  });
   lmtp.close();
   let response = { status: 0 };
   for (const deadline = Date.now() + 30_000; response.status !== 200 && Date.now() < deadline; ) {
     const sid = `SM${round === "before" ? "b" : "a"}${"0".repeat(31)}`;
-    const params = { MessageSid: sid, SmsSid: sid, AccountSid: w.operator.sid, From: ROMEO_PHONE, To: NUMBER, Body: `${round}: a text from Romeo`, NumMedia: "0" };
+    const params = {
+      MessageSid: sid,
+      SmsSid: sid,
+      AccountSid: w.operator.sid,
+      From: ROMEO_PHONE,
+      To: NUMBER,
+      Body: `${round}: a text from Romeo`,
+      NumMedia: "0",
+    };
     response = { status: await postWebhook(w, w.gateways.find((gateway) => gateway.running) ?? w.gateway, params) };
     if (response.status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -84,12 +109,25 @@ async function conversation(round: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await until(() => w.twilio.messages.slice(textsBefore).some((message) => message.body === `${round}: a text from Juliet`), 30_000);
-  await until(() => bodies(juliet, emailJid(mailAddress("romeo"))).includes(`${round}: a mail from Romeo`) && bodies(juliet, phoneJid(ROMEO_PHONE)).includes(`${round}: a text from Romeo`), 60_000);
+  await until(
+    () =>
+      bodies(juliet, emailJid(mailAddress("romeo"))).includes(`${round}: a mail from Romeo`) &&
+      bodies(juliet, phoneJid(ROMEO_PHONE)).includes(`${round}: a text from Romeo`),
+    60_000,
+  );
   await new Promise((resolve) => setTimeout(resolve, 500));
   mails = await mailTexts();
   assert.deepEqual(mails.filter((text) => text === `${round}: a mail from Juliet`).length, 1, "Romeo gets Juliet's mail once");
-  assert.equal(w.twilio.messages.slice(textsBefore).filter((message) => message.body === `${round}: a text from Juliet`).length, 1, "Romeo gets Juliet's text once");
-  assert.equal(bodies(juliet, emailJid(mailAddress("romeo"))).filter((body) => body === `${round}: a mail from Romeo`).length, 1, "Juliet gets Romeo's mail once");
+  assert.equal(
+    w.twilio.messages.slice(textsBefore).filter((message) => message.body === `${round}: a text from Juliet`).length,
+    1,
+    "Romeo gets Juliet's text once",
+  );
+  assert.equal(
+    bodies(juliet, emailJid(mailAddress("romeo"))).filter((body) => body === `${round}: a mail from Romeo`).length,
+    1,
+    "Juliet gets Romeo's mail once",
+  );
   assert.equal(bodies(juliet, phoneJid(ROMEO_PHONE)).filter((body) => body === `${round}: a text from Romeo`).length, 1, "Juliet gets Romeo's text once");
   const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith(round));
   assert.deepEqual(errors.map(String), [], "Juliet is told of no failure");

@@ -11,7 +11,8 @@ export async function pool(n: number, width: number, task: (index: number) => Pr
   );
 }
 
-const chatsFrom = (client: TestClient, from: string) => client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from);
+const chatsFrom = (client: TestClient, from: string) =>
+  client.received.filter((stanza) => stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === from);
 
 /** Bodies of the chat messages `client` got from `from`, copies included. */
 export const bodies = (client: TestClient, from: string): string[] => chatsFrom(client, from).map((stanza) => (stanza.getChildText("body") ?? "").trim());

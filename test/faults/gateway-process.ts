@@ -67,7 +67,10 @@ export class GatewayProcess {
 
   /** Is the process alive and, with `/readyz`, holding its domains? */
   async answers(path = "/readyz"): Promise<boolean> {
-    return fetch(`http://127.0.0.1:${this.httpPort}${path}`, { signal: AbortSignal.timeout(2_000) }).then((response) => response.ok, () => false);
+    return fetch(`http://127.0.0.1:${this.httpPort}${path}`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
   }
 
   /** Waits until every component link is online. */

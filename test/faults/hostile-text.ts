@@ -16,7 +16,9 @@ const codePoint = fc.oneof(
 
 /** `count` strings of 1–30 code points of every class, lone surrogates included. */
 export function hostileStrings(count: number, seed: number): string[] {
-  const arbitrary = fc.array(codePoint, { minLength: 1, maxLength: 30 }).map((points) => points.map((point) => (point < 0x10000 ? String.fromCharCode(point) : String.fromCodePoint(point))).join(""));
+  const arbitrary = fc
+    .array(codePoint, { minLength: 1, maxLength: 30 })
+    .map((points) => points.map((point) => (point < 0x10000 ? String.fromCharCode(point) : String.fromCodePoint(point))).join(""));
   return ["Eve\u0001", "\u0000", "\uFFFE\uFFFF", "\uD800", "<&>'\"", ...fc.sample(arbitrary, { numRuns: Math.max(0, count - 5), seed })].slice(0, count);
 }
 

@@ -41,7 +41,9 @@ test(`kill -9 during ${N} inbound webhooks: after a restart each text arrives ex
     const messageSid = `SM${i.toString(16).padStart(32, "0")}`;
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const result = await w.twilio.sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body: keys[i]!, messageSid, url: w.incomingUrl }).catch(() => ({ status: 0 }));
+      const result = await w.twilio
+        .sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body: keys[i]!, messageSid, url: w.incomingUrl })
+        .catch(() => ({ status: 0 }));
       if (result.status === 200 || Date.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -49,7 +51,9 @@ test(`kill -9 during ${N} inbound webhooks: after a restart each text arrives ex
   await killer;
   await until(() => new Set(bodies(juliet, from)).size >= N, 60_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const row = tally("kill -9 of the gateway during inbound webhooks (SMS → XMPP)", keys, bodies(juliet, from), { doubledSameId: sameIdCopies(juliet, from, keys) });
+  const row = tally("kill -9 of the gateway during inbound webhooks (SMS → XMPP)", keys, bodies(juliet, from), {
+    doubledSameId: sameIdCopies(juliet, from, keys),
+  });
   record(row);
   assert.ok(killed);
   assert.equal(row.lost, 0, JSON.stringify(row));
@@ -60,9 +64,24 @@ test(`kill -9 during ${N} inbound mails: after a restart each mail arrives exact
   const romeo = mailAddress("romeo");
   const from = emailJid(romeo);
   const keys = Array.from({ length: N }, (_, i) => `mail ${i}`);
-  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 4 });
+  const lmtp = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: w.dovecot.lmtpPort,
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 4,
+  });
   await pool(N, 4, async (i) => {
-    await lmtp.sendMail({ envelope: { from: romeo, to: [mailAddress("juliet")] }, from: romeo, to: mailAddress("juliet"), subject: `fault ${i}`, text: keys[i]!, messageId: `<fault-${i}@mail.example.test>` });
+    await lmtp.sendMail({
+      envelope: { from: romeo, to: [mailAddress("juliet")] },
+      from: romeo,
+      to: mailAddress("juliet"),
+      subject: `fault ${i}`,
+      text: keys[i]!,
+      messageId: `<fault-${i}@mail.example.test>`,
+    });
   });
   lmtp.close();
   await until(() => bodies(juliet, from).length >= KILL_AT, 120_000);
@@ -70,7 +89,12 @@ test(`kill -9 during ${N} inbound mails: after a restart each mail arrives exact
   await w.gateway.start();
   await until(() => new Set(bodies(juliet, from).map((body) => body.trim())).size >= N, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const row = tally("kill -9 of the gateway during inbound mail (IMAP → XMPP)", keys, bodies(juliet, from).map((body) => body.trim()), { doubledSameId: sameIdCopies(juliet, from, keys) });
+  const row = tally(
+    "kill -9 of the gateway during inbound mail (IMAP → XMPP)",
+    keys,
+    bodies(juliet, from).map((body) => body.trim()),
+    { doubledSameId: sameIdCopies(juliet, from, keys) },
+  );
   record(row);
   assert.equal(row.lost, 0, JSON.stringify(row));
   assert.equal(row.doubled - (row.doubledSameId ?? 0), 0, JSON.stringify(row));
@@ -79,7 +103,8 @@ test(`kill -9 during ${N} inbound mails: after a restart each mail arrives exact
 test(`kill -9 during ${N} outbound texts: after a restart Twilio has each exactly once`, async () => {
   const keys = Array.from({ length: N }, (_, i) => `text out ${i}`);
   const before = w.twilio.messages.length;
-  for (const [i, key] of keys.entries()) await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `out-sms-${i}` }, xml("body", {}, key)));
+  for (const [i, key] of keys.entries())
+    await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `out-sms-${i}` }, xml("body", {}, key)));
   await until(() => w.twilio.messages.length - before >= KILL_AT, 120_000);
   await w.gateway.kill9();
   await w.gateway.start();
@@ -99,7 +124,8 @@ test(`kill -9 during ${N} outbound texts: after a restart Twilio has each exactl
 test(`kill -9 during ${N} outbound mails: after a restart the SMTP server has each exactly once`, async () => {
   const keys = Array.from({ length: N }, (_, i) => `mail out ${i}`);
   const before = w.relay.received.length;
-  for (const [i, key] of keys.entries()) await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `out-mail-${i}` }, xml("body", {}, key)));
+  for (const [i, key] of keys.entries())
+    await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `out-mail-${i}` }, xml("body", {}, key)));
   await until(() => w.relay.received.length - before >= KILL_AT, 120_000);
   await w.gateway.kill9();
   await w.gateway.start();

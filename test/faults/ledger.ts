@@ -38,8 +38,24 @@ export function tally(scenario: string, expected: string[], arrived: string[], e
   // (XEP-0359) and mail systems (Message-ID) show them once. Anything else doubled is a failure.
   const visible = doubled - (extra.doubledSameId ?? 0);
   const missing = lost > 0 ? [...wanted].filter((key) => !seen.has(key)).slice(0, 20) : undefined;
-  const twice = doubled > 0 ? [...seen].filter(([, count]) => count > 1).map(([key]) => key).slice(0, 20) : undefined;
-  return { scenario, sent: wanted.size, delivered, lost, doubled, ...extra, ...(missing && { missing }), ...(twice && { twice }), result: lost === 0 && visible === 0 ? "pass" : "fail" };
+  const twice =
+    doubled > 0
+      ? [...seen]
+          .filter(([, count]) => count > 1)
+          .map(([key]) => key)
+          .slice(0, 20)
+      : undefined;
+  return {
+    scenario,
+    sent: wanted.size,
+    delivered,
+    lost,
+    doubled,
+    ...extra,
+    ...(missing && { missing }),
+    ...(twice && { twice }),
+    result: lost === 0 && visible === 0 ? "pass" : "fail",
+  };
 }
 
 /** Keeps `row` for docs/reliability.md, under the store this test process runs on. */
@@ -47,4 +63,3 @@ export function record(row: Tally): void {
   mkdirSync(join(tmpdir(), "switchboard-faults"), { recursive: true });
   appendFileSync(RESULTS, `${JSON.stringify({ store: STORE_KIND, ...row, at: new Date().toISOString() })}\n`);
 }
-

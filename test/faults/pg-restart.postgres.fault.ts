@@ -62,8 +62,16 @@ for (const mode of ["fast", "immediate"] as const) {
     const back = `service back ${(backAfter / 1000).toFixed(1)} s after the database (${restarts} gateway exits, each restarted ${RESTART_SEC} s later as systemd would)`;
     const label = `PostgreSQL restarted (pg_ctl -m ${mode}, down ${DOWN_MS / 1000} s) under two instances`;
     const rows = [
-      { ...result.textsOut!, scenario: `${label}, amid outbound SMS (XMPP → Twilio)`, note: `${back}; ${result.bounced} client messages bounced meanwhile, sent again by the client` },
-      { ...result.webhooks!, scenario: `${label}, amid inbound webhooks (SMS → XMPP)`, note: `${result.refusedWebhooks} webhook posts not answered 200, posted again` },
+      {
+        ...result.textsOut!,
+        scenario: `${label}, amid outbound SMS (XMPP → Twilio)`,
+        note: `${back}; ${result.bounced} client messages bounced meanwhile, sent again by the client`,
+      },
+      {
+        ...result.webhooks!,
+        scenario: `${label}, amid inbound webhooks (SMS → XMPP)`,
+        note: `${result.refusedWebhooks} webhook posts not answered 200, posted again`,
+      },
       { ...result.mailsIn!, scenario: `${label}, amid inbound mail (IMAP → XMPP)` },
       { ...result.mailsOut!, scenario: `${label}, amid outbound mail (XMPP → SMTP)` },
     ];

@@ -21,7 +21,9 @@ const passes: Array<{ store: string; seconds: number; status: number | null; fil
 // One line per scenario and store, a scenario's stores next to each other, in the order first run.
 const order = [...new Set(rows.map((row) => row.scenario))];
 const storeName = (store: string | undefined) => (store === "postgresql" ? "PostgreSQL" : "SQLite");
-const sorted = [...rows].sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario) || (a.store === "postgresql" ? 1 : 0) - (b.store === "postgresql" ? 1 : 0));
+const sorted = [...rows].sort(
+  (a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario) || (a.store === "postgresql" ? 1 : 0) - (b.store === "postgresql" ? 1 : 0),
+);
 const table = [
   "| scenario | store | sent | delivered | lost | doubled (same id) | result | note |",
   "|---|---|---:|---:|---:|---:|---|---|",
@@ -46,7 +48,10 @@ const minutes = (seconds: number) => `${Math.floor(seconds / 60)} min ${seconds 
 const timing = passes.length
   ? `The suite runs once per store (\`test/faults/run.ts\`); scenarios that need several instances on one
 database (\`*.postgres.fault.ts\`) run in the PostgreSQL pass only. ${passes
-      .map((pass) => `The ${storeName(pass.store)} pass (${pass.files.length} files) took ${minutes(pass.seconds)}${pass.status === 0 ? " and passed" : "; some of its scenarios failed"}.`)
+      .map(
+        (pass) =>
+          `The ${storeName(pass.store)} pass (${pass.files.length} files) took ${minutes(pass.seconds)}${pass.status === 0 ? " and passed" : "; some of its scenarios failed"}.`,
+      )
       .join(" ")}`
   : "";
 

@@ -23,7 +23,10 @@ for (const store of stores) {
   if (pass.length === 0) continue;
   console.log(`\n# fault suite on ${store}: ${pass.join(", ")}`);
   const started = Date.now();
-  const run = spawnSync("node", ["--test", "--test-concurrency=1", ...pass.map((file) => join(here, file))], { stdio: "inherit", env: { ...process.env, SWITCHBOARD_TEST_STORE: store } });
+  const run = spawnSync("node", ["--test", "--test-concurrency=1", ...pass.map((file) => join(here, file))], {
+    stdio: "inherit",
+    env: { ...process.env, SWITCHBOARD_TEST_STORE: store },
+  });
   const seconds = Math.round((Date.now() - started) / 1000);
   appendFileSync(PASSES, `${JSON.stringify({ store, files: pass, seconds, status: run.status })}\n`);
   console.log(`# fault suite on ${store}: ${run.status === 0 ? "passed" : "FAILED"} in ${seconds} s`);

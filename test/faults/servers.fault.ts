@@ -38,10 +38,17 @@ async function webhook(index: number, body: string, options: { abortAfterMs?: nu
       const { default: twilio } = await import("twilio");
       const params = { MessageSid: messageSid, SmsSid: messageSid, AccountSid: w.operator.sid, From: ROMEO_PHONE, To: NUMBER, Body: body, NumMedia: "0" };
       const signature = twilio.getExpectedTwilioSignature(w.operator.authToken, w.incomingUrl, params);
-      await fetch(w.incomingUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString(), signal: AbortSignal.timeout(options.abortAfterMs) }).catch(() => undefined);
+      await fetch(w.incomingUrl, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+        body: new URLSearchParams(params).toString(),
+        signal: AbortSignal.timeout(options.abortAfterMs),
+      }).catch(() => undefined);
     }
     first = false;
-    const result = await w.twilio.sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body, messageSid, url: w.incomingUrl }).catch(() => ({ status: 0 }));
+    const result = await w.twilio
+      .sendInbound({ accountSid: w.operator.sid, from: ROMEO_PHONE, to: NUMBER, body, messageSid, url: w.incomingUrl })
+      .catch(() => ({ status: 0 }));
     if (result.status === 200 || Date.now() > deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -58,7 +65,15 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   const mail = emailJid(mailAddress("romeo"));
   const textKeys = Array.from({ length: N }, (_, i) => `prosody text ${i}`);
   const mailKeys = Array.from({ length: N }, (_, i) => `prosody mail ${i}`);
-  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const lmtp = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: w.dovecot.lmtpPort,
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
   const restart = (async () => {
     await until(() => bodies(juliet, sms).length + bodies(juliet, mail).length >= N * 0.6, 120_000);
     await w.prosody.restart();
@@ -67,7 +82,14 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   await Promise.all([
     pool(N, 10, (i) => webhook(i, textKeys[i]!)),
     pool(N, 2, async (i) => {
-      await lmtp.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `p${i}`, text: mailKeys[i]!, messageId: `<prosody-${i}@mail.example.test>` });
+      await lmtp.sendMail({
+        envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
+        from: mailAddress("romeo"),
+        to: mailAddress("juliet"),
+        subject: `p${i}`,
+        text: mailKeys[i]!,
+        messageId: `<prosody-${i}@mail.example.test>`,
+      });
     }),
   ]);
   lmtp.close();
@@ -75,8 +97,12 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   // Messages the server stored while Juliet was between sessions reach her on login.
   await until(() => new Set(bodies(juliet, sms)).size >= N && new Set(bodies(juliet, mail)).size >= N, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const texts = tally("Prosody restarted during inbound texts (SMS → XMPP)", textKeys, bodies(juliet, sms), { doubledSameId: sameIdCopies(juliet, sms, textKeys) });
-  const mails = tally("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, bodies(juliet, mail), { doubledSameId: sameIdCopies(juliet, mail, mailKeys) });
+  const texts = tally("Prosody restarted during inbound texts (SMS → XMPP)", textKeys, bodies(juliet, sms), {
+    doubledSameId: sameIdCopies(juliet, sms, textKeys),
+  });
+  const mails = tally("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, bodies(juliet, mail), {
+    doubledSameId: sameIdCopies(juliet, mail, mailKeys),
+  });
   record(texts);
   record(mails);
   assert.equal(texts.result, "pass", JSON.stringify(texts));
@@ -107,18 +133,48 @@ test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, asyn
 test(`Dovecot restarted while ${N} mails are read: each arrives once`, async () => {
   const from = emailJid(mailAddress("romeo"));
   const keys = Array.from({ length: N }, (_, i) => `dovecot mail ${i}`);
-  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const lmtp = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: w.dovecot.lmtpPort,
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
   const first = Math.floor(N * 0.6);
   await pool(first, 2, async (i) => {
-    await lmtp.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
+    await lmtp.sendMail({
+      envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
+      from: mailAddress("romeo"),
+      to: mailAddress("juliet"),
+      subject: `d${i}`,
+      text: keys[i]!,
+      messageId: `<dovecot-${i}@mail.example.test>`,
+    });
   });
   lmtp.close();
   await until(() => bodies(juliet, from).filter((body) => body.startsWith("dovecot")).length >= N * 0.2, 120_000);
   await w.dovecot.restart();
-  const again = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const again = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: w.dovecot.lmtpPort,
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
   await pool(N - first, 2, async (j) => {
     const i = first + j;
-    await again.sendMail({ envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] }, from: mailAddress("romeo"), to: mailAddress("juliet"), subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
+    await again.sendMail({
+      envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
+      from: mailAddress("romeo"),
+      to: mailAddress("juliet"),
+      subject: `d${i}`,
+      text: keys[i]!,
+      messageId: `<dovecot-${i}@mail.example.test>`,
+    });
   });
   again.close();
   await until(() => new Set(bodies(juliet, from)).size >= keys.length + 0 && keys.every((key) => bodies(juliet, from).includes(key)), 120_000);
@@ -134,7 +190,8 @@ test(`the SMTP server down for ${SMTP_DOWN_MS / 1000} s: the ${Math.min(N, 200)}
   const before = w.relay.received.length;
   await w.relay.stop();
   const downSince = Date.now();
-  for (const [i, key] of keys.entries()) await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `sd-${i}` }, xml("body", {}, key)));
+  for (const [i, key] of keys.entries())
+    await juliet.send(xml("message", { to: emailJid(mailAddress("romeo")), type: "chat", id: `sd-${i}` }, xml("body", {}, key)));
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, SMTP_DOWN_MS - (Date.now() - downSince))));
   assert.equal(w.relay.received.length, before);
   await w.relay.start();
@@ -149,7 +206,9 @@ test(`the SMTP server down for ${SMTP_DOWN_MS / 1000} s: the ${Math.min(N, 200)}
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   got = await texts();
   const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith("sd-")).length;
-  const row = tally(`SMTP server down ${SMTP_DOWN_MS / 1000} s, then back (XMPP → SMTP)`, keys, got, { note: errors ? `${errors} error messages to the sender` : "" });
+  const row = tally(`SMTP server down ${SMTP_DOWN_MS / 1000} s, then back (XMPP → SMTP)`, keys, got, {
+    note: errors ? `${errors} error messages to the sender` : "",
+  });
   record(row);
   assert.equal(row.result, "pass", JSON.stringify(row));
   assert.equal(errors, 0, "a temporary outage is not reported as a failure");
@@ -165,7 +224,9 @@ test(`Twilio answering 500 then 429 for a while: ${N} texts reach it once each`,
   await until(() => new Set(sent()).size >= N, 180_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith("tb-")).length;
-  const row = tally("Twilio answering 500, then 429, for 100 requests (XMPP → Twilio)", keys, sent(), { note: errors ? `${errors} error messages to the sender` : "" });
+  const row = tally("Twilio answering 500, then 429, for 100 requests (XMPP → Twilio)", keys, sent(), {
+    note: errors ? `${errors} error messages to the sender` : "",
+  });
   record(row);
   assert.equal(row.result, "pass", JSON.stringify(row));
 });

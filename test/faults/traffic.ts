@@ -97,7 +97,15 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
   const mailIdPrefix = `${tag}-m-`;
   const sendText = (i: number) => juliet.send(xml("message", { to: sms, type: "chat", id: `${textIdPrefix}${i}` }, xml("body", {}, textKeys[i]!)));
   const sendMail = (i: number) => juliet.send(xml("message", { to: mailJid, type: "chat", id: `${mailIdPrefix}${i}` }, xml("body", {}, mailOutKeys[i]!)));
-  const lmtp = nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 4 });
+  const lmtp = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: w.dovecot.lmtpPort,
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 4,
+  });
 
   await Promise.all([
     streams.has("texts out") &&
@@ -121,7 +129,17 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
         let turn = i;
         for (const deadline = Date.now() + 180_000; Date.now() < deadline; turn += 1) {
           const to = options.webhooksTo === "any" ? w.gateways[turn % w.gateways.length] : target;
-          const status = to ? await postWebhook(w, to, { MessageSid: messageSid, SmsSid: messageSid, AccountSid: w.operator.sid, From: ROMEO_PHONE, To: NUMBER, Body: webhookKeys[i]!, NumMedia: "0" }) : 0;
+          const status = to
+            ? await postWebhook(w, to, {
+                MessageSid: messageSid,
+                SmsSid: messageSid,
+                AccountSid: w.operator.sid,
+                From: ROMEO_PHONE,
+                To: NUMBER,
+                Body: webhookKeys[i]!,
+                NumMedia: "0",
+              })
+            : 0;
           if (status === 200) return;
           refusedWebhooks += 1;
           await new Promise((resolve) => setTimeout(resolve, 250)); // Twilio retries a failed webhook
@@ -131,14 +149,22 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
     streams.has("mails in") &&
       pool(n, 4, async (i) => {
         await due(i);
-        await lmtp.sendMail({ envelope: { from: romeoMail, to: [mailAddress("juliet")] }, from: romeoMail, to: mailAddress("juliet"), subject: `${tag} ${i}`, text: mailInKeys[i]!, messageId: `<${tag}-${i}@mail.example.test>` });
+        await lmtp.sendMail({
+          envelope: { from: romeoMail, to: [mailAddress("juliet")] },
+          from: romeoMail,
+          to: mailAddress("juliet"),
+          subject: `${tag} ${i}`,
+          text: mailInKeys[i]!,
+          messageId: `<${tag}-${i}@mail.example.test>`,
+        });
       }),
   ]);
   lmtp.close();
   await fault;
 
   // The service is back: what the client had bounced, the user sends again.
-  const isError = (prefix: string) => (stanza: { attrs: Record<string, string | undefined> }) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith(prefix);
+  const isError = (prefix: string) => (stanza: { attrs: Record<string, string | undefined> }) =>
+    stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith(prefix);
   const bouncedTexts = new Set(juliet.received.filter(isError(textIdPrefix)).map((stanza) => Number(stanza.attrs.id!.slice(textIdPrefix.length))));
   const bouncedMails = new Set(juliet.received.filter(isError(mailIdPrefix)).map((stanza) => Number(stanza.attrs.id!.slice(mailIdPrefix.length))));
   if (bouncedTexts.size + bouncedMails.size > 0) await readyInstance(w.gateways);
@@ -176,6 +202,13 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
     ...(streams.has("texts out") && { textsOut: tally("", textKeys, texts()) }),
     ...(streams.has("webhooks") && { webhooks: tally("", webhookKeys, bodies(juliet, sms), { doubledSameId: sameIdCopies(juliet, sms, webhookKeys) }) }),
     ...(streams.has("mails in") && { mailsIn: tally("", mailInKeys, bodies(juliet, mailJid), { doubledSameId: sameIdCopies(juliet, mailJid, mailInKeys) }) }),
-    ...(streams.has("mails out") && { mailsOut: tally("", mailOutKeys, mailsOut.map((mail) => mail.text), { doubledSameId: mailOutIds.length - new Set(mailOutIds).size }) }),
+    ...(streams.has("mails out") && {
+      mailsOut: tally(
+        "",
+        mailOutKeys,
+        mailsOut.map((mail) => mail.text),
+        { doubledSameId: mailOutIds.length - new Set(mailOutIds).size },
+      ),
+    }),
   };
 }

@@ -79,7 +79,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const store = await testStore(options.storeDir ?? dir, "fault-suite-secret-key-0123");
   if (instances > 1 && /^sqlite:/i.test(store.uri)) throw new Error("several instances need a PostgreSQL store (SWITCHBOARD_TEST_STORE=postgresql)");
   const config = (home: string, httpPort: number) => ({
-    xmpp: { host: "127.0.0.1", port: prosody.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+    xmpp: {
+      host: "127.0.0.1",
+      port: prosody.componentPort,
+      serverDomain: DOMAIN,
+      reconnectMinSeconds: 0.2,
+      reconnectMaxSeconds: 1,
+      pingIntervalSeconds: 5,
+      pingTimeoutSeconds: 5,
+    },
     store: instances > 1 ? { ...store, journalDir: join(home, "journal") } : store,
     // Several instances sit behind one load balancer: Twilio signs webhooks over its URL, the same
     // for all of them, so each instance checks signatures against that URL, not its own.
@@ -141,20 +149,31 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
     async join(client, user) {
       const email = await client.iq(
-        xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({
-          address: mailAddress(user),
-          imap_host: "127.0.0.1",
-          imap_port: String(dovecot.imapPort),
-          imap_security: "none",
-          smtp_host: "127.0.0.1",
-          smtp_port: String(relay.port),
-          smtp_security: "none",
-          password: MAIL_PASSWORD,
-        }))),
+        xml(
+          "iq",
+          { type: "set", to: EMAIL },
+          xml(
+            "query",
+            { xmlns: "jabber:iq:register" },
+            registrationForm({
+              address: mailAddress(user),
+              imap_host: "127.0.0.1",
+              imap_port: String(dovecot.imapPort),
+              imap_security: "none",
+              smtp_host: "127.0.0.1",
+              smtp_port: String(relay.port),
+              smtp_security: "none",
+              password: MAIL_PASSWORD,
+            }),
+          ),
+        ),
         20_000,
       );
       if (email.attrs.type !== "result") throw new Error(`e-mail registration failed: ${email.toString()}`);
-      const sms = await client.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({ number: NUMBER }))), 20_000);
+      const sms = await client.iq(
+        xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({ number: NUMBER }))),
+        20_000,
+      );
       if (sms.attrs.type !== "result") throw new Error(`SMS registration failed: ${sms.toString()}`);
     },
     async stop() {

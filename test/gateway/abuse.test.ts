@@ -112,7 +112,11 @@ test("when the disk fills while a message is being sent, it is sent once, and re
     }
     assert.equal(left, 0, "once the disk has room, the send is recorded and the outbox is empty");
     assert.equal(copies(), 1);
-    assert.equal(romeo.received.filter((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "mid-send").length, 0, "the sender is not told of a failure that was not one");
+    assert.equal(
+      romeo.received.filter((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "mid-send").length,
+      0,
+      "the sender is not told of a failure that was not one",
+    );
   } finally {
     h.transport.send = send;
   }

@@ -20,7 +20,10 @@ after(async () => {
 
 const commandList = async (client: TestClient): Promise<string[]> => {
   const reply = await client.iq(xml("iq", { type: "get", to: GATEWAY }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: NS })));
-  return reply.getChild("query")!.getChildren("item").map((item) => item.attrs.node!);
+  return reply
+    .getChild("query")!
+    .getChildren("item")
+    .map((item) => item.attrs.node!);
 };
 const execute = (client: TestClient, node: string, extra: Record<string, string> = {}, ...children: Element[]) =>
   client.iq(xml("iq", { type: "set", to: GATEWAY }, xml("command", { xmlns: NS, node, ...extra }, ...children)));
@@ -48,8 +51,15 @@ test("adding a contact with an ad-hoc command offers it to the roster under its 
   const first = await execute(juliet, "add-contact");
   const command = first.getChild("command", NS)!;
   assert.equal(command.attrs.status, "executing");
-  assert.ok(command.getChild("x", "jabber:x:data")!.getChildren("field").some((field) => field.attrs.var === "address"));
-  const subscription = juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("friar@verona.it"));
+  assert.ok(
+    command
+      .getChild("x", "jabber:x:data")!
+      .getChildren("field")
+      .some((field) => field.attrs.var === "address"),
+  );
+  const subscription = juliet.waitFor(
+    (stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("friar@verona.it"),
+  );
   const done = await execute(
     juliet,
     "add-contact",
@@ -104,7 +114,9 @@ test("the known-senders policy keeps mail from strangers out", async () => {
 });
 
 test("the first message from a new contact offers the contact to the roster", async () => {
-  const offer = juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("paris@verona.it"));
+  const offer = juliet.waitFor(
+    (stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("paris@verona.it"),
+  );
   await (await h.transport.inject({ user: "juliet@example.test", peer: "paris@verona.it", nick: "County Paris", body: "May I?", sourceId: "new-1" })).delivered;
   assert.equal((await offer).getChildText("nick", "http://jabber.org/protocol/nick"), "County Paris");
 });
@@ -124,7 +136,12 @@ test("admins list users, see a registration without its secrets, read statistics
   const users = note(await execute(admin, "admin-users"));
   assert.match(users, /1 registered:\njuliet@example\.test/);
   const show = await execute(admin, "admin-show-user");
-  const shown = await execute(admin, "admin-show-user", { sessionid: show.getChild("command", NS)!.attrs.sessionid!, action: "complete" }, registrationForm({ jid: "juliet@example.test" }));
+  const shown = await execute(
+    admin,
+    "admin-show-user",
+    { sessionid: show.getChild("command", NS)!.attrs.sessionid!, action: "complete" },
+    registrationForm({ jid: "juliet@example.test" }),
+  );
   assert.match(note(shown), /address: juliet@mail\.example\.com/);
   assert.match(note(shown), /password: \(secret, set\)/);
   assert.doesNotMatch(note(shown), /secret$/m);
@@ -141,7 +158,13 @@ test("an admin can change a user's settings in two steps and unregister them", a
   const sessionid = first.getChild("command", NS)!.attrs.sessionid!;
   const second = await execute(admin, "admin-edit-user", { sessionid, action: "complete" }, registrationForm({ jid: "juliet@example.test" }));
   const form = second.getChild("command", NS)!.getChild("x", "jabber:x:data")!;
-  assert.equal(form.getChildren("field").find((field) => field.attrs.var === "address")?.getChildText("value"), "juliet@mail.example.com");
+  assert.equal(
+    form
+      .getChildren("field")
+      .find((field) => field.attrs.var === "address")
+      ?.getChildText("value"),
+    "juliet@mail.example.com",
+  );
   const saved = await execute(admin, "admin-edit-user", { sessionid, action: "complete" }, registrationForm({ color: "blue" }));
   assert.match(note(saved), /color: blue/);
   assert.equal(h.transport.registered.get("juliet@example.test")?.password, "secret", "the secret is kept");

@@ -25,7 +25,10 @@ const discoInfo = (to: string) => juliet.iq(xml("iq", { type: "get", to }, xml("
 
 test("the server's service discovery lists the gateway", async () => {
   const reply = await juliet.iq(xml("iq", { type: "get", to: DOMAIN }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
-  const items = reply.getChild("query")!.getChildren("item").map((item) => item.attrs.jid);
+  const items = reply
+    .getChild("query")!
+    .getChildren("item")
+    .map((item) => item.attrs.jid);
   assert.ok(items.includes(GATEWAY), `disco#items of ${DOMAIN} should list ${GATEWAY}, got ${items.join(", ")}`);
 });
 
@@ -38,7 +41,15 @@ test("the gateway identifies itself as a gateway and lists only what it implemen
   assert.equal(identity.attrs.type, "smtp");
   assert.equal(identity.attrs.name, "Test gateway");
   const features = query.getChildren("feature").map((feature) => feature.attrs.var);
-  for (const feature of ["jabber:iq:register", "jabber:iq:gateway", "http://jabber.org/protocol/disco#info", "urn:xmpp:ping", "jabber:iq:version", "http://jabber.org/protocol/commands", "vcard-temp"]) {
+  for (const feature of [
+    "jabber:iq:register",
+    "jabber:iq:gateway",
+    "http://jabber.org/protocol/disco#info",
+    "urn:xmpp:ping",
+    "jabber:iq:version",
+    "http://jabber.org/protocol/commands",
+    "vcard-temp",
+  ]) {
     assert.ok(features.includes(feature), `missing ${feature}`);
   }
   assert.ok(!features.includes("urn:xmpp:mam:2"), "nothing the gateway does not implement is advertised");
@@ -83,7 +94,9 @@ test("the gateway translates a typed address into its contact JID (jabber:iq:gat
   const prompt = await juliet.iq(xml("iq", { type: "get", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" })));
   assert.equal(prompt.getChild("query")!.getChildText("prompt"), "E-mail address");
   assert.ok(prompt.getChild("query")!.getChildText("desc"));
-  const translated = await juliet.iq(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, " Romeo@Montague.NET "))));
+  const translated = await juliet.iq(
+    xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, " Romeo@Montague.NET "))),
+  );
   assert.equal(translated.getChild("query")!.getChildText("jid"), "romeo\\40montague.net@" + GATEWAY);
   const bad = await juliet.iq(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, "nobody"))));
   assert.equal(errorCondition(bad), "jid-malformed");
@@ -91,7 +104,11 @@ test("the gateway translates a typed address into its contact JID (jabber:iq:gat
 });
 
 test("disco promises receipts and files only where the transport's network carries them", async () => {
-  const featuresOf = async (jid: string): Promise<string[]> => (await discoInfo(jid)).getChild("query")!.getChildren("feature").map((feature) => feature.attrs.var!);
+  const featuresOf = async (jid: string): Promise<string[]> =>
+    (await discoInfo(jid))
+      .getChild("query")!
+      .getChildren("feature")
+      .map((feature) => feature.attrs.var!);
   for (const jid of [GATEWAY, contactJid("romeo@montague.net")]) {
     const features = await featuresOf(jid);
     assert.ok(features.includes("urn:xmpp:receipts") && features.includes("jabber:x:oob"), `${jid}: ${features.join(", ")}`);

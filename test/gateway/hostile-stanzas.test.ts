@@ -18,12 +18,48 @@ after(async () => {
 
 // Local parts a client might put in front of the transport's domain: wrong, odd, or huge.
 const LOCALS = [
-  "", "nobody", "@", "a@b", "a\\40", "\\40example.com", "x\\zzy\\40example.com", "%", "a%", "%b.com", "a%%b.com", "a%b", "..@..", "a\\40b\\40c.com",
-  "x".repeat(500), `${"y".repeat(300)}\\40example.com`, "emoji😀\\40example.com", "ünïcödé\\40exämple.com", "a\\20b\\40example.com", "\\22quoted\\22\\40example.com",
-  "+15551234567", "12345", "a\\40b", "a\\40b.", "a\\40.com", "a\\40-b.com", "a\\40b..com", "null\u0000byte\\40example.com".replace("\u0000", ""), "tab\\09\\40example.com",
+  "",
+  "nobody",
+  "@",
+  "a@b",
+  "a\\40",
+  "\\40example.com",
+  "x\\zzy\\40example.com",
+  "%",
+  "a%",
+  "%b.com",
+  "a%%b.com",
+  "a%b",
+  "..@..",
+  "a\\40b\\40c.com",
+  "x".repeat(500),
+  `${"y".repeat(300)}\\40example.com`,
+  "emoji😀\\40example.com",
+  "ünïcödé\\40exämple.com",
+  "a\\20b\\40example.com",
+  "\\22quoted\\22\\40example.com",
+  "+15551234567",
+  "12345",
+  "a\\40b",
+  "a\\40b.",
+  "a\\40.com",
+  "a\\40-b.com",
+  "a\\40b..com",
+  "null\u0000byte\\40example.com".replace("\u0000", ""),
+  "tab\\09\\40example.com",
 ];
 
-const NAMESPACES = ["urn:example:unknown", "jabber:iq:private", "http://jabber.org/protocol/pubsub", "urn:xmpp:mam:2", "jabber:iq:roster", "jabber:iq:last", "urn:xmpp:time", "vcard-temp", ""];
+const NAMESPACES = [
+  "urn:example:unknown",
+  "jabber:iq:private",
+  "http://jabber.org/protocol/pubsub",
+  "urn:xmpp:mam:2",
+  "jabber:iq:roster",
+  "jabber:iq:last",
+  "urn:xmpp:time",
+  "vcard-temp",
+  "",
+];
 
 function hostileIqs(): Element[] {
   const iqs: Element[] = [];
@@ -47,7 +83,13 @@ function hostileIqs(): Element[] {
   iqs.push(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:register" }, xml("x", { xmlns: "jabber:x:data", type: "result" }))));
   iqs.push(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:register" })));
   iqs.push(xml("iq", { type: "set", to: GATEWAY }, xml("command", { xmlns: "http://jabber.org/protocol/commands", node: "no-such-command" })));
-  iqs.push(xml("iq", { type: "set", to: GATEWAY }, xml("command", { xmlns: "http://jabber.org/protocol/commands", node: "register", sessionid: "forged", action: "complete" })));
+  iqs.push(
+    xml(
+      "iq",
+      { type: "set", to: GATEWAY },
+      xml("command", { xmlns: "http://jabber.org/protocol/commands", node: "register", sessionid: "forged", action: "complete" }),
+    ),
+  );
   iqs.push(xml("iq", { type: "get", to: GATEWAY }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "x".repeat(2000) })));
   return iqs;
 }
@@ -77,9 +119,25 @@ test("hostile messages are refused with reasons and never take the link down", a
     messages.push(xml("message", { to: contactJid("romeo@montague.net"), type: type || undefined, id: `ht-${i}` }, xml("body", {}, `type ${type}`)));
   }
   messages.push(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "huge" }, xml("body", {}, "z".repeat(100_000))));
-  messages.push(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "oob-js" }, xml("body", {}, "x"), xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, "javascript:alert(1)"))));
-  messages.push(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "nested" }, xml("body", {}, "ok"), xml("x", { xmlns: "urn:deep" }, xml("y", {}, xml("z", {}, "deep")))));
-  messages.push(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "states" }, xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })));
+  messages.push(
+    xml(
+      "message",
+      { to: contactJid("romeo@montague.net"), type: "chat", id: "oob-js" },
+      xml("body", {}, "x"),
+      xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, "javascript:alert(1)")),
+    ),
+  );
+  messages.push(
+    xml(
+      "message",
+      { to: contactJid("romeo@montague.net"), type: "chat", id: "nested" },
+      xml("body", {}, "ok"),
+      xml("x", { xmlns: "urn:deep" }, xml("y", {}, xml("z", {}, "deep"))),
+    ),
+  );
+  messages.push(
+    xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "states" }, xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })),
+  );
   for (const message of messages) await juliet.send(message);
   const presences = ["subscribe", "unsubscribe", "probe", "bogus", "error", "subscribed"].map((type) => xml("presence", { to: `x@${GATEWAY}`, type }));
   for (const presence of presences) await juliet.send(presence);
@@ -93,7 +151,10 @@ test("hostile messages are refused with reasons and never take the link down", a
   const group = await juliet.waitFor((stanza) => stanza.attrs.id === "ht-0" && stanza.attrs.type === "error");
   assert.ok(group);
   const relayed = h.transport.sent.slice(before).map((entry) => entry.message);
-  assert.ok(relayed.every((message) => message.attachments.every((attachment) => /^https?:/.test(attachment.url))), "no javascript: URL is passed on");
+  assert.ok(
+    relayed.every((message) => message.attachments.every((attachment) => /^https?:/.test(attachment.url))),
+    "no javascript: URL is passed on",
+  );
   assert.ok(!relayed.some((message) => message.body === "type error"), "an error message is never relayed");
   assert.equal(h.gateway.services[0]!.link.state, "online");
 });

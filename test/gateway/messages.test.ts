@@ -41,7 +41,8 @@ test("the older user%domain form is accepted and answered from the canonical JID
 
 test("a message with control characters arrives with them removed and the link stays up", async () => {
   const dirty = "Bad\u0000 bytes\u0007 from\u001b the \uFFFEwire\uD800 here";
-  await (await h.transport.inject({ user: "juliet@example.test", peer: ROMEO, body: dirty, subject: "Sub\u0001ject", nick: "Ro\u0000meo", sourceId: "ctl-1" })).delivered;
+  await (await h.transport.inject({ user: "juliet@example.test", peer: ROMEO, body: dirty, subject: "Sub\u0001ject", nick: "Ro\u0000meo", sourceId: "ctl-1" }))
+    .delivered;
   const received = await juliet.waitFor((stanza) => stanza.name === "message" && (stanza.getChildText("body") ?? "").startsWith("Bad"));
   assert.equal(received.getChildText("body"), "Bad bytes from the wire\uFFFD here");
   assert.equal(received.getChildText("subject"), "Subject");
@@ -55,7 +56,15 @@ test("a message for an offline user is kept by the server and arrives when they 
   const tybalt = await h.login("tybalt");
   await registerAndSubscribe(tybalt);
   await tybalt.stop();
-  await (await h.transport.inject({ user: "tybalt@example.test", peer: "mercutio@verona.it", body: "A plague on both your houses", sourceId: "off-1", sentAt: new Date(Date.now() - 3_600_000) })).delivered;
+  await (
+    await h.transport.inject({
+      user: "tybalt@example.test",
+      peer: "mercutio@verona.it",
+      body: "A plague on both your houses",
+      sourceId: "off-1",
+      sentAt: new Date(Date.now() - 3_600_000),
+    })
+  ).delivered;
   const again = await h.login("tybalt");
   const message = await again.waitFor(bodyIs("A plague on both your houses"));
   assert.equal(message.attrs.from, contactJid("mercutio@verona.it"));
@@ -120,7 +129,10 @@ test("a repeated stanza id is sent once", async () => {
   await juliet.send(chat(contactJid(ROMEO), "next", "same-2"));
   await h.transport.waitForSent(before + 2);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.deepEqual(h.transport.sent.slice(before).map((entry) => entry.message.body), ["same id", "next"]);
+  assert.deepEqual(
+    h.transport.sent.slice(before).map((entry) => entry.message.body),
+    ["same id", "next"],
+  );
 });
 
 test("a permanent failure comes back as an error message with the transport's reason", async () => {

@@ -7,7 +7,16 @@ import type { BareJid } from "../../src/xmpp/jid.js";
 import { memoryTable } from "../support/memory-table.js";
 
 const JULIET = "juliet@example.test" as BareJid;
-const POLICY = [{ var: "spam", label: "Which mail to forward", options: [{ value: "all", label: "everything" }, { value: "known", label: "only known" }] }];
+const POLICY = [
+  {
+    var: "spam",
+    label: "Which mail to forward",
+    options: [
+      { value: "all", label: "everything" },
+      { value: "known", label: "only known" },
+    ],
+  },
+];
 
 test("a sender policy stored by release 0.1.0 is kept as the transport's setting", async () => {
   const table = memoryTable<Record<string, unknown>>();

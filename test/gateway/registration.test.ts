@@ -8,7 +8,10 @@ import { errorCondition, errorText, xml, type Element, type TestClient } from ".
 let h: Harness;
 before(async () => {
   // romeo may register; juliet's and mallory's domain is not open to everyone here.
-  h = await startHarness({ users: ["juliet", "romeo", "mallory"], config: (raw) => (raw.access = { register: ["juliet@example.test", "romeo@example.test"] }) });
+  h = await startHarness({
+    users: ["juliet", "romeo", "mallory"],
+    config: (raw) => (raw.access = { register: ["juliet@example.test", "romeo@example.test"] }),
+  });
 });
 after(async () => {
   await h?.stop();
@@ -17,7 +20,11 @@ after(async () => {
 const registrationQuery = (client: TestClient) => client.iq(xml("iq", { type: "get", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:register" })));
 const roster = async (client: TestClient): Promise<Element[]> =>
   (await client.iq(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })))).getChild("query")!.getChildren("item");
-const fieldValue = (form: Element, name: string) => form.getChildren("field").find((field) => field.attrs.var === name)?.getChildText("value") ?? null;
+const fieldValue = (form: Element, name: string) =>
+  form
+    .getChildren("field")
+    .find((field) => field.attrs.var === name)
+    ?.getChildText("value") ?? null;
 
 test("the registration form carries the transport's fields as a data form", async () => {
   const juliet = await h.login("juliet");
@@ -30,7 +37,12 @@ test("the registration form carries the transport's fields as a data form", asyn
   assert.equal(form.attrs.type, "form");
   const fields = Object.fromEntries(form.getChildren("field").map((field) => [field.attrs.var, field.attrs.type]));
   assert.deepEqual(fields, { FORM_TYPE: "hidden", address: "text-single", password: "text-private", color: "list-single" });
-  assert.ok(form.getChildren("field").find((field) => field.attrs.var === "password")!.getChild("required"));
+  assert.ok(
+    form
+      .getChildren("field")
+      .find((field) => field.attrs.var === "password")!
+      .getChild("required"),
+  );
   await juliet.stop();
 });
 

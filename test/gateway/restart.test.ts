@@ -49,6 +49,12 @@ test("messages stored while the XMPP server was away are delivered by the next r
   const juliet = await h.login("juliet");
   await until(() => juliet.messages().length >= 5, 5_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.deepEqual(juliet.messages().map((stanza) => stanza.getChildText("body")).sort(), ["stored 0", "stored 1", "stored 2", "stored 3", "stored 4"]);
+  assert.deepEqual(
+    juliet
+      .messages()
+      .map((stanza) => stanza.getChildText("body"))
+      .sort(),
+    ["stored 0", "stored 1", "stored 2", "stored 3", "stored 4"],
+  );
   await juliet.stop();
 });

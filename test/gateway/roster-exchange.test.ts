@@ -29,5 +29,9 @@ test("a client that supports roster item exchange is asked to add a new contact,
   assert.equal(item.attrs.action, "add");
   assert.equal(item.attrs.jid, contactJid("tybalt@verona.it"));
   assert.equal(item.attrs.name, "Tybalt");
-  assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("tybalt@verona.it")).length, 0);
+  assert.equal(
+    juliet.received.filter((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === contactJid("tybalt@verona.it"))
+      .length,
+    0,
+  );
 });

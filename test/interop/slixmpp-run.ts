@@ -10,8 +10,17 @@ export interface SlixmppRun {
   exited: Promise<{ code: number | null; stderr: string }>;
 }
 
-export function runSlixmpp(args: { jid: string; password: string; port: number; gateway: string; contact: string; fields: Record<string, string> }): SlixmppRun {
-  const child = spawn("/usr/bin/python3", [SCRIPT, args.jid, args.password, String(args.port), args.gateway, args.contact, JSON.stringify(args.fields)], { stdio: ["ignore", "pipe", "pipe"] });
+export function runSlixmpp(args: {
+  jid: string;
+  password: string;
+  port: number;
+  gateway: string;
+  contact: string;
+  fields: Record<string, string>;
+}): SlixmppRun {
+  const child = spawn("/usr/bin/python3", [SCRIPT, args.jid, args.password, String(args.port), args.gateway, args.contact, JSON.stringify(args.fields)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const steps: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

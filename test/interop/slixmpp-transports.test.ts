@@ -22,7 +22,12 @@ test("with slixmpp: register a mailbox, write to an address, get the answer by m
     const parsed = await simpleParser(mail.raw);
     assert.equal(parsed.text?.trim(), "Hello from slixmpp");
     assert.deepEqual(mail.to, ["romeo@montague.net"]);
-    await lmtpDeliver(world, "romeo@montague.net", "juliet@example.test", `From: Romeo <romeo@montague.net>\nTo: juliet@example.test\nSubject: Re: hello\nMessage-ID: <slix-answer@montague.net>\nIn-Reply-To: ${parsed.messageId}\n\nHello, slixmpp user\n`);
+    await lmtpDeliver(
+      world,
+      "romeo@montague.net",
+      "juliet@example.test",
+      `From: Romeo <romeo@montague.net>\nTo: juliet@example.test\nSubject: Re: hello\nMessage-ID: <slix-answer@montague.net>\nIn-Reply-To: ${parsed.messageId}\n\nHello, slixmpp user\n`,
+    );
     const { code, stderr } = await run.exited;
     assert.equal(code, 0, stderr);
     assert.equal(run.steps.find((step) => step.step === "disco")?.type, "smtp");
@@ -38,7 +43,14 @@ test("with slixmpp: register a mailbox, write to an address, get the answer by m
 test("with slixmpp: take an operator number, text a phone, get the reply as a chat", async () => {
   const s = await startSmsHarness();
   try {
-    const run = runSlixmpp({ jid: "juliet@example.test", password: PASSWORD, port: s.h.server.c2sPort, gateway: SMS, contact: phoneJid("+14155550123"), fields: { number: s.numbers[0]! } });
+    const run = runSlixmpp({
+      jid: "juliet@example.test",
+      password: PASSWORD,
+      port: s.h.server.c2sPort,
+      gateway: SMS,
+      contact: phoneJid("+14155550123"),
+      fields: { number: s.numbers[0]! },
+    });
     const [text] = await s.twilio.waitForMessages(1, 20_000);
     assert.equal(text!.body, "Hello from slixmpp");
     assert.equal(text!.to, "+14155550123");
@@ -48,7 +60,10 @@ test("with slixmpp: take an operator number, text a phone, get the reply as a ch
     const { code, stderr } = await run.exited;
     assert.equal(code, 0, stderr);
     assert.equal(run.steps.find((step) => step.step === "disco")?.type, "sms");
-    assert.deepEqual(run.steps.find((step) => step.step === "received"), { step: "received", sender: phoneJid("+14155550123"), body: "Hello, slixmpp user" });
+    assert.deepEqual(
+      run.steps.find((step) => step.step === "received"),
+      { step: "received", sender: phoneJid("+14155550123"), body: "Hello, slixmpp user" },
+    );
   } finally {
     await s.stop();
   }

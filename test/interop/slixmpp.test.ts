@@ -34,5 +34,8 @@ test("slixmpp, a client that is not ours, discovers, registers, writes and gets 
   assert.equal(disco.category, "gateway");
   assert.ok((disco.features as string[]).includes("jabber:iq:register"));
   assert.equal(run.steps.find((step) => step.step === "registered")?.type, "result");
-  assert.deepEqual(run.steps.find((step) => step.step === "received"), { step: "received", sender: contactJid("romeo@montague.net"), body: "Hello, slixmpp user" });
+  assert.deepEqual(
+    run.steps.find((step) => step.step === "received"),
+    { step: "received", sender: contactJid("romeo@montague.net"), body: "Hello, slixmpp user" },
+  );
 });

@@ -15,7 +15,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type LoopbackEvent = { type: "message"; id: string; from: string; to: string; body: string; sentAt: string } | { type: "status"; id: string; state: "delivered" };
+export type LoopbackEvent =
+  | { type: "message"; id: string; from: string; to: string; body: string; sentAt: string }
+  | { type: "status"; id: string; state: "delivered" };
 
 export interface NetworkMessage {
   id: string;
@@ -95,7 +97,12 @@ export class LoopbackNetwork {
     const body = JSON.stringify(event);
     const signature = createHmac("sha256", this.token).update(body).digest("hex");
     try {
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-loopback-signature": signature }, body, signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-loopback-signature": signature },
+        body,
+        signal: AbortSignal.timeout(5_000),
+      });
       await response.arrayBuffer();
       this.posted.push({ event, status: response.status });
       return response.status;

@@ -12,7 +12,8 @@ import { LoopbackNetwork } from "./loopback-network.js";
 const LOOP = "loop.example.test";
 const MODULE = fileURLToPath(new URL("./loopback-transport.js", import.meta.url));
 const jid = (address: string) => `${address}@${LOOP}`;
-const chatFrom = (address: string, body: string) => (stanza: Element) => stanza.name === "message" && stanza.attrs.from === jid(address) && stanza.getChildText("body") === body;
+const chatFrom = (address: string, body: string) => (stanza: Element) =>
+  stanza.name === "message" && stanza.attrs.from === jid(address) && stanza.getChildText("body") === body;
 
 let network: LoopbackNetwork;
 let h: Harness;
@@ -31,7 +32,9 @@ before(async () => {
   network.addAccount("juliet", "juliet-password");
   h = await startHarness({ transports: { loopback: { domain: LOOP, options: { module: MODULE, network: network.url, token: network.token } } } });
   juliet = await h.login("juliet");
-  const reply = await juliet.iq(xml("iq", { type: "set", to: LOOP }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({ account: "juliet", password: "juliet-password" }))));
+  const reply = await juliet.iq(
+    xml("iq", { type: "set", to: LOOP }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm({ account: "juliet", password: "juliet-password" }))),
+  );
   assert.equal(reply.attrs.type, "result", reply.toString());
 });
 after(async () => {

@@ -6,7 +6,17 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
-import { gatewayError, HttpError, type BareJid, type Fields, type SendResult, type Table, type Transport, type TransportContext, type TransportModule } from "../../src/transport/index.js";
+import {
+  gatewayError,
+  HttpError,
+  type BareJid,
+  type Fields,
+  type SendResult,
+  type Table,
+  type Transport,
+  type TransportContext,
+  type TransportModule,
+} from "../../src/transport/index.js";
 
 /** The transport's own config section (besides domain, secret and module, which the core reads). */
 const configSchema = z.object({
@@ -126,7 +136,9 @@ export function createLoopbackTransport(config: LoopbackConfig): Transport {
 
     async send(message, account: Fields): Promise<SendResult> {
       const { ctx } = started();
-      const response = await call("POST", "/messages", { account: account.account, password: account.password, to: message.peer, body: message.body }).catch(() => undefined);
+      const response = await call("POST", "/messages", { account: account.account, password: account.password, to: message.peer, body: message.body }).catch(
+        () => undefined,
+      );
       // accepted: the network has it. temporary: the outbox tries again later, across restarts.
       // permanent: the sender gets an error message with this reason, and it is never retried.
       if (!response) return { kind: "temporary", reason: "The loopback network did not answer." };
@@ -153,12 +165,21 @@ export function createLoopbackTransport(config: LoopbackConfig): Transport {
           if (!parsed.success) throw new HttpError(400, "not a loopback event");
           const event = parsed.data;
           if (event.type === "status") {
-            await ctx.reportStatus(event.id, event.state === "delivered" ? { state: "delivered" } : { state: "failed", reason: event.reason ?? "not delivered" });
+            await ctx.reportStatus(
+              event.id,
+              event.state === "delivered" ? { state: "delivered" } : { state: "failed", reason: event.reason ?? "not delivered" },
+            );
           } else {
             const user = await accounts!.get(event.to);
             if (user) {
               // Resolves once the message is stored: only then may the network forget it (200).
-              const delivery = await ctx.deliver({ user, peer: transport.address.parse(event.from), body: event.body, sourceId: event.id, sentAt: new Date(event.sentAt) });
+              const delivery = await ctx.deliver({
+                user,
+                peer: transport.address.parse(event.from),
+                body: event.body,
+                sourceId: event.id,
+                sentAt: new Date(event.sentAt),
+              });
               if (delivery.filtered) ctx.log.debug({ id: event.id, why: delivery.filtered }, "a message the user's preferences keep out");
             } else ctx.log.info({ to: event.to }, "a message for an account nobody registered");
           }
@@ -169,7 +190,8 @@ export function createLoopbackTransport(config: LoopbackConfig): Transport {
       );
       // The operator's one webhook: set at each start, since the gateway's URL may have changed.
       const set = await call("PUT", "/webhook", { url: `${ctx.publicUrl}${path}` }, config.token).catch((error: unknown) => error);
-      if (!(set instanceof Response) || !set.ok) ctx.log.warn({ status: set instanceof Response ? set.status : String(set) }, "could not set the loopback webhook");
+      if (!(set instanceof Response) || !set.ok)
+        ctx.log.warn({ status: set instanceof Response ? set.status : String(set) }, "could not set the loopback webhook");
     },
 
     async stop() {

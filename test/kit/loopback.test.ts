@@ -28,10 +28,12 @@ transportKit({
     await network.start();
     network.addAccount("juliet", "juliet-password");
     network.addAccount("romeo", "romeo-password");
-    const h = await startHarness({ transports: { loopback: { domain: LOOP, options: { module: MODULE, network: network.url, token: network.token } } } }).catch(async (error: unknown) => {
-      await network.stop();
-      throw error;
-    });
+    const h = await startHarness({ transports: { loopback: { domain: LOOP, options: { module: MODULE, network: network.url, token: network.token } } } }).catch(
+      async (error: unknown) => {
+        await network.stop();
+        throw error;
+      },
+    );
     return {
       h,
       domain: LOOP,

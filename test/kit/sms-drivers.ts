@@ -50,7 +50,11 @@ export const twilioDriver: KitDriver = {
       carried: async (peer) => s.twilio.messages.filter((message) => message.to === peer).map((message) => ({ id: message.sid, body: message.body })),
       send(peer, user, body) {
         const messageSid = `SM${randomBytes(16).toString("hex")}`;
-        return postUntilTaken(async () => (await s.twilio.sendInbound({ accountSid: s.operator.sid, from: peer, to: common(s.numbers).account(user).number, body, messageSid })).status, () => stopped);
+        return postUntilTaken(
+          async () =>
+            (await s.twilio.sendInbound({ accountSid: s.operator.sid, from: peer, to: common(s.numbers).account(user).number, body, messageSid })).status,
+          () => stopped,
+        );
       },
       reportDelivered: async (message) => void (await s.twilio.postStatus(message.id, "delivered")),
       async restarted() {
@@ -76,7 +80,10 @@ export const telnyxDriver: KitDriver = {
       carried: async (peer) => s.telnyx.messages.filter((message) => message.to === peer).map((message) => ({ id: message.id, body: message.text })),
       send(peer, user, body) {
         const id = randomUUID();
-        return postUntilTaken(async () => (await s.telnyx.sendInbound({ account: s.operator, from: peer, to: common(s.numbers).account(user).number, text: body, id })).status, () => stopped);
+        return postUntilTaken(
+          async () => (await s.telnyx.sendInbound({ account: s.operator, from: peer, to: common(s.numbers).account(user).number, text: body, id })).status,
+          () => stopped,
+        );
       },
       reportDelivered: async (message) => void (await s.telnyx.postStatus(message.id, "delivered")),
       async restarted() {

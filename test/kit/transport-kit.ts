@@ -73,12 +73,14 @@ export function transportKit(driver: KitDriver): void {
 
     const jidOf = (peer: string) => `${escapeLocal(peer)}@${w.domain}`;
     const transport = (): Transport => w.h.gateway.services.find((service) => service.domain === w.domain)!.transport;
-    const chat = (peer: string, body: string, id: string, ...children: Element[]) => xml("message", { to: jidOf(peer), type: "chat", id }, xml("body", {}, body), ...children);
+    const chat = (peer: string, body: string, id: string, ...children: Element[]) =>
+      xml("message", { to: jidOf(peer), type: "chat", id }, xml("body", {}, body), ...children);
     const chatFrom = (peer: string, body: string) => (stanza: Element) =>
       stanza.name === "message" && stanza.attrs.type !== "error" && stanza.attrs.from === jidOf(peer) && stanza.getChildText("body") === body;
     const submit = (client: TestClient, values: Record<string, string>) =>
       client.iq(xml("iq", { type: "set", to: w.domain }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm(values))), 15_000);
-    const registration = async (client: TestClient) => (await client.iq(xml("iq", { type: "get", to: w.domain }, xml("query", { xmlns: "jabber:iq:register" })))).getChild("query")!;
+    const registration = async (client: TestClient) =>
+      (await client.iq(xml("iq", { type: "get", to: w.domain }, xml("query", { xmlns: "jabber:iq:register" })))).getChild("query")!;
     const reached = (peer: string, body: string) =>
       eventually(`"${body}" to reach ${peer} on the network`, async () => (await w.carried(peer)).find((message) => message.body === body));
 
@@ -108,7 +110,9 @@ export function transportKit(driver: KitDriver): void {
 
     test("disco#info names a gateway of the transport's kind, and promises receipts only if the transport declares them", async () => {
       assert.equal(transport().capabilities.receipts, driver.receipts, "the transport declares receipts as the driver says");
-      const info = (await juliet.iq(xml("iq", { type: "get", to: w.domain }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })))).getChild("query")!;
+      const info = (await juliet.iq(xml("iq", { type: "get", to: w.domain }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })))).getChild(
+        "query",
+      )!;
       const identity = info.getChild("identity")!;
       assert.equal(identity.attrs.category, "gateway");
       assert.equal(identity.attrs.type, transport().identityType);
@@ -123,11 +127,15 @@ export function transportKit(driver: KitDriver): void {
       const form = query.getChild("x", "jabber:x:data")!;
       const vars = form.getChildren("field").map((field) => field.attrs.var);
       for (const name of Object.keys(w.account("juliet"))) assert.ok(vars.includes(name), `the form asks for ${name}`);
-      for (const field of (await transport().registrationForm(juliet.jid as never)).fields) assert.ok(vars.includes(field.var), `the form shows the transport's field ${field.var}`);
+      for (const field of (await transport().registrationForm(juliet.jid as never)).fields)
+        assert.ok(vars.includes(field.var), `the form shows the transport's field ${field.var}`);
 
       const refused = await submit(juliet, w.wrongAccount("juliet"));
       assert.equal(refused.attrs.type, "error");
-      assert.ok((refused.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "").length > 10, "the refusal says why in a sentence");
+      assert.ok(
+        (refused.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "").length > 10,
+        "the refusal says why in a sentence",
+      );
       assert.equal((await registration(juliet)).getChild("registered"), undefined);
 
       await join(juliet, "juliet");

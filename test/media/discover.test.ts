@@ -45,10 +45,14 @@ test("with uploadService 'discover', the server's file share is found in its dis
 
 test("when the slot's PUT URL answers nothing, the attachment goes through the gateway's listener, and the log says why", async () => {
   const nothing = await freePort();
-  await sendOne({ fileShare: { domain: UPLOAD, externalUrl: `http://127.0.0.1:${nothing}/` }, config: useUpload(UPLOAD) }, randomBytes(2_000), async (h, url) => {
-    assert.ok(url.startsWith(`http://127.0.0.1:${h.gateway.httpPort}/media/`), `${url} is not on the gateway's listener`);
-    assert.match(readFileSync(join(h.dir, "gateway.log"), "utf8"), /the PUT to the upload service failed/);
-  });
+  await sendOne(
+    { fileShare: { domain: UPLOAD, externalUrl: `http://127.0.0.1:${nothing}/` }, config: useUpload(UPLOAD) },
+    randomBytes(2_000),
+    async (h, url) => {
+      assert.ok(url.startsWith(`http://127.0.0.1:${h.gateway.httpPort}/media/`), `${url} is not on the gateway's listener`);
+      assert.match(readFileSync(join(h.dir, "gateway.log"), "utf8"), /the PUT to the upload service failed/);
+    },
+  );
 });
 
 test("a server that offers no upload service: attachments stay with the gateway, and the log says so", async () => {

@@ -12,7 +12,11 @@ const header = (name: string, value: string): Element => xml("header", { name },
 
 test("a slot with https URLs and an Authorization header is taken as it is", () => {
   const parsed = parseSlot(slot("https://share.example.org/up/1/a.png", "https://share.example.org/up/1/a.png", header("Authorization", "Bearer abc")));
-  assert.deepEqual(parsed, { put: "https://share.example.org/up/1/a.png", get: "https://share.example.org/up/1/a.png", headers: { authorization: "Bearer abc" } });
+  assert.deepEqual(parsed, {
+    put: "https://share.example.org/up/1/a.png",
+    get: "https://share.example.org/up/1/a.png",
+    headers: { authorization: "Bearer abc" },
+  });
 });
 
 test("URLs other than http(s), with credentials, too long or missing are refused", () => {

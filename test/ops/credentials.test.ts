@@ -38,7 +38,13 @@ test("${file:$CREDENTIALS_DIRECTORY/NAME} reads a credential, less its final lin
     assert.equal(parseConfig(config(`\${file:${dir}/digits}`), {}).store.secretKey, "12345678901234567890");
     // Inside a longer value (a store URI with the password from a credential).
     writeFileSync(join(dir, "db_password"), "s3cret\n");
-    const uri = parseConfig(config("${file:$CREDENTIALS_DIRECTORY/secret_key}").replace("store:\n", "store:\n  uri: postgresql://sb:${file:$CREDENTIALS_DIRECTORY/db_password}@127.0.0.1:5432/sb\n"), { CREDENTIALS_DIRECTORY: dir }).store.uri;
+    const uri = parseConfig(
+      config("${file:$CREDENTIALS_DIRECTORY/secret_key}").replace(
+        "store:\n",
+        "store:\n  uri: postgresql://sb:${file:$CREDENTIALS_DIRECTORY/db_password}@127.0.0.1:5432/sb\n",
+      ),
+      { CREDENTIALS_DIRECTORY: dir },
+    ).store.uri;
     assert.equal(uri, "postgresql://sb:s3cret@127.0.0.1:5432/sb");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -62,8 +62,8 @@ export async function startGatewayProcess(options: { users: string[]; log?: stri
       `  dir: ${join(dir, "media")}`,
       "log:",
       `  level: ${extra.log ?? options.log ?? "info"}`,
-      ...(extra.limits ?? options.limits ? ["limits:", extra.limits ?? options.limits!] : []),
-      ...(extra.access ?? options.access ? ["access:", extra.access ?? options.access!] : []),
+      ...((extra.limits ?? options.limits) ? ["limits:", extra.limits ?? options.limits!] : []),
+      ...((extra.access ?? options.access) ? ["access:", extra.access ?? options.access!] : []),
       "transports:",
       "  test:",
       `    domain: ${GATEWAY}`,
@@ -108,7 +108,10 @@ export async function startGatewayProcess(options: { users: string[]; log?: stri
       const found = lines.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}\nlog:\n${lines.map((line) => JSON.stringify(line)).join("\n")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}\nlog:\n${lines.map((line) => JSON.stringify(line)).join("\n")}`)),
+          timeoutMs,
+        );
         waiters.push({ match, resolve: (line) => (clearTimeout(timer), resolve(line)) });
       });
     },
@@ -132,7 +135,10 @@ export async function startGatewayProcess(options: { users: string[]; log?: stri
     await gateway.waitForLine((line) => line.msg === "component link online" || line.msg === "switchboard started", 20_000);
     // Ready means every component link is online.
     for (let tries = 0; tries < 100; tries += 1) {
-      const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((response) => response.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+        (response) => response.ok,
+        () => false,
+      );
       if (ready) return gateway;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -30,7 +30,12 @@ const sample = (text: string, series: string): number | undefined => {
 
 test("metric names carry the prefix once, and the gauges operators alert on are there", async () => {
   const text = await scrape();
-  const names = new Set(text.split("\n").filter((line) => line.startsWith("# TYPE ")).map((line) => line.split(" ")[2]!));
+  const names = new Set(
+    text
+      .split("\n")
+      .filter((line) => line.startsWith("# TYPE "))
+      .map((line) => line.split(" ")[2]!),
+  );
   for (const name of [
     "switchboard_process_cpu_seconds_total",
     "switchboard_process_resident_memory_bytes",

@@ -66,7 +66,9 @@ test("a raised limit and a finer log level apply at SIGHUP, without dropping the
 test("what needs a restart is named (never its value) and keeps its running value", async () => {
   writeFileSync(
     g.configPath,
-    g.configText({ log: "debug", limits: "  messagesPerMinute: 50\n  maxQueuedStanzas: 10", xmppPort: 1 }).replace("test-secret-key-0123456789", "another-secret-key-9876543210"),
+    g
+      .configText({ log: "debug", limits: "  messagesPerMinute: 50\n  maxQueuedStanzas: 10", xmppPort: 1 })
+      .replace("test-secret-key-0123456789", "another-secret-key-9876543210"),
   );
   const warning = await hangUp((line) => line.msg.includes("needs a restart"));
   assert.deepEqual(warning.needsRestart, ["limits.maxQueuedStanzas", "store.secretKey", "xmpp.port"]);
@@ -90,7 +92,11 @@ test("a config that no longer validates is refused with the key named, and the r
 
 test("a raised limit hands the difference at once; a lowered one takes it away", () => {
   let limit = 2;
-  const limiter = createRateLimiter(() => limit, 60_000, () => 0);
+  const limiter = createRateLimiter(
+    () => limit,
+    60_000,
+    () => 0,
+  );
   assert.deepEqual([limiter.take("a"), limiter.take("a"), limiter.take("a")], [true, true, false]);
   limit = 4;
   assert.deepEqual([limiter.take("a"), limiter.take("a"), limiter.take("a")], [true, true, false]);
@@ -114,9 +120,20 @@ test("which keys change at once and which wait for a restart", () => {
     transports: { sms: { ...base.transports.sms, messagesPerDay: 20 }, email: { ...base.transports.email, mode: "personal", messagesPerDay: 5 } },
   });
   const plan = planReload(running, next);
-  assert.deepEqual(plan.applied.map(({ key }) => key), ["access.admins", "access.register", "limits.maxBodyChars", "transports.sms.messagesPerDay"]);
+  assert.deepEqual(
+    plan.applied.map(({ key }) => key),
+    ["access.admins", "access.register", "limits.maxBodyChars", "transports.sms.messagesPerDay"],
+  );
   assert.deepEqual(plan.needsRestart, ["limits.retryForHours", "transports.email.messagesPerDay", "transports.email.mode"]);
-  const access = createAccess({ get register() { return running.access.register; }, get admins() { return running.access.admins; }, serverDomain: "example.org" });
+  const access = createAccess({
+    get register() {
+      return running.access.register;
+    },
+    get admins() {
+      return running.access.admins;
+    },
+    serverDomain: "example.org",
+  });
   assert.equal(access.isAdmin("ops@example.org" as BareJid), false);
   assert.equal(access.mayRegister("someone@elsewhere.net" as BareJid), false);
   applyReload(running, next, createLogger("silent"), plan);

@@ -50,10 +50,17 @@ const run = async (client: TestClient, name: string, values: Record<string, stri
   return (await execute(client, name, { sessionid: first.attrs.sessionid!, action: "complete" }, submit(values))).getChild("command", COMMANDS)!;
 };
 const fieldValues = (form: Element, name: string): string[] =>
-  form.getChildren("field").find((field) => field.attrs.var === name)?.getChildren("value").map((value) => value.text()) ?? [];
+  form
+    .getChildren("field")
+    .find((field) => field.attrs.var === name)
+    ?.getChildren("value")
+    .map((value) => value.text()) ?? [];
 const commandNodes = async (client: TestClient): Promise<string[]> => {
   const reply = await client.iq(xml("iq", { type: "get", to: GATEWAY }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: COMMANDS })));
-  return reply.getChild("query")!.getChildren("item").map((item) => item.attrs.node!);
+  return reply
+    .getChild("query")!
+    .getChildren("item")
+    .map((item) => item.attrs.node!);
 };
 
 test("admins see the XEP-0133 commands on the transport's JID; users neither see nor run them", async () => {
@@ -74,11 +81,17 @@ test("the number and the list of registered users come as result forms with the 
   assert.deepEqual(fieldValues(result, "registeredusersnum"), ["3"]);
 
   const first = (await execute(admin, "get-registered-users-list")).getChild("command", COMMANDS)!;
-  const maxItems = first.getChild("x", DATA)!.getChildren("field").find((field) => field.attrs.var === "max_items")!;
+  const maxItems = first
+    .getChild("x", DATA)!
+    .getChildren("field")
+    .find((field) => field.attrs.var === "max_items")!;
   assert.equal(maxItems.attrs.type, "list-single");
   const list = await run(admin, "get-registered-users-list", { max_items: "none" });
   assert.equal(list.attrs.status, "completed");
-  const jids = list.getChild("x", DATA)!.getChildren("field").find((field) => field.attrs.var === "registereduserjids")!;
+  const jids = list
+    .getChild("x", DATA)!
+    .getChildren("field")
+    .find((field) => field.attrs.var === "registereduserjids")!;
   assert.equal(jids.attrs.type, "jid-multi");
   assert.deepEqual(fieldValues(list.getChild("x", DATA)!, "registereduserjids"), ["juliet@example.test", "nurse@example.test", "romeo@example.test"]);
   const two = await run(admin, "get-registered-users-list", { max_items: "25" });
@@ -120,12 +133,24 @@ test("an independent client (slixmpp) finds the commands, lists the users and an
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const announced = juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && stanza.getChildText("subject") === "From slixmpp", 30_000);
+  const announced = juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && stanza.getChildText("subject") === "From slixmpp",
+    30_000,
+  );
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const steps = Object.fromEntries(stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { step: string }).map((step) => [step.step, step]));
+  const steps = Object.fromEntries(
+    stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { step: string })
+      .map((step) => [step.step, step]),
+  );
   assert.equal(code, 0, `slixmpp exited ${code}: ${stdout}${stderr}`);
   assert.equal(steps.error, undefined, JSON.stringify(steps.error));
-  assert.deepEqual(steps.commands, { step: "commands", nodes: ["announce", "delete-user", "get-registered-users-list", "get-registered-users-num"].map((name) => `${ADMIN}#${name}`) });
+  assert.deepEqual(steps.commands, {
+    step: "commands",
+    nodes: ["announce", "delete-user", "get-registered-users-list", "get-registered-users-num"].map((name) => `${ADMIN}#${name}`),
+  });
   assert.deepEqual(steps.num, { step: "num", status: "completed", value: ["2"] });
   assert.deepEqual(steps.list, { step: "list", status: "completed", jids: ["juliet@example.test", "nurse@example.test"] });
   assert.deepEqual(steps.announce, { step: "announce", status: "completed", note: "Sent to 2 registered users." });

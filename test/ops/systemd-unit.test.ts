@@ -15,7 +15,10 @@ test("the unit keeps state in its own 0700 folder, with umask 0077, secrets as c
   assert.deepEqual(values("StateDirectory"), ["switchboard"]);
   assert.deepEqual(values("StateDirectoryMode"), ["0700"]);
   assert.deepEqual(values("UMask"), ["0077"]);
-  assert.ok(values("LoadCredential").some((value) => value.startsWith("secret_key:")), "the store's key comes as a credential");
+  assert.ok(
+    values("LoadCredential").some((value) => value.startsWith("secret_key:")),
+    "the store's key comes as a credential",
+  );
   assert.deepEqual(values("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
   for (const key of ["NoNewPrivileges", "ProtectHome", "PrivateTmp"]) assert.deepEqual(values(key), ["true"], key);
   assert.deepEqual(values("ProtectSystem"), ["strict"]);
@@ -23,7 +26,9 @@ test("the unit keeps state in its own 0700 folder, with umask 0077, secrets as c
   assert.match(readFileSync(DOCS, "utf8"), /\$\{file:\$CREDENTIALS_DIRECTORY\/secret_key\}/);
 });
 
-test("systemd-analyze verify accepts the unit", { skip: spawnSync("systemd-analyze", ["--version"]).error ? "systemd-analyze is not installed" : false }, () => {
+test("systemd-analyze verify accepts the unit", {
+  skip: spawnSync("systemd-analyze", ["--version"]).error ? "systemd-analyze is not installed" : false,
+}, () => {
   const result = spawnSync("systemd-analyze", ["verify", UNIT], { encoding: "utf8" });
   assert.equal(`${result.stdout}${result.stderr}`.trim(), "", "systemd-analyze printed warnings");
   assert.equal(result.status, 0);

@@ -59,7 +59,28 @@ test("the role addresses of RFC 2142 and the system's own are kept for the opera
   const store = await openStore(await scratchStoreUri(dir), createLogger("silent"));
   try {
     const directory = createHostedDirectory(store.table<string>("email.t.hosted-addresses"), { domain: MAIL_DOMAIN, logins: [CATCH_ALL, "relay-login"] });
-    const roles = ["postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "noc", "security", "info", "marketing", "sales", "support", "uucp", "news", "usenet", "www", "ftp", "root", "noreply", "no-reply", "admin"];
+    const roles = [
+      "postmaster",
+      "abuse",
+      "hostmaster",
+      "webmaster",
+      "mailer-daemon",
+      "noc",
+      "security",
+      "info",
+      "marketing",
+      "sales",
+      "support",
+      "uucp",
+      "news",
+      "usenet",
+      "www",
+      "ftp",
+      "root",
+      "noreply",
+      "no-reply",
+      "admin",
+    ];
     for (const role of [...roles, "catchall", "relay-login", `Postmaster@${MAIL_DOMAIN}`]) {
       await assert.rejects(directory.claim("mallory@example.test" as BareJid, role), /is kept for the domain's operator/, role);
     }
@@ -74,7 +95,12 @@ test("the catch-all's address is never a recipient, even if someone holds it fro
   // As if Romeo had claimed the catch-all's address before it was reserved.
   await world.h.gateway.store.table<string>("email.t.hosted-addresses").set(CATCH_ALL, "romeo@example.test");
   assert.equal((await registerEmail(juliet, { address: "juliet" })).attrs.type, "result");
-  await smtpSend(world, TYBALT, [`juliet@${MAIL_DOMAIN}`], `From: ${TYBALT}\nTo: juliet@${MAIL_DOMAIN}\nSubject: private\nMessage-ID: <tybalt-private@capulet.test>\n\nFor Juliet alone\n`);
+  await smtpSend(
+    world,
+    TYBALT,
+    [`juliet@${MAIL_DOMAIN}`],
+    `From: ${TYBALT}\nTo: juliet@${MAIL_DOMAIN}\nSubject: private\nMessage-ID: <tybalt-private@capulet.test>\n\nFor Juliet alone\n`,
+  );
   await waitForChat(juliet, TYBALT, (body) => body === "For Juliet alone");
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(romeo.messages(emailJid(TYBALT)).filter((stanza) => stanza.getChildText("body") === "For Juliet alone").length, 0, "Romeo read Juliet's mail");
@@ -90,7 +116,9 @@ test("twenty users claiming one address at once, through two store connections: 
     const uri = await scratchStoreUri(dir);
     const first = await openStore(uri, log);
     const stores = /^sqlite:/i.test(uri) ? [first, first] : [first, await openStore(uri, log)];
-    const directories = stores.map((store) => createHostedDirectory(store.table<string>("email.t.hosted-addresses"), { domain: MAIL_DOMAIN, logins: [CATCH_ALL] }));
+    const directories = stores.map((store) =>
+      createHostedDirectory(store.table<string>("email.t.hosted-addresses"), { domain: MAIL_DOMAIN, logins: [CATCH_ALL] }),
+    );
     const users = Array.from({ length: 20 }, (_, index) => `user${index}@example.test` as BareJid);
     const results = await Promise.allSettled(users.map((user, index) => directories[index % 2]!.claim(user, "rosaline")));
     const winners = users.filter((_, index) => results[index]!.status === "fulfilled");

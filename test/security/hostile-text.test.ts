@@ -26,7 +26,9 @@ const codePoint = fc.oneof(
   fc.constantFrom(0xfdd0, 0xfeff, 0x200b, 0x202e), // non-character, BOM, zero-width space, RTL override: allowed
   fc.integer({ min: 0x10000, max: 0x10ffff }), // astral planes: surrogate pairs
 );
-const hostile = fc.array(codePoint, { minLength: 1, maxLength: 40 }).map((points) => points.map((point) => (point < 0x10000 ? String.fromCharCode(point) : String.fromCodePoint(point))).join(""));
+const hostile = fc
+  .array(codePoint, { minLength: 1, maxLength: 40 })
+  .map((points) => points.map((point) => (point < 0x10000 ? String.fromCharCode(point) : String.fromCodePoint(point))).join(""));
 
 /** What a client reads back: XML turns CR and CR LF into LF, and white space in attributes into spaces. */
 const asText = (text: string): string => xmlSafe(text).replace(/\r\n?/g, "\n");
@@ -166,6 +168,8 @@ test("the transport's own names and forms (disco identity, registration form) ar
 async function askBot(line: string): Promise<string> {
   const id = `bot-${Math.random().toString(36).slice(2)}`;
   await juliet.send(clientXml("message", { type: "chat", to: GATEWAY, id }, clientXml("body", {}, line)));
-  const answer = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && !!stanza.getChild("body") && stanza.attrs.type === "chat");
+  const answer = await juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && !!stanza.getChild("body") && stanza.attrs.type === "chat",
+  );
   return answer.getChildText("body") ?? "";
 }

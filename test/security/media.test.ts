@@ -69,7 +69,9 @@ test("storing past the quota removes the oldest attachments first and keeps the 
 test("an attachment larger than the whole quota is refused with a sentence", async () => {
   await assert.rejects(
     media.put({ data: Buffer.alloc(QUOTA + 1), mediaType: "video/mp4", name: "film.mp4" }),
-    (error: unknown) => error instanceof GatewayError && error.message === `The attachment film.mp4 is ${QUOTA + 1} bytes, more than the ${QUOTA} bytes this gateway keeps for all attachments together.`,
+    (error: unknown) =>
+      error instanceof GatewayError &&
+      error.message === `The attachment film.mp4 is ${QUOTA + 1} bytes, more than the ${QUOTA} bytes this gateway keeps for all attachments together.`,
   );
 });
 

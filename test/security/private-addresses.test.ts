@@ -95,11 +95,22 @@ test("an attachment URL on any private form stays a link, and no request reaches
     );
     assert.deepEqual(result.attached, []);
     assert.deepEqual(result.linked, urls);
-    const rebound = await fetchAttachments([{ url: `http://rebind.example:${target.port}/secret.txt` }], { maxBytes: 1_000_000, timeoutMs: 2_000, allowPrivate: false, resolve: toLoopback, log });
+    const rebound = await fetchAttachments([{ url: `http://rebind.example:${target.port}/secret.txt` }], {
+      maxBytes: 1_000_000,
+      timeoutMs: 2_000,
+      allowPrivate: false,
+      resolve: toLoopback,
+      log,
+    });
     assert.deepEqual(rebound.attached, []);
     assert.equal(target.requests(), 0, "a request reached the loopback server");
     // The same server is reachable when the operator allows private addresses.
-    const allowed = await fetchAttachments([{ url: `http://127.0.0.1:${target.port}/secret.txt` }], { maxBytes: 1_000_000, timeoutMs: 2_000, allowPrivate: true, log });
+    const allowed = await fetchAttachments([{ url: `http://127.0.0.1:${target.port}/secret.txt` }], {
+      maxBytes: 1_000_000,
+      timeoutMs: 2_000,
+      allowPrivate: true,
+      log,
+    });
     assert.equal(allowed.attached.length, 1);
     assert.equal(target.requests(), 1);
   } finally {
@@ -168,10 +179,16 @@ describe("through the gateway, private servers not allowed", () => {
     test("a chat attachment on any private form leaves as a link in the mail, never fetched", async () => {
       const juliet = await world.h.login("juliet");
       assert.equal((await registerEmail(juliet, { name: "Juliet" })).attrs.type, "result");
-      const urls = [...PRIVATE_FORMS, ...(await loopbackName())].filter((form) => !form.includes("%")).map((form) => `http://${urlHost(form)}:${target.port}/secret.txt`);
+      const urls = [...PRIVATE_FORMS, ...(await loopbackName())]
+        .filter((form) => !form.includes("%"))
+        .map((form) => `http://${urlHost(form)}:${target.port}/secret.txt`);
       const oob = (url: string) => xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, url));
       await juliet.send(chat(TYBALT, "Files for you", { children: urls.map(oob) }));
-      const mail = await eventually(async () => (await readMailbox(world, TYBALT)).find((entry) => entry.mail.text?.includes("Files for you"))?.mail, "the mail in Tybalt's mailbox", 15_000);
+      const mail = await eventually(
+        async () => (await readMailbox(world, TYBALT)).find((entry) => entry.mail.text?.includes("Files for you"))?.mail,
+        "the mail in Tybalt's mailbox",
+        15_000,
+      );
       assert.equal(mail.attachments.length, 0);
       for (const url of urls) assert.ok(mail.text?.includes(url), `${url} is not linked in the mail`);
       assert.equal(target.requests(), 0, "a request reached the loopback server");

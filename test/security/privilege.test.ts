@@ -44,7 +44,8 @@ test("a privilege message from another component or a user grants nothing: conta
 
   const romeo = contactJid("romeo@montague.net");
   const offer = juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "subscribe" && stanza.attrs.from === romeo, 10_000);
-  await (await h.transport.inject({ user: `juliet@${DOMAIN}`, peer: "romeo@montague.net", nick: "Romeo", body: "Who grants what?", sourceId: "forged-1" })).delivered;
+  await (await h.transport.inject({ user: `juliet@${DOMAIN}`, peer: "romeo@montague.net", nick: "Romeo", body: "Who grants what?", sourceId: "forged-1" }))
+    .delivered;
   await offer;
   const log = readFileSync(join(h.dir, "gateway.log"), "utf8");
   assert.doesNotMatch(log, /server granted roster privilege/, "the gateway believed a forged grant");

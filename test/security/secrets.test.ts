@@ -37,7 +37,11 @@ function sealV1(passphrase: string, plain: string): string {
   return "enc:v1:" + [iv, cipher.getAuthTag(), data].map((part) => part.toString("base64url")).join(":");
 }
 
-const stored = (password: string): Stored => ({ fields: { address: "someone@mail.example", password }, registeredAt: "2025-01-01T00:00:00.000Z", updatedAt: "2025-01-01T00:00:00.000Z" });
+const stored = (password: string): Stored => ({
+  fields: { address: "someone@mail.example", password },
+  registeredAt: "2025-01-01T00:00:00.000Z",
+  updatedAt: "2025-01-01T00:00:00.000Z",
+});
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -143,7 +147,10 @@ test("after the key changed (old key kept) and one user's sealed password was da
   const store = await openStore(world.h.config.store.uri, log);
   const registrations = store.table<Stored>("email.registrations");
   const romeoStored = (await registrations.get("romeo@example.test"))!;
-  await registrations.set("romeo@example.test", { ...romeoStored, fields: { ...romeoStored.fields, password: romeoStored.fields.password!.replace(/.{6}$/, "AAAAAA") } });
+  await registrations.set("romeo@example.test", {
+    ...romeoStored,
+    fields: { ...romeoStored.fields, password: romeoStored.fields.password!.replace(/.{6}$/, "AAAAAA") },
+  });
   await store.close();
   const oldKey = world.h.config.store.secretKey;
   world.h.config.store.secretKey = NEW_KEY;
@@ -154,7 +161,11 @@ test("after the key changed (old key kept) and one user's sealed password was da
   await world.h.startGateway();
 
   const told = await romeo.waitFor(
-    (stanza) => stanza.name === "presence" && stanza.attrs.from === EMAIL && stanza.attrs.type === "unavailable" && /can no longer read the password/.test(stanza.getChildText("status") ?? ""),
+    (stanza) =>
+      stanza.name === "presence" &&
+      stanza.attrs.from === EMAIL &&
+      stanza.attrs.type === "unavailable" &&
+      /can no longer read the password/.test(stanza.getChildText("status") ?? ""),
     15_000,
   );
   assert.match(told.getChildText("status") ?? "", /register again/);
@@ -166,7 +177,11 @@ test("after the key changed (old key kept) and one user's sealed password was da
 
   await juliet.send(chat(NURSE_MAIL, "From Juliet, whose password opened with the previous key"));
   await eventually(async () => sentTo(NURSE_MAIL, "From Juliet, whose password opened"), "Juliet's mail in the nurse's mailbox");
-  assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && /can no longer read/.test(stanza.getChildText("status") ?? "")).length, 0, "only Romeo is told");
+  assert.equal(
+    juliet.received.filter((stanza) => stanza.name === "presence" && /can no longer read/.test(stanza.getChildText("status") ?? "")).length,
+    0,
+    "only Romeo is told",
+  );
 
   // Registering again with the password gives Romeo his account back.
   const again = await registerEmail(romeo, personalAccount(world, ROMEO_MAIL));

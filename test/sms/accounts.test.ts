@@ -28,7 +28,8 @@ function fakeProvider(config: SmsConfig, pointed: Map<string, string | null>, fa
     describeError: describeTwilioCode,
     send: async () => ({ id: "SM1" }),
     async verifyAccount(account) {
-      if (account.id !== OWN || account.credentials.authToken !== "good") throw new ProviderError("Authenticate", { httpStatus: 401, code: "20003", temporary: false, auth: true });
+      if (account.id !== OWN || account.credentials.authToken !== "good")
+        throw new ProviderError("Authenticate", { httpStatus: 401, code: "20003", temporary: false, auth: true });
     },
     findNumber: async (_account, number) => (number === "+14155550199" ? "PN1" : undefined),
     async pointNumber(_account, numberId, url) {
@@ -75,11 +76,22 @@ const both = { operator: { accountSid: OPERATOR, authToken: "operator-token", nu
 test("with both modes, a user who fills in no Twilio account gets the number they picked from the operator", async () => {
   const { accounts, bindings } = setup(both);
   const form = await accounts.form(juliet);
-  assert.deepEqual(form.fields.map((field) => [field.var, field.required]), [["number", false], ["accountSid", false], ["authToken", false], ["ownNumber", false]]);
+  assert.deepEqual(
+    form.fields.map((field) => [field.var, field.required]),
+    [
+      ["number", false],
+      ["accountSid", false],
+      ["authToken", false],
+      ["ownNumber", false],
+    ],
+  );
   const fields = await accounts.register(juliet, { number: "+14155550101" });
   assert.deepEqual(fields, { mode: "operator", number: "+14155550101" });
   assert.deepEqual(bindings.map.get("+14155550101"), { user: juliet, accountSid: OPERATOR });
-  assert.deepEqual(accounts.senderOf(fields), { account: { id: OPERATOR, credentials: { accountSid: OPERATOR, authToken: "operator-token" } }, from: "+14155550101" });
+  assert.deepEqual(accounts.senderOf(fields), {
+    account: { id: OPERATOR, credentials: { accountSid: OPERATOR, authToken: "operator-token" } },
+    from: "+14155550101",
+  });
 });
 
 test("with both modes, a user who fills in their Twilio account texts from their own number", async () => {
@@ -98,7 +110,10 @@ test("changing to another operator number frees the old one", async () => {
   await accounts.register(juliet, { number: "+14155550101" }, first);
   assert.equal(bindings.map.has("+14155550100"), false);
   assert.equal(bindings.map.get("+14155550101")?.user, juliet);
-  assert.deepEqual((await accounts.form(romeo)).fields[0]!.options!.map((option) => option.value), ["+14155550100"]);
+  assert.deepEqual(
+    (await accounts.form(romeo)).fields[0]!.options!.map((option) => option.value),
+    ["+14155550100"],
+  );
 });
 
 test("two users asking for the last free number at the same moment: one gets it, the other is told it is taken", async () => {
@@ -113,7 +128,10 @@ test("two users asking for the last free number at the same moment: one gets it,
 test("when Twilio fails while the number is being pointed at the gateway, the user is told to retry and the number stays free", async () => {
   const { accounts, bindings, failPointing } = setup({ ownAccounts: true });
   failPointing.next = true;
-  await assert.rejects(accounts.register(romeo, { accountSid: OWN, authToken: "good", ownNumber: "+14155550199" }), (error: unknown) => error instanceof GatewayError && error.condition === "remote-server-timeout" && /try again/.test(error.message));
+  await assert.rejects(
+    accounts.register(romeo, { accountSid: OWN, authToken: "good", ownNumber: "+14155550199" }),
+    (error: unknown) => error instanceof GatewayError && error.condition === "remote-server-timeout" && /try again/.test(error.message),
+  );
   assert.equal(bindings.map.size, 0);
   const fields = await accounts.register(juliet, { accountSid: OWN, authToken: "good", ownNumber: "+14155550199" });
   assert.equal(fields.ownNumber, "+14155550199");

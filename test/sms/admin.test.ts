@@ -30,6 +30,15 @@ test("an admin moves a user to another of the gateway's numbers, and the old one
   const [text] = await s.twilio.waitForMessages(1);
   assert.equal(text!.from, "+14155550101");
   const form = await juliet.iq(xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "jabber:iq:register" })));
-  const options = form.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field").find((field) => field.attrs.var === "number")?.getChildren("option") ?? [];
-  assert.deepEqual(options.map((option) => option.getChildText("value")), ["+14155550100"]);
+  const options =
+    form
+      .getChild("query")
+      ?.getChild("x", "jabber:x:data")
+      ?.getChildren("field")
+      .find((field) => field.attrs.var === "number")
+      ?.getChildren("option") ?? [];
+  assert.deepEqual(
+    options.map((option) => option.getChildText("value")),
+    ["+14155550100"],
+  );
 });

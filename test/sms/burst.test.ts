@@ -19,12 +19,22 @@ test("150 texts posted at once, a quarter of them twice, reach the user exactly 
   const count = 150;
   const sids = Array.from({ length: count }, (_unused, index) => `SM${String(index).padStart(32, "0")}`);
   const post = (index: number) =>
-    s.twilio.sendInbound({ accountSid: s.operator.sid, from: `+1415555${String(1000 + (index % 50)).padStart(4, "0")}`, to: s.numbers[0]!, body: `burst ${index}`, messageSid: sids[index]! });
+    s.twilio.sendInbound({
+      accountSid: s.operator.sid,
+      from: `+1415555${String(1000 + (index % 50)).padStart(4, "0")}`,
+      to: s.numbers[0]!,
+      body: `burst ${index}`,
+      messageSid: sids[index]!,
+    });
   const results = await Promise.all([...sids.keys()].flatMap((index) => (index % 4 === 0 ? [post(index), post(index)] : [post(index)])));
   assert.deepEqual([...new Set(results.map((result) => result.status))], [200]);
 
   const deadline = Date.now() + 30_000;
-  const bodies = () => juliet.messages().map((stanza) => stanza.getChildText("body") ?? "").filter((body) => body.startsWith("burst "));
+  const bodies = () =>
+    juliet
+      .messages()
+      .map((stanza) => stanza.getChildText("body") ?? "")
+      .filter((body) => body.startsWith("burst "));
   while (new Set(bodies()).size < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   // Give doubles a moment to show up if there were any.
   await new Promise((resolve) => setTimeout(resolve, 500));

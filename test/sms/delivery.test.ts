@@ -15,8 +15,10 @@ after(async () => {
   await s?.stop();
 });
 
-const receiptFor = (id: string) => (stanza: { getChild(name: string, ns?: string): { attrs: Record<string, string> } | undefined }): boolean =>
-  stanza.getChild("received", "urn:xmpp:receipts")?.attrs.id === id;
+const receiptFor =
+  (id: string) =>
+  (stanza: { getChild(name: string, ns?: string): { attrs: Record<string, string> } | undefined }): boolean =>
+    stanza.getChild("received", "urn:xmpp:receipts")?.attrs.id === id;
 const sentTo = (to: string) => s.twilio.messages.filter((message) => message.to === to);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,5 +69,8 @@ test("a failed part of a long message comes back as an error naming the part", a
   const [, two] = sentTo(to);
   await s.twilio.postStatus(two!.sid, "undelivered", 30003);
   const error = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "long-3");
-  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /Part 2 of 2 was not delivered\. The phone is unreachable/);
+  assert.match(
+    error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "",
+    /Part 2 of 2 was not delivered\. The phone is unreachable/,
+  );
 });

@@ -44,7 +44,13 @@ test("with the gateway's disk full, Twilio's webhooks are answered 503 (not ackn
   const sid = "SMfulldiskfulldiskfulldiskfulldi";
   const refused = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "while the disk is full", messageSid: sid });
   assert.equal(refused.status, 503);
-  const mms = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "picture while full", media: [{ contentType: "image/png", data: Buffer.from("png") }] });
+  const mms = await s.twilio.sendInbound({
+    accountSid: s.operator.sid,
+    from: ROMEO,
+    to: s.numbers[0]!,
+    body: "picture while full",
+    media: [{ contentType: "image/png", data: Buffer.from("png") }],
+  });
   assert.equal(mms.status, 503);
   assert.equal(await s.twilio.postStatus(sent!.sid, "delivered"), 503);
 
@@ -55,5 +61,8 @@ test("with the gateway's disk full, Twilio's webhooks are answered 503 (not ackn
   await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "marker" });
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "marker");
   assert.equal(juliet.messages().filter((stanza) => stanza.getChildText("body") === "while the disk is full").length, 0);
-  assert.equal(s.h.gateway.services.every((service) => service.link.state === "online"), true);
+  assert.equal(
+    s.h.gateway.services.every((service) => service.link.state === "online"),
+    true,
+  );
 });

@@ -65,7 +65,13 @@ test("a webhook with a forged signature is refused with 403 and delivers nothing
   const unsigned = await inbound("unsigned", { signature: "missing" });
   assert.equal(unsigned.status, 403);
   const otherAccount = s.twilio.addAccount();
-  const wrongAccount = await s.twilio.sendInbound({ accountSid: otherAccount.sid, from: ROMEO, to: s.numbers[0]!, body: "wrong account", url: incomingUrl(s.h) });
+  const wrongAccount = await s.twilio.sendInbound({
+    accountSid: otherAccount.sid,
+    from: ROMEO,
+    to: s.numbers[0]!,
+    body: "wrong account",
+    url: incomingUrl(s.h),
+  });
   assert.equal(wrongAccount.status, 403);
   await inbound("after the forgeries");
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "after the forgeries");
@@ -73,10 +79,21 @@ test("a webhook with a forged signature is refused with 403 and delivers nothing
 });
 
 test("a signature made for another URL (a proxy rewriting the address) is refused", async () => {
-  const params = { MessageSid: "SM0123456789abcdef0123456789abcdef", AccountSid: s.operator.sid, From: ROMEO, To: s.numbers[0]!, Body: "elsewhere", NumMedia: "0" };
+  const params = {
+    MessageSid: "SM0123456789abcdef0123456789abcdef",
+    AccountSid: s.operator.sid,
+    From: ROMEO,
+    To: s.numbers[0]!,
+    Body: "elsewhere",
+    NumMedia: "0",
+  };
   const { default: twilio } = await import("twilio");
   const signature = twilio.getExpectedTwilioSignature(s.operator.authToken, "https://elsewhere.example/sms/incoming", params);
-  const response = await fetch(incomingUrl(s.h), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString() });
+  const response = await fetch(incomingUrl(s.h), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+    body: new URLSearchParams(params).toString(),
+  });
   assert.equal(response.status, 403);
 });
 
@@ -96,13 +113,21 @@ test("a malformed webhook is answered 400, a wrong content type 415 and an overs
   const { default: twilio } = await import("twilio");
   const url = incomingUrl(s.h);
   const signature = twilio.getExpectedTwilioSignature(s.operator.authToken, url, params);
-  const malformed = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString() });
+  const malformed = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+    body: new URLSearchParams(params).toString(),
+  });
   assert.equal(malformed.status, 400);
   const json = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
   assert.equal(json.status, 415);
   const huge = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `Body=${"x".repeat(200_000)}` });
   assert.equal(huge.status, 413);
-  const status = await fetch(statusUrl(s.h), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `Body=${"x".repeat(200_000)}` });
+  const status = await fetch(statusUrl(s.h), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `Body=${"x".repeat(200_000)}`,
+  });
   assert.equal(status.status, 413);
 });
 

@@ -37,7 +37,9 @@ test("a number typed in national format reaches the same E.164 number", async ()
 });
 
 test("a 3,000-character message arrives as two texts split between words, nothing lost", async () => {
-  const words = Array.from({ length: 400 }, (_unused, index) => `w${index}-lorem`).join(" ").slice(0, 3000);
+  const words = Array.from({ length: 400 }, (_unused, index) => `w${index}-lorem`)
+    .join(" ")
+    .slice(0, 3000);
   const body = words.slice(0, words.lastIndexOf(" "));
   const to = "+14155550124";
   await juliet.send(chat(phoneJid(to), body, "out-3"));
@@ -74,7 +76,10 @@ test("429 and 500 from Twilio are retried until the text is accepted, and it lea
   while (sentTo(to).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(sentTo(to).length, 1);
   const tried = s.twilio.requests.slice(requestsBefore).filter((entry) => entry.path.endsWith("/Messages.json"));
-  assert.deepEqual(tried.map((entry) => entry.status), [429, 429, 500, 201]);
+  assert.deepEqual(
+    tried.map((entry) => entry.status),
+    [429, 429, 500, 201],
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(sentTo(to).length, 1);
 });

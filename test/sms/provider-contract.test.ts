@@ -17,7 +17,9 @@ interface Driver {
   numbers: string[];
   /** Whether the provider signs a time with each webhook (and a stale one must be refused). */
   signsTime: boolean;
-  sentTo(to: string): Array<{ id: string; from: string; body: string; mediaUrls: string[]; statusUrl: string; fetched: Array<{ status: number; bytes: Buffer }> }>;
+  sentTo(
+    to: string,
+  ): Array<{ id: string; from: string; body: string; mediaUrls: string[]; statusUrl: string; fetched: Array<{ status: number; bytes: Buffer }> }>;
   sentCount(): number;
   inbound(input: { from: string; body: string; media?: Array<{ contentType: string; data: Buffer }>; signature?: Signature }): Promise<number>;
   finish(id: string, outcome: "delivered" | "failed", code?: string): Promise<number>;
@@ -38,13 +40,23 @@ const providers: Record<string, () => Promise<Driver>> = {
       sentTo: (to) =>
         s.twilio.messages
           .filter((message) => message.to === to)
-          .map((message) => ({ id: message.sid, from: message.from, body: message.body, mediaUrls: message.mediaUrls, statusUrl: message.statusCallback, fetched: message.fetchedMedia })),
+          .map((message) => ({
+            id: message.sid,
+            from: message.from,
+            body: message.body,
+            mediaUrls: message.mediaUrls,
+            statusUrl: message.statusCallback,
+            fetched: message.fetchedMedia,
+          })),
       sentCount: () => s.twilio.messages.length,
       async inbound({ from, body, media, signature }) {
         if (signature === "stale") throw new Error("Twilio signs no time");
-        return (await s.twilio.sendInbound({ accountSid: s.operator.sid, from, to: s.numbers[0]!, body, ...(media && { media }), ...(signature && { signature }) })).status;
+        return (
+          await s.twilio.sendInbound({ accountSid: s.operator.sid, from, to: s.numbers[0]!, body, ...(media && { media }), ...(signature && { signature }) })
+        ).status;
       },
-      finish: (id, outcome, code) => s.twilio.postStatus(id, outcome === "delivered" ? "delivered" : "undelivered", code === undefined ? undefined : Number(code)),
+      finish: (id, outcome, code) =>
+        s.twilio.postStatus(id, outcome === "delivered" ? "delivered" : "undelivered", code === undefined ? undefined : Number(code)),
       refuse: (to, code) => s.twilio.refuse(to, Number(code)),
       apiRequests: () => s.twilio.requests.filter((entry) => entry.path.endsWith("/Messages.json")).length,
       failure: { code: "30003", words: /phone is unreachable/ },
@@ -61,10 +73,19 @@ const providers: Record<string, () => Promise<Driver>> = {
       sentTo: (to) =>
         s.telnyx.messages
           .filter((message) => message.to === to)
-          .map((message) => ({ id: message.id, from: message.from, body: message.text, mediaUrls: message.mediaUrls, statusUrl: message.webhookUrl, fetched: message.fetchedMedia })),
+          .map((message) => ({
+            id: message.id,
+            from: message.from,
+            body: message.text,
+            mediaUrls: message.mediaUrls,
+            statusUrl: message.webhookUrl,
+            fetched: message.fetchedMedia,
+          })),
       sentCount: () => s.telnyx.messages.length,
       async inbound({ from, body, media, signature }) {
-        return (await s.telnyx.sendInbound({ account: s.operator, from, to: s.numbers[0]!, text: body, ...(media && { media }), ...(signature && { signature }) })).status;
+        return (
+          await s.telnyx.sendInbound({ account: s.operator, from, to: s.numbers[0]!, text: body, ...(media && { media }), ...(signature && { signature }) })
+        ).status;
       },
       finish: (id, outcome, code) => s.telnyx.postStatus(id, outcome === "delivered" ? "delivered" : "delivery_failed", code),
       refuse: (to, code) => s.telnyx.refuse(to, code),
@@ -190,11 +211,12 @@ for (const [name, start] of Object.entries(providers)) {
     });
 
     // Only for providers that sign a time (Twilio's signature covers none): declared, not skipped.
-    if (name !== "twilio") test("a webhook signed more than five minutes ago is refused with 403 and delivers nothing", async () => {
-      assert.equal(await d.inbound({ from: ROMEO, body: "stale", signature: "stale" }), 403);
-      assert.equal(await d.inbound({ from: ROMEO, body: "after the stale one" }), 200);
-      await juliet.waitFor((stanza) => stanza.getChildText("body") === "after the stale one");
-      assert.equal(juliet.messages().filter((stanza) => stanza.getChildText("body") === "stale").length, 0);
-    });
+    if (name !== "twilio")
+      test("a webhook signed more than five minutes ago is refused with 403 and delivers nothing", async () => {
+        assert.equal(await d.inbound({ from: ROMEO, body: "stale", signature: "stale" }), 403);
+        assert.equal(await d.inbound({ from: ROMEO, body: "after the stale one" }), 200);
+        await juliet.waitFor((stanza) => stanza.getChildText("body") === "after the stale one");
+        assert.equal(juliet.messages().filter((stanza) => stanza.getChildText("body") === "stale").length, 0);
+      });
   });
 }

@@ -14,7 +14,11 @@ after(async () => {
 
 async function formNumbers(client: TestClient): Promise<string[]> {
   const reply = await client.iq(xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "jabber:iq:register" })));
-  const field = reply.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field").find((candidate) => candidate.attrs.var === "number");
+  const field = reply
+    .getChild("query")
+    ?.getChild("x", "jabber:x:data")
+    ?.getChildren("field")
+    .find((candidate) => candidate.attrs.var === "number");
   return field?.getChildren("option").map((option) => option.getChildText("value") ?? "") ?? [];
 }
 

@@ -46,7 +46,14 @@ test("an MMS acknowledged just before a restart arrives once after it, with its 
   // The picture's download hangs until the gateway has stopped.
   const release = s.twilio.holdMedia();
   try {
-    const first = await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "MMS across a restart", messageSid: sid, media: [{ contentType: "image/jpeg", data: picture }] });
+    const first = await s.twilio.sendInbound({
+      accountSid: s.operator.sid,
+      from: ROMEO,
+      to: s.numbers[0]!,
+      body: "MMS across a restart",
+      messageSid: sid,
+      media: [{ contentType: "image/jpeg", data: picture }],
+    });
     assert.equal(first.status, 200);
     await s.h.stopGateway();
   } finally {
@@ -58,7 +65,14 @@ test("an MMS acknowledged just before a restart arrives once after it, with its 
   const message = await juliet.waitFor((stanza) => (stanza.getChildText("body") ?? "").startsWith("MMS across a restart"), 10_000);
   const url = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
   assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), picture);
-  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "MMS across a restart", messageSid: sid, media: [{ contentType: "image/jpeg", data: picture }] });
+  await s.twilio.sendInbound({
+    accountSid: s.operator.sid,
+    from: ROMEO,
+    to: s.numbers[0]!,
+    body: "MMS across a restart",
+    messageSid: sid,
+    media: [{ contentType: "image/jpeg", data: picture }],
+  });
   await s.twilio.sendInbound({ accountSid: s.operator.sid, from: ROMEO, to: s.numbers[0]!, body: "marker 2" });
   await juliet.waitFor((stanza) => stanza.getChildText("body") === "marker 2");
   assert.equal(juliet.messages().filter((stanza) => (stanza.getChildText("body") ?? "").startsWith("MMS across a restart")).length, 0);

@@ -24,7 +24,10 @@ test("a 3,000-character body becomes texts of at most 1,600 characters cut betwe
 test("a body without spaces is cut at the limit and nothing is lost", () => {
   const body = "x".repeat(4000);
   const parts = splitBody(body);
-  assert.deepEqual(parts.map((part) => part.length), [1600, 1600, 800]);
+  assert.deepEqual(
+    parts.map((part) => part.length),
+    [1600, 1600, 800],
+  );
   assert.equal(parts.join(""), body);
 });
 

@@ -16,7 +16,13 @@ export interface SmsHarness {
 }
 
 export async function startSmsHarness(
-  options: { numbers?: string[]; ownAccounts?: boolean; operator?: boolean; extra?: Record<string, unknown>; config?: (config: Record<string, unknown>) => void } = {},
+  options: {
+    numbers?: string[];
+    ownAccounts?: boolean;
+    operator?: boolean;
+    extra?: Record<string, unknown>;
+    config?: (config: Record<string, unknown>) => void;
+  } = {},
 ): Promise<SmsHarness> {
   const twilio = await startTwilioStandin();
   const operator = twilio.addAccount();
@@ -80,4 +86,7 @@ export function chat(to: string, body: string, id: string, ...children: Element[
   return xml("message", { to, type: "chat", id }, xml("body", {}, body), ...children);
 }
 
-export const bodyFrom = (from: string) => (stanza: Element): boolean => stanza.name === "message" && stanza.attrs.from === from && stanza.attrs.type !== "error" && stanza.getChild("body") !== undefined;
+export const bodyFrom =
+  (from: string) =>
+  (stanza: Element): boolean =>
+    stanza.name === "message" && stanza.attrs.from === from && stanza.attrs.type !== "error" && stanza.getChild("body") !== undefined;

@@ -47,8 +47,14 @@ test("the config chooses Telnyx with provider: telnyx, and a section without pro
 });
 
 test("the config refuses a Telnyx operator with Twilio's keys, a malformed public key, or an unknown provider", () => {
-  assert.equal(smsConfigSchema.safeParse({ provider: "telnyx", operator: { accountSid: `AC${"0".repeat(32)}`, authToken: "t", numbers: ["+14155550100"] } }).success, false);
-  assert.equal(smsConfigSchema.safeParse({ provider: "telnyx", operator: { apiKey: "KEY0123", publicKey: "short", numbers: ["+14155550100"] } }).success, false);
+  assert.equal(
+    smsConfigSchema.safeParse({ provider: "telnyx", operator: { accountSid: `AC${"0".repeat(32)}`, authToken: "t", numbers: ["+14155550100"] } }).success,
+    false,
+  );
+  assert.equal(
+    smsConfigSchema.safeParse({ provider: "telnyx", operator: { apiKey: "KEY0123", publicKey: "short", numbers: ["+14155550100"] } }).success,
+    false,
+  );
   assert.equal(smsConfigSchema.safeParse({ provider: "nexmo", ownAccounts: true }).success, false);
   assert.equal(smsConfigSchema.safeParse({ provider: "telnyx" }).success, false);
   assert.equal(smsConfigSchema.safeParse({ provider: "telnyx", ownAccounts: true }).success, true);

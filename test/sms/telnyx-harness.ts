@@ -12,7 +12,13 @@ export interface TelnyxHarness {
 }
 
 export async function startTelnyxHarness(
-  options: { numbers?: string[]; ownAccounts?: boolean; operator?: boolean; extra?: Record<string, unknown>; config?: (config: Record<string, unknown>) => void } = {},
+  options: {
+    numbers?: string[];
+    ownAccounts?: boolean;
+    operator?: boolean;
+    extra?: Record<string, unknown>;
+    config?: (config: Record<string, unknown>) => void;
+  } = {},
 ): Promise<TelnyxHarness> {
   const telnyx = await startTelnyxStandin();
   const operator = telnyx.addAccount();

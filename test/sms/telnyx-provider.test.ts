@@ -37,16 +37,29 @@ test("message.received is an inbound text to the number it names, with its media
   assert.deepEqual(provider.claim(request(received)), { number: "+18445550001" });
   assert.deepEqual(provider.read(request(received), "status"), {
     kind: "incoming",
-    text: { id: "7ee4241c-f127-47e5-9c34-3aac291f8058", from: "+18665550001", to: "+18445550001", body: "Hello, World!", media: [{ url: "https://media.example.net/abc.jpg", mediaType: "image/jpeg" }] },
+    text: {
+      id: "7ee4241c-f127-47e5-9c34-3aac291f8058",
+      from: "+18665550001",
+      to: "+18445550001",
+      body: "Hello, World!",
+      media: [{ url: "https://media.example.net/abc.jpg", mediaType: "image/jpeg" }],
+    },
   });
 });
 
 test("message.finalized names the gateway's number as sender, and its status and error code become a delivery status", () => {
   const finalized = (status: string, errors: unknown[] = []) => ({
-    data: { event_type: "message.finalized", id: "e1", payload: { direction: "outbound", id: "m1", from: { phone_number: "+18445550001" }, to: [{ phone_number: "+18665550001", status }], errors } },
+    data: {
+      event_type: "message.finalized",
+      id: "e1",
+      payload: { direction: "outbound", id: "m1", from: { phone_number: "+18445550001" }, to: [{ phone_number: "+18665550001", status }], errors },
+    },
   });
   assert.deepEqual(provider.claim(request(finalized("delivered"))), { number: "+18445550001" });
-  assert.deepEqual(provider.read(request(finalized("delivered")), "incoming"), { kind: "status", update: { id: "m1", state: "delivered", detail: "delivered" } });
+  assert.deepEqual(provider.read(request(finalized("delivered")), "incoming"), {
+    kind: "status",
+    update: { id: "m1", state: "delivered", detail: "delivered" },
+  });
   assert.deepEqual(provider.read(request(finalized("delivery_failed", [{ code: "40001", title: "Not routable" }])), "status"), {
     kind: "status",
     update: { id: "m1", state: "failed", detail: "delivery_failed", errorCode: "40001" },

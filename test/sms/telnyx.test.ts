@@ -23,7 +23,11 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 test("the registration form lists the operator's free Telnyx numbers, and a taken one leaves the others' forms", async () => {
   const numbersIn = async (client: TestClient) => {
     const reply = await client.iq(xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "jabber:iq:register" })));
-    const field = reply.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field").find((candidate) => candidate.attrs.var === "number");
+    const field = reply
+      .getChild("query")
+      ?.getChild("x", "jabber:x:data")
+      ?.getChildren("field")
+      .find((candidate) => candidate.attrs.var === "number");
     return field?.getChildren("option").map((option) => option.getChildText("value")) ?? [];
   };
   assert.deepEqual(await numbersIn(juliet), ["+14155550100", "+14155550101"]);
@@ -39,7 +43,13 @@ test("a text leaves through POST /v2/messages with the operator's API key, from,
   const request = s.telnyx.requests.find((entry) => entry.path === "/v2/messages")!;
   assert.equal(request.method, "POST");
   assert.equal(request.status, 200);
-  assert.deepEqual(request.body, { from: "+14155550101", to: ROMEO, text: "Through the SDK", media_urls: ["https://upload.example.org/a.jpg"], webhook_url: statusUrl(s.h) });
+  assert.deepEqual(request.body, {
+    from: "+14155550101",
+    to: ROMEO,
+    text: "Through the SDK",
+    media_urls: ["https://upload.example.org/a.jpg"],
+    webhook_url: statusUrl(s.h),
+  });
   assert.equal(s.telnyx.messages[0]!.account, s.operator);
 });
 
@@ -52,7 +62,13 @@ test("429 and 500 from Telnyx are retried until the text is accepted, and it lea
   const deadline = Date.now() + 10_000;
   while (sentTo(to).length === 0 && Date.now() < deadline) await pause(20);
   assert.equal(sentTo(to).length, 1);
-  assert.deepEqual(s.telnyx.requests.slice(before).filter((entry) => entry.path === "/v2/messages").map((entry) => entry.status), [429, 500, 200]);
+  assert.deepEqual(
+    s.telnyx.requests
+      .slice(before)
+      .filter((entry) => entry.path === "/v2/messages")
+      .map((entry) => entry.status),
+    [429, 500, 200],
+  );
   await pause(300);
   assert.equal(sentTo(to).length, 1);
 });
@@ -64,7 +80,8 @@ test("message.sent alone is no receipt; message.finalized with delivered is", as
   const text = sentTo(to)[0]!;
   assert.equal(await s.telnyx.postStatus(text.id, "sent"), 200);
   await pause(500);
-  const isReceipt = (stanza: { getChild(name: string, ns?: string): { attrs: Record<string, string> } | undefined }) => stanza.getChild("received", "urn:xmpp:receipts")?.attrs.id === "t-3";
+  const isReceipt = (stanza: { getChild(name: string, ns?: string): { attrs: Record<string, string> } | undefined }) =>
+    stanza.getChild("received", "urn:xmpp:receipts")?.attrs.id === "t-3";
   assert.equal(juliet.received.filter(isReceipt as never).length, 0);
   assert.equal(await s.telnyx.postStatus(text.id, "delivered"), 200);
   await juliet.waitFor(isReceipt as never);
@@ -81,11 +98,17 @@ test("a message.received posted to the status URL is still delivered, and a stat
   text.webhookUrl = incomingUrl(s.h);
   assert.equal(await s.telnyx.postStatus(text.id, "delivery_failed", "40008"), 200);
   const error = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "t-4");
-  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /could not deliver the text and gave no reason\. \(Telnyx error 40008\)/);
+  assert.match(
+    error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "",
+    /could not deliver the text and gave no reason\. \(Telnyx error 40008\)/,
+  );
 });
 
 test("a webhook signed for the future, or with another account's key, or altered after signing is refused", async () => {
-  assert.equal((await s.telnyx.sendInbound({ account: s.operator, from: ROMEO, to: "+14155550101", text: "from the future", signature: "future" })).status, 403);
+  assert.equal(
+    (await s.telnyx.sendInbound({ account: s.operator, from: ROMEO, to: "+14155550101", text: "from the future", signature: "future" })).status,
+    403,
+  );
   const other = s.telnyx.addAccount();
   s.telnyx.addNumber(other, "+14155550101");
   other.profile.webhookUrl = incomingUrl(s.h);
@@ -117,6 +140,14 @@ test("the same message.received posted twice is delivered once", async () => {
 test("a form-encoded post is 415, and a signed event that is not a message event is acknowledged and ignored", async () => {
   const form = await fetch(incomingUrl(s.h), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "Body=hi" });
   assert.equal(form.status, 415);
-  const event = { data: { event_type: "number_order.complete", id: "e1", occurred_at: new Date().toISOString(), payload: { direction: "inbound", to: [{ phone_number: "+14155550101" }] }, record_type: "event" } };
+  const event = {
+    data: {
+      event_type: "number_order.complete",
+      id: "e1",
+      occurred_at: new Date().toISOString(),
+      payload: { direction: "inbound", to: [{ phone_number: "+14155550101" }] },
+      record_type: "event",
+    },
+  };
   assert.equal((await s.telnyx.postSigned(incomingUrl(s.h), s.operator, event)).status, 200);
 });

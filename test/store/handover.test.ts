@@ -63,14 +63,20 @@ test("a restarted instance that stands by hands its journal's messages to the ho
   // handed over to it, never stored in the shared outbox.
   mkdirSync(join(dir, "second"), { recursive: true });
   const journal = openIntakeJournal(join(dir, "second", "test.intake.journal"), createLogger("silent"));
-  for (const [id, body] of [["crashed-1", "held by the journal, one"], ["crashed-2", "held by the journal, two"]]) {
+  for (const [id, body] of [
+    ["crashed-1", "held by the journal, one"],
+    ["crashed-2", "held by the journal, two"],
+  ]) {
     journal.write(xml("message", { from: `juliet@${DOMAIN}/test`, to: contactJid("romeo@montague.net"), type: "chat", id }, xml("body", {}, body)));
   }
 
   const standby = await startInstance("second", createTestTransport());
   assert.equal(standby.services[0]!.link.state === "online", false, "the second instance stands by");
   const sent = (): string[] => holding.sent.map((entry) => entry.message.body);
-  assert.ok(await until(() => sent().includes("held by the journal, one") && sent().includes("held by the journal, two"), 15_000), `the holder sent them: ${sent().join(" | ")}`);
+  assert.ok(
+    await until(() => sent().includes("held by the journal, one") && sent().includes("held by the journal, two"), 15_000),
+    `the holder sent them: ${sent().join(" | ")}`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(sent().filter((body) => body.startsWith("held by the journal")).length, 2, "each once");
   // Handed over means done: the journal holds nothing for a later start.

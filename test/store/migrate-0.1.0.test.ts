@@ -34,7 +34,9 @@ after(async () => {
 test("the 0.1.0 store's queues moved into the ledger and left no keyv rows behind", () => {
   const db = new Database(file, { readonly: true });
   try {
-    const leftover = db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE key LIKE 'test.outbox%' OR key LIKE 'test.inbox%' OR key LIKE 'test.sent%'").get() as { n: number };
+    const leftover = db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE key LIKE 'test.outbox%' OR key LIKE 'test.inbox%' OR key LIKE 'test.sent%'").get() as {
+      n: number;
+    };
     assert.equal(leftover.n, 0);
     const version = db.prepare("SELECT MAX(version) AS v FROM ledger_version").get() as { v: number };
     assert.ok(version.v >= 1);

@@ -33,7 +33,10 @@ const PER_CONVERSATION = 10;
 async function fill(ledger: TransportLedger, now: number): Promise<void> {
   for (let n = 0; n < PER_CONVERSATION; n += 1) {
     for (let c = 0; c < CONVERSATIONS; c += 1) {
-      const added = await ledger.outboxAdd(`m-${c}-${n}`, `user${c}@example.test`, "+14155550100", now - 1_000 + n, { c, n }, now, { owner: "writer", until: 0 });
+      const added = await ledger.outboxAdd(`m-${c}-${n}`, `user${c}@example.test`, "+14155550100", now - 1_000 + n, { c, n }, now, {
+        owner: "writer",
+        until: 0,
+      });
       assert.equal(added, true);
     }
   }
@@ -77,7 +80,11 @@ for (const engine of ["sqlite", "postgresql"] as const) {
     const first = await ledger.outboxClaim<{ c: number; n: number }>(now, 1_000, { owner: "old", until: now + 60_000 });
     assert.equal(first.length, CONVERSATIONS * PER_CONVERSATION);
     const order = first.filter((row) => row.entry.c === 3).map((row) => row.entry.n);
-    assert.deepEqual(order, [...order].sort((x, y) => x - y), "a conversation's messages come in the order written");
+    assert.deepEqual(
+      order,
+      [...order].sort((x, y) => x - y),
+      "a conversation's messages come in the order written",
+    );
     assert.deepEqual(await ledger.outboxClaim(now, 10, { owner: "new", until: now + 60_000 }), [], "claimed rows are nobody else's");
 
     // The old holder renews some rows, then its claims run out: the rest go to whoever polls.
@@ -85,7 +92,10 @@ for (const engine of ["sqlite", "postgresql"] as const) {
     const later = now + 61_000;
     const taken = await ledger.outboxClaim(later, 1_000, { owner: "new", until: later + 60_000 });
     assert.equal(taken.length, CONVERSATIONS * PER_CONVERSATION - PER_CONVERSATION, "conversation 0 stays with the owner that renewed its claim");
-    assert.equal(taken.some((row) => row.id.startsWith("m-0-")), false);
+    assert.equal(
+      taken.some((row) => row.id.startsWith("m-0-")),
+      false,
+    );
 
     // A new holder of the domain frees what the old one still claims.
     assert.equal(await ledger.outboxReleaseOthers("newest"), CONVERSATIONS * PER_CONVERSATION);

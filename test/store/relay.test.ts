@@ -64,16 +64,25 @@ async function startInstance(name: string): Promise<Switchboard> {
     log: { level: "debug" },
     transports: { test: { domain: GATEWAY, secret: SECRET } },
   });
-  const gateway = await startSwitchboard(config, { log: createLogger("debug", join(dir, `${name}.log`)), transports: { test: hookTransport() }, retryBaseMs: 50 });
+  const gateway = await startSwitchboard(config, {
+    log: createLogger("debug", join(dir, `${name}.log`)),
+    transports: { test: hookTransport() },
+    retryBaseMs: 50,
+  });
   instances.push(gateway);
   return gateway;
 }
 
 const post = (gateway: Switchboard, id: string, body: string, key = KEY): Promise<Response> =>
-  fetch(`http://127.0.0.1:${gateway.httpPort}${HOOK}`, { method: "POST", headers: { "content-type": "application/json", "x-hook-key": key }, body: JSON.stringify({ id, body }) });
+  fetch(`http://127.0.0.1:${gateway.httpPort}${HOOK}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-hook-key": key },
+    body: JSON.stringify({ id, body }),
+  });
 const received = (text: string): boolean => juliet.messages().some((message) => message.getChildText("body") === text);
 const relayed = async (gateway: Switchboard, result: string): Promise<number> =>
-  (await gateway.metrics.registry.getSingleMetric("switchboard_relayed_webhooks_total")?.get())?.values.find((value) => value.labels.result === result)?.value ?? 0;
+  (await gateway.metrics.registry.getSingleMetric("switchboard_relayed_webhooks_total")?.get())?.values.find((value) => value.labels.result === result)
+    ?.value ?? 0;
 
 let holder: Switchboard;
 let standby: Switchboard;

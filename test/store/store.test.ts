@@ -29,7 +29,10 @@ test(`the ${STORE_KIND} store keeps tables apart, lists them, expires entries an
     assert.equal(await people.get("gone"), undefined);
     const listed = [];
     for await (const entry of people.entries()) listed.push(entry);
-    assert.deepEqual(listed.sort(), [["a", { name: "Alice" }], ["b", { name: "Bob" }]]);
+    assert.deepEqual(listed.sort(), [
+      ["a", { name: "Alice" }],
+      ["b", { name: "Bob" }],
+    ]);
     assert.equal(await people.delete("b"), true);
     await store.close();
 

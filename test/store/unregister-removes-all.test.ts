@@ -25,7 +25,8 @@ after(async () => {
 /** Rows that belong to `user`: keyv keys that name them, and ledger rows filed under them. */
 async function rowsOf(uri: string, user: string): Promise<{ keyv: number; ledger: number }> {
   const like = `%${user}%`;
-  const ledger = "SELECT (SELECT COUNT(*) FROM outbox WHERE user_jid = $1) + (SELECT COUNT(*) FROM inbox WHERE user_jid = $1) + (SELECT COUNT(*) FROM seen WHERE user_jid = $1) AS n";
+  const ledger =
+    "SELECT (SELECT COUNT(*) FROM outbox WHERE user_jid = $1) + (SELECT COUNT(*) FROM inbox WHERE user_jid = $1) + (SELECT COUNT(*) FROM seen WHERE user_jid = $1) AS n";
   if (/^sqlite:/i.test(uri)) {
     const db = new Database(uri.replace(/^sqlite:(\/\/)?/i, ""), { readonly: true });
     try {

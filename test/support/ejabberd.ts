@@ -44,14 +44,16 @@ export class LocalEjabberd {
     writeFileSync(join(dir, "ejabberd.yml"), this.config());
     // Debian's /etc/ejabberd/ejabberdctl.cfg would point back at the system config.
     writeFileSync(join(dir, "ejabberdctl.cfg"), 'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n');
-    writeFileSync(join(dir, "inetrc"), "{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n");
+    writeFileSync(join(dir, "inetrc"), '{lookup, [file, native]}.\n{host, {127,0,0,1}, ["localhost"]}.\n');
     handOver(dir);
     const child = spawn("ejabberdctl", this.args("foreground"), { ...asEjabberd(), stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     this.child = child;
-    const exited = new Promise<never>((_resolve, reject) => child.once("exit", (code) => reject(new Error(`ejabberd exited (${code}): ${output.slice(-2000)}`))));
+    const exited = new Promise<never>((_resolve, reject) =>
+      child.once("exit", (code) => reject(new Error(`ejabberd exited (${code}): ${output.slice(-2000)}`))),
+    );
     exited.catch(() => undefined);
     await Promise.race([Promise.all([waitForPort(this.c2sPort, 30_000, "ejabberd"), waitForPort(this.componentPort, 30_000, "ejabberd")]), exited]);
     await Promise.race([run("ejabberdctl", this.args("started"), asEjabberd()), exited]);
@@ -85,7 +87,21 @@ export class LocalEjabberd {
 
   private args(...command: string[]): string[] {
     const { dir } = this.options;
-    return ["--node", this.node, "--config-dir", dir, "--ctl-config", join(dir, "ejabberdctl.cfg"), "--config", join(dir, "ejabberd.yml"), "--spool", join(dir, "spool"), "--logs", join(dir, "logs"), ...command];
+    return [
+      "--node",
+      this.node,
+      "--config-dir",
+      dir,
+      "--ctl-config",
+      join(dir, "ejabberdctl.cfg"),
+      "--config",
+      join(dir, "ejabberd.yml"),
+      "--spool",
+      join(dir, "spool"),
+      "--logs",
+      join(dir, "logs"),
+      ...command,
+    ];
   }
 
   private config(): string {

@@ -71,14 +71,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let built: Harness | undefined;
   try {
     const raw: Record<string, unknown> = {
-      xmpp: { host: "127.0.0.1", port: server.componentPort, serverDomain: DOMAIN, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 1, pingIntervalSeconds: 5, pingTimeoutSeconds: 5 },
+      xmpp: {
+        host: "127.0.0.1",
+        port: server.componentPort,
+        serverDomain: DOMAIN,
+        reconnectMinSeconds: 0.1,
+        reconnectMaxSeconds: 1,
+        pingIntervalSeconds: 5,
+        pingTimeoutSeconds: 5,
+      },
       store: await testStore(dir, "test-secret-key-0123456789"),
       http: { host: "127.0.0.1", port: 0 },
       media: { dir: join(dir, "media") },
       log: { level: "debug" },
       transports: {
         test: { domain: GATEWAY, secret: SECRET },
-        ...Object.fromEntries(Object.entries(options.transports ?? {}).map(([name, entry]) => [name, { domain: entry.domain, secret: SECRET, ...entry.options }])),
+        ...Object.fromEntries(
+          Object.entries(options.transports ?? {}).map(([name, entry]) => [name, { domain: entry.domain, secret: SECRET, ...entry.options }]),
+        ),
       },
     };
     options.config?.(raw);
@@ -126,7 +136,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
 }
 
-function createServer(dir: string, components: Array<{ domain: string; secret: string }>, privileged: boolean, fileShare?: ProsodyOptions["fileShare"]): TestServer {
+function createServer(
+  dir: string,
+  components: Array<{ domain: string; secret: string }>,
+  privileged: boolean,
+  fileShare?: ProsodyOptions["fileShare"],
+): TestServer {
   if (SERVER_KIND === "ejabberd" && !fileShare) {
     const ejabberd = new LocalEjabberd({ dir, domain: DOMAIN, components, privileged });
     return Object.assign(ejabberd, {

@@ -27,7 +27,8 @@ export class HostileImap {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined);
-    const line = (...parts: Array<string | Buffer>): boolean => socket.write(Buffer.concat([...parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)), Buffer.from("\r\n")]));
+    const line = (...parts: Array<string | Buffer>): boolean =>
+      socket.write(Buffer.concat([...parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)), Buffer.from("\r\n")]));
     line("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ", this.reply);
     let buffered = "";
     socket.on("data", (chunk: Buffer) => {

@@ -44,12 +44,17 @@ export async function scratchStoreUri(dir: string, file = "store.sqlite"): Promi
 export async function storedText(uri: string): Promise<string> {
   if (/^sqlite:/i.test(uri)) {
     const file = uri.replace(/^sqlite:\/\//i, "");
-    return [file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFileSync(path, "latin1")).join("\n");
+    return [file, `${file}-wal`]
+      .filter((path) => existsSync(path))
+      .map((path) => readFileSync(path, "latin1"))
+      .join("\n");
   }
   const client = new pg.Client({ connectionString: uri });
   await client.connect();
   try {
-    const tables = await client.query<{ name: string }>("SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')");
+    const tables = await client.query<{ name: string }>(
+      "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+    );
     const texts: string[] = [];
     for (const { name } of tables.rows) {
       const rows = await client.query<Record<string, unknown>>(`SELECT * FROM ${name}`);

@@ -11,7 +11,11 @@ export function registrationForm(values: Record<string, string>): Element {
   );
 }
 
-export async function register(client: TestClient, values: Record<string, string> = { address: `${client.jid.split("@")[0]}@mail.example.com`, password: "secret" }, to = GATEWAY): Promise<Element> {
+export async function register(
+  client: TestClient,
+  values: Record<string, string> = { address: `${client.jid.split("@")[0]}@mail.example.com`, password: "secret" },
+  to = GATEWAY,
+): Promise<Element> {
   return client.iq(xml("iq", { type: "set", to }, xml("query", { xmlns: "jabber:iq:register" }, registrationForm(values))));
 }
 

@@ -75,7 +75,8 @@ export class SmtpRelay {
           this.received.push({ from, to, raw, ...(typeof session.user === "string" && { authUser: session.user }) });
           this.relay(from, to, raw).then(
             () => callback(null),
-            (error: Error) => callback(Object.assign(new Error(`4.3.0 could not hand the mail to the mailbox server: ${error.message}`), { responseCode: 451 })),
+            (error: Error) =>
+              callback(Object.assign(new Error(`4.3.0 could not hand the mail to the mailbox server: ${error.message}`), { responseCode: 451 })),
           );
         });
       },

@@ -172,7 +172,11 @@ export class TelnyxStandin {
   }
 
   /** Moves a message on and posts its event (message.sent, or message.finalized) to its webhook_url. */
-  async postStatus(id: string, status: "sent" | "delivered" | "delivery_failed" | "sending_failed" | "delivery_unconfirmed", errorCode?: string): Promise<number> {
+  async postStatus(
+    id: string,
+    status: "sent" | "delivered" | "delivery_failed" | "sending_failed" | "delivery_unconfirmed",
+    errorCode?: string,
+  ): Promise<number> {
     const message = this.messages.find((candidate) => candidate.id === id);
     if (!message) throw new Error(`the stand-in sent no message ${id}`);
     message.status = status;
@@ -182,7 +186,10 @@ export class TelnyxStandin {
       ...(status !== "sent" && { completed_at: iso() }),
       errors: errorCode ? [{ code: errorCode, title: TITLES[errorCode] ?? `Error ${errorCode}`, detail: TITLES[errorCode] ?? "" }] : [],
     };
-    const event = { data: { event_type: status === "sent" ? "message.sent" : "message.finalized", id: randomUUID(), occurred_at: iso(), payload, record_type: "event" }, meta: { attempt: 1, delivered_to: message.webhookUrl } };
+    const event = {
+      data: { event_type: status === "sent" ? "message.sent" : "message.finalized", id: randomUUID(), occurred_at: iso(), payload, record_type: "event" },
+      meta: { attempt: 1, delivered_to: message.webhookUrl },
+    };
     return (await this.postSigned(message.webhookUrl, message.account, event)).status;
   }
 
@@ -204,7 +211,12 @@ export class TelnyxStandin {
     const url = input.url ?? profile?.webhookUrl;
     if (!url) throw new Error(`number ${input.to} has no messaging profile with a webhook URL`);
     const id = input.id ?? randomUUID();
-    const media = (input.media ?? []).map((item) => ({ url: this.storeMedia(item.contentType, item.data), content_type: item.contentType, size: item.data.length, hash_sha256: null }));
+    const media = (input.media ?? []).map((item) => ({
+      url: this.storeMedia(item.contentType, item.data),
+      content_type: item.contentType,
+      size: item.data.length,
+      hash_sha256: null,
+    }));
     const payload = {
       record_type: "message",
       direction: "inbound",
@@ -230,7 +242,10 @@ export class TelnyxStandin {
       valid_until: null,
       errors: [],
     };
-    const event = { data: { event_type: "message.received", id: randomUUID(), occurred_at: iso(), payload, record_type: "event" }, meta: { attempt: 1, delivered_to: url } };
+    const event = {
+      data: { event_type: "message.received", id: randomUUID(), occurred_at: iso(), payload, record_type: "event" },
+      meta: { attempt: 1, delivered_to: url },
+    };
     const signature = input.signature ?? "valid";
     const signer = signature === "forged" ? this.addAccount() : input.account;
     if (signature === "forged") this.accounts.delete(signer.apiKey);
@@ -240,7 +255,12 @@ export class TelnyxStandin {
   }
 
   /** A JSON POST signed as Telnyx signs webhooks. */
-  async postSigned(url: string, account: TelnyxAccount, event: unknown, options: { unsigned?: boolean; shiftSeconds?: number } = {}): Promise<{ status: number; text: string; body: string }> {
+  async postSigned(
+    url: string,
+    account: TelnyxAccount,
+    event: unknown,
+    options: { unsigned?: boolean; shiftSeconds?: number } = {},
+  ): Promise<{ status: number; text: string; body: string }> {
     assertLoopback(url);
     const body = JSON.stringify(event);
     const timestamp = String(Math.floor(Date.now() / 1000) + (options.shiftSeconds ?? 0));
@@ -294,7 +314,17 @@ export class TelnyxStandin {
       res.end(Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
     };
     const fail = (status: number, code: string, detail: string, pointer?: string): void =>
-      reply(status, { errors: [{ code, title: TITLES[code] ?? `Error ${code}`, detail, ...(pointer && { source: { pointer } }), meta: { url: `https://developers.telnyx.com/docs/overview/errors/${code}` } }] });
+      reply(status, {
+        errors: [
+          {
+            code,
+            title: TITLES[code] ?? `Error ${code}`,
+            detail,
+            ...(pointer && { source: { pointer } }),
+            meta: { url: `https://developers.telnyx.com/docs/overview/errors/${code}` },
+          },
+        ],
+      });
 
     // Media storage: public links, no credentials, as Telnyx's media URLs are.
     if (url.pathname.startsWith("/media/") && req.method === "GET") {
@@ -312,7 +342,8 @@ export class TelnyxStandin {
     const account = header.startsWith("Bearer ") ? this.accounts.get(header.slice(7)) : undefined;
     if (!account) return fail(401, "10009", "The required authentication headers were either invalid or not included in the request.");
     if (raw.length > 0) {
-      if (!(req.headers["content-type"] ?? "").startsWith("application/json")) return fail(415, "10014", "The request failed because the server does not support the media type.");
+      if (!(req.headers["content-type"] ?? "").startsWith("application/json"))
+        return fail(415, "10014", "The request failed because the server does not support the media type.");
       try {
         body = JSON.parse(raw);
       } catch {
@@ -325,12 +356,17 @@ export class TelnyxStandin {
 
     if (path === "/v2/messages" && method === "POST") return this.createMessage(account, (body ?? {}) as Record<string, unknown>, reply, fail);
     if (path === "/v2/balance" && method === "GET") {
-      return reply(200, { data: { record_type: "balance", balance: "300.00", credit_limit: "100.00", available_credit: "400.00", currency: "USD", pending: "0.00" } });
+      return reply(200, {
+        data: { record_type: "balance", balance: "300.00", credit_limit: "100.00", available_credit: "400.00", currency: "USD", pending: "0.00" },
+      });
     }
     if (path === "/v2/phone_numbers" && method === "GET") {
       const wanted = url.searchParams.get("filter[phone_number]");
       const numbers = [...account.numbers.values()].filter((number) => !wanted || number.phoneNumber === wanted);
-      return reply(200, { data: numbers.map((number) => this.numberJson(account, number)), meta: { page_number: 1, page_size: 20, total_pages: 1, total_results: numbers.length } });
+      return reply(200, {
+        data: numbers.map((number) => this.numberJson(account, number)),
+        meta: { page_number: 1, page_size: 20, total_pages: 1, total_results: numbers.length },
+      });
     }
     const profileMatch = /^\/v2\/messaging_profiles\/([\w-]+)$/.exec(path);
     if (profileMatch) {
@@ -339,7 +375,8 @@ export class TelnyxStandin {
       if (method === "PATCH") {
         const update = (body ?? {}) as { webhook_url?: unknown };
         if ("webhook_url" in update) {
-          if (update.webhook_url !== null && typeof update.webhook_url !== "string") return fail(422, "10015", "webhook_url must be a string or null", "/webhook_url");
+          if (update.webhook_url !== null && typeof update.webhook_url !== "string")
+            return fail(422, "10015", "webhook_url must be a string or null", "/webhook_url");
           profile.webhookUrl = (update.webhook_url as string | null) || null;
         }
       } else if (method !== "GET") {

@@ -2,7 +2,16 @@
 // sends are recorded, and tests inject inbound messages and choose what each send returns.
 import { EventEmitter } from "node:events";
 import { gatewayError } from "../../src/errors.js";
-import type { Fields, InboundMessage, OutboundMessage, RegistrationForm, SendResult, Transport, TransportContext, Delivery } from "../../src/transport/contract.js";
+import type {
+  Fields,
+  InboundMessage,
+  OutboundMessage,
+  RegistrationForm,
+  SendResult,
+  Transport,
+  TransportContext,
+  Delivery,
+} from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 
 export interface TestTransport extends Transport {
@@ -27,7 +36,16 @@ export function createTestTransport(): TestTransport {
     displayName: "Test gateway",
     secretFields: ["password"],
     // Like e-mail's: a sender policy the core keeps for the user and the transport applies.
-    preferences: [{ var: "spam", label: "Which messages to forward", options: [{ value: "all", label: "everything not marked as spam" }, { value: "known", label: "only from addresses I have written to" }] }],
+    preferences: [
+      {
+        var: "spam",
+        label: "Which messages to forward",
+        options: [
+          { value: "all", label: "everything not marked as spam" },
+          { value: "known", label: "only from addresses I have written to" },
+        ],
+      },
+    ],
     async filterIncoming({ preferences, wroteTo }) {
       return preferences.spam === "known" && !(await wroteTo()) ? "the user forwards only messages from addresses they have written to" : undefined;
     },
@@ -57,7 +75,16 @@ export function createTestTransport(): TestTransport {
         fields: [
           { var: "address", label: "Address", type: "text-single", required: true, value: current?.address ?? "" },
           { var: "password", label: "Password", type: "text-private", required: true },
-          { var: "color", label: "Colour", type: "list-single", options: [{ label: "Red", value: "red" }, { label: "Blue", value: "blue" }], value: current?.color ?? "red" },
+          {
+            var: "color",
+            label: "Colour",
+            type: "list-single",
+            options: [
+              { label: "Red", value: "red" },
+              { label: "Blue", value: "blue" },
+            ],
+            value: current?.color ?? "red",
+          },
         ],
       };
     },

@@ -131,7 +131,11 @@ export class TwilioStandin {
   }
 
   async waitForMessages(count: number, timeoutMs = 10_000): Promise<StandinMessage[]> {
-    await waitUntil(() => this.messages.length >= count, timeoutMs, () => `expected ${count} messages at the Twilio stand-in, have ${this.messages.length}`);
+    await waitUntil(
+      () => this.messages.length >= count,
+      timeoutMs,
+      () => `expected ${count} messages at the Twilio stand-in, have ${this.messages.length}`,
+    );
     return this.messages;
   }
 
@@ -195,7 +199,12 @@ export class TwilioStandin {
       AccountSid: account.sid,
       From: input.from,
       ApiVersion: "2010-04-01",
-      ...Object.fromEntries(mediaUrls.flatMap((mediaUrl, index) => [[`MediaUrl${index}`, mediaUrl], [`MediaContentType${index}`, input.media![index]!.contentType]])),
+      ...Object.fromEntries(
+        mediaUrls.flatMap((mediaUrl, index) => [
+          [`MediaUrl${index}`, mediaUrl],
+          [`MediaContentType${index}`, input.media![index]!.contentType],
+        ]),
+      ),
       ...(input.optOutType && { OptOutType: input.optOutType }),
     };
     const token = input.signature === "forged" ? hex(16) : account.authToken;
@@ -223,7 +232,8 @@ export class TwilioStandin {
       res.writeHead(status, { "content-type": contentType, "twilio-request-id": newSid("RQ") });
       res.end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
     };
-    const fail = (status: number, code: number, message: string): void => reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+    const fail = (status: number, code: number, message: string): void =>
+      reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
     const failure = this.failures.shift();
     if (failure === 429) return fail(429, 20429, "Too Many Requests");
@@ -281,7 +291,12 @@ export class TwilioStandin {
     return fail(404, 20404, `The requested resource ${url.pathname} was not found`);
   }
 
-  private createMessage(account: StandinAccount, form: Record<string, string[]>, reply: (status: number, body: unknown) => void, fail: (status: number, code: number, message: string) => void): void {
+  private createMessage(
+    account: StandinAccount,
+    form: Record<string, string[]>,
+    reply: (status: number, body: unknown) => void,
+    fail: (status: number, code: number, message: string) => void,
+  ): void {
     const to = form.To?.[0] ?? "";
     const from = form.From?.[0] ?? "";
     const body = form.Body?.[0] ?? "";
@@ -291,7 +306,8 @@ export class TwilioStandin {
     if (!body && mediaUrls.length === 0) return fail(400, 21602, "Message body is required.");
     if (body.length > 1600) return fail(400, 21617, "The concatenated message body exceeds the 1600 character limit.");
     if (mediaUrls.length > 10) return fail(400, 21623, "Number of media files exceeds allowed limit.");
-    if (!account.numbers.has(from)) return fail(400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
+    if (!account.numbers.has(from))
+      return fail(400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
     if (!/^(\+[1-9]\d{6,14}|\d{3,6})$/.test(to)) return fail(400, 21211, `Invalid 'To' Phone Number: ${to}`);
     const refusal = this.refusals.get(to);
     if (refusal !== undefined) {
@@ -327,7 +343,12 @@ export class TwilioStandin {
     try {
       assertLoopback(mediaUrl);
       const response = await fetch(mediaUrl, { signal: AbortSignal.timeout(10_000) });
-      message.fetchedMedia.push({ url: mediaUrl, status: response.status, contentType: response.headers.get("content-type") ?? "", bytes: Buffer.from(await response.arrayBuffer()) });
+      message.fetchedMedia.push({
+        url: mediaUrl,
+        status: response.status,
+        contentType: response.headers.get("content-type") ?? "",
+        bytes: Buffer.from(await response.arrayBuffer()),
+      });
     } catch {
       message.fetchedMedia.push({ url: mediaUrl, status: 0, contentType: "", bytes: Buffer.alloc(0) });
     }
@@ -372,7 +393,10 @@ function accountJson(account: StandinAccount): unknown {
     sid: account.sid,
     date_created: rfc2822(),
     type: "Full",
-    subresource_uris: { messages: `${API}/Accounts/${account.sid}/Messages.json`, incoming_phone_numbers: `${API}/Accounts/${account.sid}/IncomingPhoneNumbers.json` },
+    subresource_uris: {
+      messages: `${API}/Accounts/${account.sid}/Messages.json`,
+      incoming_phone_numbers: `${API}/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+    },
   };
 }
 

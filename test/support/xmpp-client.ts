@@ -24,7 +24,13 @@ export class TestClient {
     });
   }
 
-  static async login(port: number, domain: string, username: string, password: string, options: { presence?: boolean; resource?: string } = {}): Promise<TestClient> {
+  static async login(
+    port: number,
+    domain: string,
+    username: string,
+    password: string,
+    options: { presence?: boolean; resource?: string } = {},
+  ): Promise<TestClient> {
     const xmpp = createClient({
       service: `xmpp://127.0.0.1:${port}`,
       domain,
@@ -73,7 +79,10 @@ export class TestClient {
   async iq(element: Element, timeoutMs = 5_000): Promise<Element> {
     const id = element.attrs.id ?? `c-${Math.random().toString(36).slice(2)}`;
     element.attrs.id = id;
-    const reply = this.waitFor((stanza) => stanza.name === "iq" && stanza.attrs.id === id && (stanza.attrs.type === "result" || stanza.attrs.type === "error"), timeoutMs);
+    const reply = this.waitFor(
+      (stanza) => stanza.name === "iq" && stanza.attrs.id === id && (stanza.attrs.type === "result" || stanza.attrs.type === "error"),
+      timeoutMs,
+    );
     await this.send(element);
     return reply;
   }
@@ -113,5 +122,10 @@ export function errorText(stanza: Element): string {
 }
 
 export function errorCondition(stanza: Element): string {
-  return stanza.getChild("error")?.getChildElements().find((child) => child.attrs.xmlns === "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name !== "text")?.name ?? "";
+  return (
+    stanza
+      .getChild("error")
+      ?.getChildElements()
+      .find((child) => child.attrs.xmlns === "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name !== "text")?.name ?? ""
+  );
 }

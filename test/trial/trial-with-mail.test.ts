@@ -42,7 +42,15 @@ function startClient(user: string, state: TrialState, dir: string): Client {
     smtp_security: "none",
     password: mail.passwords[user]!,
   };
-  const child = spawn("/usr/bin/python3", [CLIENT, `${user}@localhost`, state.users[user]!, String(state.c2sPort), join(dir, "localhost.crt"), "email.localhost", JSON.stringify(fields)]);
+  const child = spawn("/usr/bin/python3", [
+    CLIENT,
+    `${user}@localhost`,
+    state.users[user]!,
+    String(state.c2sPort),
+    join(dir, "localhost.crt"),
+    "email.localhost",
+    JSON.stringify(fields),
+  ]);
   const steps: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -55,12 +63,18 @@ function startClient(user: string, state: TrialState, dir: string): Client {
   return { steps, child, stderr: () => stderr };
 }
 
-async function waitForStep(client: Client, match: (step: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+async function waitForStep(
+  client: Client,
+  match: (step: Record<string, unknown>) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = client.steps.find(match);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen in ${timeoutMs} ms; steps ${JSON.stringify(client.steps)}; stderr ${client.stderr().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not seen in ${timeoutMs} ms; steps ${JSON.stringify(client.steps)}; stderr ${client.stderr().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -70,7 +84,9 @@ function featuresBeforeTls(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let text = "";
-    socket.on("connect", () => socket.write("<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"));
+    socket.on("connect", () =>
+      socket.write("<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"),
+    );
     socket.on("data", (chunk: Buffer) => {
       text += chunk.toString();
       if (text.includes("</stream:features>")) {
@@ -102,7 +118,10 @@ test("trial --with-mail: Alice and Bob, over TLS only, write to each other's mai
       await new Promise((resolve) => setTimeout(resolve, 200));
       if (!state?.mail && existsSync(join(dir, "trial.json"))) state = JSON.parse(readFileSync(join(dir, "trial.json"), "utf8")) as TrialState;
       if (state?.mail) {
-        const health = await fetch(`http://127.0.0.1:${state.httpPort}/healthz`).then((response) => response.json() as Promise<{ status: string }>, () => undefined);
+        const health = await fetch(`http://127.0.0.1:${state.httpPort}/healthz`).then(
+          (response) => response.json() as Promise<{ status: string }>,
+          () => undefined,
+        );
         healthy = health?.status === "ok";
       }
     }
@@ -124,7 +143,10 @@ test("trial --with-mail: Alice and Bob, over TLS only, write to each other's mai
     const alice = startClient("alice", state, dir);
     const bob = startClient("bob", state, dir);
     clients.push(alice, bob);
-    for (const [name, client] of [["alice", alice], ["bob", bob]] as const) {
+    for (const [name, client] of [
+      ["alice", alice],
+      ["bob", bob],
+    ] as const) {
       await waitForStep(client, (step) => step.step === "tls", `${name}'s TLS`);
       const registered = await waitForStep(client, (step) => step.step === "registered", `${name}'s registration`);
       assert.equal(registered.type, "result", `${name} registered: ${JSON.stringify(registered)}`);
@@ -141,7 +163,12 @@ test("trial --with-mail: Alice and Bob, over TLS only, write to each other's mai
     for (const client of clients) client.child.stdin.end("quit\n");
     trial.kill("SIGINT");
     assert.equal(await exited, 0, banner);
-    for (const [what, port] of [["Prosody", state.c2sPort], ["the gateway", state.httpPort], ["Dovecot", mail.imapPort], ["the submission server", mail.smtpPort]] as const) {
+    for (const [what, port] of [
+      ["Prosody", state.c2sPort],
+      ["the gateway", state.httpPort],
+      ["Dovecot", mail.imapPort],
+      ["the submission server", mail.smtpPort],
+    ] as const) {
       assert.equal(await portOpen(port), false, `${what} stops with the trial`);
     }
   } finally {

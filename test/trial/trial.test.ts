@@ -9,7 +9,6 @@ import { TestClient, xml } from "../support/xmpp-client.js";
 
 const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
 
-
 test("`switchboard trial` brings up Prosody and the gateway; a client finds both transports; Ctrl-C stops everything", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-trial-"));
   const child = spawn("node", [CLI, "trial", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
@@ -25,7 +24,10 @@ test("`switchboard trial` brings up Prosody and the gateway; a client finds both
       await new Promise((resolve) => setTimeout(resolve, 200));
       if (!state && existsSync(join(dir, "trial.json"))) state = JSON.parse(readFileSync(join(dir, "trial.json"), "utf8")) as typeof state;
       if (state) {
-        const health = await fetch(`http://127.0.0.1:${state.httpPort}/healthz`).then((response) => response.json() as Promise<{ status: string }>, () => undefined);
+        const health = await fetch(`http://127.0.0.1:${state.httpPort}/healthz`).then(
+          (response) => response.json() as Promise<{ status: string }>,
+          () => undefined,
+        );
         healthy = health?.status === "ok";
       }
     }
@@ -37,7 +39,10 @@ test("`switchboard trial` brings up Prosody and the gateway; a client finds both
     const alice = await TestClient.login(state!.c2sPort, "localhost", "alice", state!.users.alice!);
     assert.equal(alice.encrypted, true, "the login went over TLS");
     const items = await alice.iq(xml("iq", { type: "get", to: "localhost" }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
-    const jids = items.getChild("query")!.getChildren("item").map((item) => item.attrs.jid);
+    const jids = items
+      .getChild("query")!
+      .getChildren("item")
+      .map((item) => item.attrs.jid);
     assert.ok(jids.includes("email.localhost") && jids.includes("sms.localhost"), jids.join(", "));
     const form = await alice.iq(xml("iq", { type: "get", to: "sms.localhost" }, xml("query", { xmlns: "jabber:iq:register" })));
     assert.equal(form.attrs.type, "result");

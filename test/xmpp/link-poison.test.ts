@@ -30,7 +30,9 @@ test("a stanza the server refuses is set aside after a second try; the rest arri
   const poison = xml("message", { type: "chat", to: "juliet@example.test", from: `eve\\40example.net@${GATEWAY}`, "bad name": "x" }, xml("body", {}, "poison"));
   const poisoned = link.send(poison);
   const good = Array.from({ length: 20 }, (_, i) =>
-    link.send(xml("message", { type: "chat", to: "juliet@example.test", from: `romeo\\40montague.net@${GATEWAY}`, id: `good-${i}` }, xml("body", {}, `good ${i}`))),
+    link.send(
+      xml("message", { type: "chat", to: "juliet@example.test", from: `romeo\\40montague.net@${GATEWAY}`, id: `good-${i}` }, xml("body", {}, `good ${i}`)),
+    ),
   );
 
   await assert.rejects(poisoned, (error: unknown) => error instanceof StanzaRefusedError);
@@ -43,7 +45,9 @@ test("a stanza the server refuses is set aside after a second try; the rest arri
   await new Promise((resolve) => setTimeout(resolve, 300));
   const bodies = juliet.messages("romeo").map((stanza) => stanza.getChildText("body"));
   assert.deepEqual(bodies.sort(), Array.from({ length: 20 }, (_, i) => `good ${i}`).sort(), "every other message arrives exactly once");
-  const notice = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && /refused/.test(stanza.getChildText("body") ?? ""));
+  const notice = await juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.from === GATEWAY && /refused/.test(stanza.getChildText("body") ?? ""),
+  );
   assert.match(notice.getChildText("body") ?? "", /eve\\40example\.net/);
 
   const metrics = await (await fetch(`http://127.0.0.1:${h.gateway.httpPort}/metrics`)).text();

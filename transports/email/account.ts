@@ -43,14 +43,32 @@ export function accountOf(fields: Fields, config: EmailConfig): MailAccount {
     return {
       ...common,
       imap: { host: imap.host, port: imap.port, security: imap.security, user: imap.user, password: imap.password },
-      smtp: { host: smtp.host, port: smtp.port, security: smtp.security, ...(smtp.user && { user: smtp.user }), ...(smtp.password && { password: smtp.password }) },
+      smtp: {
+        host: smtp.host,
+        port: smtp.port,
+        security: smtp.security,
+        ...(smtp.user && { user: smtp.user }),
+        ...(smtp.password && { password: smtp.password }),
+      },
     };
   }
   const user = fields[FIELD.username] || address;
   const password = fields[FIELD.password] ?? "";
   return {
     ...common,
-    imap: { host: fields[FIELD.imapHost] ?? "", port: Number(fields[FIELD.imapPort]), security: (fields[FIELD.imapSecurity] ?? "tls") as Security, user, password },
-    smtp: { host: fields[FIELD.smtpHost] ?? "", port: Number(fields[FIELD.smtpPort]), security: (fields[FIELD.smtpSecurity] ?? "starttls") as Security, user, password },
+    imap: {
+      host: fields[FIELD.imapHost] ?? "",
+      port: Number(fields[FIELD.imapPort]),
+      security: (fields[FIELD.imapSecurity] ?? "tls") as Security,
+      user,
+      password,
+    },
+    smtp: {
+      host: fields[FIELD.smtpHost] ?? "",
+      port: Number(fields[FIELD.smtpPort]),
+      security: (fields[FIELD.smtpSecurity] ?? "starttls") as Security,
+      user,
+      password,
+    },
   };
 }

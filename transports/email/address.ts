@@ -19,10 +19,17 @@ export function parseAddress(text: string): EmailAddress {
   const at = address.lastIndexOf("@");
   if (at === -1) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: it has no @ (write name@domain, or name%domain).`);
   const local = address.slice(0, at);
-  const domain = address.slice(at + 1).toLowerCase().replace(/\.$/, "");
+  const domain = address
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, "");
   if (!local) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: nothing comes before the @.`);
   if (local.length > 64) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: the part before the @ is longer than 64 characters.`);
-  if (!LOCAL.test(local)) throw gatewayError("jid-malformed", `"${trimmed}" is not an e-mail address: the part before the @ holds characters an address cannot have, or dots in the wrong places.`);
+  if (!LOCAL.test(local))
+    throw gatewayError(
+      "jid-malformed",
+      `"${trimmed}" is not an e-mail address: the part before the @ holds characters an address cannot have, or dots in the wrong places.`,
+    );
   const labels = domain.split(".");
   // "localhost" is the one single-label domain taken: mailboxes on the same machine (the trial's).
   if ((labels.length < 2 && domain !== "localhost") || domain.length > 253 || !labels.every((label) => LABEL.test(label))) {

@@ -31,7 +31,10 @@ export function readBounce(mail: IncomingMail): Bounce | undefined {
 function describe(group: RecipientStatus): string {
   const who = group.recipient ? ` to ${group.recipient}` : "";
   const why = group.diagnostic ?? (group.status ? `status ${group.status}` : "no reason given");
-  return `The mail${who} could not be delivered: ${why}${group.status && group.diagnostic && !group.diagnostic.includes(group.status) ? ` (status ${group.status})` : ""}.`.replace(/\.\.$/, ".");
+  return `The mail${who} could not be delivered: ${why}${group.status && group.diagnostic && !group.diagnostic.includes(group.status) ? ` (status ${group.status})` : ""}.`.replace(
+    /\.\.$/,
+    ".",
+  );
 }
 
 /** The per-recipient field groups of a message/delivery-status body (the first group is per-message). */
@@ -56,7 +59,10 @@ function statusGroups(text: string): RecipientStatus[] {
 }
 
 function messageIdOf(headers: string): string | undefined {
-  const unfolded = headers.replace(/\r\n/g, "\n").split(/\n\n/)[0]!.replace(/\n[ \t]+/g, " ");
+  const unfolded = headers
+    .replace(/\r\n/g, "\n")
+    .split(/\n\n/)[0]!
+    .replace(/\n[ \t]+/g, " ");
   const line = unfolded.split("\n").find((candidate) => /^message-id\s*:/i.test(candidate));
   return line ? /<[^<>\s]+>/.exec(line)?.[0] : undefined;
 }

@@ -49,9 +49,17 @@ export const emailConfigSchema = z
     /** The folder mail is moved to when markDone is "move" (created when missing). */
     doneFolder: z.string().min(1).default("Switchboard"),
     /** Chat attachments (OOB URLs) up to this size are attached to the mail; larger ones go as links. */
-    maxAttachmentBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+    maxAttachmentBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(10 * 1024 * 1024),
     /** Incoming mail larger than this is cut (the rest is left in the mailbox). */
-    maxMessageBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(25 * 1024 * 1024),
     /** Personal accounts may name mail servers, and chat attachments may point, on loopback or
      *  private networks (for trials and tests only: otherwise users could reach into the gateway's network). */
     allowPrivateServers: z.boolean().default(false),
@@ -62,9 +70,17 @@ export const emailConfigSchema = z
         /** Quiet time before IMAP IDLE starts after a command; new mail is noticed from then on. */
         idleDelayMs: z.number().int().min(10).default(1_000),
         /** IDLE is restarted this often (some servers drop long IDLEs silently). */
-        idleRestartMs: z.number().int().min(1_000).default(5 * 60_000),
+        idleRestartMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .default(5 * 60_000),
         reconnectMinMs: z.number().int().min(10).default(1_000),
-        reconnectMaxMs: z.number().int().min(10).default(5 * 60_000),
+        reconnectMaxMs: z
+          .number()
+          .int()
+          .min(10)
+          .default(5 * 60_000),
         /** Connection and greeting timeout. */
         timeoutMs: z.number().int().min(100).default(30_000),
       })
@@ -77,7 +93,10 @@ export const emailConfigSchema = z
       })
       .default({ timeoutMs: 30_000, maxConnections: 2 }),
   })
-  .refine((config) => config.mode !== "hosted" || config.hosted !== undefined, { message: 'mode "hosted" needs a hosted section (domain, imap, smtp)', path: ["hosted"] });
+  .refine((config) => config.mode !== "hosted" || config.hosted !== undefined, {
+    message: 'mode "hosted" needs a hosted section (domain, imap, smtp)',
+    path: ["hosted"],
+  });
 
 export type EmailConfig = z.infer<typeof emailConfigSchema>;
 export type HostedConfig = z.infer<typeof hostedSchema>;

@@ -6,7 +6,16 @@ import type { EmailConfig } from "./config.js";
 
 /** Where the password goes: changing any of these needs the password typed again (the security
  *  setting too, since "none" would send it in the clear). */
-const PASSWORD_BOUND_TO = [FIELD.address, FIELD.imapHost, FIELD.imapPort, FIELD.imapSecurity, FIELD.smtpHost, FIELD.smtpPort, FIELD.smtpSecurity, FIELD.username];
+const PASSWORD_BOUND_TO = [
+  FIELD.address,
+  FIELD.imapHost,
+  FIELD.imapPort,
+  FIELD.imapSecurity,
+  FIELD.smtpHost,
+  FIELD.smtpPort,
+  FIELD.smtpSecurity,
+  FIELD.username,
+];
 
 export function secretBinding(secretField: string): readonly string[] {
   return secretField === FIELD.password ? PASSWORD_BOUND_TO : [];
@@ -28,12 +37,22 @@ export function registrationForm(config: EmailConfig, user: BareJid, current?: F
     return {
       title: "E-mail address",
       instructions: `Choose your e-mail address on ${domain}. Mail to it arrives here as chat messages; write to name\\40example.org@ this gateway to send mail.`,
-      fields: [{ var: FIELD.address, label: `Address (the part before @${domain})`, type: "text-single", required: true, value: value(FIELD.address, node).split("@")[0] }, ...common],
+      fields: [
+        {
+          var: FIELD.address,
+          label: `Address (the part before @${domain})`,
+          type: "text-single",
+          required: true,
+          value: value(FIELD.address, node).split("@")[0],
+        },
+        ...common,
+      ],
     };
   }
   return {
     title: "Your mailbox",
-    instructions: "Enter your e-mail account. The gateway reads new mail by IMAP and sends your messages through your SMTP server; your password is stored encrypted.",
+    instructions:
+      "Enter your e-mail account. The gateway reads new mail by IMAP and sends your messages through your SMTP server; your password is stored encrypted.",
     fields: [
       { var: FIELD.address, label: "E-mail address", type: "text-single", required: true, value: value(FIELD.address) },
       { var: FIELD.imapHost, label: "IMAP server", type: "text-single", required: true, value: value(FIELD.imapHost) },

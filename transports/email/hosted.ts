@@ -22,9 +22,34 @@ const MAX_RECIPIENTS = 100;
 // Addresses a domain's operator keeps for people, not for Jabber users: RFC 2142's role names,
 // the ones certificate authorities mail to prove control of a domain, and the system's own.
 const ROLE_NAMES = [
-  "postmaster", "hostmaster", "webmaster", "abuse", "noc", "security", "info", "marketing", "sales", "support",
-  "uucp", "news", "usenet", "www", "ftp", "admin", "administrator", "ssladmin", "ssl-admin",
-  "mailer-daemon", "root", "nobody", "daemon", "noreply", "no-reply", "do-not-reply", "bounce", "bounces",
+  "postmaster",
+  "hostmaster",
+  "webmaster",
+  "abuse",
+  "noc",
+  "security",
+  "info",
+  "marketing",
+  "sales",
+  "support",
+  "uucp",
+  "news",
+  "usenet",
+  "www",
+  "ftp",
+  "admin",
+  "administrator",
+  "ssladmin",
+  "ssl-admin",
+  "mailer-daemon",
+  "root",
+  "nobody",
+  "daemon",
+  "noreply",
+  "no-reply",
+  "do-not-reply",
+  "bounce",
+  "bounces",
 ];
 
 export function createHostedDirectory(table: Table<string>, options: HostedDirectoryOptions): HostedDirectory {
@@ -37,8 +62,7 @@ export function createHostedDirectory(table: Table<string>, options: HostedDirec
 
   /** True when `user` holds `address` now (whether it just got it or had it). The store's insert is
    *  one INSERT … ON CONFLICT statement: of two users asking at once, in any instance, one wins. */
-  const take = async (user: BareJid, address: EmailAddress): Promise<boolean> =>
-    (await table.insert(address, user)) || (await table.get(address)) === user;
+  const take = async (user: BareJid, address: EmailAddress): Promise<boolean> => (await table.insert(address, user)) || (await table.get(address)) === user;
 
   const ownersOf = async (addresses: EmailAddress[]): Promise<BareJid[]> => {
     const owners: BareJid[] = [];

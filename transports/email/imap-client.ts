@@ -63,12 +63,20 @@ export function imapRefusal(login: ServerLogin, error: unknown): GatewayError {
   const where = `the IMAP server ${login.host}:${login.port}`;
   const failure = error as { authenticationFailed?: boolean; code?: string; responseText?: string; message?: string };
   if (failure.authenticationFailed) {
-    return new GatewayError("not-authorized", `${capitalize(where)} refused the login for ${login.user ?? ""}: wrong user name or password${failure.responseText ? ` (${failure.responseText})` : ""}.`, { code: "imap-auth", cause: error });
+    return new GatewayError(
+      "not-authorized",
+      `${capitalize(where)} refused the login for ${login.user ?? ""}: wrong user name or password${failure.responseText ? ` (${failure.responseText})` : ""}.`,
+      { code: "imap-auth", cause: error },
+    );
   }
-  return new GatewayError("remote-server-not-found", `Could not open the mailbox on ${where}: ${failure.responseText || failure.message || failure.code || "no answer"}. Check the server name, port and security setting.`, {
-    code: "imap-unreachable",
-    cause: error,
-  });
+  return new GatewayError(
+    "remote-server-not-found",
+    `Could not open the mailbox on ${where}: ${failure.responseText || failure.message || failure.code || "no answer"}. Check the server name, port and security setting.`,
+    {
+      code: "imap-unreachable",
+      cause: error,
+    },
+  );
 }
 
 const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

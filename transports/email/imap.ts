@@ -173,7 +173,13 @@ export class MailboxSession {
     // Mails an earlier run (or connection) handed on but never marked: hand them on again. The
     // core knows their source ids and does not deliver twice; it says when each is confirmed.
     const reopen = (state.open ?? []).filter((uid) => !this.awaiting.has(uid));
-    if (reopen.length > 0) await this.processAll(client, state, reopen.map((uid) => ({ uid, size: 0 })), false);
+    if (reopen.length > 0)
+      await this.processAll(
+        client,
+        state,
+        reopen.map((uid) => ({ uid, size: 0 })),
+        false,
+      );
     const lastUid = state.lastUid;
     if (!client.mailbox || client.mailbox.exists === 0) return;
     // Sizes first: they decide how many mails one FETCH may bring, so memory stays bounded.
@@ -229,7 +235,11 @@ export class MailboxSession {
     if (this.state && this.state.uidValidity === uidValidity) return this.state;
     // UIDs of the old mailbox mean nothing in the new one; we cannot tell old mail from new, so
     // only what arrives from now on is forwarded rather than flooding the user with the inbox.
-    if (this.state) this.options.log.warn({ mailbox: this.key, was: this.state.uidValidity, now: uidValidity }, "the mailbox was recreated (UIDVALIDITY changed); forwarding mail that arrives from now on");
+    if (this.state)
+      this.options.log.warn(
+        { mailbox: this.key, was: this.state.uidValidity, now: uidValidity },
+        "the mailbox was recreated (UIDVALIDITY changed); forwarding mail that arrives from now on",
+      );
     this.state = { uidValidity, lastUid: Math.max(0, (uidNext ?? 1) - 1), open: [] };
     this.awaiting.clear();
     this.toMark.clear();

@@ -80,12 +80,20 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
     for (const user of users) {
       attachments ??= await storeAttachments(mail, deps);
       // A hosted mail may be stored once per recipient; its Message-ID keeps it one chat message.
-      const sourceId = owner ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}` : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
+      const sourceId = owner
+        ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}`
+        : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
       const threading = mail.messageId
-        ? await threads.received(user, mail.from.address, sourceId, { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) })
+        ? await threads.received(user, mail.from.address, sourceId, {
+            messageId: mail.messageId,
+            references: mail.references,
+            ...(mail.subject && { subject: mail.subject }),
+          })
         : undefined;
       const thread = threading?.thread;
-      const cut = fetched.truncated ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`] : [];
+      const cut = fetched.truncated
+        ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`]
+        : [];
       const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes, ...cut].filter(Boolean).join("\n");
       const delivery = await context.deliver({
         user,
@@ -124,7 +132,9 @@ async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<
     } catch (error) {
       // Larger than the operator's whole attachment quota: a note, not a mail retried for ever.
       if ((error as { code?: string }).code !== "media-too-large") throw error;
-      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is larger than this gateway keeps; it is in the mailbox.]`);
+      notes.push(
+        `[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is larger than this gateway keeps; it is in the mailbox.]`,
+      );
     }
   }
   return { stored, notes };

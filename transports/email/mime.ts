@@ -56,14 +56,18 @@ export async function parseMail(source: Buffer, options: MimeOptions): Promise<I
   for (const attachment of parsed.attachments) {
     const type = attachment.contentType.toLowerCase();
     if (reportType && (type === "message/delivery-status" || type === "message/global-delivery-status")) status = attachment.content.toString("utf8");
-    else if (reportType && (type === "message/rfc822" || type === "text/rfc822-headers" || type === "message/global-headers")) original = attachment.content.toString("utf8");
-    else attachments.push({ data: attachment.content, mediaType: type || "application/octet-stream", ...(attachment.filename && { name: attachment.filename }) });
+    else if (reportType && (type === "message/rfc822" || type === "text/rfc822-headers" || type === "message/global-headers"))
+      original = attachment.content.toString("utf8");
+    else
+      attachments.push({ data: attachment.content, mediaType: type || "application/octet-stream", ...(attachment.filename && { name: attachment.filename }) });
   }
 
   const text = parsed.text?.trim() ? parsed.text : typeof parsed.html === "string" ? htmlToText(parsed.html) : "";
   const body = trimReply(text.replace(/\r\n/g, "\n"), options).trim();
   // Only the topmost of each was written by the receiving server; lower ones may come from the sender.
-  const envelopeRecipients = cleanAddresses([headers.get("delivered-to")?.[0], headers.get("x-original-to")?.[0]].filter((value): value is string => value !== undefined));
+  const envelopeRecipients = cleanAddresses(
+    [headers.get("delivered-to")?.[0], headers.get("x-original-to")?.[0]].filter((value): value is string => value !== undefined),
+  );
   const headerRecipients = cleanAddresses([...addresses(parsed.to), ...addresses(parsed.cc)]);
 
   return {

@@ -20,13 +20,17 @@ export function normalizePersonalFields(fields: Fields, config: EmailConfig): Fi
     [FIELD.imapHost, FIELD.imapPort, FIELD.imapSecurity, "IMAP"],
     [FIELD.smtpHost, FIELD.smtpPort, FIELD.smtpSecurity, "SMTP"],
   ] as const) {
-    const name = (fields[host] ?? "").trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    const name = (fields[host] ?? "")
+      .trim()
+      .toLowerCase()
+      .replace(/^\[(.*)\]$/, "$1");
     // Private as written (loopback in any notation, localhost…) is refused before any look-up;
     // names are resolved and checked each time the gateway connects.
     if (!config.allowPrivateServers) checkHostText(name, { role: `${label} server` });
     if (!/^[a-z0-9.:-]+$/.test(name)) throw gatewayError("not-acceptable", `The ${label} server "${fields[host] ?? ""}" is not a host name.`);
     const number = Number(fields[port]);
-    if (!Number.isInteger(number) || number < 1 || number > 65535) throw gatewayError("not-acceptable", `The ${label} port must be a number from 1 to 65535, not "${fields[port] ?? ""}".`);
+    if (!Number.isInteger(number) || number < 1 || number > 65535)
+      throw gatewayError("not-acceptable", `The ${label} port must be a number from 1 to 65535, not "${fields[port] ?? ""}".`);
     normalized[host] = name;
     normalized[port] = String(number);
     normalized[security] = fields[security] || (label === "IMAP" ? "tls" : "starttls");

@@ -35,7 +35,9 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
   const pools = new Map<string, { address: string; transporter: Transporter }>();
 
   const keyOf = (login: ServerLogin): string =>
-    createHash("sha256").update([login.host, login.port, login.security, login.user ?? "", login.password ?? ""].join("\u0000")).digest("base64url");
+    createHash("sha256")
+      .update([login.host, login.port, login.security, login.user ?? "", login.password ?? ""].join("\u0000"))
+      .digest("base64url");
 
   const connection = (login: ServerLogin, target: ServerTarget): SMTPConnection.Options => ({
     host: target.host,
@@ -100,23 +102,37 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
         });
         // nodemailer skips the login when the server offers none, and the mail would go out unchecked.
         if (login.user && !once.allowsAuth) {
-          throw new GatewayError("not-acceptable", `${where} does not ask for a login (it offers no AUTH), so it would send mail as anyone; give the server where you log in to send mail (often port 587 with STARTTLS).`, {
-            code: "smtp-no-auth",
-          });
+          throw new GatewayError(
+            "not-acceptable",
+            `${where} does not ask for a login (it offers no AUTH), so it would send mail as anyone; give the server where you log in to send mail (often port 587 with STARTTLS).`,
+            {
+              code: "smtp-no-auth",
+            },
+          );
         }
         if (login.user) {
-          await new Promise<void>((resolve, reject) => once.login({ user: login.user, pass: login.password ?? "" }, (error) => (error ? reject(error) : resolve())));
+          await new Promise<void>((resolve, reject) =>
+            once.login({ user: login.user, pass: login.password ?? "" }, (error) => (error ? reject(error) : resolve())),
+          );
         }
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         const failure = error as SmtpFailure;
         if (failure.code === "EAUTH") {
-          throw new GatewayError("not-authorized", `${where} refused the login for ${login.user ?? ""}: ${failure.response ?? "wrong user name or password"}.`, { code: "smtp-auth", cause: error });
+          throw new GatewayError(
+            "not-authorized",
+            `${where} refused the login for ${login.user ?? ""}: ${failure.response ?? "wrong user name or password"}.`,
+            { code: "smtp-auth", cause: error },
+          );
         }
-        throw new GatewayError("remote-server-not-found", `${where} could not be used: ${failure.response ?? failure.message ?? failure.code ?? "no answer"}. Check the server name, port and security setting.`, {
-          code: "smtp-unreachable",
-          cause: error,
-        });
+        throw new GatewayError(
+          "remote-server-not-found",
+          `${where} could not be used: ${failure.response ?? failure.message ?? failure.code ?? "no answer"}. Check the server name, port and security setting.`,
+          {
+            code: "smtp-unreachable",
+            cause: error,
+          },
+        );
       } finally {
         once.removeAllListeners("end");
         once.on("error", () => undefined);

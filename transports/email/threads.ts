@@ -37,7 +37,11 @@ export interface Threads {
 export function createThreads(table: Table<ThreadLink | string>): Threads {
   // Keys hold Message-IDs, which can be long and hold anything; a hash keeps them tidy. The user
   // stays readable in front so that everything of one user can be found and removed.
-  const key = (kind: string, user: string, ...parts: string[]): string => `${user}|${createHash("sha256").update([kind, ...parts].join("\u0000")).digest("base64url").slice(0, 32)}`;
+  const key = (kind: string, user: string, ...parts: string[]): string =>
+    `${user}|${createHash("sha256")
+      .update([kind, ...parts].join("\u0000"))
+      .digest("base64url")
+      .slice(0, 32)}`;
   const link = async (k: string): Promise<ThreadLink | undefined> => {
     const value = await table.get(k);
     return typeof value === "object" ? value : undefined;
@@ -52,7 +56,11 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
         (await link(key("conversation", user, peer)));
       if (!previous) return { references: [] };
       const references = [...previous.references, previous.messageId];
-      return { inReplyTo: previous.messageId, ...(previous.subject && { subject: previous.subject }), references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references };
+      return {
+        inReplyTo: previous.messageId,
+        ...(previous.subject && { subject: previous.subject }),
+        references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references,
+      };
     },
     // The writes of one mail do not depend on each other; issuing them together saves round trips.
     async sent(user, peer, entry, thread) {
@@ -60,7 +68,9 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       await Promise.all([
         table.set(key("mail", user, entry.messageId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
-        ...(thread ? [table.set(key("thread", user, thread), entry, TTL_MS), table.has(root).then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))] : []),
+        ...(thread
+          ? [table.set(key("thread", user, thread), entry, TTL_MS), table.has(root).then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))]
+          : []),
       ]);
     },
     async received(user, peer, sourceId, entry) {

@@ -151,7 +151,8 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       await unwatch(user);
       if (previous) mailer.forget(accountOf(previous, config).smtp);
       // Only mail that arrives from now on is forwarded: the user's old inbox is not replayed.
-      if (!sameMailbox(previous, normalized) || !(await state.has(user))) await state.set(user, { uidValidity: start.uidValidity, lastUid: Math.max(0, start.uidNext - 1) });
+      if (!sameMailbox(previous, normalized) || !(await state.has(user)))
+        await state.set(user, { uidValidity: start.uidValidity, lastUid: Math.max(0, start.uidNext - 1) });
       watch(user, account, user);
       log.info({ user, imap: account.imap.host, smtp: account.smtp.host }, "mailbox checked and watched");
       return normalized;
@@ -177,7 +178,12 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
         ...(message.thread && { thread: message.thread }),
       });
-      const files = await fetchAttachments(message.attachments, { maxBytes: config.maxAttachmentBytes, timeoutMs: config.smtp.timeoutMs, allowPrivate: config.allowPrivateServers, log });
+      const files = await fetchAttachments(message.attachments, {
+        maxBytes: config.maxAttachmentBytes,
+        timeoutMs: config.smtp.timeoutMs,
+        allowPrivate: config.allowPrivateServers,
+        log,
+      });
       const name = message.nick || account.name;
       const mail = composeMail({
         message,
@@ -190,11 +196,17 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       });
       const result = await mailer.send(account.smtp, mail);
       if (result.kind === "accepted") {
-        const link: ThreadLink = { messageId: String(mail.messageId), references: reply.references, ...(typeof mail.subject === "string" && { subject: mail.subject }) };
+        const link: ThreadLink = {
+          messageId: String(mail.messageId),
+          references: reply.references,
+          ...(typeof mail.subject === "string" && { subject: mail.subject }),
+        };
         // The mail is gone either way: its thread records join the store's next commit without
         // holding up the outbox's bookkeeping (on SQLite they are written at the call). Lost in a
         // crash or a store failure, a later reply only misses its In-Reply-To.
-        threads.sent(message.user, message.peer, link, message.thread).catch((error: unknown) => log.warn({ user: message.user, err: error }, "could not remember the thread of a mail sent"));
+        threads
+          .sent(message.user, message.peer, link, message.thread)
+          .catch((error: unknown) => log.warn({ user: message.user, err: error }, "could not remember the thread of a mail sent"));
       }
       return result;
     },

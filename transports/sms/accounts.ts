@@ -84,11 +84,14 @@ export function createAccounts(options: {
   };
 
   const registerOperator = async (user: BareJid, fields: Fields, previous?: Fields): Promise<Fields> => {
-    if (!operator || !operatorAccount) throw gatewayError("not-acceptable", `This gateway has no numbers of its own; enter your ${kind.words.credentials} and number.`);
+    if (!operator || !operatorAccount)
+      throw gatewayError("not-acceptable", `This gateway has no numbers of its own; enter your ${kind.words.credentials} and number.`);
     const free = await freeNumbers(user);
-    if (free.length === 0) throw gatewayError("resource-constraint", "All of this gateway's numbers are taken; ask its operator for another one.", "no-free-number");
+    if (free.length === 0)
+      throw gatewayError("resource-constraint", "All of this gateway's numbers are taken; ask its operator for another one.", "no-free-number");
     const number = fields.number ? parsePhone(fields.number, region) : (free[0] as PhoneAddress);
-    if (!operator.numbers.includes(number)) throw gatewayError("not-acceptable", `${number} is not one of this gateway's numbers; choose one of: ${free.join(", ")}.`);
+    if (!operator.numbers.includes(number))
+      throw gatewayError("not-acceptable", `${number} is not one of this gateway's numbers; choose one of: ${free.join(", ")}.`);
     await bind(user, number, operatorAccount.id);
     if (previous) await release(user, previous.mode === "own" ? previous.ownNumber : previous.number === number ? undefined : previous.number);
     return { mode: "operator", number };
@@ -120,7 +123,8 @@ export function createAccounts(options: {
       throw asRegistrationError(error);
     }
     known.set(account.id, account);
-    if (previous) await serially(() => release(user, previous.mode === "own" ? (previous.ownNumber === number ? undefined : previous.ownNumber) : previous.number));
+    if (previous)
+      await serially(() => release(user, previous.mode === "own" ? (previous.ownNumber === number ? undefined : previous.ownNumber) : previous.number));
     log.info({ user, number, provider: provider.name }, "pointed a user's own number at the gateway");
     return { mode: "own", ...account.credentials, ownNumber: number };
   };
@@ -218,7 +222,12 @@ export function createAccounts(options: {
     if (error instanceof ProviderError) {
       const { httpStatus, code, temporary, auth } = error.options;
       if (auth || httpStatus === 403) return gatewayError("not-authorized", kind.words.refused, `${provider.name}-auth`);
-      if (temporary) return gatewayError("remote-server-timeout", `${brand} could not be reached to check your account; try again in a few minutes.`, `${provider.name}-unreachable`);
+      if (temporary)
+        return gatewayError(
+          "remote-server-timeout",
+          `${brand} could not be reached to check your account; try again in a few minutes.`,
+          `${provider.name}-unreachable`,
+        );
       return gatewayError("not-acceptable", `${brand} refused the registration: ${provider.describeError(code, error.message)}`, `${provider.name}-refused`);
     }
     return gatewayError("internal-server-error", `The gateway failed to check your ${brand} account; its operator can find details in the log.`);

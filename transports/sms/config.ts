@@ -25,9 +25,17 @@ const common = {
   dailyTextsPerUser: z.number().int().positive().optional(),
   /** Texts per second from one sender number (providers queue beyond their own limit, then fail). */
   messagesPerSecond: z.number().positive().default(1),
-  maxWebhookBytes: z.number().int().positive().default(64 * 1024),
+  maxWebhookBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
   /** Largest inbound MMS attachment the gateway fetches (Twilio's own limit is 5 MB). */
-  maxMediaBytes: z.number().int().positive().default(5 * 1024 * 1024),
+  maxMediaBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 * 1024),
   /** A status that outruns the send's own bookkeeping waits this long before it is reported. */
   statusGraceMs: z.number().int().min(0).default(1_000),
 };

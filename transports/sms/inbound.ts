@@ -54,7 +54,14 @@ export function createInboundHandler(options: {
     const keyword = keywordOf(text.body, text.keyword);
     const body = [explainKeyword(text.body, keyword), ...notes].filter(Boolean).join("\n");
     try {
-      const delivery = await options.deliver({ user: entry.user as BareJid, peer: entry.from, body, attachments, sourceId: text.id, sentAt: new Date(entry.receivedAt) });
+      const delivery = await options.deliver({
+        user: entry.user as BareJid,
+        peer: entry.from,
+        body,
+        attachments,
+        sourceId: text.id,
+        sentAt: new Date(entry.receivedAt),
+      });
       if (!delivery.duplicate) log.info({ ...context, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
     } catch (error) {
       if (error instanceof GatewayError && error.condition === "registration-required") {
@@ -64,7 +71,9 @@ export function createInboundHandler(options: {
       log.error({ ...context, err: error }, "could not store an inbound text");
       return false;
     }
-    await options.handled.set(text.id, Date.now(), HANDLED_TTL_MS).catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
+    await options.handled
+      .set(text.id, Date.now(), HANDLED_TTL_MS)
+      .catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
     return true;
   };
 
@@ -182,6 +191,17 @@ export function createInboundHandler(options: {
 }
 
 function extensionOf(mediaType: string): string {
-  const known: Record<string, string> = { "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "video/mp4": ".mp4", "audio/mpeg": ".mp3", "audio/amr": ".amr", "text/vcard": ".vcf", "text/x-vcard": ".vcf", "application/pdf": ".pdf" };
+  const known: Record<string, string> = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "video/mp4": ".mp4",
+    "audio/mpeg": ".mp3",
+    "audio/amr": ".amr",
+    "text/vcard": ".vcf",
+    "text/x-vcard": ".vcf",
+    "application/pdf": ".pdf",
+  };
   return known[mediaType.toLowerCase()] ?? "";
 }

@@ -13,7 +13,10 @@ const WORDS: Record<KeywordKind, string[]> = {
 export function keywordOf(body: string, optOutType?: string): KeywordKind | undefined {
   const told = optOutType?.trim().toLowerCase();
   if (told === "stop" || told === "start" || told === "help") return told;
-  const word = body.trim().replace(/[.!]+$/, "").toUpperCase();
+  const word = body
+    .trim()
+    .replace(/[.!]+$/, "")
+    .toUpperCase();
   return (Object.keys(WORDS) as KeywordKind[]).find((kind) => WORDS[kind].includes(word));
 }
 

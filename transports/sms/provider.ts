@@ -72,7 +72,10 @@ export interface WebhookRequest {
 }
 
 /** What a verified webhook says. */
-export type WebhookEvent = { kind: "incoming"; text: Omit<IncomingText, "accountId"> } | { kind: "status"; update: StatusUpdate } | { kind: "other"; type: string };
+export type WebhookEvent =
+  | { kind: "incoming"; text: Omit<IncomingText, "accountId"> }
+  | { kind: "status"; update: StatusUpdate }
+  | { kind: "other"; type: string };
 
 /** Which account a webhook says it comes from, before anything in it is trusted. */
 export interface WebhookClaim {

@@ -77,7 +77,9 @@ export function createSender(options: {
           const own = fields.mode === "own";
           options.accountState(message.user, {
             ok: false,
-            reason: own ? `${brand} refuses your account's credentials; register again with the current ones.` : `The gateway's ${brand} account refuses its credentials; its operator has been told.`,
+            reason: own
+              ? `${brand} refuses your account's credentials; register again with the current ones.`
+              : `The gateway's ${brand} account refuses its credentials; its operator has been told.`,
           });
           // The operator fixes the config and restarts: keep the user's texts until then.
           if (!own) {
@@ -86,13 +88,21 @@ export function createSender(options: {
           }
         }
         if (temporary) {
-          const reason = rateLimited || auth ? provider.describeError(code, error.message) : httpStatus ? `${brand} answered HTTP ${httpStatus}; the gateway tries again later.` : error.message;
+          const reason =
+            rateLimited || auth
+              ? provider.describeError(code, error.message)
+              : httpStatus
+                ? `${brand} answered HTTP ${httpStatus}; the gateway tries again later.`
+                : error.message;
           log.info({ ...context, part: index + 1, httpStatus, code }, "the provider could not take a text now");
           return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
         }
         await status.complete(done.ids);
         await progress.delete(message.id);
-        const sentence = code !== undefined ? provider.describeError(code, error.message) : `${brand} refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
+        const sentence =
+          code !== undefined
+            ? provider.describeError(code, error.message)
+            : `${brand} refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
         const partly = done.ids.length > 0 ? `Only ${done.ids.length} of ${texts.length} parts were sent. ` : "";
         log.info({ ...context, part: index + 1, httpStatus, code }, "the provider refused a text");
         return { kind: "permanent", reason: `${partly}${sentence}` };

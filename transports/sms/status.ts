@@ -65,7 +65,10 @@ export function createStatusTracker(options: {
       state.finished = true;
       const which = part && total > 1 ? `Part ${part.index + 1} of ${total} was not delivered. ` : "";
       await progress.set(primary, state, KEEP_MS);
-      const why = update.errorCode !== undefined ? options.provider.describeError(update.errorCode) : `${options.provider.displayName} reports the text as ${update.detail || "failed"} and gives no reason.`;
+      const why =
+        update.errorCode !== undefined
+          ? options.provider.describeError(update.errorCode)
+          : `${options.provider.displayName} reports the text as ${update.detail || "failed"} and gives no reason.`;
       await options.report(primary, { state: "failed", reason: `${which}${why}` });
       return;
     }

@@ -108,7 +108,16 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       };
       const refused = (reason: string): void => ctx.metrics.webhookRejections.inc({ transport: "sms", reason });
       const webhook = (endpoint: "incoming" | "status") =>
-        createWebhook({ provider, endpoint, maxBytes: config.maxWebhookBytes, publicBase, accountFor: (claim) => accountsNow.accountFor(claim), handle, refused, log });
+        createWebhook({
+          provider,
+          endpoint,
+          maxBytes: config.maxWebhookBytes,
+          publicBase,
+          accountFor: (claim) => accountsNow.accountFor(claim),
+          handle,
+          refused,
+          log,
+        });
       inbound = incomingHandler;
       // A standby instance keeps these for this one and answers the provider as this one would.
       const relay = { relay: { status: 200, ...provider.webhookAnswer } };
@@ -120,7 +129,16 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) {
         log.warn({ publicUrl: publicBase() }, `the public URL is a loopback address: ${provider.displayName} cannot reach the webhooks; set http.publicUrl`);
       }
-      log.info({ incoming: `${publicBase()}${incoming}`, status: `${publicBase()}${statusPath}`, operatorNumbers: config.operator?.numbers.length ?? 0, ownAccounts: config.ownAccounts, provider: provider.name }, "SMS webhooks ready");
+      log.info(
+        {
+          incoming: `${publicBase()}${incoming}`,
+          status: `${publicBase()}${statusPath}`,
+          operatorNumbers: config.operator?.numbers.length ?? 0,
+          ownAccounts: config.ownAccounts,
+          provider: provider.name,
+        },
+        "SMS webhooks ready",
+      );
     },
     async stop() {
       status?.stop();

@@ -28,11 +28,23 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
     try {
       await handle(req, res).catch((error: unknown) => {
         // A store that cannot keep anything: tell the provider to come back rather than fail obscurely.
-        if (error instanceof GatewayError && error.code === "store-unavailable") throw new HttpError(503, "The gateway cannot store anything right now; try again later");
+        if (error instanceof GatewayError && error.code === "store-unavailable")
+          throw new HttpError(503, "The gateway cannot store anything right now; try again later");
         throw error;
       });
     } catch (error) {
-      if (error instanceof HttpError) options.refused(error.status === 403 ? "signature" : error.status === 413 ? "size" : error.status === 415 ? "content-type" : error.status === 400 ? "malformed" : "unavailable");
+      if (error instanceof HttpError)
+        options.refused(
+          error.status === 403
+            ? "signature"
+            : error.status === 413
+              ? "size"
+              : error.status === 415
+                ? "content-type"
+                : error.status === 400
+                  ? "malformed"
+                  : "unavailable",
+        );
       throw error;
     }
   };

@@ -47,7 +47,8 @@ export function registerAdhoc(router: Router, set: CommandSet): void {
     const formType = (typeof command !== "string" && command.formType) || `urn:switchboard:command:${node}`;
     if (outcome === "canceled") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
     const note = "note" in outcome && outcome.note ? xml("note", { type: "info" }, outcome.note) : null;
-    if ("result" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, note, commandForm(outcome.result, formType, "result"));
+    if ("result" in outcome)
+      return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, note, commandForm(outcome.result, formType, "result"));
     if ("note" in outcome) return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, note);
     return xml(
       "command",

@@ -44,7 +44,8 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
       admin: true,
       async run() {
         const users: string[] = [];
-        for await (const registration of registrations.all()) users.push(`${registration.user} (since ${registration.registeredAt.toISOString().slice(0, 10)})`);
+        for await (const registration of registrations.all())
+          users.push(`${registration.user} (since ${registration.registeredAt.toISOString().slice(0, 10)})`);
         return { note: users.length === 0 ? "No one is registered." : `${users.length} registered:\n${users.sort().join("\n")}` };
       },
       chat: { keyword: "users", usage: "users", parse: () => ({}) },
@@ -114,7 +115,16 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
       form: async () => ({
         title: "Log level",
         instructions: `Now: ${getLogLevel(rootLog)}. Applies to the whole gateway until it restarts.`,
-        fields: [{ var: "level", label: "Level", type: "list-single", required: true, value: getLogLevel(rootLog), options: LEVELS.map((level) => ({ label: level, value: level })) }],
+        fields: [
+          {
+            var: "level",
+            label: "Level",
+            type: "list-single",
+            required: true,
+            value: getLogLevel(rootLog),
+            options: LEVELS.map((level) => ({ label: level, value: level })),
+          },
+        ],
       }),
       async run(caller, values) {
         const level = (values.level ?? "").trim();

@@ -38,7 +38,12 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
       name: "Get Number of Registered Users",
       async run() {
         const count = (await registered()).length;
-        return { result: { title: "Number of Registered Users", fields: [{ var: "registeredusersnum", label: "The number of registered users", type: "text-single", value: String(count) }] } };
+        return {
+          result: {
+            title: "Number of Registered Users",
+            fields: [{ var: "registeredusersnum", label: "The number of registered users", type: "text-single", value: String(count) }],
+          },
+        };
       },
     },
     {
@@ -49,7 +54,13 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
         title: "Requesting List of Registered Users",
         instructions: `Users registered with ${domain}.`,
         fields: [
-          { var: "max_items", label: "Maximum number of items to show", type: "list-single", value: "none", options: [...MAX_ITEMS, "none"].map((value) => ({ label: value, value })) },
+          {
+            var: "max_items",
+            label: "Maximum number of items to show",
+            type: "list-single",
+            value: "none",
+            options: [...MAX_ITEMS, "none"].map((value) => ({ label: value, value })),
+          },
         ],
       }),
       async run(_caller, values) {
@@ -92,7 +103,10 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
           deleted.push(user);
         }
         log.info({ by: caller.user, deleted, unknown }, "users deleted by an admin (XEP-0133)");
-        const lines = [deleted.length > 0 ? `Deleted: ${deleted.join(", ")}.` : "Nobody was deleted.", ...(unknown.length > 0 ? [`Not registered here: ${unknown.join(", ")}.`] : [])];
+        const lines = [
+          deleted.length > 0 ? `Deleted: ${deleted.join(", ")}.` : "Nobody was deleted.",
+          ...(unknown.length > 0 ? [`Not registered here: ${unknown.join(", ")}.`] : []),
+        ];
         return { note: lines.join(" ") };
       },
     },
@@ -119,13 +133,25 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
           const results = await Promise.allSettled(
             batch.map((user) =>
               // type normal: the server keeps it for users who are offline (a headline it would drop).
-              gateway.send(xml("message", { from: domain, to: user, type: "normal", id: randomUUID() }, subject ? xml("subject", {}, xmlText(subject, 500)) : null, xml("body", {}, xmlText(body, 20_000)))),
+              gateway.send(
+                xml(
+                  "message",
+                  { from: domain, to: user, type: "normal", id: randomUUID() },
+                  subject ? xml("subject", {}, xmlText(subject, 500)) : null,
+                  xml("body", {}, xmlText(body, 20_000)),
+                ),
+              ),
             ),
           );
           sent += results.filter((result) => result.status === "fulfilled").length;
         }
         log.info({ by: caller.user, users: users.length, sent }, "announcement sent (XEP-0133)");
-        return { note: sent === users.length ? `Sent to ${sent} registered user${sent === 1 ? "" : "s"}.` : `Sent to ${sent} of ${users.length} registered users; the server did not take the others.` };
+        return {
+          note:
+            sent === users.length
+              ? `Sent to ${sent} registered user${sent === 1 ? "" : "s"}.`
+              : `Sent to ${sent} of ${users.length} registered users; the server did not take the others.`,
+        };
       },
       chat: { keyword: "announce", usage: "announce TEXT", parse: (args) => ({ announcement: args }) },
     },

@@ -21,7 +21,9 @@ const yes = (value: string | undefined): boolean => ["1", "true", "yes", "y"].in
 /** "Label: chosen option" for each of the transport's own settings. */
 function describeOptions(declared: readonly TransportPreference[] | undefined, chosen: Record<string, string>): string[] {
   const values = transportOptions(declared, chosen);
-  return (declared ?? []).map((preference) => `${preference.label}: ${preference.options.find((option) => option.value === values[preference.var])?.label ?? values[preference.var]}`);
+  return (declared ?? []).map(
+    (preference) => `${preference.label}: ${preference.options.find((option) => option.value === values[preference.var])?.label ?? values[preference.var]}`,
+  );
 }
 
 export function userCommands({ gateway, accounts, preferences, addToRoster }: UserCommandDeps): Command[] {
@@ -98,7 +100,7 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
       },
       chat: {
         keyword: "add",
-        usage: "add ADDRESS [name=\"Their Name\"]",
+        usage: 'add ADDRESS [name="Their Name"]',
         parse: (args) => {
           const fields = keyValues(args);
           const address = args.replace(/\w[\w-]*=("[^"]*"|\S*)/g, "").trim();
@@ -134,7 +136,13 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
           instructions: "Choose what the gateway passes on to you.",
           fields: [
             { var: "receipts", label: "Pass on delivery receipts", type: "boolean", value: prefs.receipts ? "true" : "false" },
-            ...own.map((preference) => ({ var: preference.var, label: preference.label, type: "list-single" as const, value: values[preference.var], options: preference.options })),
+            ...own.map((preference) => ({
+              var: preference.var,
+              label: preference.label,
+              type: "list-single" as const,
+              value: values[preference.var],
+              options: preference.options,
+            })),
           ],
         };
       },

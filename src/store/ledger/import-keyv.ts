@@ -9,7 +9,11 @@ const QUEUE_KEY = /^([a-z0-9-]+)\.(outbox|inbox|inbox-seen|outbox-seen|sent):(.+
 const SEEN_KIND: Record<string, string> = { "inbox-seen": "in", "outbox-seen": "out", sent: "sent" };
 const DEFAULT_TTL_MS = 90 * 24 * 3_600_000;
 
-export function importKeyvQueues(source: { rows: Array<{ key: string; value: string }>; remove(key: string): void }, insert: (table: LedgerTable, row: Row) => void, now = Date.now()): number {
+export function importKeyvQueues(
+  source: { rows: Array<{ key: string; value: string }>; remove(key: string): void },
+  insert: (table: LedgerTable, row: Row) => void,
+  now = Date.now(),
+): number {
   let moved = 0;
   for (const { key, value } of source.rows) {
     const match = QUEUE_KEY.exec(key);
@@ -26,7 +30,14 @@ export function importKeyvQueues(source: { rows: Array<{ key: string; value: str
     const expiresAt = typeof data.expires === "number" ? data.expires : now + DEFAULT_TTL_MS;
     const item = data.value as Record<string, unknown> & { message?: { user?: string; peer?: string }; user?: string; nextAttemptAt?: number };
     if (queue === "outbox") {
-      insert("outbox", { transport, id, user_jid: item.message?.user ?? "", peer: item.message?.peer ?? "", due_at: item.nextAttemptAt ?? now, entry: JSON.stringify(item) });
+      insert("outbox", {
+        transport,
+        id,
+        user_jid: item.message?.user ?? "",
+        peer: item.message?.peer ?? "",
+        due_at: item.nextAttemptAt ?? now,
+        entry: JSON.stringify(item),
+      });
     } else if (queue === "inbox") {
       insert("inbox", { transport, source_key: id, user_jid: item.user ?? "", stored: JSON.stringify(item), received_at: now });
     } else {

@@ -87,9 +87,10 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       // statement sees what the one before claimed: a conversation another owner is sending stays
       // with it, and its messages still leave in order. Rows a writer holds at that moment (being
       // finished or rescheduled) are skipped, not waited for.
-      const rows = await keyed(transport, "outbox claim", (client) => query<{ id: string; entry: string; due_at: string }>(
-        client,
-        `UPDATE outbox SET claimed_by = $4, claimed_until = $5
+      const rows = await keyed(transport, "outbox claim", (client) =>
+        query<{ id: string; entry: string; due_at: string }>(
+          client,
+          `UPDATE outbox SET claimed_by = $4, claimed_until = $5
          WHERE (transport, id) IN (
            SELECT o.transport, o.id FROM outbox o
            WHERE o.transport = $1 AND o.due_at <= $2 AND o.claimed_until <= $2
@@ -98,16 +99,25 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
            ORDER BY o.due_at, o.id LIMIT $3
            FOR UPDATE SKIP LOCKED)
          RETURNING id, entry, due_at`,
-        [transport, now, limit, claim.owner, claim.until],
-      ));
+          [transport, now, limit, claim.owner, claim.until],
+        ),
+      );
       return inDueOrder(rows.rows).map((row) => ({ id: row.id, entry: parse<E>(row.entry) }));
     },
     async outboxRenew(ids, claim) {
       if (ids.length === 0) return;
-      await query(pool, "UPDATE outbox SET claimed_until = $1 WHERE transport = $2 AND id = ANY($3) AND claimed_by = $4", [claim.until, transport, [...ids], claim.owner]);
+      await query(pool, "UPDATE outbox SET claimed_until = $1 WHERE transport = $2 AND id = ANY($3) AND claimed_by = $4", [
+        claim.until,
+        transport,
+        [...ids],
+        claim.owner,
+      ]);
     },
     async outboxReleaseOthers(owner) {
-      return (await query(pool, "UPDATE outbox SET claimed_until = 0 WHERE transport = $1 AND claimed_by <> $2 AND claimed_until > 0", [transport, owner])).rowCount ?? 0;
+      return (
+        (await query(pool, "UPDATE outbox SET claimed_until = 0 WHERE transport = $1 AND claimed_by <> $2 AND claimed_until > 0", [transport, owner]))
+          .rowCount ?? 0
+      );
     },
     async outboxNextDue() {
       const row = await query<{ due: string | null }>(pool, "SELECT MIN(GREATEST(due_at, claimed_until)) AS due FROM outbox WHERE transport = $1", [transport]);
@@ -160,14 +170,19 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     async inboxPage(afterKey, limit) {
       const rows = await query<{ source_key: string; stored: string }>(
         pool,
-        "SELECT source_key, stored FROM inbox WHERE transport = $1 AND source_key COLLATE \"C\" > $2 ORDER BY source_key COLLATE \"C\" LIMIT $3",
+        'SELECT source_key, stored FROM inbox WHERE transport = $1 AND source_key COLLATE "C" > $2 ORDER BY source_key COLLATE "C" LIMIT $3',
         [transport, afterKey, limit],
       );
       return rows.rows.map((row) => ({ key: row.source_key, stored: parse(row.stored) }));
     },
 
     async relayAdd(id, request, now) {
-      await query(pool, "INSERT INTO relay (transport, id, received_at, due_at, request) VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING", [transport, id, now, json(request)]);
+      await query(pool, "INSERT INTO relay (transport, id, received_at, due_at, request) VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING", [
+        transport,
+        id,
+        now,
+        json(request),
+      ]);
     },
     async relayDue(now, limit) {
       const rows = await query<{ id: string; request: string; attempts: string; received_at: string }>(
@@ -185,7 +200,12 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
 
     async seenGet<T>(kind: SeenKind, key: string, now: number) {
-      const rows = await query<{ value: string }>(pool, "SELECT value FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3 AND expires_at > $4", [transport, kind, key, now]);
+      const rows = await query<{ value: string }>(pool, "SELECT value FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3 AND expires_at > $4", [
+        transport,
+        kind,
+        key,
+        now,
+      ]);
       const row = rows.rows[0];
       return row ? parse<T>(row.value) : undefined;
     },
@@ -199,7 +219,8 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     async removeUser(user) {
       return transaction(async (client) => {
         let removed = 0;
-        for (const table of LEDGER_TABLES) removed += (await query(client, `DELETE FROM ${table} WHERE transport = $1 AND user_jid = $2`, [transport, user])).rowCount ?? 0;
+        for (const table of LEDGER_TABLES)
+          removed += (await query(client, `DELETE FROM ${table} WHERE transport = $1 AND user_jid = $2`, [transport, user])).rowCount ?? 0;
         return removed;
       });
     },
@@ -236,13 +257,18 @@ async function migrate(pool: pg.Pool, transaction: <T>(work: (client: pg.PoolCli
 async function importFromKeyv(client: pg.PoolClient): Promise<void> {
   const exists = (await client.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'keyv'")).rowCount ?? 0;
   if (!exists) return;
-  const rows = (await client.query<{ key: string; value: string }>("SELECT key, value FROM keyv WHERE key ~ '^[a-z0-9-]+\\.(outbox|inbox|inbox-seen|outbox-seen|sent):'")).rows;
+  const rows = (
+    await client.query<{ key: string; value: string }>("SELECT key, value FROM keyv WHERE key ~ '^[a-z0-9-]+\\.(outbox|inbox|inbox-seen|outbox-seen|sent):'")
+  ).rows;
   const inserts: Array<{ table: string; row: Record<string, string | number> }> = [];
   const removals: string[] = [];
   importKeyvQueues({ rows, remove: (key) => removals.push(key) }, (table, row) => inserts.push({ table, row }));
   for (const { table, row } of inserts) {
     const columns = Object.keys(row);
-    await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) ON CONFLICT DO NOTHING`, columns.map((column) => row[column]));
+    await client.query(
+      `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) ON CONFLICT DO NOTHING`,
+      columns.map((column) => row[column]),
+    );
   }
   for (const key of removals) await client.query("DELETE FROM keyv WHERE key = $1", [key]);
 }

@@ -7,7 +7,12 @@ import type { StatementCache } from "./database.js";
 export function sqliteIntake(sql: StatementCache, transport: string): Required<Pick<TransportLedger, "intakeAdd" | "intakeDone" | "intakePending">> {
   return {
     intakeAdd(mark, user, stanza) {
-      return sql.write(() => void sql.statement("INSERT INTO intake (transport, mark, user_jid, stanza) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING").run(transport, mark, user, stanza));
+      return sql.write(
+        () =>
+          void sql
+            .statement("INSERT INTO intake (transport, mark, user_jid, stanza) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            .run(transport, mark, user, stanza),
+      );
     },
     intakeDone(mark) {
       // Lost in a crash, the row only makes the next start hand the stanza on again, and a message

@@ -28,7 +28,9 @@ export class SqliteKeyvAdapter extends EventEmitter {
   }
 
   async set(key: string, value: string): Promise<void> {
-    await this.sql.write(() => this.sql.statement("INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value));
+    await this.sql.write(() =>
+      this.sql.statement("INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value),
+    );
   }
 
   async delete(key: string): Promise<boolean> {

@@ -14,14 +14,17 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
 
   const forTransport = (transport: string): TransportLedger => ({
     outboxAdd(id, user, peer, dueAt, entry, now, claim) {
-      return sql.write(() => sql
-        .statement(
-          `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
+      return sql.write(
+        () =>
+          sql
+            .statement(
+              `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
            SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
-        )
-        .run(transport, id, user, peer, dueAt, json(entry), claim.owner, claim.until, transport, id, now).changes > 0);
+            )
+            .run(transport, id, user, peer, dueAt, json(entry), claim.owner, claim.until, transport, id, now).changes > 0,
+      );
     },
     outboxFinish(id, user, expiresAt) {
       return sql.write(() =>
@@ -60,14 +63,18 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
       );
     },
     outboxReleaseOthers(owner) {
-      return sql.write(() => sql.statement("UPDATE outbox SET claimed_until = 0 WHERE transport = ? AND claimed_by <> ? AND claimed_until > 0").run(transport, owner).changes);
+      return sql.write(
+        () => sql.statement("UPDATE outbox SET claimed_until = 0 WHERE transport = ? AND claimed_by <> ? AND claimed_until > 0").run(transport, owner).changes,
+      );
     },
     async outboxNextDue() {
       const row = sql.statement("SELECT MIN(MAX(due_at, claimed_until)) AS due FROM outbox WHERE transport = ?").get(transport) as { due: number | null };
       return row.due ?? undefined;
     },
     async outboxReschedule(id, dueAt, entry) {
-      await sql.write(() => sql.statement("UPDATE outbox SET due_at = ?, entry = ?, claimed_until = 0 WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id));
+      await sql.write(() =>
+        sql.statement("UPDATE outbox SET due_at = ?, entry = ?, claimed_until = 0 WHERE transport = ? AND id = ?").run(dueAt, json(entry), transport, id),
+      );
     },
     async outboxHas(id, now) {
       return (
@@ -88,14 +95,18 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
 
     inboxAdd(key, user, stored, now) {
       // One statement: not already waiting (the primary key) and not delivered before (seen).
-      return sql.write(() => sql
-        .statement(
-          `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
+      return sql.write(() =>
+        sql
+          .statement(
+            `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
            SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'in' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
-        )
-        .run(transport, key, user, json(stored), now, transport, key, now).changes > 0 ? "added" as const : "duplicate" as const);
+          )
+          .run(transport, key, user, json(stored), now, transport, key, now).changes > 0
+          ? ("added" as const)
+          : ("duplicate" as const),
+      );
     },
     inboxDone(key, user, record, expiresAt) {
       return sql.write(() =>
@@ -114,7 +125,9 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
 
     async relayAdd(id, request, now) {
       await sql.write(() =>
-        sql.statement("INSERT INTO relay (transport, id, received_at, due_at, request) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING").run(transport, id, now, now, json(request)),
+        sql
+          .statement("INSERT INTO relay (transport, id, received_at, due_at, request) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+          .run(transport, id, now, now, json(request)),
       );
     },
     async relayDue(now, limit) {
@@ -148,7 +161,10 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
     removeUser(user) {
       return sql.write(() =>
         sql.transaction(() =>
-          LEDGER_TABLES.reduce((removed, table) => removed + sql.statement(`DELETE FROM ${table} WHERE transport = ? AND user_jid = ?`).run(transport, user).changes, 0),
+          LEDGER_TABLES.reduce(
+            (removed, table) => removed + sql.statement(`DELETE FROM ${table} WHERE transport = ? AND user_jid = ?`).run(transport, user).changes,
+            0,
+          ),
         ),
       );
     },
@@ -194,5 +210,7 @@ function keyvRows(db: SqliteDatabase): { rows: Array<{ key: string; value: strin
 
 function insertImported(db: SqliteDatabase, table: (typeof LEDGER_TABLES)[number], row: Record<string, string | number>): void {
   const columns = Object.keys(row);
-  db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).run(...columns.map((column) => row[column]!));
+  db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).run(
+    ...columns.map((column) => row[column]!),
+  );
 }

@@ -15,7 +15,13 @@ export const telnyxAccounts: AccountKind = {
   secretBinding: () => [],
   credentialFields(current, note, required) {
     return [
-      { var: "apiKey", label: "Telnyx API key", type: "text-private", required, desc: `From the Telnyx portal, Auth > API Keys. Kept encrypted; the gateway sends your texts with it.${note}` },
+      {
+        var: "apiKey",
+        label: "Telnyx API key",
+        type: "text-private",
+        required,
+        desc: `From the Telnyx portal, Auth > API Keys. Kept encrypted; the gateway sends your texts with it.${note}`,
+      },
       {
         var: "publicKey",
         label: "Telnyx public key",
@@ -30,7 +36,11 @@ export const telnyxAccounts: AccountKind = {
     const apiKey = fields.apiKey?.trim() ?? "";
     const publicKey = fields.publicKey?.trim() ?? "";
     if (!apiKey) throw gatewayError("not-acceptable", "Enter your Telnyx API key (Telnyx portal, Auth > API Keys).");
-    if (!TELNYX_PUBLIC_KEY.test(publicKey)) throw gatewayError("not-acceptable", "The public key is 44 characters of base64 ending in =; copy it from the Telnyx portal (Auth > API Keys > Public Key).");
+    if (!TELNYX_PUBLIC_KEY.test(publicKey))
+      throw gatewayError(
+        "not-acceptable",
+        "The public key is 44 characters of base64 ending in =; copy it from the Telnyx portal (Auth > API Keys > Public Key).",
+      );
     return telnyxAccount(apiKey, publicKey);
   },
   fromStored(fields) {

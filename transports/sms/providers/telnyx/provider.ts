@@ -7,7 +7,15 @@ import type { Logger } from "pino";
 import { fetch } from "undici";
 import { gatewayError, guardedAgent } from "../../../../src/transport/index.js";
 import type { TelnyxSmsConfig } from "../../config.js";
-import { ProviderError, type IncomingText, type ProviderAccount, type SmsProvider, type StatusUpdate, type WebhookEvent, type WebhookRequest } from "../../provider.js";
+import {
+  ProviderError,
+  type IncomingText,
+  type ProviderAccount,
+  type SmsProvider,
+  type StatusUpdate,
+  type WebhookEvent,
+  type WebhookRequest,
+} from "../../provider.js";
 import { telnyxAccount, telnyxAccounts } from "./accounts.js";
 import { describeTelnyxError, isTemporary } from "./errors.js";
 
@@ -71,7 +79,11 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
       const refused = response.data?.to?.find((to) => to.status === "sending_failed");
       if (refused) {
         const error = response.data?.errors?.[0];
-        throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the text", { ...(error?.code && { code: error.code }), httpStatus: 400, temporary: false });
+        throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the text", {
+          ...(error?.code && { code: error.code }),
+          httpStatus: 400,
+          temporary: false,
+        });
       }
       return { id };
     },
@@ -84,7 +96,11 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
       if (!found) return undefined;
       // Telnyx posts a number's inbound texts to the webhook URL of its messaging profile.
       if (!found.messaging_profile_id || found.messaging_profile_id === "UNAVAILABLE") {
-        throw gatewayError("not-acceptable", `${number} has no messaging profile at Telnyx; assign it to one in the Telnyx portal (Messaging), then register again.`, "number-without-profile");
+        throw gatewayError(
+          "not-acceptable",
+          `${number} has no messaging profile at Telnyx; assign it to one in the Telnyx portal (Messaging), then register again.`,
+          "number-without-profile",
+        );
       }
       return found.messaging_profile_id;
     },
@@ -100,7 +116,10 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
       // A body left unread holds its connection open: every early exit cancels it.
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`fetching media answered HTTP ${response.status}`, { httpStatus: response.status, temporary: response.status >= 500 || response.status === 429 });
+        throw new ProviderError(`fetching media answered HTTP ${response.status}`, {
+          httpStatus: response.status,
+          temporary: response.status >= 500 || response.status === 429,
+        });
       }
       const declared = Number(response.headers.get("content-length") ?? "0");
       if (declared > maxBytes) {

@@ -15,14 +15,28 @@ export const twilioAccounts: AccountKind = {
   secretBinding: (secretField) => (secretField === "authToken" ? ["accountSid"] : []),
   credentialFields(current, note, required) {
     return [
-      { var: "accountSid", label: "Twilio Account SID", type: "text-single", required, desc: `Starts with AC; from the Twilio console.${note}`, ...(current?.accountSid ? { value: current.accountSid } : {}) },
-      { var: "authToken", label: "Twilio Auth Token", type: "text-private", required, desc: "Kept encrypted; the gateway uses it to send your texts and check Twilio's webhooks." },
+      {
+        var: "accountSid",
+        label: "Twilio Account SID",
+        type: "text-single",
+        required,
+        desc: `Starts with AC; from the Twilio console.${note}`,
+        ...(current?.accountSid ? { value: current.accountSid } : {}),
+      },
+      {
+        var: "authToken",
+        label: "Twilio Auth Token",
+        type: "text-private",
+        required,
+        desc: "Kept encrypted; the gateway uses it to send your texts and check Twilio's webhooks.",
+      },
     ];
   },
   fromForm(fields: Fields) {
     const accountSid = fields.accountSid?.trim() ?? "";
     const authToken = fields.authToken?.trim() ?? "";
-    if (!ACCOUNT_SID.test(accountSid)) throw gatewayError("not-acceptable", "The Account SID is AC followed by 32 letters and digits; copy it from the Twilio console.");
+    if (!ACCOUNT_SID.test(accountSid))
+      throw gatewayError("not-acceptable", "The Account SID is AC followed by 32 letters and digits; copy it from the Twilio console.");
     if (!authToken) throw gatewayError("not-acceptable", "Enter your Twilio Auth Token (from the Twilio console).");
     return twilioAccount(accountSid, authToken);
   },

@@ -57,7 +57,11 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       );
       // Twilio can refuse at once yet answer 201 with status "failed" and an error code.
       if (message.status === "failed" || message.status === "undelivered") {
-        throw new ProviderError(message.errorMessage ?? "Twilio refused the text", { ...(message.errorCode != null && { code: String(message.errorCode) }), httpStatus: 400, temporary: false });
+        throw new ProviderError(message.errorMessage ?? "Twilio refused the text", {
+          ...(message.errorCode != null && { code: String(message.errorCode) }),
+          httpStatus: 400,
+          temporary: false,
+        });
       }
       return { id: message.sid };
     },
@@ -69,7 +73,11 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       return found.find((entry) => entry.phoneNumber === number)?.sid;
     },
     async pointNumber(account, numberId, smsUrl) {
-      await call(() => clientFor(account).incomingPhoneNumbers(numberId).update({ smsUrl: smsUrl ?? "", smsMethod: "POST" }));
+      await call(() =>
+        clientFor(account)
+          .incomingPhoneNumbers(numberId)
+          .update({ smsUrl: smsUrl ?? "", smsMethod: "POST" }),
+      );
     },
     async fetchMedia(account, url, maxBytes) {
       // Only fetch from Twilio itself: a webhook must not make the gateway fetch arbitrary URLs.
@@ -84,7 +92,10 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       // A body left unread holds its connection (and socket) open: every early exit cancels it.
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`fetching media answered HTTP ${response.status}`, { httpStatus: response.status, temporary: isTemporary(response.status, undefined) });
+        throw new ProviderError(`fetching media answered HTTP ${response.status}`, {
+          httpStatus: response.status,
+          temporary: isTemporary(response.status, undefined),
+        });
       }
       const declared = Number(response.headers.get("content-length") ?? "0");
       if (declared > maxBytes) {
@@ -126,7 +137,10 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     const count = Number(single(params, "NumMedia") || "0");
     if (!id || !single(params, "From") || !single(params, "To")) throw new ProviderError("webhook lacks MessageSid, From or To", { temporary: false });
     if (!Number.isInteger(count) || count < 0 || count > 10) throw new ProviderError("webhook has a NumMedia outside 0..10", { temporary: false });
-    const media = Array.from({ length: count }, (_unused, index) => ({ url: single(params, `MediaUrl${index}`), mediaType: single(params, `MediaContentType${index}`) }));
+    const media = Array.from({ length: count }, (_unused, index) => ({
+      url: single(params, `MediaUrl${index}`),
+      mediaType: single(params, `MediaContentType${index}`),
+    }));
     if (media.some((item) => !/^https?:\/\//.test(item.url))) throw new ProviderError("webhook names media without a URL", { temporary: false });
     const keyword = single(params, "OptOutType");
     return { id, from: single(params, "From"), to: single(params, "To"), body: single(params, "Body"), media, ...(keyword && { keyword }) };
