@@ -7,7 +7,6 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { TransportLedger } from "../store/ledger/ledger.js";
 import type { OutboundMessage, SendResult, Transport } from "../transport/contract.js";
-import type { BareJid } from "../xmpp/jid.js";
 import { createKeyedQueue } from "../transport/keyed-queue.js";
 import type { Registrations } from "./registrations.js";
 import type { Metrics } from "../metrics.js";

@@ -51,7 +51,7 @@ export function createRouter(options: { domain: string; log: Logger; send: (elem
     if (!payload || payloads.length !== 1) throw gatewayError("bad-request", "An iq get or set must carry exactly one payload element.");
     const xmlns = payload.attrs.xmlns ?? "";
     const route = iqs.get(`${type} ${xmlns} ${payload.name}`);
-    if (!route || !route.targets.includes(target)) {
+    if (!route?.targets.includes(target)) {
       throw gatewayError(
         "service-unavailable",
         `${target === "service" ? "This gateway" : "This contact"} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`,

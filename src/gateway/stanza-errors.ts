@@ -1,5 +1,5 @@
 // The one place where a GatewayError becomes a stanza error with a condition and a human sentence.
-import { GatewayError, asGatewayError } from "../errors.js";
+import { type GatewayError, asGatewayError } from "../errors.js";
 import { xml, type Element } from "../xmpp/xml.js";
 
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";

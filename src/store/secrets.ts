@@ -56,7 +56,7 @@ export function createSecretBox(current: string, previous: readonly string[] = [
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", key.bytes, iv);
       const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-      return `${PREFIX_V2}${key.id}:` + [iv, cipher.getAuthTag(), data].map((part) => part.toString("base64url")).join(":");
+      return `${PREFIX_V2}${key.id}:${[iv, cipher.getAuthTag(), data].map((part) => part.toString("base64url")).join(":")}`;
     },
     open(sealed) {
       let id: string | undefined;

@@ -1,7 +1,7 @@
 // A real Dovecot (IMAP + LMTP) of our own in a folder, on free loopback ports, for the trial and the tests.
 // Mailboxes live in a passwd-file with plain passwords; mail is stored as Maildir under the folder.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";

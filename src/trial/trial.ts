@@ -107,7 +107,7 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
 
 function mailBanner(mail: NonNullable<TrialState["mail"]>): string[] {
   return [
-    "  Mailboxes (IMAP 127.0.0.1:" + mail.imapPort + ", SMTP submission 127.0.0.1:" + mail.smtpPort + ", no TLS: loopback only):",
+    `  Mailboxes (IMAP 127.0.0.1:${mail.imapPort}, SMTP submission 127.0.0.1:${mail.smtpPort}, no TLS: loopback only):`,
     ...Object.entries(mail.passwords).map(([user, password]) => `    ${user}@${DOMAIN}   password: ${password}`),
     `  To try it: register with email.${DOMAIN} and fill in the form with your mailbox:`,
     `    E-mail address: alice@${DOMAIN} (bob@${DOMAIN} for Bob)`,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Table } from "../../src/store/store.js";
 import { composeMail } from "../../transports/email/compose.js";
 import { classify } from "../../transports/email/smtp.js";
 import { createThreads, type ThreadLink } from "../../transports/email/threads.js";

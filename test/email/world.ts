@@ -160,7 +160,7 @@ export async function readMailbox(world: World, user: string): Promise<Array<{ u
   try {
     await client.mailboxOpen("INBOX", { readOnly: true });
     const found: Array<{ uid: number; flags: Set<string>; raw: Buffer }> = [];
-    if ((client.mailbox && client.mailbox.exists) || 0) {
+    if (client.mailbox !== false && client.mailbox.exists > 0) {
       for await (const message of client.fetch("1:*", { uid: true, flags: true, source: true })) {
         found.push({ uid: message.uid, flags: message.flags ?? new Set(), raw: message.source ?? Buffer.alloc(0) });
       }

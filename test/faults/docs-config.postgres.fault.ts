@@ -21,7 +21,7 @@ import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, type World } from 
 const doc = readFileSync(new URL("../../../docs/scaling.md", import.meta.url), "utf8");
 const section = doc.slice(doc.indexOf("## Running on PostgreSQL"), doc.indexOf("### What `npm run test:postgres` proves"));
 const block = (language: string): string => {
-  const found = new RegExp("```" + language + "\\n([\\s\\S]*?)```").exec(section);
+  const found = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(section);
   assert.ok(found, `docs/scaling.md has a ${language} block under "Running on PostgreSQL"`);
   return found[1]!;
 };
@@ -134,7 +134,7 @@ async function conversation(round: string): Promise<void> {
 }
 
 test("the config from docs/scaling.md runs the gateway on PostgreSQL: a user registers, mails and texts both ways", async () => {
-  assert.match(readFileSync(w.gateway.configPath, "utf8"), /^store:\n  uri: postgresql:\/\/switchboard:/m, "the config file carries the doc's store section");
+  assert.match(readFileSync(w.gateway.configPath, "utf8"), /^store:\n {2}uri: postgresql:\/\/switchboard:/m, "the config file carries the doc's store section");
   await w.join(juliet, "juliet");
   await conversation("before");
 });

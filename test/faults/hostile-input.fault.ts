@@ -80,7 +80,7 @@ function webhookCases(): WebhookCase[] {
     ["Body", "\u0000\u0001\u0007 control \uFFFE characters"],
     ["Body", "x".repeat(5000)],
     ["MessageSid", "../../etc/passwd"],
-    ["AccountSid", "AC" + "0".repeat(32)],
+    ["AccountSid", `AC${"0".repeat(32)}`],
   ] as const) {
     cases.push({ name: `odd ${field}=${value.slice(0, 20)}`, params: { ...base(i++), [field]: value }, sign: "valid", expect: (status) => status < 500 });
   }
@@ -199,7 +199,7 @@ function hostileMails(): Array<{ name: string; raw: Buffer }> {
   add(
     "invalid UTF-8",
     Buffer.concat([
-      Buffer.from(header("Content-Type: text/plain; charset=utf-8\r\n") + "\r\n"),
+      Buffer.from(`${header("Content-Type: text/plain; charset=utf-8\r\n")}\r\n`),
       Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0xbc, 0x0d, 0x0a]),
     ]),
   );
@@ -209,22 +209,22 @@ function hostileMails(): Array<{ name: string; raw: Buffer }> {
   add("10 MB body", `${header()}\r\n${"0123456789abcdef".repeat(655_360)}\r\n`);
   add(
     "thousands of recipients",
-    header().replace(`To: ${to}`, `To: ${Array.from({ length: 3000 }, (_, i) => `r${i}@example.org`).join(",\r\n ")}`) + "\r\nmany recipients\r\n",
+    `${header().replace(`To: ${to}`, `To: ${Array.from({ length: 3000 }, (_, i) => `r${i}@example.org`).join(",\r\n ")}`)}\r\nmany recipients\r\n`,
   );
   let nested = "deep leaf\r\n";
   for (let depth = 0; depth < 60; depth += 1)
     nested = `--b${depth}\r\nContent-Type: multipart/mixed; boundary="b${depth - 1}"\r\n\r\n${nested}\r\n--b${depth}--\r\n`;
   add("60-deep nested multiparts", `${header('Content-Type: multipart/mixed; boundary="b59"\r\n')}\r\n${nested}`);
-  add("missing From", header().replace(/^From:.*\r\n/, "") + "\r\nno sender\r\n");
-  add("empty From", header().replace(/^From:.*\r\n/, "From: \r\n") + "\r\nempty sender\r\n");
-  add("From that is not an address", header().replace(/^From:.*\r\n/, "From: <<<@@@>>>\r\n") + "\r\nbad sender\r\n");
+  add("missing From", `${header().replace(/^From:.*\r\n/, "")}\r\nno sender\r\n`);
+  add("empty From", `${header().replace(/^From:.*\r\n/, "From: \r\n")}\r\nempty sender\r\n`);
+  add("From that is not an address", `${header().replace(/^From:.*\r\n/, "From: <<<@@@>>>\r\n")}\r\nbad sender\r\n`);
   add(
     "header injection in the display name",
-    header().replace(/^From:.*\r\n/, `From: "Romeo\\r\\nBcc: everyone@example.org" <${from}>\r\n`) + "\r\ninjected\r\n",
+    `${header().replace(/^From:.*\r\n/, `From: "Romeo\\r\\nBcc: everyone@example.org" <${from}>\r\n`)}\r\ninjected\r\n`,
   );
   add(
     "encoded-word injection",
-    header().replace("Subject: hostile", "Subject: =?utf-8?B?" + Buffer.from("Hi\r\nBcc: x@example.org\u0000").toString("base64") + "?=") + "\r\nencoded\r\n",
+    `${header().replace("Subject: hostile", `Subject: =?utf-8?B?${Buffer.from("Hi\r\nBcc: x@example.org\u0000").toString("base64")}?=`)}\r\nencoded\r\n`,
   );
   add(
     "HTML with scripts and tracking pixels",
@@ -247,10 +247,10 @@ function hostileMails(): Array<{ name: string; raw: Buffer }> {
   add("base64 garbage", `${header("Content-Transfer-Encoding: base64\r\n")}\r\n!!!not base64 at all$$$\r\n`);
   add("quoted-printable garbage", `${header("Content-Transfer-Encoding: quoted-printable\r\n")}\r\n=ZZ=\r\n=0=1=\r\n`);
   add("no body at all", header());
-  add("very long header line", header(`X-Long: ${"x".repeat(200_000)}\r\n`) + "\r\nlong header\r\n");
-  add("Date in the year 9999", header().replace(/^Date:.*$/m, "Date: Fri, 31 Dec 9999 23:59:59 +0000") + "\r\nfuture\r\n");
-  add("Date that is not a date", header().replace(/^Date:.*$/m, "Date: yesterday-ish") + "\r\nno date\r\n");
-  add("References loop", header("References: <a@x> <a@x> <a@x>\r\nIn-Reply-To: <a@x>\r\n") + "\r\nloop\r\n");
+  add("very long header line", `${header(`X-Long: ${"x".repeat(200_000)}\r\n`)}\r\nlong header\r\n`);
+  add("Date in the year 9999", `${header().replace(/^Date:.*$/m, "Date: Fri, 31 Dec 9999 23:59:59 +0000")}\r\nfuture\r\n`);
+  add("Date that is not a date", `${header().replace(/^Date:.*$/m, "Date: yesterday-ish")}\r\nno date\r\n`);
+  add("References loop", `${header("References: <a@x> <a@x> <a@x>\r\nIn-Reply-To: <a@x>\r\n")}\r\nloop\r\n`);
   for (let k = 0; k < 60; k += 1) {
     const bytes = Buffer.from(Array.from({ length: 300 + k * 11 }, (_, n) => (n * 197 + k * 31) % 256));
     add(`random body bytes ${k}`, Buffer.concat([Buffer.from(`${header()}\r\n`), bytes]));

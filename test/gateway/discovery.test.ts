@@ -97,7 +97,7 @@ test("the gateway translates a typed address into its contact JID (jabber:iq:gat
   const translated = await juliet.iq(
     xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, " Romeo@Montague.NET "))),
   );
-  assert.equal(translated.getChild("query")!.getChildText("jid"), "romeo\\40montague.net@" + GATEWAY);
+  assert.equal(translated.getChild("query")!.getChildText("jid"), `romeo\\40montague.net@${GATEWAY}`);
   const bad = await juliet.iq(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:gateway" }, xml("prompt", {}, "nobody"))));
   assert.equal(errorCondition(bad), "jid-malformed");
   assert.match(errorText(bad), /"nobody" is not an e-mail address/);

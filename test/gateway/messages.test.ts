@@ -25,7 +25,7 @@ test("an escaped contact JID round-trips unchanged in both directions", async ()
   assert.equal(h.transport.sent.at(-1)!.message.peer, ROMEO);
   await (await h.transport.inject({ user: "juliet@example.test", peer: ROMEO, body: "Here!", sourceId: "esc-1" })).delivered;
   const reply = await juliet.waitFor(bodyIs("Here!"));
-  assert.equal(reply.attrs.from, "romeo\\40montague.net@" + GATEWAY);
+  assert.equal(reply.attrs.from, `romeo\\40montague.net@${GATEWAY}`);
   assert.equal(reply.attrs.type, "chat");
 });
 

@@ -112,7 +112,13 @@ export async function startGatewayProcess(options: { users: string[]; log?: stri
           () => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}\nlog:\n${lines.map((line) => JSON.stringify(line)).join("\n")}`)),
           timeoutMs,
         );
-        waiters.push({ match, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+        waiters.push({
+          match,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
       });
     },
     async login(username) {

@@ -9,7 +9,6 @@ import { createAccess } from "../../src/gateway/access.js";
 import { createRateLimiter } from "../../src/gateway/rate-limit.js";
 import { createLogger } from "../../src/log.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
-import { GATEWAY } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { errorCondition, xml, type TestClient } from "../support/xmpp-client.js";
 import { startGatewayProcess, type GatewayProcess, type LogLine } from "./gateway-process.js";

@@ -34,7 +34,7 @@ function sealV1(passphrase: string, plain: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-  return "enc:v1:" + [iv, cipher.getAuthTag(), data].map((part) => part.toString("base64url")).join(":");
+  return `enc:v1:${[iv, cipher.getAuthTag(), data].map((part) => part.toString("base64url")).join(":")}`;
 }
 
 const stored = (password: string): Stored => ({

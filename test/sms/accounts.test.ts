@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { GatewayError } from "../../src/errors.js";
-import type { Table } from "../../src/store/store.js";
 import type { Fields } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import { createAccounts, type Binding } from "../../transports/sms/accounts.js";

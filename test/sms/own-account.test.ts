@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chat, incomingUrl, joinSms, phoneJid, registerSms, SMS, startSmsHarness, type SmsHarness } from "./sms-harness.js";
-import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { errorCondition, errorText, xml } from "../support/xmpp-client.js";
 import type { StandinAccount } from "../support/twilio-standin.js";
 import { storedText } from "../support/postgres.js";
 

@@ -32,7 +32,7 @@ test("a body without spaces is cut at the limit and nothing is lost", () => {
 });
 
 test("an emoji is never cut in half", () => {
-  const body = "a".repeat(1599) + "😀" + "b".repeat(10);
+  const body = `${"a".repeat(1599)}😀${"b".repeat(10)}`;
   const parts = splitBody(body);
   assert.equal(parts.join(""), body);
   for (const part of parts) assert.equal(part, part.toWellFormed());

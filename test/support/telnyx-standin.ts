@@ -305,7 +305,7 @@ export class TelnyxStandin {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.origin);
     const raw = await readBody(req);
-    let body: unknown = undefined;
+    let body: unknown;
     const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query: decodeURIComponent(url.search), body: undefined, status: 0 };
     this.requests.push(record);
     const reply = (status: number, payload: unknown, contentType = "application/json"): void => {

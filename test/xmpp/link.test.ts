@@ -62,7 +62,7 @@ test("a wrong component secret keeps the link down with a clear log line instead
   const link = new ComponentLink({
     host: "127.0.0.1",
     port: h.server.componentPort,
-    domain: GATEWAY + "x",
+    domain: `${GATEWAY}x`,
     secret: "wrong",
     serverDomain: "example.test",
     log: createLogger("debug", logFile),

@@ -1,6 +1,6 @@
 // Checks a personal-account registration before it is accepted: a real address, sane servers,
 // and a login that both the IMAP and the SMTP server accept.
-import { GatewayError, gatewayError } from "../../src/transport/index.js";
+import { type GatewayError, gatewayError } from "../../src/transport/index.js";
 import type { Fields } from "../../src/transport/contract.js";
 import { FIELD } from "./account.js";
 import { parseAddress } from "./address.js";

@@ -10,7 +10,7 @@ export type PhoneAddress = string & { readonly [e164Brand]: true };
 // Short codes are 3 to 6 digits in the countries Twilio serves; longer digit strings are
 // national numbers and go through the region's numbering plan.
 const SHORT_CODE = /^\d{3,6}$/;
-const ALLOWED = /^[+\d\s().\-\/]+$/;
+const ALLOWED = /^[+\d\s().\-/]+$/;
 
 export function parsePhone(text: string, region: CountryCode): PhoneAddress {
   const trimmed = text.trim();
@@ -22,7 +22,7 @@ export function parsePhone(text: string, region: CountryCode): PhoneAddress {
   const parsed = parsePhoneNumberFromString(trimmed, region);
   // "Possible" (right length for its country) rather than "valid": numbering plans change faster
   // than our metadata, and Twilio answers numbers that do not exist with error 21211 in words.
-  if (!parsed || !parsed.isPossible()) {
+  if (!parsed?.isPossible()) {
     const hint = trimmed.startsWith("+") ? "" : ` Without a leading + it is read as a number of region ${region}.`;
     throw gatewayError("jid-malformed", `"${trimmed}" is not a possible phone number.${hint} Write it with its country code, such as +14155550123.`);
   }

@@ -9,7 +9,7 @@ import { visibleTo, type CommandForm } from "./command.js";
 export async function chatCommand(set: CommandSet, user: BareJid, line: string, intro: string): Promise<string> {
   const caller = await set.caller(user);
   const visible = set.commands.filter((command) => visibleTo(command, caller));
-  const [word = "", ...rest] = line.trim().split(/\s+/);
+  const [word = ""] = line.trim().split(/\s+/);
   const keyword = word.toLowerCase();
   const command = visible.find((candidate) => candidate.chat?.keyword === keyword);
   if (!command?.chat) {

@@ -37,7 +37,7 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       client.release();
     }
   };
-  await migrate(pool, transaction);
+  await migrate(transaction);
 
   // "Add unless waiting or done" and "done: remove and remember" on one key must not interleave:
   // under READ COMMITTED an add could miss the remembered id not yet committed and then find the
@@ -240,7 +240,7 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
 // Several instances may start at once: an advisory lock lets one migrate while the others wait.
 const MIGRATION_LOCK = 0x5b0a_4d01;
 
-async function migrate(pool: pg.Pool, transaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>): Promise<void> {
+async function migrate(transaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>): Promise<void> {
   await transaction(async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query("CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL)");
