@@ -6,7 +6,7 @@ const domainName = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be a domain name such as email.example.org")
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be a domain name such as gateway.example.org")
   .transform((value) => value.toLowerCase());
 
 function storeUriProblem(uri: string): string {
