@@ -24,6 +24,8 @@ export interface Switchboard {
   store: Store;
   httpPort: number;
   stop(): Promise<void>;
+  /** Lost the hold on the domains: keep what the server still sends in the journal, close the streams. */
+  quiesce(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -188,6 +190,10 @@ export async function startSwitchboard(config: Config, options: StartOptions): P
     metrics,
     store,
     httpPort,
+    async quiesce() {
+      stopping = true;
+      await Promise.allSettled(services.map((service) => service.quiesce()));
+    },
     async stop() {
       stopping = true;
       clearInterval(sweeper);

@@ -21,14 +21,18 @@ export async function run(path: string): Promise<number> {
     throw error;
   }
   const log = createLogger(config.log.level);
-  let switchboard;
+  let switchboard: Switchboard | undefined;
   try {
     switchboard = await startSwitchboard(config, {
       log,
       // Another instance may take the domains now: stop at once rather than run them twice.
       onLeaseLost: (reason) => {
         log.fatal({ reason }, "lost the hold on this instance's domains; exiting so that it restarts as a standby");
-        process.exit(1);
+        // Another instance may take the domains now: nothing more is handled here. What the server
+        // had already written to the streams is read into the journal while they close (at most a
+        // few seconds), and handed over at the next start.
+        const quiescing = switchboard ? switchboard.quiesce() : Promise.resolve();
+        void Promise.race([quiescing, new Promise((resolve) => setTimeout(resolve, 3_000))]).finally(() => process.exit(1));
       },
     });
   } catch (error) {

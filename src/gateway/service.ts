@@ -72,6 +72,10 @@ export interface GatewayService {
   /** For an instance that stands by: puts what its own journal file holds (messages a crash left
    *  between the XMPP server and the shared outbox) into the shared outbox for the holder to send. */
   handOver(): Promise<number>;
+  /** This instance lost its hold on the domain and is about to exit: from now on what the server
+   *  sends is only recorded (the journal), not handled, and the stream is closed, so that stanzas
+   *  already on their way are read and kept for whoever handles them next. */
+  quiesce(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -218,8 +222,14 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const lanes = createSenderLanes();
   const turns = new WeakMap<Element, Turn>();
   const journal = ledgerIntake ?? (journalFile ? openIntakeJournal(journalFile, log) : undefined);
+  let quiescing = false;
   const handle = (stanza: Element, carried?: { mark: IntakeMark; journal: IntakeJournal }): void => {
     const isMessage = stanza.name === "message" && stanza.attrs.type !== "error";
+    if (quiescing) {
+      // Kept, not handled (and so not marked done): the next run of this instance hands it over.
+      if (!carried && journal && isMessage && stanza.getChild("body")) journal.write(stanza);
+      return;
+    }
     const recordedIn = carried?.journal ?? journal;
     const mark = carried?.mark ?? (journal && isMessage && stanza.getChild("body") ? journal.write(stanza) : undefined);
     const sender = stanza.attrs.from?.split("/")[0] ?? "";
@@ -292,6 +302,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       if (left.length > 0)
         log.info({ handedOver: left.length }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
       return left.length;
+    },
+    async quiesce() {
+      quiescing = true;
+      await link.stop();
     },
     async start() {
       metrics.linkUp.set({ domain }, 0);

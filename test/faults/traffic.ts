@@ -40,6 +40,9 @@ export interface TrafficResult {
   mailsOut?: Tally;
   /** Client messages bounced with an error and sent again, and webhooks answered other than 200. */
   bounced: number;
+  /** The index of each stream's message released when the fault began, and how many go out a second. */
+  faultIndex: number;
+  perSecond: number;
   refusedWebhooks: number;
 }
 
@@ -198,6 +201,8 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
 
   return {
     bounced: bouncedTexts.size + bouncedMails.size,
+    faultIndex,
+    perSecond: Math.ceil(1_000 / intervalMs),
     refusedWebhooks,
     ...(streams.has("texts out") && { textsOut: tally("", textKeys, texts()) }),
     ...(streams.has("webhooks") && { webhooks: tally("", webhookKeys, bodies(juliet, sms), { doubledSameId: sameIdCopies(juliet, sms, webhookKeys) }) }),
@@ -211,4 +216,37 @@ export async function runTraffic(w: World, juliet: TestClient, options: TrafficO
       ),
     }),
   };
+}
+
+/**
+ * Outgoing messages a kill -9 may lose without the gateway being at fault: XEP-0114 has no
+ * acknowledgements, so stanzas the server had already written into the killed process's socket,
+ * which it never read, are gone, and the server does not bounce them. They can only be those the
+ * client released in the last moment before the kill: each lost one must be within a second of
+ * the fault, and fewer than a second's worth. Anything else lost is the gateway's fault.
+ */
+export function lostInFlight(missing: readonly string[], result: Pick<TrafficResult, "faultIndex" | "perSecond">): { inFlight: number; elsewhere: string[] } {
+  const elsewhere = missing.filter((key) => {
+    const index = Number(/(\d+)$/.exec(key)?.[1] ?? Number.NaN);
+    return !(Math.abs(index - result.faultIndex) <= result.perSecond);
+  });
+  return { inFlight: missing.length - elsewhere.length, elsewhere };
+}
+
+/** Whether each component domain is online on some instance (after a restart the instances may
+ *  share the domains out, so that no single one answers /readyz with 200). */
+export async function everyDomainOnline(gateways: GatewayProcess[]): Promise<boolean> {
+  const online = new Set<string>();
+  const all = new Set<string>();
+  for (const gateway of gateways) {
+    const health = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.json() as Promise<{ links?: Record<string, string> }>,
+      () => undefined,
+    );
+    for (const [domain, state] of Object.entries(health?.links ?? {})) {
+      all.add(domain);
+      if (state === "online") online.add(domain);
+    }
+  }
+  return all.size > 0 && [...all].every((domain) => online.has(domain));
 }
