@@ -242,7 +242,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
           })
         : lanes.other(sender, () => router.dispatch(stanza));
     void running.finally(() => {
-      if (mark !== undefined) recordedIn!.done(mark);
+      // A stanza still being handled when this instance began to quiesce (its store went away) may
+      // have failed with an error reply that never left: it stays in the journal, and the next run
+      // handles it again (its stanza id keeps it from being sent twice).
+      if (mark !== undefined && !quiescing) recordedIn!.done(mark);
     });
   };
   const onStanza = (stanza: Element): void => {
