@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
+import { readBoundedBody } from "../transport/body.js";
 import type { RelayedRequest, RelayRow, TransportLedger } from "../store/ledger/ledger.js";
 import type { Table } from "../store/store.js";
 import { HttpError, routeMatches, type HttpHandler, type HttpRouter, type MatchingRouter, type RelayRoute } from "./router.js";
@@ -83,7 +84,7 @@ export function createRelay(options: RelayOptions): Relay {
         }
       }
       if (!match) return false;
-      const body = await readBody(req);
+      const body = await readBoundedBody(req, MAX_BODY_BYTES, "Webhook bodies");
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (value === undefined || HOP_HEADERS.has(name)) continue;
@@ -225,27 +226,4 @@ class RecordedResponse {
   destroy(): this {
     return this;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  if (Number(req.headers["content-length"] ?? "0") > MAX_BODY_BYTES) {
-    req.resume();
-    return Promise.reject(new HttpError(413, `Webhook bodies are limited to ${MAX_BODY_BYTES} bytes`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new HttpError(413, `Webhook bodies are limited to ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }

@@ -8,3 +8,4 @@ export type { BareJid } from "../xmpp/jid.js";
 export { HttpError, type HttpHandler, type HttpRouter, type RouteOptions } from "../http/router.js";
 export * from "./net-guard.js";
 export { createKeyedQueue, type KeyedQueue } from "./keyed-queue.js";
+export { readBoundedBody } from "./body.js";

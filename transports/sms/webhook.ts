@@ -3,7 +3,7 @@
 // means is the handler's business.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { GatewayError, HttpError, type HttpHandler } from "../../src/transport/index.js";
+import { GatewayError, HttpError, readBoundedBody, type HttpHandler } from "../../src/transport/index.js";
 import type { ProviderAccount, SmsProvider, WebhookClaim, WebhookEvent, WebhookRequest } from "./provider.js";
 
 export interface WebhookOptions {
@@ -52,7 +52,7 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== provider.webhookContentType) throw new HttpError(415, `Expected a ${provider.webhookContentType} body`);
-    const body = await readBody(req, options.maxBytes);
+    const body = (await readBoundedBody(req, options.maxBytes, "Webhook bodies")).toString("utf8");
     // The URL the provider signed (Twilio) is the public one; req.url is what the proxy passed on.
     const request: WebhookRequest = { url: `${options.publicBase()}${req.url ?? ""}`, headers: req.headers, body };
 
@@ -72,28 +72,4 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
     res.writeHead(200, { "content-type": provider.webhookAnswer.contentType });
     res.end(provider.webhookAnswer.body);
   }
-}
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > maxBytes) {
-    req.resume();
-    return Promise.reject(new HttpError(413, `Webhook bodies are limited to ${maxBytes} bytes`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new HttpError(413, `Webhook bodies are limited to ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
