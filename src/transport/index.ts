@@ -9,3 +9,4 @@ export { HttpError, type HttpHandler, type HttpRouter, type RouteOptions } from 
 export * from "./net-guard.js";
 export { createKeyedQueue, type KeyedQueue } from "./keyed-queue.js";
 export { readBoundedBody } from "./body.js";
+export { recordAfterSend } from "./after-send.js";

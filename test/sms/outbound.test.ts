@@ -2,6 +2,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chat, joinSms, phoneJid, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
 import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { refuseKeyWrites } from "../support/postgres.js";
 
 let s: SmsHarness;
 let juliet: TestClient;
@@ -164,3 +165,26 @@ async function hostPublicly(data: Buffer, contentType: string): Promise<{ url: s
   const port = (server.address() as import("node:net").AddressInfo).port;
   return { url: `http://127.0.0.1:${port}/upload/picture.png`, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+test("a text Twilio took goes once even when the store cannot record it afterwards", async () => {
+  const to = "+14155550131";
+  // The store refuses the transport's record of the text's provider id, written after Twilio took it.
+  await refuseKeyWrites(s.h.config.store.uri, "sent-parts", true);
+  try {
+    await juliet.send(chat(phoneJid(to), "taken, then unrecorded", "out-unrecorded"));
+    await s.twilio.waitForMessages(s.twilio.messages.length + 1);
+    // Longer than the outbox's first retry (2 s) and the first record retries.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+  } finally {
+    await refuseKeyWrites(s.h.config.store.uri, "sent-parts", false);
+  }
+  await juliet.send(chat(phoneJid(to), "marker after", "out-unrecorded-marker"));
+  const deadline = Date.now() + 10_000;
+  while (sentTo(to).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(
+    sentTo(to).map((text) => text.body),
+    ["taken, then unrecorded", "marker after"],
+  );
+  const errors = juliet.received.filter((stanza) => stanza.attrs.type === "error" && stanza.attrs.id?.startsWith("out-unrecorded"));
+  assert.deepEqual(errors.map(String), []);
+});

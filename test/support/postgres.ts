@@ -109,6 +109,43 @@ export async function refuseWrites(uri: string, refuse: boolean): Promise<void> 
   }
 }
 
+/** Makes writes of the key/value rows whose key contains `part` fail as a full disk fails them,
+ *  on SQLite or PostgreSQL, or take them again: the rest of the store keeps working. */
+export async function refuseKeyWrites(uri: string, part: string, refuse: boolean): Promise<void> {
+  if (/^sqlite:/i.test(uri)) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""));
+    try {
+      for (const event of ["INSERT", "UPDATE"]) {
+        const name = `switchboard_test_full_${event.toLowerCase()}`;
+        db.exec(
+          refuse
+            ? `CREATE TRIGGER ${name} BEFORE ${event} ON keyv WHEN instr(NEW.key, ${quoteSql(part)}) > 0 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`
+            : `DROP TRIGGER IF EXISTS ${name}`,
+        );
+      }
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: uri });
+  await client.connect();
+  try {
+    if (refuse) {
+      await client.query(`CREATE OR REPLACE FUNCTION switchboard_test_key_full() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file: No space left on device (a test filled the disk)' USING ERRCODE = 'disk_full'; END $$`);
+      await client.query(
+        `CREATE TRIGGER switchboard_test_key_full BEFORE INSERT OR UPDATE ON keyv FOR EACH ROW WHEN (strpos(NEW.key, ${quoteSql(part)}) > 0) EXECUTE FUNCTION switchboard_test_key_full()`,
+      );
+    } else await client.query("DROP TRIGGER IF EXISTS switchboard_test_key_full ON keyv");
+  } finally {
+    await client.end();
+  }
+}
+
+const quoteSql = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
 /** A column as it was stored: text as it is, bytes as bytes, anything else as JSON. */
 function columnText(value: unknown): string {
   if (typeof value === "string") return value;

@@ -1,7 +1,7 @@
 // A user's message out as one or more texts: split at word boundaries, paced per sender number,
 // attachments as MMS media, and the provider's refusals turned into a SendResult the outbox acts on.
 import type { Logger } from "pino";
-import { GatewayError, type Table, type BareJid } from "../../src/transport/index.js";
+import { GatewayError, recordAfterSend, type Table, type BareJid } from "../../src/transport/index.js";
 import type { AccountState, Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
 import type { Accounts } from "./accounts.js";
 import type { DailyCap } from "./daily-cap.js";
@@ -66,9 +66,6 @@ export function createSender(options: {
           statusCallback: options.statusUrl(),
         });
         done.ids.push(id);
-        await options.cap.count(message.user, 1);
-        if (texts.length > 1) await progress.set(message.id, done, PROGRESS_TTL_MS);
-        await status.partSent(done.ids[0]!, index, texts.length, id);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         const { code, httpStatus, retryAfterMs, auth, rateLimited } = error.options;
@@ -97,8 +94,8 @@ export function createSender(options: {
           log.info({ ...context, part: index + 1, httpStatus, code }, "the provider could not take a text now");
           return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
         }
-        await status.complete(done.ids);
-        await progress.delete(message.id);
+        await recordAfterSend(log, context, "what was sent of a refused message", () => status.complete(done.ids));
+        await recordAfterSend(log, context, "what was sent of a refused message", () => progress.delete(message.id));
         const sentence =
           code !== undefined
             ? provider.describeError(code, error.message)
@@ -107,9 +104,15 @@ export function createSender(options: {
         log.info({ ...context, part: index + 1, httpStatus, code }, "the provider refused a text");
         return { kind: "permanent", reason: `${partly}${sentence}` };
       }
+      // The provider has the text: from here a store failure must not make the outbox send it again.
+      const part = { ...context, part: index + 1 };
+      const partId = done.ids[index]!;
+      await recordAfterSend(log, part, "the daily count", () => options.cap.count(message.user, 1));
+      if (texts.length > 1) await recordAfterSend(log, part, "which parts left", () => progress.set(message.id, done, PROGRESS_TTL_MS));
+      await recordAfterSend(log, part, "the text's provider id", () => status.partSent(done.ids[0]!, index, texts.length, partId));
     }
-    await status.complete(done.ids);
-    if (texts.length > 1) await progress.delete(message.id);
+    await recordAfterSend(log, context, "that all parts left", () => status.complete(done.ids));
+    if (texts.length > 1) await recordAfterSend(log, context, "that all parts left", () => progress.delete(message.id));
     options.accountState(message.user, { ok: true });
     log.info({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
     return { kind: "accepted", providerId: done.ids[0]! };
