@@ -69,10 +69,12 @@ export interface OutboundMessage {
   nick?: string;
 }
 
+/** `providerCode`: the provider's or server's own code for the failure (Twilio 21211, SMTP 550);
+ *  the core counts failures by it (switchboard_provider_errors_total). */
 export type SendResult =
   | { kind: "accepted"; providerId: string }
-  | { kind: "temporary"; reason: string; retryAfterMs?: number }
-  | { kind: "permanent"; reason: string };
+  | { kind: "temporary"; reason: string; retryAfterMs?: number; providerCode?: string }
+  | { kind: "permanent"; reason: string; providerCode?: string };
 
 /** Keeps attachments and serves them at unguessable URLs under the gateway's public URL. */
 export interface MediaStore {
