@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { fetch } from "undici";
 import { gatewayError, guardedAgent } from "../../../../src/transport/index.js";
 import type { TelnyxSmsConfig } from "../../config.js";
+import { readMedia } from "../../media-download.js";
 import {
   ProviderError,
   type IncomingText,
@@ -113,27 +114,7 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
         const cause = (error as { cause?: Error }).cause;
         throw new ProviderError(`could not fetch media: ${cause?.message ?? (error as Error).message}`, { temporary: !(cause && "condition" in cause) });
       });
-      // A body left unread holds its connection open: every early exit cancels it.
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`fetching media answered HTTP ${response.status}`, {
-          httpStatus: response.status,
-          temporary: response.status >= 500 || response.status === 429,
-        });
-      }
-      const declared = Number(response.headers.get("content-length") ?? "0");
-      if (declared > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`media is ${declared} bytes, more than ${maxBytes}`, { temporary: false });
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body ?? []) {
-        size += (chunk as Uint8Array).length;
-        if (size > maxBytes) throw new ProviderError(`media is more than ${maxBytes} bytes`, { temporary: false });
-        chunks.push(Buffer.from(chunk as Uint8Array));
-      }
-      return { data: Buffer.concat(chunks), mediaType: response.headers.get("content-type")?.split(";")[0]?.trim() || "application/octet-stream" };
+      return readMedia(response, maxBytes, (status) => status >= 500 || status === 429);
     },
 
     webhookContentType: "application/json",

@@ -2,6 +2,7 @@
 // (form-encoded, signed with X-Twilio-Signature over the public URL and the fields).
 import twilio from "twilio";
 import type { Logger } from "pino";
+import { readMedia } from "../../media-download.js";
 import { ProviderError, type IncomingText, type Params, type ProviderAccount, type SmsProvider, type StatusUpdate } from "../../provider.js";
 import type { TwilioSmsConfig } from "../../config.js";
 import { twilioAccount, twilioAccounts } from "./accounts.js";
@@ -89,27 +90,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       }).catch((error: unknown) => {
         throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
       });
-      // A body left unread holds its connection (and socket) open: every early exit cancels it.
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`fetching media answered HTTP ${response.status}`, {
-          httpStatus: response.status,
-          temporary: isTemporary(response.status, undefined),
-        });
-      }
-      const declared = Number(response.headers.get("content-length") ?? "0");
-      if (declared > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new ProviderError(`media is ${declared} bytes, more than ${maxBytes}`, { temporary: false });
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body ?? []) {
-        size += (chunk as Uint8Array).length;
-        if (size > maxBytes) throw new ProviderError(`media is more than ${maxBytes} bytes`, { temporary: false });
-        chunks.push(Buffer.from(chunk as Uint8Array));
-      }
-      return { data: Buffer.concat(chunks), mediaType: response.headers.get("content-type")?.split(";")[0]?.trim() || "application/octet-stream" };
+      return readMedia(response, maxBytes, (status) => isTemporary(status, undefined));
     },
 
     webhookContentType: "application/x-www-form-urlencoded",
