@@ -36,7 +36,7 @@ export function createInboundHandler(options: {
   codec: AddressCodec;
   media: () => MediaStore;
   deliver: (message: InboundMessage) => Promise<Delivery>;
-  /** Provider message ids handed to the core: a repeated webhook is answered without fetching media again. */
+  /** MMS handed to the core, by provider message id: a repeated webhook is answered without fetching media again. */
   handled: Table<number>;
   pending: Table<PendingMms>;
   maxMediaBytes: number;
@@ -71,9 +71,12 @@ export function createInboundHandler(options: {
       log.error({ ...context, err: error }, "could not store an inbound text");
       return false;
     }
-    await options.handled
-      .set(text.id, Date.now(), HANDLED_TTL_MS)
-      .catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
+    // A plain text posted again is the core's to recognise (its sourceId); an MMS is noted here
+    // too, so that a repeated webhook does not download its media again.
+    if (text.media.length > 0)
+      await options.handled
+        .set(text.id, Date.now(), HANDLED_TTL_MS)
+        .catch((error: unknown) => log.warn({ ...context, err: error }, "could not note a handled text"));
     return true;
   };
 
@@ -134,16 +137,17 @@ export function createInboundHandler(options: {
       log.warn({ ...context, accountSid: text.accountId }, "a text arrived from a provider account that does not own the number's binding; dropped");
       return;
     }
-    // The core de-duplicates by message id too, but two posts racing can both pass its check; with
-    // one turn per MessageSid this one cannot be raced, and it spares a second download of media.
-    if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
-      log.info(context, "a webhook for a text handled before; acknowledged again");
-      return;
-    }
     const entry: PendingMms = { text, user: binding.user, from, receivedAt: Date.now() };
     if (text.media.length === 0) {
+      // A repeated post is recognised by the core, whose ledger records the provider's message id
+      // in the same statement that stores the text (and answers it as a duplicate).
       // Not stored: make the provider see a failure rather than acknowledge what we could not keep.
       if (!(await handOver(entry, [], []))) throw new HttpError(503, "The gateway could not store this message; try again later");
+      return;
+    }
+    // An MMS posted again is recognised here, before its media are downloaded a second time.
+    if ((await options.handled.has(text.id)) || (await options.pending.has(text.id))) {
+      log.info(context, "a webhook for an MMS handled before; acknowledged again");
       return;
     }
     try {
