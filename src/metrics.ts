@@ -22,6 +22,30 @@ export interface Metrics {
   deliveryLatency: Histogram<"transport" | "direction">;
   /** SIGHUP reloads of the config file: applied (something changed), unchanged, refused (invalid). */
   configReloads: Counter<"result">;
+  /** Sends the provider or mail server refused or failed, by its own code (Twilio 21211, SMTP 550). */
+  providerErrors: Counter<"transport" | "code">;
+  /** Read from each watched transport at scrape time (see watch). */
+  inboxDepth: Gauge<"transport">;
+  outboxOldestAge: Gauge<"transport">;
+  inboxOldestAge: Gauge<"transport">;
+  registrations: Gauge<"transport">;
+  /** Adds a transport whose queues and registrations the gauges above read at each scrape. */
+  watch(transport: string, source: WatchedTransport): void;
+}
+
+/** What the scrape-time gauges read of one transport. */
+export interface WatchedTransport {
+  /** How many wait in each queue, and since when (ms since the epoch) the oldest has waited. */
+  backlog(): Promise<Record<"outbox" | "inbox", { count: number; oldestAt?: number }>>;
+  registrations(): Promise<number>;
+}
+
+
+interface Reading {
+  transport: string;
+  now: number;
+  backlog: Awaited<ReturnType<WatchedTransport["backlog"]>>;
+  registrations: number;
 }
 
 /** From 10 ms (a loopback SMTP relay) to a day (retries with back-off). */
@@ -38,8 +62,71 @@ export function createMetrics(): Metrics {
     labelNames: ["version", "node"],
     registers: [registry],
   }).set({ version: VERSION, node: process.versions.node }, 1);
+  const watched = new Map<string, WatchedTransport>();
+  let reading: Promise<Array<Reading | undefined>> | undefined;
+  /** The store's answers for every watched transport, read once per scrape: prom-client starts every
+   *  metric's collect() in the same turn, so they share the read in flight. A transport whose store
+   *  fails is left out (its gauges keep their last values). */
+  const read = (): Promise<Array<Reading | undefined>> => {
+    reading ??= Promise.all(
+      [...watched].map(async ([transport, source]) => {
+        try {
+          const [backlog, registrations] = await Promise.all([source.backlog(), source.registrations()]);
+          return { transport, now: Date.now(), backlog, registrations };
+        } catch {
+          return undefined;
+        }
+      }),
+    ).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+  const scraped = (set: (gauge: Gauge<"transport">, reading: Reading) => void) =>
+    async function (this: Gauge<"transport">): Promise<void> {
+      for (const reading of await read()) if (reading) set(this, reading);
+    };
+  const age = (oldestAt: number | undefined, now: number): number => (oldestAt === undefined ? 0 : Math.max(0, (now - oldestAt) / 1000));
+
   return {
     registry,
+    watch(transport, source) {
+      watched.set(transport, source);
+    },
+    providerErrors: new Counter({
+      name: "switchboard_provider_errors_total",
+      help: "Sends the provider or mail server refused or failed, by its own code (Twilio error code, SMTP reply code, or the connection failure)",
+      labelNames: ["transport", "code"],
+      registers: [registry],
+    }),
+    inboxDepth: new Gauge({
+      name: "switchboard_inbox_depth",
+      help: "Incoming messages stored and not yet confirmed by the XMPP server",
+      labelNames: ["transport"],
+      registers: [registry],
+      collect: scraped((gauge, { transport, backlog }) => gauge.set({ transport }, backlog.inbox.count)),
+    }),
+    outboxOldestAge: new Gauge({
+      name: "switchboard_outbox_oldest_age_seconds",
+      help: "How long the oldest message in the outbox has waited since the gateway took it in (0 when none waits)",
+      labelNames: ["transport"],
+      registers: [registry],
+      collect: scraped((gauge, { transport, now, backlog }) => gauge.set({ transport }, age(backlog.outbox.oldestAt, now))),
+    }),
+    inboxOldestAge: new Gauge({
+      name: "switchboard_inbox_oldest_age_seconds",
+      help: "How long the oldest incoming message not yet confirmed by the XMPP server has waited (0 when none waits)",
+      labelNames: ["transport"],
+      registers: [registry],
+      collect: scraped((gauge, { transport, now, backlog }) => gauge.set({ transport }, age(backlog.inbox.oldestAt, now))),
+    }),
+    registrations: new Gauge({
+      name: "switchboard_registrations",
+      help: "Users registered with each transport",
+      labelNames: ["transport"],
+      registers: [registry],
+      collect: scraped((gauge, { transport, registrations }) => gauge.set({ transport }, registrations)),
+    }),
     messages: new Counter({
       name: "switchboard_messages_total",
       help: "Messages handled, by transport, direction and result",

@@ -59,6 +59,9 @@ const MAX_RECORD_WAIT_MS = 60_000;
 const CLAIM_MS = 5 * 60_000;
 const RENEW_MS = 60_000;
 
+/** A provider's code comes from outside: one that does not look like a code is not made a label of its own. */
+const codeLabel = (code: string): string => (/^[A-Za-z0-9_.-]{1,32}$/.test(code) ? code : "other");
+
 export function createOutbox(options: {
   ledger: TransportLedger;
   transport: Transport;
@@ -204,6 +207,7 @@ export function createOutbox(options: {
       result = { kind: "temporary", reason: (error as Error).message || "the transport failed" };
     }
     entry.attempts += 1;
+    if (result.kind !== "accepted" && result.providerCode !== undefined) metrics.providerErrors.inc({ ...labels, code: codeLabel(result.providerCode) });
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
       metrics.deliveryLatency.observe({ ...labels, direction: "out" }, (Date.now() - entry.firstAttemptAt) / 1000);

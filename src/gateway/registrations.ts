@@ -29,9 +29,13 @@ export interface Registrations {
   all(): AsyncIterable<Registration>;
   /** Registered users only: no secret is unsealed for it. */
   users(): AsyncIterable<BareJid>;
+  /** How many are registered, for the metrics: counted in the store at most every few minutes
+   *  (other instances register users too), and kept up by this instance's own changes in between. */
+  count(): Promise<number>;
 }
 
 const CACHED_USERS = 10_000;
+const RECOUNT_MS = 5 * 60_000;
 
 export function createRegistrations(
   table: Table<StoredRegistration>,
@@ -43,6 +47,7 @@ export function createRegistrations(
   // Registered users are looked up on every message; a cache spares the store. It also remembers
   // who is *not* registered, and anyone can write: so it is bounded, least recently used out first.
   const cache = new LRUCache<BareJid, { registration?: Registration }>({ max: CACHED_USERS });
+  let counted: { users: number; at: number } | undefined;
 
   // One value that cannot be opened must not take the gateway (or other users) down with it: the
   // registration is returned without that secret and marked, and the caller decides what to tell.
@@ -84,10 +89,19 @@ export function createRegistrations(
       const sealed = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, secretFields.includes(key) && value ? box.seal(value) : value]));
       cache.delete(user);
       await table.set(user, { fields: sealed, registeredAt: previous?.registeredAt ?? now, updatedAt: now });
+      if (!previous && counted) counted.users += 1;
     },
     async remove(user) {
       cache.delete(user);
-      await table.delete(user);
+      if ((await table.delete(user)) && counted) counted.users -= 1;
+    },
+    async count() {
+      if (!counted || Date.now() - counted.at > RECOUNT_MS) {
+        let users = 0;
+        for await (const _ of table.entries()) users += 1;
+        counted = { users, at: Date.now() };
+      }
+      return counted.users;
     },
     async *users() {
       for await (const [user] of table.entries()) yield user as BareJid;

@@ -115,6 +115,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
   const ledger = store.ledger.forTransport(transport.name);
+  metrics.watch(transport.name, { backlog: () => ledger.backlog(), registrations: () => gateway.registrations.count() });
   // A ledger that writes at the call (SQLite) records incoming stanzas itself, and what the server
   // confirmed is in its transaction at once: the journal files are only for the others.
   const ledgerIntake = openLedgerIntake(ledger, log);

@@ -311,6 +311,8 @@ test("a mail server's refusal (5xx) comes back at once as an error naming the se
     await juliet.send(chat("prince@verona.test", "Pardon us", { id: "to-prince" }));
     const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "to-prince", 10_000);
     assert.match(errorText(error), /550.*not allowed to write to the Prince/);
+    const metrics = await (await fetch(`http://127.0.0.1:${world.h.gateway.httpPort}/metrics`)).text();
+    assert.match(metrics, /^switchboard_provider_errors_total\{transport="email",code="550"\} 1$/m);
   } finally {
     world.relay.accept();
   }

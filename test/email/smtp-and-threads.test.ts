@@ -5,14 +5,23 @@ import { classify } from "../../transports/email/smtp.js";
 import { createThreads, type ThreadLink } from "../../transports/email/threads.js";
 import { memoryTable } from "../support/memory-table.js";
 
-test("an SMTP 5xx is final and carries the server's words; 4xx and connection failures are retried", () => {
+test("an SMTP 5xx is final and carries the server's words; 4xx and connection failures are retried; each names its code for the metrics", () => {
   const login = { host: "smtp.test" };
   assert.deepEqual(classify(login, { responseCode: 550, response: "550 5.1.1 User unknown" }), {
     kind: "permanent",
     reason: "The mail server smtp.test refused this message: 550 5.1.1 User unknown",
+    providerCode: "550",
   });
-  assert.equal(classify(login, { responseCode: 451, response: "451 try later" }).kind, "temporary");
-  assert.equal(classify(login, { code: "ECONNREFUSED", message: "connect ECONNREFUSED" }).kind, "temporary");
+  assert.deepEqual(classify(login, { responseCode: 451, response: "451 try later" }), {
+    kind: "temporary",
+    reason: "The mail server smtp.test asked to try later: 451 try later",
+    providerCode: "451",
+  });
+  assert.deepEqual(classify(login, { code: "ECONNECTION", message: "connect ECONNREFUSED" }), {
+    kind: "temporary",
+    reason: "Could not reach the mail server smtp.test: connect ECONNREFUSED",
+    providerCode: "ECONNECTION",
+  });
 });
 
 test("a reply continues the conversation: In-Reply-To the last mail, References the whole chain", async () => {

@@ -1,9 +1,11 @@
-// /metrics scraped from a running gateway: names read well (one prefix), and the delivery-latency
-// histogram counts a message each way.
+// /metrics scraped from a running gateway: names read well (one prefix), the delivery-latency
+// histogram counts a message each way, the queue and registration gauges read the store at each
+// scrape, and provider errors are counted by the provider's code.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
-import { contactJid, registerAndSubscribe } from "../support/register.js";
+import { contactJid, register, registerAndSubscribe } from "../support/register.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
 
 let h: Harness;
@@ -46,6 +48,11 @@ test("metric names carry the prefix once, and the gauges operators alert on are 
     "switchboard_component_link_up",
     "switchboard_config_reloads_total",
     "switchboard_build_info",
+    "switchboard_inbox_depth",
+    "switchboard_outbox_oldest_age_seconds",
+    "switchboard_inbox_oldest_age_seconds",
+    "switchboard_registrations",
+    "switchboard_provider_errors_total",
   ]) {
     assert.ok(names.has(name), `${name} is missing from /metrics`);
   }
@@ -55,6 +62,10 @@ test("metric names carry the prefix once, and the gauges operators alert on are 
   }
   assert.equal(sample(text, `switchboard_component_link_up{domain="${GATEWAY}"}`), 1);
   assert.equal(sample(text, 'switchboard_outbox_depth{transport="test"}'), 0);
+  assert.equal(sample(text, 'switchboard_inbox_depth{transport="test"}'), 0);
+  assert.equal(sample(text, 'switchboard_outbox_oldest_age_seconds{transport="test"}'), 0);
+  assert.equal(sample(text, 'switchboard_inbox_oldest_age_seconds{transport="test"}'), 0);
+  assert.equal(sample(text, 'switchboard_registrations{transport="test"}'), 1);
 });
 
 test("the delivery-latency histogram counts a message out (to the transport) and one in (to the server)", async () => {
@@ -75,4 +86,48 @@ test("the delivery-latency histogram counts a message out (to the transport) and
   const outSum = sample(after, series("out", "sum"))!;
   assert.ok(outSum >= 0 && outSum < 10, `sum ${outSum}`);
   assert.equal(sample(after, `switchboard_delivery_latency_seconds_bucket{le="+Inf",transport="test",direction="out"}`), outBefore + 1);
+});
+
+test("a message waiting for a retry shows in the outbox depth and age, and leaves both at 0 once sent", async () => {
+  const sentBefore = h.transport.sent.length;
+  // The harness retries after 50 ms; the server asks for 3 s, long enough to look at the outbox.
+  h.transport.script.push({ kind: "temporary", reason: "the server asked to try later", retryAfterMs: 3_000, providerCode: "451" });
+  const refused = once(h.transport.events, "refused");
+  await juliet.send(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id: "m-wait" }, xml("body", {}, "Waits for a retry")));
+  await refused;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const waiting = await scrape();
+  assert.equal(sample(waiting, 'switchboard_outbox_depth{transport="test"}'), 1);
+  const age = sample(waiting, 'switchboard_outbox_oldest_age_seconds{transport="test"}')!;
+  assert.ok(age > 0 && age < 10, `age ${age}`);
+  assert.equal(sample(waiting, 'switchboard_provider_errors_total{transport="test",code="451"}'), 1);
+
+  await h.transport.waitForSent(sentBefore + 1, 20_000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const sent = await scrape();
+  assert.equal(sample(sent, 'switchboard_outbox_depth{transport="test"}'), 0);
+  assert.equal(sample(sent, 'switchboard_outbox_oldest_age_seconds{transport="test"}'), 0);
+});
+
+test("provider errors are counted by their code; a code that does not look like one counts as other", async () => {
+  h.transport.script.push(
+    { kind: "permanent", reason: "no such user here", providerCode: "550" },
+    { kind: "permanent", reason: "a hostile code", providerCode: 'x"} 1\nswitchboard_fake 2' },
+  );
+  for (const id of ["m-550", "m-hostile"]) {
+    await juliet.send(xml("message", { to: contactJid("romeo@montague.net"), type: "chat", id }, xml("body", {}, "Refused")));
+    await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === id);
+  }
+  const text = await scrape();
+  assert.equal(sample(text, 'switchboard_provider_errors_total{transport="test",code="550"}'), 1);
+  assert.equal(sample(text, 'switchboard_provider_errors_total{transport="test",code="other"}'), 1);
+  assert.ok(!text.includes("switchboard_fake"));
+});
+
+test("the registrations gauge follows a user leaving and coming back", async () => {
+  const removed = await juliet.iq(xml("iq", { type: "set", to: GATEWAY }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))));
+  assert.equal(removed.attrs.type, "result");
+  assert.equal(sample(await scrape(), 'switchboard_registrations{transport="test"}'), 0);
+  assert.equal((await register(juliet)).attrs.type, "result");
+  assert.equal(sample(await scrape(), 'switchboard_registrations{transport="test"}'), 1);
 });

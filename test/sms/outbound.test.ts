@@ -145,6 +145,8 @@ for (const [code, words] of refusals) {
     assert.match(errorText(error), words);
     assert.equal(errorCondition(error), "undefined-condition");
     assert.equal(s.twilio.requests.slice(requestsBefore).filter((entry) => entry.path.endsWith("/Messages.json")).length, 1);
+    const metrics = await (await fetch(`http://127.0.0.1:${s.h.gateway.httpPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^switchboard_provider_errors_total\\{transport="sms",code="${code}"\\} 1$`, "m"));
   });
 }
 

@@ -156,8 +156,14 @@ export function classify(login: Pick<ServerLogin, "host">, failure: SmtpFailure)
   const reply = (failure.response ?? failure.message ?? "").replace(/\s+/g, " ").trim();
   const code = failure.responseCode;
   if (code !== undefined && code >= 500 && code < 600) {
-    return { kind: "permanent", reason: `The mail server ${login.host} refused this message: ${reply || code}` };
+    return { kind: "permanent", reason: `The mail server ${login.host} refused this message: ${reply || code}`, providerCode: String(code) };
   }
-  if (code !== undefined && code >= 400) return { kind: "temporary", reason: `The mail server ${login.host} asked to try later: ${reply || code}` };
-  return { kind: "temporary", reason: `Could not reach the mail server ${login.host}: ${reply || failure.code || "no answer"}` };
+  if (code !== undefined && code >= 400)
+    return { kind: "temporary", reason: `The mail server ${login.host} asked to try later: ${reply || code}`, providerCode: String(code) };
+  // nodemailer's own codes for a failed connection: ECONNECTION, ETIMEDOUT, ESOCKET, EDNS...
+  return {
+    kind: "temporary",
+    reason: `Could not reach the mail server ${login.host}: ${reply || failure.code || "no answer"}`,
+    providerCode: failure.code ?? "unreachable",
+  };
 }

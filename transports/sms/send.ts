@@ -70,6 +70,7 @@ export function createSender(options: {
         if (!(error instanceof ProviderError)) throw error;
         const { code, httpStatus, retryAfterMs, auth, rateLimited } = error.options;
         let { temporary } = error.options;
+        const providerCode = code ?? (httpStatus !== undefined ? `http-${httpStatus}` : undefined);
         if (auth) {
           const own = fields.mode === "own";
           options.accountState(message.user, {
@@ -92,7 +93,7 @@ export function createSender(options: {
                 ? `${brand} answered HTTP ${httpStatus}; the gateway tries again later.`
                 : error.message;
           log.info({ ...context, part: index + 1, httpStatus, code }, "the provider could not take a text now");
-          return { kind: "temporary", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+          return { kind: "temporary", reason, providerCode, ...(retryAfterMs !== undefined && { retryAfterMs }) };
         }
         await recordAfterSend(log, context, "what was sent of a refused message", () => status.complete(done.ids));
         await recordAfterSend(log, context, "what was sent of a refused message", () => progress.delete(message.id));
@@ -102,7 +103,7 @@ export function createSender(options: {
             : `${brand} refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
         const partly = done.ids.length > 0 ? `Only ${done.ids.length} of ${texts.length} parts were sent. ` : "";
         log.info({ ...context, part: index + 1, httpStatus, code }, "the provider refused a text");
-        return { kind: "permanent", reason: `${partly}${sentence}` };
+        return { kind: "permanent", reason: `${partly}${sentence}`, providerCode };
       }
       // The provider has the text: from here a store failure must not make the outbox send it again.
       const part = { ...context, part: index + 1 };

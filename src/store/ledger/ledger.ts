@@ -44,6 +44,12 @@ export interface InboxRow<S> {
   stored: S;
 }
 
+/** How many messages wait in a queue, and since when the oldest has waited (ms since the epoch). */
+export interface Backlog {
+  count: number;
+  oldestAt?: number;
+}
+
 /** One transport's share of the ledger; every row it writes carries the transport's name. */
 export interface TransportLedger {
   /** Stores a new outgoing message, claimed by `claim.owner` (who sends it at once); false when one
@@ -102,6 +108,10 @@ export interface TransportLedger {
   seenGet<T>(kind: SeenKind, key: string, now: number): Promise<T | undefined>;
   seenPut(kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number): Promise<void>;
   seenDelete(kind: SeenKind, key: string): Promise<void>;
+
+  /** For the metrics, read at each scrape: what waits in the outbox (since it was taken in) and in
+   *  the inbox (since it was received), from the indexes on those times. */
+  backlog(): Promise<{ outbox: Backlog; inbox: Backlog }>;
 
   /** Everything of this user's in every ledger table: one DELETE per table. Returns the rows removed. */
   removeUser(user: string): Promise<number>;

@@ -75,6 +75,17 @@ export const MIGRATIONS: Migration[] = [
       "CREATE INDEX relay_due ON relay (transport, due_at, id)",
     ],
   },
+  {
+    // How long the oldest message has waited, for the metrics: an outgoing row's due time moves
+    // with each retry, so the time it was taken in gets a column; rows from before get their due time.
+    version: 4,
+    statements: [
+      "ALTER TABLE outbox ADD COLUMN taken_at BIGINT NOT NULL DEFAULT 0",
+      "UPDATE outbox SET taken_at = due_at",
+      "CREATE INDEX outbox_taken ON outbox (transport, taken_at)",
+      "CREATE INDEX inbox_received ON inbox (transport, received_at)",
+    ],
+  },
 ];
 
 export const LEDGER_TABLES = ["outbox", "inbox", "seen", "intake"] as const;

@@ -63,8 +63,8 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       const added = await lockedStatement(
         pool,
         `${transport} ${id}`,
-        `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
-         SELECT $1, $2, $3, $4, $5, $6, $8, $9 WHERE NOT EXISTS
+        `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until, taken_at)
+         SELECT $1, $2, $3, $4, $5, $6, $8, $9, $7 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
          ON CONFLICT DO NOTHING`,
         [transport, id, user, peer, dueAt, json(entry), now, claim.owner, claim.until],
@@ -214,6 +214,20 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
     async seenDelete(kind, key) {
       await query(pool, "DELETE FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3", [transport, kind, key]);
+    },
+
+    async backlog() {
+      const rows = await query<{ outbox_count: string; outbox_oldest: string | null; inbox_count: string; inbox_oldest: string | null }>(
+        pool,
+        `SELECT (SELECT COUNT(*) FROM outbox WHERE transport = $1) AS outbox_count, (SELECT MIN(taken_at) FROM outbox WHERE transport = $1) AS outbox_oldest,
+                (SELECT COUNT(*) FROM inbox WHERE transport = $1) AS inbox_count, (SELECT MIN(received_at) FROM inbox WHERE transport = $1) AS inbox_oldest`,
+        [transport],
+      );
+      const row = rows.rows[0]!;
+      return {
+        outbox: { count: Number(row.outbox_count), ...(row.outbox_oldest !== null && { oldestAt: Number(row.outbox_oldest) }) },
+        inbox: { count: Number(row.inbox_count), ...(row.inbox_oldest !== null && { oldestAt: Number(row.inbox_oldest) }) },
+      };
     },
 
     async removeUser(user) {

@@ -18,12 +18,12 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         () =>
           sql
             .statement(
-              `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
+              `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until, taken_at)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
              (SELECT 1 FROM seen WHERE transport = ? AND kind = 'out' AND seen_key = ? AND expires_at > ?)
            ON CONFLICT DO NOTHING`,
             )
-            .run(transport, id, user, peer, dueAt, json(entry), claim.owner, claim.until, transport, id, now).changes > 0,
+            .run(transport, id, user, peer, dueAt, json(entry), claim.owner, claim.until, now, transport, id, now).changes > 0,
       );
     },
     outboxFinish(id, user, expiresAt) {
@@ -157,6 +157,24 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
     },
 
     ...sqliteIntake(sql, transport),
+
+    async backlog() {
+      const row = sql
+        .statement(
+          `SELECT (SELECT COUNT(*) FROM outbox WHERE transport = ?) AS outbox_count, (SELECT MIN(taken_at) FROM outbox WHERE transport = ?) AS outbox_oldest,
+                  (SELECT COUNT(*) FROM inbox WHERE transport = ?) AS inbox_count, (SELECT MIN(received_at) FROM inbox WHERE transport = ?) AS inbox_oldest`,
+        )
+        .get(transport, transport, transport, transport) as {
+        outbox_count: number;
+        outbox_oldest: number | null;
+        inbox_count: number;
+        inbox_oldest: number | null;
+      };
+      return {
+        outbox: { count: row.outbox_count, ...(row.outbox_oldest !== null && { oldestAt: row.outbox_oldest }) },
+        inbox: { count: row.inbox_count, ...(row.inbox_oldest !== null && { oldestAt: row.inbox_oldest }) },
+      };
+    },
 
     removeUser(user) {
       return sql.write(() =>
