@@ -1,5 +1,6 @@
 // XEP-0133 on the transport's JID, used by a real client through Prosody: registered users (number
-// and list), deleting a user, an announcement to every registered user, for admins only.
+// and list), deleting a user, an announcement to every registered user, editing a user's settings
+// (never their secrets), for admins only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -65,7 +66,8 @@ const commandNodes = async (client: TestClient): Promise<string[]> => {
 
 test("admins see the XEP-0133 commands on the transport's JID; users neither see nor run them", async () => {
   const nodes = await commandNodes(admin);
-  for (const name of ["get-registered-users-num", "get-registered-users-list", "delete-user", "announce"]) assert.ok(nodes.includes(`${ADMIN}#${name}`), name);
+  for (const name of ["get-registered-users-num", "get-registered-users-list", "delete-user", "announce", "edit-user"])
+    assert.ok(nodes.includes(`${ADMIN}#${name}`), name);
   assert.ok(!(await commandNodes(juliet)).some((node) => node.startsWith(ADMIN)));
   const refused = await execute(juliet, "get-registered-users-num");
   assert.equal(refused.attrs.type, "error");
@@ -115,6 +117,40 @@ test("an announcement reaches every registered user, online now or later, and no
   assert.ok(!admin.received.some((stanza) => stanza.name === "message" && stanza.getChildText("subject") === "Maintenance"), "the admin is not registered");
 });
 
+test("editing a user shows their settings without any secret, saves a change, and keeps the stored password", async () => {
+  const first = (await execute(admin, "edit-user")).getChild("command", COMMANDS)!;
+  const asked = first.getChild("x", DATA)!;
+  assert.equal(asked.getChildren("field").find((field) => field.attrs.var === "accountjid")?.attrs.type, "jid-single");
+  const second = (
+    await execute(admin, "edit-user", { sessionid: first.attrs.sessionid!, action: "complete" }, submit({ accountjid: "juliet@example.test" }))
+  ).getChild("command", COMMANDS)!;
+  assert.equal(second.attrs.status, "executing");
+  const settings = second.getChild("x", DATA)!;
+  assert.deepEqual(
+    settings
+      .getChildren("field")
+      .map((field) => field.attrs.var)
+      .filter((name) => name !== "FORM_TYPE"),
+    ["address", "color"],
+  );
+  assert.deepEqual(fieldValues(settings, "address"), ["juliet@mail.example.com"]);
+  assert.ok(!settings.toString().includes("secret"), "no secret in the form");
+  // A password slipped into the submission is not taken from an admin.
+  const done = (
+    await execute(admin, "edit-user", { sessionid: first.attrs.sessionid!, action: "complete" }, submit({ color: "blue", password: "admin-chosen" }))
+  ).getChild("command", COMMANDS)!;
+  assert.equal(done.attrs.status, "completed");
+  assert.equal(done.getChildText("note"), "Saved the settings of juliet@example.test (changed: color).");
+  assert.deepEqual(h.transport.registered.get("juliet@example.test"), { address: "juliet@mail.example.com", password: "secret", color: "blue" });
+
+  const unknown = (await execute(admin, "edit-user")).getChild("command", COMMANDS)!;
+  const refused = await execute(admin, "edit-user", { sessionid: unknown.attrs.sessionid!, action: "complete" }, submit({ accountjid: "nobody@example.test" }));
+  assert.equal(refused.attrs.type, "error");
+  assert.equal(errorCondition(refused), "item-not-found");
+  const byUser = await execute(juliet, "edit-user");
+  assert.equal(errorCondition(byUser), "item-not-found");
+});
+
 test("deleting a user unregisters them as their own unregistration would: the transport lets go, the registration is gone", async () => {
   const done = await run(admin, "delete-user", { accountjids: ["romeo@example.test", "nobody@example.test"] });
   assert.equal(done.attrs.status, "completed");
@@ -150,8 +186,17 @@ test("an independent client (slixmpp) finds the commands, lists the users and an
   assert.equal(steps.error, undefined, JSON.stringify(steps.error));
   assert.deepEqual(steps.commands, {
     step: "commands",
-    nodes: ["announce", "delete-user", "get-registered-users-list", "get-registered-users-num"].map((name) => `${ADMIN}#${name}`),
+    nodes: ["announce", "delete-user", "edit-user", "get-registered-users-list", "get-registered-users-num"].map((name) => `${ADMIN}#${name}`),
   });
+  assert.deepEqual(steps.edit, {
+    step: "edit",
+    fields: ["address", "color"],
+    color: ["blue"],
+    status: "completed",
+    note: "Saved the settings of juliet@example.test (changed: color).",
+  });
+  assert.equal(h.transport.registered.get("juliet@example.test")?.color, "red");
+  assert.equal(h.transport.registered.get("juliet@example.test")?.password, "secret");
   assert.deepEqual(steps.num, { step: "num", status: "completed", value: ["2"] });
   assert.deepEqual(steps.list, { step: "list", status: "completed", jids: ["juliet@example.test", "nurse@example.test"] });
   assert.deepEqual(steps.announce, { step: "announce", status: "completed", note: "Sent to 2 registered users." });

@@ -1,5 +1,6 @@
 """An independent Jabber client (slixmpp) as a service administrator: finds the XEP-0133 commands on
-the gateway's JID, reads the number and list of registered users, and sends an announcement.
+the gateway's JID, reads the number and list of registered users, edits a user's settings and
+sends an announcement.
 Prints what it saw as JSON lines on stdout."""
 import asyncio
 import json
@@ -59,6 +60,13 @@ class Admin(slixmpp.ClientXMPP):
             first = await self.command(ADMIN + "#get-registered-users-list")
             listed = await self.command(ADMIN + "#get-registered-users-list", first.get("sessionid"), {"max_items": ("list-single", "none")})
             report(step="list", status=listed.get("status"), jids=values(listed.find("{%s}x" % DATA), "registereduserjids"))
+
+            first = await self.command(ADMIN + "#edit-user")
+            form = await self.command(ADMIN + "#edit-user", first.get("sessionid"), {"accountjid": ("jid-single", "juliet@example.test")})
+            shown = form.find("{%s}x" % DATA)
+            names = [field.get("var") for field in shown.findall("{%s}field" % DATA) if field.get("var") != "FORM_TYPE"]
+            done = await self.command(ADMIN + "#edit-user", form.get("sessionid"), {"color": ("list-single", "red")})
+            report(step="edit", fields=names, color=values(shown, "color"), status=done.get("status"), note=done.findtext("{%s}note" % COMMANDS))
 
             first = await self.command(ADMIN + "#announce")
             done = await self.command(ADMIN + "#announce", first.get("sessionid"), {"subject": ("text-single", "From slixmpp"), "announcement": ("text-multi", ["Line one", "Line two"])})

@@ -9,10 +9,10 @@ export interface CommandCaller {
   registered: boolean;
 }
 
-/** A field of a command's form: a registration form's kinds, and lists (XEP-0004 jid-multi,
- *  text-multi: one value a line, in `value` and in what is submitted). */
+/** A field of a command's form: a registration form's kinds, a JID (jid-single), and lists
+ *  (XEP-0004 jid-multi, text-multi: one value a line, in `value` and in what is submitted). */
 export interface CommandField extends Omit<FormField, "type"> {
-  type: FormField["type"] | "jid-multi" | "text-multi";
+  type: FormField["type"] | "jid-single" | "jid-multi" | "text-multi";
 }
 
 export interface CommandForm {

@@ -1,9 +1,10 @@
 // XEP-0133 Service Administration (https://xmpp.org/extensions/xep-0133.html), the part that fits a
-// transport: the number and list of registered users, deleting users, and an announcement to all
-// registered users. Standard nodes and fields, so that clients' and servers' admin tools work; for
-// the JIDs listed under access.admins, like the gateway's own admin commands.
+// transport: the number and list of registered users, deleting users, an announcement to all
+// registered users, and editing a user's registration. Standard nodes and fields, so that clients'
+// and servers' admin tools work; for the JIDs listed under access.admins, like the gateway's own
+// admin commands.
 import { randomUUID } from "node:crypto";
-import { gatewayError } from "../../errors.js";
+import { GatewayError, gatewayError } from "../../errors.js";
 import { parseJid, type BareJid } from "../../xmpp/jid.js";
 import { xml, xmlText } from "../../xmpp/xml.js";
 import type { Accounts } from "../accounts.js";
@@ -30,6 +31,14 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
     return users.sort();
   };
   const common = { admin: true, formType: NS_ADMIN } as const;
+  const { secretFields } = gateway.transport;
+  /** Secrets are the user's: never shown to an admin, never taken from one. */
+  const isSecret = (field: { var: string; type: string }): boolean => secretFields.includes(field.var) || field.type === "text-private";
+  const accountOf = (text: string | undefined): BareJid => {
+    const jid = parseJid((text ?? "").trim());
+    if (!jid.local || !jid.domain) throw gatewayError("jid-malformed", `"${text ?? ""}" is not a user's Jabber ID (like alice@example.org).`);
+    return jid.bare;
+  };
 
   return [
     {
@@ -87,11 +96,7 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
       async run(caller, values) {
         const jids = (values.accountjids ?? "").split(/[\s,]+/).filter(Boolean);
         if (jids.length === 0) throw gatewayError("bad-request", "Give the Jabber ID of at least one user to delete.");
-        const users = jids.map((text) => {
-          const jid = parseJid(text);
-          if (!jid.local || !jid.domain) throw gatewayError("jid-malformed", `"${text}" is not a user's Jabber ID (like alice@example.org).`);
-          return jid.bare;
-        });
+        const users = jids.map(accountOf);
         const deleted: string[] = [];
         const unknown: string[] = [];
         for (const user of [...new Set(users)]) {
@@ -108,6 +113,56 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
           ...(unknown.length > 0 ? [`Not registered here: ${unknown.join(", ")}.`] : []),
         ];
         return { note: lines.join(" ") };
+      },
+    },
+    {
+      // Not one of XEP-0133's own use cases: its node name and accountjid field follow theirs.
+      ...common,
+      node: node("edit-user"),
+      name: "Edit User",
+      form: async () => ({
+        title: "Editing a User",
+        instructions: `Changes the settings of a user registered with ${domain}. Their passwords and other secrets are not shown and cannot be changed here.`,
+        fields: [{ var: "accountjid", label: "The Jabber ID of the user to edit", type: "jid-single", required: true }],
+      }),
+      async run(caller, values, state) {
+        if (!state?.accountjid) {
+          const user = accountOf(values.accountjid);
+          const { form, registered } = await accounts.form(user);
+          if (!registered) throw gatewayError("item-not-found", `${user} is not registered with ${domain}.`);
+          return {
+            form: {
+              title: `Settings of ${user}`,
+              instructions: `Change what needs changing. The passwords of ${user} are not shown and stay as they are; a change that would send one to another server is refused.`,
+              fields: form.fields.filter((field) => !isSecret(field)),
+            },
+            state: { accountjid: user },
+          };
+        }
+        const user = accountOf(state.accountjid);
+        if (!(await registrations.isRegistered(user))) throw gatewayError("item-not-found", `${user} is no longer registered with ${domain}.`);
+        const { form } = await accounts.form(user);
+        const submitted = Object.fromEntries(
+          Object.entries(values).filter(([name]) => !form.fields.some((field) => field.var === name && isSecret(field)) && !secretFields.includes(name)),
+        );
+        try {
+          await accounts.register(user, submitted);
+        } catch (error) {
+          // The user's stored secret goes only where they entered it for: a change that would send it elsewhere is theirs to make.
+          if (error instanceof GatewayError && error.code === "secret-needed") {
+            throw new GatewayError(
+              "not-acceptable",
+              `That change would send ${user}'s stored password to another server or account; only ${user} can make it, by registering again.`,
+              { code: "secret-needed" },
+            );
+          }
+          throw error;
+        }
+        const changed = Object.keys(submitted).filter((name) => form.fields.some((field) => field.var === name && field.value !== submitted[name]));
+        log.info({ by: caller.user, user, changed }, "a user's settings changed by an admin (XEP-0133)");
+        return {
+          note: changed.length > 0 ? `Saved the settings of ${user} (changed: ${changed.join(", ")}).` : `Saved the settings of ${user}; nothing changed.`,
+        };
       },
     },
     {
