@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
 import { contactJid, register, registerAndSubscribe } from "../support/register.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
@@ -130,4 +131,19 @@ test("the registrations gauge follows a user leaving and coming back", async () 
   assert.equal(sample(await scrape(), 'switchboard_registrations{transport="test"}'), 0);
   assert.equal((await register(juliet)).attrs.type, "result");
   assert.equal(sample(await scrape(), 'switchboard_registrations{transport="test"}'), 1);
+});
+
+test("docs/operations.md names every metric /metrics serves", async () => {
+  const doc = readFileSync(new URL("../../../docs/operations.md", import.meta.url), "utf8");
+  const names = new Set(
+    (await scrape())
+      .split("\n")
+      .filter((line) => line.startsWith("# TYPE "))
+      .map((line) => line.split(" ")[2]!),
+  );
+  for (const name of names) {
+    // Node's process metrics are documented as a family.
+    const family = /^switchboard_(process|nodejs)_/.exec(name)?.[0];
+    assert.ok(doc.includes(family ? `${family}*` : `\`${name}{`) || doc.includes(`\`${name}\``), `${name} is not in docs/operations.md`);
+  }
 });
