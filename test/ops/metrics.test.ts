@@ -25,6 +25,14 @@ const scrape = async (): Promise<string> => {
   assert.equal(response.status, 200);
   return response.text();
 };
+/** Polls until `done` holds, or fails after `timeoutMs`. */
+const until = async (done: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
 /** The value of one sample line, e.g. sample(text, 'switchboard_outbox_depth{transport="test"}'). */
 const sample = (text: string, series: string): number | undefined => {
   const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
@@ -146,4 +154,22 @@ test("docs/operations.md names every metric /metrics serves", async () => {
     const family = /^switchboard_(process|nodejs)_/.exec(name)?.[0];
     assert.ok(doc.includes(family ? `${family}*` : `\`${name}{`) || doc.includes(`\`${name}\``), `${name} is not in docs/operations.md`);
   }
+});
+
+test("an incoming message waiting for the XMPP server shows in the inbox depth and age while the link is down", async () => {
+  await h.server.stop();
+  try {
+    const link = `switchboard_component_link_up{domain="${GATEWAY}"}`;
+    await until(async () => sample(await scrape(), link) === 0);
+    await h.transport.inject({ user: "juliet@example.test", peer: "romeo@montague.net", body: "Waits for the server", sourceId: "m-in-wait" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const waiting = await scrape();
+    assert.equal(sample(waiting, 'switchboard_inbox_depth{transport="test"}'), 1);
+    const age = sample(waiting, 'switchboard_inbox_oldest_age_seconds{transport="test"}')!;
+    assert.ok(age > 0 && age < 10, `age ${age}`);
+  } finally {
+    await h.server.start();
+  }
+  await until(async () => sample(await scrape(), 'switchboard_inbox_depth{transport="test"}') === 0, 30_000);
+  assert.equal(sample(await scrape(), 'switchboard_inbox_oldest_age_seconds{transport="test"}'), 0);
 });
