@@ -22,8 +22,7 @@ export const featureText = {
 
 /** What the user is told when their network cannot carry what they sent. */
 export const refusal = {
-  correction: (network: string): string =>
-    `${network} cannot change a message already sent, and this gateway does not send corrections there; your first message stands and the correction was not sent.`,
-  reaction: (network: string): string => `${network} has no reactions; your reaction was not sent.`,
-  retraction: (network: string): string => `${network} cannot take back a message already sent; it stays with the recipient and nothing more was sent.`,
+  correction: (network: string): string => `The ${network} cannot change a message already sent; your first message stands and the correction was not sent.`,
+  reaction: (network: string): string => `The ${network} cannot carry reactions; your reaction was not sent.`,
+  retraction: (network: string): string => `The ${network} cannot take back a message already sent: it stays with the recipient, and nothing more was sent.`,
 };

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { featureText, quote } from "../../src/gateway/feature-texts.js";
 import { parseReactionText, quotes } from "../../src/gateway/reaction-text.js";
 
 test("iMessage's tapbacks as SMS become their emoji and the text they quote", () => {
@@ -78,4 +79,15 @@ test("a quote matches the same text, or its start when the phone or the record c
   assert.ok(!quotes("Something else", "See you at eight", false));
   assert.ok(!quotes("…", "See you at eight", false));
   assert.ok(!quotes("x", "", false));
+});
+
+test("what the other side reads: the marker, the quote on one line and cut at a word", () => {
+  assert.equal(featureText.correction("at 9"), "Correction: at 9");
+  assert.equal(featureText.reaction(["👍", "🎉"], "See\nyou   there"), 'Reacted 👍🎉 to "See you there"');
+  assert.equal(featureText.reaction(["👍"], undefined), "Reacted 👍 to a message");
+  assert.equal(featureText.retraction("Juliet", "Wrong person"), '(Juliet deleted a message: "Wrong person")');
+  assert.equal(featureText.retraction(undefined, "Wrong person"), '(Deleted a message: "Wrong person")');
+  assert.equal(quote("word ".repeat(40)), `${"word ".repeat(12).trim()}…`);
+  assert.equal(quote("x".repeat(100)), `${"x".repeat(60)}…`);
+  assert.equal(quote("x".repeat(10_000)).length, 61);
 });
