@@ -199,3 +199,16 @@ test("a reaction text quoting nothing the user sent arrives as an ordinary text"
   assert.equal(got.getChild("reactions", NS.reactions), undefined);
   assert.equal(got.getChild("fallback", NS.fallback), undefined);
 });
+
+test("unregistering forgets the texts kept for quoting: afterwards nothing of them is quoted or matched", async () => {
+  const phone = newPhone();
+  await sendAndWait(phone, "The secret plan", "gone-1");
+  const removed = await juliet.iq(xml("iq", { type: "set", to: "sms.example.test" }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))));
+  assert.equal(removed.attrs.type, "result");
+  await joinSms(juliet, { number: s.numbers[0]! });
+  await sendAndWait(phone, "", "gone-2", reactions("gone-1", "👍"));
+  assert.deepEqual(textsTo(phone), ["The secret plan", "Reacted 👍 to a message"]);
+  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: phone, to: s.numbers[0]!, body: "Liked “The secret plan”" });
+  const got = await juliet.waitFor((stanza) => bodyFrom(phoneJid(phone))(stanza) && stanza.getChildText("body") === "Liked “The secret plan”");
+  assert.equal(got.getChild("reactions", NS.reactions), undefined);
+});
