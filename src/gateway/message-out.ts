@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { gatewayError } from "../errors.js";
 import type { Table } from "../store/store.js";
-import type { Attachment } from "../transport/contract.js";
+import type { Attachment, Capabilities } from "../transport/contract.js";
 import type { Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
@@ -12,6 +12,9 @@ import type { Router, StanzaRequest } from "./router.js";
 import type { InboundRecord } from "./message-in.js";
 import type { PreferenceStore } from "./preferences.js";
 import type { Turn } from "./sender-lanes.js";
+import { featureOut, type FeatureText } from "./feature-out.js";
+import { FEATURE_NS, idsOf, messageFeature } from "./message-features.js";
+import type { SentTexts } from "./sent-texts.js";
 
 export interface MessageOutDeps {
   outbox: Outbox;
@@ -28,6 +31,8 @@ export interface MessageOutDeps {
   /** The outbox's insert is made at the call, in call order (SQLite): the next message may take its
    *  place as soon as this one's insert is issued, not only once it is committed. */
   insertsAtCall?: boolean;
+  /** The user's recent messages per contact: what corrections, reactions and retractions point at. */
+  sent: SentTexts;
 }
 
 export function registerMessageOut(router: Router, gateway: Gateway, deps: MessageOutDeps): void {
@@ -43,7 +48,10 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     if (type === "groupchat" || type === "headline") throw gatewayError("feature-not-implemented", `This gateway does not handle ${type} messages.`);
     const body = stanza.getChildText("body");
     const attachments = oobAttachments(stanza);
-    if (body === null && attachments.length === 0) return; // chat states, receipts, markers: nothing to carry
+    // Reactions and retractions need no body; chat states (XEP-0085), receipts and markers alone
+    // are never carried as text, and are taken without a word.
+    const asks = target === "contact" && Boolean(stanza.getChild("reactions", FEATURE_NS.reactions) ?? stanza.getChild("retract", FEATURE_NS.retraction));
+    if (body === null && attachments.length === 0 && !asks) return;
 
     if (target === "service") return deps.toService(request);
 
@@ -52,6 +60,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       throw gatewayError("registration-required", `Register with ${gateway.domain} before sending messages through it.`);
     }
     const peer = contacts.addressOf(to.local);
+    const feature = messageFeature(stanza);
     if ((body ?? "").length > limits.maxBodyChars) {
       throw gatewayError("not-acceptable", `This message is ${(body ?? "").length} characters long; this gateway carries at most ${limits.maxBodyChars}.`);
     }
@@ -70,9 +79,28 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
 
     const replyTo = stanza.getChild("reply", NS.reply)?.attrs.id;
     const answered = replyTo ? await deps.delivered(replyTo) : undefined;
-    const thread = stanza.getChildText("thread") ?? answered?.thread ?? undefined;
     const subject = stanza.getChildText("subject") ?? undefined;
     const nick = stanza.getChildText("nick", NS.nick) ?? (await deps.preferences.get(user)).displayName;
+    // A correction, reaction or retraction becomes the text the transport's capabilities call for
+    // (its body, if any, is a client's fallback for people without the feature), or nothing.
+    let shaped: FeatureText | undefined;
+    if (feature) {
+      shaped = await featureOut(
+        {
+          feature,
+          capabilities: gateway.transport.capabilities,
+          network: gateway.transport.displayName,
+          user,
+          peer,
+          body,
+          ...(nick !== undefined && { nick }),
+        },
+        { sent: deps.sent, delivered: deps.delivered },
+      );
+      if (!shaped) return;
+    }
+    const text = shaped ? shaped.body : (body ?? "");
+    const thread = stanza.getChildText("thread") ?? answered?.thread ?? shaped?.thread ?? undefined;
 
     // Everything above ran alongside the sender's earlier messages; from here on, in their order.
     const turn = deps.turnOf?.(stanza);
@@ -91,13 +119,18 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       }
       await deps.daily.table.set(key, sent + 1, 2 * 86_400_000);
     }
+    // Queued now, before the insert: a correction, reaction or retraction right behind this message
+    // reads the conversation's record after this write (sent-texts.ts runs them in turn).
+    const remembering = rememberSentText(deps.sent, gateway.transport.capabilities, { user, peer, stanza, shaped, body, thread }).catch((error: unknown) =>
+      log.warn({ user, err: error }, "could not note the message for later corrections and reactions"),
+    );
     const taking = deps.outbox.enqueue({
       message: {
         id,
         user,
         peer,
-        body: body ?? "",
-        attachments,
+        body: text,
+        attachments: feature?.kind === "reaction" || feature?.kind === "retraction" ? [] : attachments,
         sentAt: new Date().toISOString(),
         sourceId: stanzaId ?? id,
         ...(subject !== undefined && { subject }),
@@ -120,7 +153,25 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     await contacts
       .remember(user, peer, { wrote: true })
       .catch((error: unknown) => log.warn({ user, err: error }, "could not note that the user wrote to this contact"));
+    await remembering;
   });
+}
+
+/** Where the transport sends corrections, the message's ids and thread are kept; where it quotes
+ *  messages (reactions, deletion notes, phones' reaction texts), the start of its text too. */
+async function rememberSentText(
+  sent: SentTexts,
+  capabilities: Capabilities,
+  entry: { user: string; peer: string; stanza: Element; shaped: FeatureText | undefined; body: string | null; thread: string | undefined },
+): Promise<void> {
+  const { user, peer, shaped, body } = entry;
+  const quotes = capabilities.reactions === "text" || capabilities.retractions === "note" || capabilities.reactionTexts === true;
+  if (!quotes && capabilities.corrections === "none") return;
+  if (shaped?.corrects !== undefined) return quotes ? sent.corrected(user, peer, shaped.corrects, body ?? "") : undefined;
+  // A reaction or a deletion note is not itself something to react to.
+  if (shaped || body === null) return;
+  const thread = entry.thread !== undefined ? { thread: entry.thread } : {};
+  await sent.remember(user, peer, { ids: idsOf(entry.stanza), excerpt: quotes ? body : "", at: Date.now(), ...thread });
 }
 
 function oobAttachments(stanza: Element): Attachment[] {

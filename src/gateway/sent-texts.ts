@@ -42,23 +42,26 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
     const value = await table.get(key("c", user, peer));
     return Array.isArray(value) ? (value as SentText[]).filter((entry) => entry.at > Date.now() - KEEP_MS) : [];
   };
-  // One conversation's list is read and written in turn (one instance holds a domain at a time).
+  // One conversation's list is read and written in turn (one instance holds a domain at a time), so
+  // a read sees every write queued before it.
   const turns = createKeyedQueue();
   const update = (user: string, peer: string, change: (entries: SentText[]) => SentText[] | undefined): Promise<void> =>
     turns.run(`${user} ${peer}`, async () => {
       const changed = change(await list(user, peer));
       if (changed) await table.set(key("c", user, peer), changed.slice(0, PER_CONVERSATION), KEEP_MS);
     });
+  const read = (user: string, peer: string): Promise<SentText[]> => turns.run(`${user} ${peer}`, () => list(user, peer));
 
   return {
     remember(user, peer, text) {
       const entry = { ...text, excerpt: text.excerpt.slice(0, EXCERPT_CHARS) };
-      return update(user, peer, (entries) => [entry, ...entries]);
+      // A message handled again (a client's resend, a replay) is kept once.
+      return update(user, peer, (entries) => (entries.some((known) => known.ids.some((id) => entry.ids.includes(id))) ? undefined : [entry, ...entries]));
     },
     async find(user, peer, id) {
-      return (await list(user, peer)).find((entry) => entry.ids.includes(id));
+      return (await read(user, peer)).find((entry) => entry.ids.includes(id));
     },
-    recent: list,
+    recent: read,
     corrected(user, peer, id, text) {
       return update(user, peer, (entries) => {
         const entry = entries.find((candidate) => candidate.ids.includes(id));
