@@ -5,13 +5,23 @@ import { xml, type Element } from "../xmpp/xml.js";
 import { commandItems, NS_COMMANDS, type CommandSet } from "./commands/adhoc.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
+import { FEATURE_NS } from "./message-features.js";
 import type { Router } from "./router.js";
 
 const SERVICE_FEATURES = [NS.discoInfo, NS.discoItems, NS.register, NS.gateway, NS.version, NS.ping, NS.data, NS_COMMANDS, "vcard-temp"];
 const CONTACT_FEATURES = [NS.discoInfo, NS.ping, NS.nick, "vcard-temp"];
 
-/** What the network carries, as features: receipts only where it reports delivery, files only where it carries them. */
-const carried = (capabilities: Capabilities): string[] => [...(capabilities.receipts ? [NS.receipts] : []), ...(capabilities.attachments ? [NS.oob] : [])];
+/** What the network carries, as features: receipts only where it reports delivery, files only where
+ *  it carries them, corrections, reactions, retractions and chat states only where the transport
+ *  does something with them (docs/message-features.md). */
+const carried = (capabilities: Capabilities): string[] => [
+  ...(capabilities.receipts ? [NS.receipts] : []),
+  ...(capabilities.attachments ? [NS.oob] : []),
+  ...(capabilities.corrections !== "none" ? [FEATURE_NS.correction] : []),
+  ...(capabilities.reactions !== "none" ? [FEATURE_NS.reactions] : []),
+  ...((capabilities.retractions ?? "none") !== "none" ? [FEATURE_NS.retraction] : []),
+  ...(capabilities.chatStates ? [FEATURE_NS.chatStates] : []),
+];
 
 const features = (names: string[]): Element[] => [...new Set(names)].sort().map((name) => xml("feature", { var: name }));
 

@@ -12,15 +12,23 @@ import { StanzaRefusedError } from "../xmpp/link.js";
 import { xml, xmlText, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
+import { FEATURE_NS } from "./message-features.js";
+import { parseReactionText, quotes as quotesText } from "./reaction-text.js";
+import { EXCERPT_CHARS, type SentText } from "./sent-texts.js";
 
 export interface InboundRecord {
   sourceId: string;
   peer: string;
   thread?: string;
+  /** Only where the transport sends reactions as text, which quote the message: its user and the
+   *  start of its text. */
+  user?: string;
+  excerpt?: string;
 }
 
-/** takenAt: when the gateway took it in (ms), for the delivery-latency histogram. */
-type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string; takenAt?: number };
+/** takenAt: when the gateway took it in (ms), for the delivery-latency histogram; reaction: the
+ *  text is a phone's reaction to the user's message known by `id` (XEP-0444). */
+type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string; takenAt?: number; reaction?: { id: string; emoji: string } };
 
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
 const RESUME_PAGE = 500;
@@ -43,6 +51,8 @@ export interface InboxHooks {
   filter(user: BareJid, peer: string): Promise<string | undefined>;
   /** The user hears from this address for the first time. */
   newContact(user: BareJid, peer: string, nick?: string): Promise<void>;
+  /** The user's recent messages to this address, newest first: what a phone's reaction text quotes. */
+  sentTo?(user: BareJid, peer: string): Promise<SentText[]>;
 }
 
 export function createInbox(
@@ -55,6 +65,8 @@ export function createInbox(
   const { registrations, contacts, log, limits, domain, metrics, transport } = gateway;
   const count = (result: string): void => metrics.messages.inc({ transport: transport.name, direction: "in", result });
   const inFlight = new Map<string, Promise<void>>();
+  // A reaction sent as text quotes the message it is about, which may be one the user received.
+  const quotes = transport.capabilities.reactions === "text";
   // Deliveries of the same source id run one after the other, so a second one sees the first.
   const intake = createKeyedQueue();
 
@@ -77,12 +89,13 @@ export function createInbox(
         if (stored.takenAt) metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
       }
       // Waiting row out, delivered id in: one transaction.
-      await ledger.inboxDone(
-        key,
-        stored.user,
-        { sourceId: stored.sourceId, peer: stored.peer, ...(stored.thread && { thread: stored.thread }) },
-        Date.now() + SEEN_TTL_MS,
-      );
+      const record: InboundRecord = {
+        sourceId: stored.sourceId,
+        peer: stored.peer,
+        ...(stored.thread && { thread: stored.thread }),
+        ...(quotes && { user: stored.user, excerpt: stored.body.slice(0, EXCERPT_CHARS) }),
+      };
+      await ledger.inboxDone(key, stored.user, record, Date.now() + SEEN_TTL_MS);
       count("delivered");
     })();
     inFlight.set(key, done);
@@ -107,6 +120,9 @@ export function createInbox(
         xml("x", { xmlns: NS.oob }, xml("url", {}, attachment.url), attachment.name ? xml("desc", {}, xmlText(attachment.name, 500)) : null),
       ),
       sentAt && Date.now() - sentAt.getTime() > DELAY_AFTER_MS ? xml("delay", { xmlns: NS.delay, from: domain, stamp: sentAt.toISOString() }) : null,
+      // The body (the phone's text) is the fallback for clients without reactions (XEP-0428).
+      message.reaction ? xml("reactions", { xmlns: FEATURE_NS.reactions, id: message.reaction.id }, xml("reaction", {}, message.reaction.emoji)) : null,
+      message.reaction ? xml("fallback", { xmlns: FEATURE_NS.fallback, for: FEATURE_NS.reactions }) : null,
       xml("markable", { xmlns: "urn:xmpp:chat-markers:0" }),
       // The same id on every copy: if a crash makes us send a message twice, clients that
       // de-duplicate by XEP-0359 ids show it once.
@@ -161,11 +177,13 @@ export function createInbox(
       count("filtered");
       return { duplicate: false, filtered, delivered: Promise.resolve() };
     }
+    const reaction = await reactionOf(user, message);
     const stored: StoredInbound = {
       ...message,
       sentAt: message.sentAt?.toISOString(),
       stanzaId: `sb-${key}`,
       takenAt: Date.now(),
+      ...(reaction && { reaction }),
     };
     // "Seen before?" and "store it" are one statement.
     if ((await ledger.inboxAdd(key, user, stored, Date.now())) === "duplicate") return duplicate();
@@ -175,5 +193,23 @@ export function createInbox(
       hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
     }
     return { duplicate: false, delivered: send(key, stored) };
+  }
+
+  /** A phone's reaction text that quotes one of the user's recent messages to this sender, as the
+   *  reaction it stands for; anything else (no such message, a plain text) arrives as it is. */
+  async function reactionOf(user: BareJid, message: InboundMessage): Promise<StoredInbound["reaction"]> {
+    if (!transport.capabilities.reactionTexts || !hooks.sentTo || (message.attachments?.length ?? 0) > 0) return undefined;
+    const parsed = parseReactionText(message.body);
+    if (!parsed) return undefined;
+    try {
+      const recent = await hooks.sentTo(user, message.peer);
+      const original = recent.find((entry) => quotesText(parsed.quoted, entry.excerpt, entry.excerpt.length >= EXCERPT_CHARS));
+      // Clients name a message in a reaction by its origin id where it has one (XEP-0359), else its id.
+      const id = original?.ids.at(-1);
+      return id ? { id, emoji: parsed.emoji } : undefined;
+    } catch (error) {
+      log.warn({ user, err: error }, "could not look up the message a reaction text quotes; it arrives as text");
+      return undefined;
+    }
   }
 }

@@ -38,6 +38,7 @@ import { createRegistrations } from "./registrations.js";
 import { createRoster, isFromServer, privilegeOf } from "./roster.js";
 import { createRouter } from "./router.js";
 import { createSenderLanes, type Turn } from "./sender-lanes.js";
+import { createSentTexts } from "./sent-texts.js";
 import { createUnreadableSecrets } from "./unreadable-secrets.js";
 import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
@@ -114,6 +115,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const router = createRouter({ domain, log, send: gateway.send });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
+  const sentTexts = createSentTexts(table("sent-texts"));
   const ledger = store.ledger.forTransport(transport.name);
   metrics.watch(transport.name, { backlog: () => ledger.backlog(), registrations: () => gateway.registrations.count() });
   // A ledger that writes at the call (SQLite) records incoming stanzas itself, and what the server
@@ -152,6 +154,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       async newContact(user, peer, nick) {
         await roster.add(user, peer, nick);
       },
+      sentTo: (user, peer) => sentTexts.recent(user, peer),
     },
     journalFile && deliveredFile ? openDeliveryJournal(deliveredFile, log) : leftDelivered && { ...leftDelivered, confirmed: () => undefined },
   );
@@ -171,6 +174,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);
+      await sentTexts.forget(user);
       await presence.farewell(
         user,
         Object.keys(known).map((address) => gateway.contacts.jidOf(address)),
@@ -207,6 +211,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       },
     }),
     delivered: (stanzaId) => inbox.record(stanzaId),
+    sent: sentTexts,
     turnOf: (stanza) => turns.get(stanza),
     insertsAtCall: ledgerIntake !== undefined,
     async toService({ stanza, from }) {

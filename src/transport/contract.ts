@@ -114,9 +114,6 @@ export interface VcardField {
   children: Array<[name: string, text?: string]>;
 }
 
-/** How a network carries something XMPP clients send, when it cannot carry it as such. */
-export type Carriage = "native" | "fallback" | "none";
-
 /**
  * What the network behind a transport can carry, declared by the transport and read by the core:
  * disco advertises only these, and the core shapes messages and limits by them.
@@ -130,9 +127,23 @@ export interface Capabilities {
   subject: boolean;
   /** Messages belong to threads the network keeps (<thread>, XEP-0461 replies). */
   threads: boolean;
-  /** Corrections (XEP-0308) and reactions (XEP-0444), and how they would reach the network. */
-  corrections: Carriage;
-  reactions: Carriage;
+  /** What becomes of a user's correction (XEP-0308) of a message already sent: "new-message" sends
+   *  the new text as a message of its own, marked as a correction ("Correction: …"); "none" refuses it
+   *  with an error that says the first message stands. See docs/message-features.md. */
+  corrections: "new-message" | "none";
+  /** What becomes of a user's reaction (XEP-0444): "text" sends it as the line phones show
+   *  (`Reacted 👍 to "…"`); "none" sends nothing and tells the user so. */
+  reactions: "text" | "none";
+  /** What becomes of a user's retraction (XEP-0424): "note" sends a short note that the user deleted a
+   *  message, quoting it (nobody can delete what the other side received); "none" sends nothing and
+   *  tells the user that the message stands. Unset: "none". */
+  retractions?: "note" | "none";
+  /** Reactions arrive as text (phones' `Liked "…"`, `Reacted 👍 to "…"`): the core recognises them and
+   *  passes them on as XEP-0444 reactions to the user's message they quote. Unset: false. */
+  reactionTexts?: boolean;
+  /** The network shows typing (XEP-0085 chat states) to the other side. Unset: false; chat states
+   *  sent to a network without them are dropped without a word, never sent as text. */
+  chatStates?: boolean;
   /** The longest body one message carries; longer ones are split or cut by the transport. */
   maxBodyChars?: number;
   /** Spend caps the operator set: messages a user may send in a day. */

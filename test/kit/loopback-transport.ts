@@ -88,7 +88,7 @@ export function createLoopbackTransport(config: LoopbackConfig): Transport {
       // vcard-temp has no field for a toy network; X- elements are its way to add one.
       vcard: (address) => ({ element: "X-LOOPBACK", children: [["ADDRESS", address]] }),
     },
-    capabilities: { receipts: true, subject: false, threads: false, corrections: "fallback", reactions: "none", maxBodyChars: 10_000 },
+    capabilities: { receipts: true, subject: false, threads: false, corrections: "new-message", reactions: "none", maxBodyChars: 10_000 },
     preferences: [
       {
         var: "from",

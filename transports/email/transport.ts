@@ -96,8 +96,11 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       attachments: { maxBytes: config.maxAttachmentBytes },
       subject: true,
       threads: true,
-      corrections: "none",
+      // A correction follows as a mail of its own in the same thread, so the recipient does not act
+      // on the wrong text; a mail per emoji or per deletion would only be noise (docs/message-features.md).
+      corrections: "new-message",
       reactions: "none",
+      retractions: "none",
     },
     preferences: [SENDER_POLICY],
     async filterIncoming({ preferences, wroteTo }) {

@@ -39,8 +39,12 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       attachments: { maxBytes: config.maxMediaBytes },
       subject: false,
       threads: false,
-      corrections: "none",
-      reactions: "none",
+      // A text cannot be changed or taken back once sent: corrections, reactions and deletions go as
+      // short texts of their own, and phones' reaction texts come back as reactions.
+      corrections: "new-message",
+      reactions: "text",
+      retractions: "note",
+      reactionTexts: true,
       ...(config.dailyTextsPerUser !== undefined && { messagesPerUserPerDay: config.dailyTextsPerUser }),
     },
     secretFields: provider.accounts.secretFields,
