@@ -59,8 +59,8 @@ const MAX_RECORD_WAIT_MS = 60_000;
 const CLAIM_MS = 5 * 60_000;
 const RENEW_MS = 60_000;
 
-/** A provider's code comes from outside: one that does not look like a code is not made a label of its own. */
-const codeLabel = (code: string): string => (/^[A-Za-z0-9_.-]{1,32}$/.test(code) ? code : "other");
+/** Distinct provider codes counted under their own label, per transport; the rest count as "other". */
+const MAX_CODES = 200;
 
 export function createOutbox(options: {
   ledger: TransportLedger;
@@ -77,6 +77,14 @@ export function createOutbox(options: {
   const labels = { transport: transport.name };
   const count = (result: string): void => metrics.messages.inc({ ...labels, direction: "out", result });
   let waiting = 0;
+  // A provider's code comes from outside: one that does not look like a code, or one past the first
+  // MAX_CODES, does not get a time series of its own.
+  const codes = new Set<string>();
+  const codeLabel = (code: string): string => {
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(code) || (!codes.has(code) && codes.size >= MAX_CODES)) return "other";
+    codes.add(code);
+    return code;
+  };
   const setWaiting = (value: number): void => {
     waiting = Math.max(0, value);
     metrics.outboxDepth.set(labels, waiting);
