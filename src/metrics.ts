@@ -40,7 +40,6 @@ export interface WatchedTransport {
   registrations(): Promise<number>;
 }
 
-
 interface Reading {
   transport: string;
   now: number;
