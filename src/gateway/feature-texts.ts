@@ -13,8 +13,13 @@ export function quote(text: string, max = QUOTE_CHARS): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
+const CORRECTION = "Correction: ";
+
+/** A text without the correction marker, as the user wrote it: what a phone quoting the correction means. */
+export const withoutCorrectionMarker = (text: string): string => (text.startsWith(CORRECTION) ? text.slice(CORRECTION.length) : text);
+
 export const featureText = {
-  correction: (text: string): string => `Correction: ${text}`,
+  correction: (text: string): string => `${CORRECTION}${text}`,
   reaction: (emojis: string[], original: string | undefined): string =>
     original === undefined ? `Reacted ${emojis.join("")} to a message` : `Reacted ${emojis.join("")} to "${quote(original)}"`,
   retraction: (name: string | undefined, original: string): string => `(${name ? `${name} deleted` : "Deleted"} a message: "${quote(original)}")`,

@@ -12,6 +12,7 @@ import { StanzaRefusedError } from "../xmpp/link.js";
 import { xml, xmlText, type Element } from "../xmpp/xml.js";
 import type { Gateway } from "./gateway.js";
 import { NS } from "./gateway.js";
+import { withoutCorrectionMarker } from "./feature-texts.js";
 import { FEATURE_NS } from "./message-features.js";
 import { parseReactionText, quotes as quotesText } from "./reaction-text.js";
 import { EXCERPT_CHARS, type SentText } from "./sent-texts.js";
@@ -203,7 +204,9 @@ export function createInbox(
     if (!parsed) return undefined;
     try {
       const recent = await hooks.sentTo(user, message.peer);
-      const original = recent.find((entry) => quotesText(parsed.quoted, entry.excerpt, entry.excerpt.length >= EXCERPT_CHARS));
+      // A phone that reacts to a correction quotes it with its marker; the record holds the corrected text.
+      const quoted = withoutCorrectionMarker(parsed.quoted.trimStart());
+      const original = recent.find((entry) => quotesText(quoted, entry.excerpt, entry.excerpt.length >= EXCERPT_CHARS));
       // Clients name a message in a reaction by its origin id where it has one (XEP-0359), else its id.
       const id = original?.ids.at(-1);
       return id ? { id, emoji: parsed.emoji } : undefined;

@@ -191,6 +191,15 @@ test("a phone's reaction text to the user's message arrives as a XEP-0444 reacti
   }
 });
 
+test("a phone's reaction to a correction it got finds the corrected message", async () => {
+  const phone = newPhone();
+  await sendAndWait(phone, "Meet at 8", "rxc-1");
+  await sendAndWait(phone, "Meet at 9", "rxc-2", xml("replace", { xmlns: NS.correct, id: "rxc-1" }));
+  await s.twilio.sendInbound({ accountSid: s.operator.sid, from: phone, to: s.numbers[0]!, body: "Liked “Correction: Meet at 9”" });
+  const got = await juliet.waitFor((stanza) => bodyFrom(phoneJid(phone))(stanza) && stanza.getChildText("body") === "Liked “Correction: Meet at 9”");
+  assert.equal(got.getChild("reactions", NS.reactions)?.attrs.id, "rxc-1");
+});
+
 test("a reaction text quoting nothing the user sent arrives as an ordinary text", async () => {
   const phone = newPhone();
   await sendAndWait(phone, "Something", "rx-3");
