@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
       registrationAttemptsPerUser: z.number().int().min(1).default(5),
       /** Registrations the whole gateway takes per minute. */
       registrationsPerMinute: z.number().int().min(1).default(30),
+      /** Messages each hosted group chat keeps for joins and MAM queries (docs/groups.md). */
+      roomHistory: z.number().int().min(1).max(100_000).default(1_000),
     })
     .default({
       maxBodyChars: 20_000,
@@ -109,6 +111,7 @@ export const configSchema = z.strictObject({
       retryForHours: 48,
       registrationAttemptsPerUser: 5,
       registrationsPerMinute: 30,
+      roomHistory: 1_000,
     }),
   transports: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, "transport names are lower-case words"), transportSectionSchema),
 });

@@ -6,7 +6,9 @@ import { parseJid, type ParsedJid } from "../xmpp/jid.js";
 import { xml, type Element } from "../xmpp/xml.js";
 import { errorReply } from "./stanza-errors.js";
 
-export type Target = "service" | "contact";
+/** Who a stanza is for: the transport itself, a contact (a legacy address), or a group chat the
+ *  transport hosts (docs/groups.md). */
+export type Target = "service" | "contact" | "room";
 
 export interface StanzaRequest {
   stanza: Element;
@@ -25,17 +27,30 @@ export type IqHandler = (request: IqRequest) => Promise<Element | void> | Elemen
 export type StanzaHandler = (request: StanzaRequest) => Promise<void> | void;
 
 export interface Router {
+  /** One handler per request kind and target: a room's disco#info need not be the contacts'. */
   iq(type: "get" | "set", xmlns: string, name: string, handler: IqHandler, targets?: Target[]): void;
-  onMessage(handler: StanzaHandler): void;
-  onPresence(handler: StanzaHandler): void;
+  /** Messages and presences to the service and contacts; with `target` "room", those to rooms. */
+  onMessage(handler: StanzaHandler, target?: "room"): void;
+  onPresence(handler: StanzaHandler, target?: "room"): void;
   dispatch(stanza: Element): Promise<void>;
 }
 
-export function createRouter(options: { domain: string; log: Logger; send: (element: Element) => Promise<void> }): Router {
+export function createRouter(options: {
+  domain: string;
+  log: Logger;
+  send: (element: Element) => Promise<void>;
+  /** Whether a local part names a room rather than a contact (room names never parse as addresses). */
+  isRoom?: (local: string) => boolean;
+}): Router {
   const { domain, log, send } = options;
-  const iqs = new Map<string, { handler: IqHandler; targets: Target[] }>();
+  const isRoom = options.isRoom ?? (() => false);
+  const iqs = new Map<string, IqHandler>();
   let messageHandler: StanzaHandler = () => undefined;
   let presenceHandler: StanzaHandler = () => undefined;
+  let roomMessageHandler: StanzaHandler = () => {
+    throw gatewayError("item-not-found", "There is no such group chat here.");
+  };
+  let roomPresenceHandler: StanzaHandler = () => undefined;
 
   const reply = (element: Element): void => {
     send(element).catch((error: unknown) => log.warn({ err: error, to: element.attrs.to }, "could not send a reply"));
@@ -50,14 +65,12 @@ export function createRouter(options: { domain: string; log: Logger; send: (elem
     const payload = payloads[0];
     if (!payload || payloads.length !== 1) throw gatewayError("bad-request", "An iq get or set must carry exactly one payload element.");
     const xmlns = payload.attrs.xmlns ?? "";
-    const route = iqs.get(`${type} ${xmlns} ${payload.name}`);
-    if (!route?.targets.includes(target)) {
-      throw gatewayError(
-        "service-unavailable",
-        `${target === "service" ? "This gateway" : "This contact"} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`,
-      );
+    const handler = iqs.get(`${target} ${type} ${xmlns} ${payload.name}`);
+    if (!handler) {
+      const who = target === "service" ? "This gateway" : target === "room" ? "This group chat" : "This contact";
+      throw gatewayError("service-unavailable", `${who} does not answer ${type} requests for <${payload.name} xmlns='${xmlns}'/>.`);
     }
-    const result = await route.handler({ ...request, type, payload });
+    const result = await handler({ ...request, type, payload });
     const answer = xml("iq", { type: "result", from: stanza.attrs.to, to: stanza.attrs.from, id: stanza.attrs.id });
     if (result) answer.append(result);
     reply(answer);
@@ -65,24 +78,27 @@ export function createRouter(options: { domain: string; log: Logger; send: (elem
 
   return {
     iq(type, xmlns, name, handler, targets = ["service"]) {
-      iqs.set(`${type} ${xmlns} ${name}`, { handler, targets });
+      for (const target of targets) iqs.set(`${target} ${type} ${xmlns} ${name}`, handler);
     },
-    onMessage(handler) {
-      messageHandler = handler;
+    onMessage(handler, target) {
+      if (target === "room") roomMessageHandler = handler;
+      else messageHandler = handler;
     },
-    onPresence(handler) {
-      presenceHandler = handler;
+    onPresence(handler, target) {
+      if (target === "room") roomPresenceHandler = handler;
+      else presenceHandler = handler;
     },
     async dispatch(stanza) {
       const from = parseJid(stanza.attrs.from ?? "");
       const to = parseJid(stanza.attrs.to ?? domain);
-      const request: StanzaRequest = { stanza, from, to, target: to.local === "" ? "service" : "contact" };
+      const target: Target = to.local === "" ? "service" : isRoom(to.local) ? "room" : "contact";
+      const request: StanzaRequest = { stanza, from, to, target };
       try {
         if (!stanza.attrs.from) throw gatewayError("bad-request", "Stanzas from the server must carry a from address.");
         if (to.domain !== domain) throw gatewayError("item-not-found", `This component serves ${domain}, not ${to.domain}.`);
         if (stanza.name === "iq") await handleIq(request);
-        else if (stanza.name === "message") await messageHandler(request);
-        else if (stanza.name === "presence") await presenceHandler(request);
+        else if (stanza.name === "message") await (target === "room" ? roomMessageHandler : messageHandler)(request);
+        else if (stanza.name === "presence") await (target === "room" ? roomPresenceHandler : presenceHandler)(request);
       } catch (thrown) {
         const error = asGatewayError(thrown);
         const logged = { from: from.full, to: to.full, stanza: stanza.name, code: error.code, reason: error.message };

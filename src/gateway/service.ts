@@ -24,6 +24,7 @@ import { tellRefused, type DeadLetter } from "./dead-letters.js";
 import { registerDisco } from "./disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./gateway-iq.js";
+import { isRoomLocal, registerGroups } from "./groups/index.js";
 import { openDeliveryJournal } from "./delivery-journal.js";
 import { openIntakeJournal, type IntakeJournal, type IntakeMark } from "./intake-journal.js";
 import { openLedgerIntake } from "./intake-ledger.js";
@@ -39,6 +40,7 @@ import { createRoster, isFromServer, privilegeOf } from "./roster.js";
 import { createRouter } from "./router.js";
 import { createSenderLanes, type Turn } from "./sender-lanes.js";
 import { createSentTexts } from "./sent-texts.js";
+import { carriesContent } from "./message-features.js";
 import { createUnreadableSecrets } from "./unreadable-secrets.js";
 import { registerVcard } from "./vcard.js";
 import { registerVersionAndPing } from "./version-ping.js";
@@ -112,7 +114,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     linkState: () => link.state,
   };
 
-  const router = createRouter({ domain, log, send: gateway.send });
+  const router = createRouter({ domain, log, send: gateway.send, isRoom: isRoomLocal });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
   const sentTexts = createSentTexts(table("sent-texts"));
@@ -174,6 +176,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await outbox.recount();
       await gateway.contacts.forget(user);
       await preferences.forget(user);
+      await groups.forget(user);
       await sentTexts.forget(user);
       await presence.farewell(
         user,
@@ -221,6 +224,23 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
   });
 
+  const groups = registerGroups(router, {
+    gateway,
+    table,
+    outbox,
+    preferences,
+    rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
+    turnOf: (stanza) => turns.get(stanza),
+    historyLimit: () => config.limits.roomHistory,
+    async filter(user, peer) {
+      if (!transport.filterIncoming) return undefined;
+      const options = transportOptions(transport.preferences, (await preferences.get(user)).options);
+      return transport.filterIncoming({ peer, preferences: options, wroteTo: async () => Boolean((await gateway.contacts.get(user, peer))?.wrote) });
+    },
+  });
+  const deliver = (message: InboundMessage): Promise<Delivery> =>
+    message.group ? groups.deliver({ ...message, group: message.group }) : inbox.deliver(message);
+
   // Stanzas from one sender are handled in order (a message's checks alongside the sender's earlier
   // messages, its insert after theirs: see sender-lanes.ts); different senders in parallel. Messages
   // with content are recorded first (the ledger's intake, or the journal file) so a crash cannot
@@ -233,11 +253,11 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     const isMessage = stanza.name === "message" && stanza.attrs.type !== "error";
     if (quiescing) {
       // Kept, not handled (and so not marked done): the next run of this instance hands it over.
-      if (!carried && journal && isMessage && stanza.getChild("body")) journal.write(stanza);
+      if (!carried && journal && isMessage && carriesContent(stanza)) journal.write(stanza);
       return;
     }
     const recordedIn = carried?.journal ?? journal;
-    const mark = carried?.mark ?? (journal && isMessage && stanza.getChild("body") ? journal.write(stanza) : undefined);
+    const mark = carried?.mark ?? (journal && isMessage && carriesContent(stanza) ? journal.write(stanza) : undefined);
     const sender = stanza.attrs.from?.split("/")[0] ?? "";
     // A message to the service itself (a chat command) may change what later messages see.
     const running =
@@ -285,7 +305,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     get publicUrl() {
       return publicUrl;
     },
-    deliver: (message) => inbox.deliver(message),
+    deliver,
     reportStatus: (providerId, status) => tracker.report(providerId, status),
     setAccountState: (user, state) => presence.setAccountState(user, state),
     async *registrations() {
@@ -297,7 +317,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     domain,
     link,
     transport,
-    deliver: (message) => inbox.deliver(message),
+    deliver,
     setPublicUrl(url) {
       publicUrl = url;
     },

@@ -50,6 +50,35 @@ export interface InboundMessage {
   nick?: string;
   /** Unique per transport: IMAP "UIDVALIDITY:UID" of a mailbox, Twilio MessageSid, a Message-ID... */
   sourceId: string;
+  /** Set when the message belongs to a conversation with several people (a mail thread with more
+   *  than one party besides the user): the core shows it in a group chat (docs/groups.md). */
+  group?: InboundGroup;
+}
+
+/** Who a group message was addressed to: "from" its sender, "to" and "cc" the other recipients. */
+export interface GroupParticipant {
+  /** Legacy address, in the transport's canonical form. */
+  address: string;
+  name?: string;
+  field: "from" | "to" | "cc";
+}
+
+export interface InboundGroup {
+  /** The conversation, stable for all its messages (a mail thread): one group chat per key and user. */
+  key: string;
+  /** Everyone the message names except the user, the sender included. */
+  participants: GroupParticipant[];
+}
+
+/** A user's message to a group: where it goes, as a reply to all. */
+export interface OutboundGroup {
+  /** The key the transport gave the conversation (InboundGroup.key). */
+  key: string;
+  /** Recipients, the user excluded; `peer` is the first of them. */
+  to: string[];
+  cc: string[];
+  /** The conversation's subject, for a network that carries one ("Re: …"). */
+  subject?: string;
 }
 
 /** A message from a gateway user to a legacy address. */
@@ -67,6 +96,8 @@ export interface OutboundMessage {
   /** The XMPP stanza id, for de-duplication and error replies. */
   sourceId: string;
   nick?: string;
+  /** Set for a message to a group chat: it goes to all of the group's participants. */
+  group?: OutboundGroup;
 }
 
 /** `providerCode`: the provider's or server's own code for the failure (Twilio 21211, SMTP 550);

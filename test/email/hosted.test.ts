@@ -2,7 +2,7 @@
 // an address on it and mails the world from their client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { errorCondition, errorText, xml, type TestClient } from "../support/xmpp-client.js";
+import { errorCondition, errorText, xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { chat, EMAIL, emailJid, eventually, MAIL_PASSWORD, readMailbox, registerEmail, smtpSend, startWorld, waitForChat, type World } from "./world.js";
 
 const MAIL_DOMAIN = "mail.example.test";
@@ -80,20 +80,31 @@ test("a reply to her hosted address reaches Juliet as a chat in the same thread,
   assert.equal(romeo.messages(emailJid(TYBALT)).length, 0);
 });
 
-test("a mail to two users of the domain reaches each of them once", async () => {
+test("a mail to two users of the domain reaches each of them once, as a group chat of their own (docs/groups.md)", async () => {
   await smtpSend(
     world,
     TYBALT,
     [`juliet@${MAIL_DOMAIN}`, `romeo@${MAIL_DOMAIN}`],
     `From: ${TYBALT}\nTo: juliet@${MAIL_DOMAIN}, romeo@${MAIL_DOMAIN}\nSubject: Both of you\nMessage-ID: <tybalt-2@capulet.test>\n\nTo both Montague and Capulet\n`,
   );
-  await waitForChat(juliet, TYBALT, (body) => body === "To both Montague and Capulet");
-  await waitForChat(romeo, TYBALT, (body) => body === "To both Montague and Capulet");
+  const invited = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
+  const rooms = await Promise.all(
+    [juliet, romeo].map(async (client) => (await client.waitFor(invited, 10_000)).getChild("x", "jabber:x:conference")!.attrs.jid!),
+  );
+  assert.notEqual(rooms[0], rooms[1], "each user has a room of their own");
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const again = (client: TestClient) =>
-    client.messages(emailJid(TYBALT)).filter((stanza) => stanza.getChildText("body") === "To both Montague and Capulet").length;
-  assert.equal(again(juliet), 0, "Juliet got it twice");
-  assert.equal(again(romeo), 0, "Romeo got it twice");
+  for (const [i, client] of [juliet, romeo].entries()) {
+    assert.equal(client.received.filter(invited).length, 0, "invited twice");
+    assert.equal(client.messages(emailJid(TYBALT)).length, 0, "the mail came one-to-one too");
+    const queryid = `q${i}`;
+    const fin = await client.iq(xml("iq", { type: "set", to: rooms[i] }, xml("query", { xmlns: "urn:xmpp:mam:2", queryid })));
+    assert.equal(fin.attrs.type, "result", fin.toString());
+    const kept = client.received.filter((stanza) => stanza.getChild("result", "urn:xmpp:mam:2")?.attrs.queryid === queryid);
+    assert.deepEqual(
+      kept.map((result) => result.getChild("result")!.getChild("forwarded")!.getChild("message")!.getChildText("body")),
+      ["To both Montague and Capulet"],
+    );
+  }
 });
 
 test("mail for an address nobody registered is left in the catch-all mailbox, unread", async () => {

@@ -22,11 +22,16 @@ export function messageIdOf(message: Pick<OutboundMessage, "id">, domain: string
 export function composeMail(input: ComposeInput): Mail.Options {
   const { message, from, reply } = input;
   const text = [message.body, ...input.linked.filter((url) => !message.body.includes(url))].filter(Boolean).join("\n\n");
-  const subject = message.subject?.trim() || (reply.subject ? (/^re:/i.test(reply.subject) ? reply.subject : `Re: ${reply.subject}`) : input.defaultSubject);
+  const answered = reply.subject ?? message.group?.subject;
+  const subject = message.subject?.trim() || (answered ? (/^re:/i.test(answered) ? answered : `Re: ${answered}`) : input.defaultSubject);
+  // A message to a group is a reply to all: everyone the thread's latest mail named, but the user.
+  const to = message.group ? message.group.to : [message.peer];
+  const cc = message.group?.cc ?? [];
   return {
     from: from.name ? { name: from.name, address: from.address } : from.address,
-    to: message.peer,
-    envelope: { from: from.address, to: [message.peer] },
+    to: to.length > 0 ? to : cc,
+    ...(to.length > 0 && cc.length > 0 && { cc }),
+    envelope: { from: from.address, to: [...to, ...cc] },
     subject: oneLine(subject),
     text,
     textEncoding: "quoted-printable",

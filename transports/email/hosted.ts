@@ -7,6 +7,8 @@ export interface HostedDirectory {
   /** Gives `user` the address they asked for (a local part or a full address on the domain). */
   claim(user: BareJid, requested: string, previous?: string): Promise<EmailAddress>;
   release(user: BareJid, address: string): Promise<void>;
+  /** The user who holds `address`, if one does. */
+  ownerOf(address: string): Promise<BareJid | undefined>;
   /** The users a mail is for: by its envelope recipients when the server wrote them, else To/Cc. */
   route(mail: IncomingMail): Promise<BareJid[]>;
 }
@@ -81,6 +83,9 @@ export function createHostedDirectory(table: Table<string>, options: HostedDirec
 
   return {
     release,
+    async ownerOf(address) {
+      return (await table.get(address)) as BareJid | undefined;
+    },
     async claim(user, requested, previous) {
       const text = requested.trim().toLowerCase();
       let address: EmailAddress;

@@ -1,7 +1,7 @@
 // One mail from a watched mailbox into chat: bounces reported against the message they concern,
 // spam left where it is, everything else delivered to the user(s) it is for.
 import type { Logger } from "pino";
-import type { Attachment, TransportContext } from "../../src/transport/contract.js";
+import type { Attachment, GroupParticipant, TransportContext } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/transport/index.js";
 import { readBounce } from "./bounce.js";
 import type { EmailConfig } from "./config.js";
@@ -9,7 +9,7 @@ import type { HostedDirectory } from "./hosted.js";
 import type { FetchedMail, MailOutcome } from "./imap.js";
 import { parseMail, type IncomingMail } from "./mime.js";
 import { isFlaggedSpam } from "./spam.js";
-import type { Threads } from "./threads.js";
+import { groupKeyOf, type ThreadLink, type Threads } from "./threads.js";
 
 export interface InboundDeps {
   context: TransportContext;
@@ -27,8 +27,9 @@ export interface MailHandler {
   readAhead(fetched: FetchedMail): void;
 }
 
-/** The handler for one mailbox: `owner` for a personal mailbox, none for the hosted catch-all. */
-export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid): MailHandler {
+/** The handler for one mailbox: `owner` (whose address is `ownAddress`) for a personal mailbox,
+ *  none for the hosted catch-all. */
+export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid, ownAddress?: string): MailHandler {
   const { context, config, threads, log } = deps;
   // Parses started ahead, by the fetched source they read (gone with it).
   const parsing = new WeakMap<Buffer, Promise<IncomingMail>>();
@@ -83,13 +84,16 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       const sourceId = owner
         ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}`
         : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
-      const threading = mail.messageId
-        ? await threads.received(user, mail.from.address, sourceId, {
-            messageId: mail.messageId,
-            references: mail.references,
-            ...(mail.subject && { subject: mail.subject }),
-          })
-        : undefined;
+      const group = await groupOf(deps, mail, user, ownAddress);
+      const threading = group
+        ? undefined
+        : mail.messageId
+          ? await threads.received(user, mail.from.address, sourceId, {
+              messageId: mail.messageId,
+              references: mail.references,
+              ...(mail.subject && { subject: mail.subject }),
+            })
+          : undefined;
       const thread = threading?.thread;
       const cut = fetched.truncated
         ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`]
@@ -105,8 +109,10 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
         ...(thread && { thread }),
         ...(mail.sentAt && { sentAt: mail.sentAt }),
         ...(mail.from.name && { nick: mail.from.name }),
+        ...(group && { group: { key: group.key, participants: group.participants } }),
       });
       await threading?.saved;
+      if (group) await threads.groupMail(user, group.key, group.link);
       if (delivery.filtered) {
         // The user's policy (e.g. only mail from people they wrote to): the mail stays unread.
         log.info({ ...where, user }, "left a mail the user's policy keeps out");
@@ -117,6 +123,37 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
     }
     return delivered.length > 0 ? { kind: "deliver", delivered: Promise.all(delivered) } : { kind: "leave" };
   }
+}
+
+/**
+ * A mail that names more than one party besides the user (From, To and Cc), or that answers a mail
+ * of a group conversation, belongs to a group: its key (the thread's, kept by threads.ts) and
+ * everyone it names except the user. A mail the user sent (a copy in their own inbox) is not one.
+ */
+async function groupOf(
+  deps: InboundDeps,
+  mail: IncomingMail,
+  user: BareJid,
+  ownAddress: string | undefined,
+): Promise<{ key: string; participants: GroupParticipant[]; link: ThreadLink } | undefined> {
+  if (!mail.messageId || !mail.from) return undefined;
+  const own = new Set<string>([...mail.envelopeRecipients, ...(ownAddress ? [ownAddress] : [])]);
+  if (deps.hosted) {
+    for (const { address } of [...mail.to, ...mail.cc]) if ((await deps.hosted.ownerOf(address)) === user) own.add(address);
+  }
+  if (own.has(mail.from.address)) return undefined;
+  const participants: GroupParticipant[] = [];
+  const add = (address: string, name: string | undefined, field: GroupParticipant["field"]): void => {
+    if (own.has(address) || participants.some((known) => known.address === address)) return;
+    participants.push({ address, field, ...(name && { name }) });
+  };
+  add(mail.from.address, mail.from.name, "from");
+  for (const { address, name } of mail.to) add(address, name, "to");
+  for (const { address, name } of mail.cc) add(address, name, "cc");
+  const link: ThreadLink = { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) };
+  const known = await deps.threads.groupOf(user, mail.references);
+  if (!known && participants.length < 2) return undefined;
+  return { key: known ?? groupKeyOf(link), participants, link };
 }
 
 async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<{ stored: Attachment[]; notes: string[] }> {

@@ -20,6 +20,9 @@ export interface IncomingMail {
   envelopeRecipients: EmailAddress[];
   /** Recipients the sender wrote (To, Cc). */
   headerRecipients: EmailAddress[];
+  /** The same, with their display names, as written in To and in Cc (at most MAX_NAMED each). */
+  to: NamedAddress[];
+  cc: NamedAddress[];
   subject?: string;
   body: string;
   attachments: MailAttachment[];
@@ -29,6 +32,14 @@ export interface IncomingMail {
   /** The parts of a multipart/report, when the mail is one. */
   report?: { type: string; status?: string; original?: string };
 }
+
+export interface NamedAddress {
+  address: EmailAddress;
+  name?: string;
+}
+
+/** A mail may name thousands of recipients; more than this are not read by name. */
+const MAX_NAMED = 100;
 
 export interface MimeOptions {
   trimQuotes: boolean;
@@ -77,6 +88,8 @@ export async function parseMail(source: Buffer, options: MimeOptions): Promise<I
     ...(from && { from }),
     envelopeRecipients,
     headerRecipients,
+    to: named(parsed.to),
+    cc: named(parsed.cc),
     ...(parsed.subject && { subject: parsed.subject }),
     body,
     attachments,
@@ -110,6 +123,23 @@ function firstAddress(value: AddressObject | AddressObject[] | undefined): { add
   if (!address) return undefined;
   const name = first?.name?.trim();
   return { address, ...(name && { name }) };
+}
+
+/** Valid addresses with their names, each once, groups flattened. */
+function named(value: AddressObject | AddressObject[] | undefined): NamedAddress[] {
+  const objects = Array.isArray(value) ? value : value ? [value] : [];
+  const found = new Map<EmailAddress, NamedAddress>();
+  const walk = (entries: AddressObject["value"]): void => {
+    for (const entry of entries) {
+      if (found.size >= MAX_NAMED) return;
+      if (entry.group) walk(entry.group);
+      const address = tryParseAddress(entry.address);
+      const name = entry.name?.trim();
+      if (address && !found.has(address)) found.set(address, { address, ...(name && { name }) });
+    }
+  };
+  for (const object of objects) walk(object.value);
+  return [...found.values()];
 }
 
 function addresses(value: AddressObject | AddressObject[] | undefined): string[] {

@@ -30,9 +30,20 @@ export interface Threads {
   /** After a mail arrived: the chat thread it belongs to, and `saved`, which resolves once the mail
    *  is remembered under its source id (callers may deliver meanwhile, and await it after). */
   received(user: string, peer: string, sourceId: string, link: ThreadLink): Promise<{ thread: string; saved: Promise<void> }>;
+  /** The group conversation a mail belongs to, if one of the Message-IDs it answers (newest first)
+   *  was seen in a group: its key. */
+  groupOf(user: string, references: readonly string[]): Promise<string | undefined>;
+  /** A mail of the group `key` arrived or left: its Message-ID now leads to the group, and the
+   *  group's next reply answers it. */
+  groupMail(user: string, key: string, link: ThreadLink): Promise<void>;
+  /** Headers for the user's reply to all in the group `key`: In-Reply-To its latest mail. */
+  groupReplyHeaders(user: string, key: string): Promise<ReplyHeaders>;
   /** Everything kept for a user (when they unregister). */
   forget(user: string): Promise<void>;
 }
+
+/** The key of a new group conversation: the thread's first Message-ID, as far as the mail knows it. */
+export const groupKeyOf = (link: ThreadLink): string => link.references[0] ?? link.messageId;
 
 export function createThreads(table: Table<ThreadLink | string>): Threads {
   // Keys hold Message-IDs, which can be long and hold anything; a hash keeps them tidy. The user
@@ -47,6 +58,15 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     return typeof value === "object" ? value : undefined;
   };
   const rootOf = (entry: ThreadLink): string => entry.references[0] ?? entry.messageId;
+  const headersAfter = (previous: ThreadLink | undefined): ReplyHeaders => {
+    if (!previous) return { references: [] };
+    const references = [...previous.references, previous.messageId];
+    return {
+      inReplyTo: previous.messageId,
+      ...(previous.subject && { subject: previous.subject }),
+      references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references,
+    };
+  };
 
   return {
     async replyHeaders(user, peer, answer) {
@@ -54,13 +74,21 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
         (answer.inReplyTo ? await link(key("mail", user, answer.inReplyTo)) : undefined) ??
         (answer.thread ? await link(key("thread", user, answer.thread)) : undefined) ??
         (await link(key("conversation", user, peer)));
-      if (!previous) return { references: [] };
-      const references = [...previous.references, previous.messageId];
-      return {
-        inReplyTo: previous.messageId,
-        ...(previous.subject && { subject: previous.subject }),
-        references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references,
-      };
+      return headersAfter(previous);
+    },
+    async groupOf(user, references) {
+      // Newest first: a branch of the thread that was made a group of its own stays in it.
+      for (const messageId of [...references].reverse().slice(0, MAX_REFERENCES)) {
+        const found = await table.get(key("group-mail", user, messageId));
+        if (typeof found === "string") return found;
+      }
+      return undefined;
+    },
+    async groupMail(user, group, entry) {
+      await Promise.all([table.set(key("group-mail", user, entry.messageId), group, TTL_MS), table.set(key("group", user, group), entry, TTL_MS)]);
+    },
+    async groupReplyHeaders(user, group) {
+      return headersAfter(await link(key("group", user, group)));
     },
     // The writes of one mail do not depend on each other; issuing them together saves round trips.
     async sent(user, peer, entry, thread) {

@@ -42,7 +42,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
 
   const watch = (key: string, account: MailAccount, owner?: BareJid): void => {
     const { state, inbound, context } = need();
-    const mails = createMailHandler(inbound, key, owner);
+    const mails = createMailHandler(inbound, key, owner, owner && account.address);
     const session = new MailboxSession({
       key,
       login: account.imap,
@@ -177,10 +177,12 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     async send(message: OutboundMessage, fields: Fields): Promise<SendResult> {
       const { threads, messageIdDomain } = need();
       const account = accountOf(fields, config);
-      const reply = await threads.replyHeaders(message.user, message.peer, {
-        ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
-        ...(message.thread && { thread: message.thread }),
-      });
+      const reply = message.group
+        ? await threads.groupReplyHeaders(message.user, message.group.key)
+        : await threads.replyHeaders(message.user, message.peer, {
+            ...(message.inReplyTo && { inReplyTo: message.inReplyTo }),
+            ...(message.thread && { thread: message.thread }),
+          });
       const files = await fetchAttachments(message.attachments, {
         maxBytes: config.maxAttachmentBytes,
         timeoutMs: config.smtp.timeoutMs,
@@ -207,9 +209,9 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         // The mail is gone either way: its thread records join the store's next commit without
         // holding up the outbox's bookkeeping (on SQLite they are written at the call). Lost in a
         // crash or a store failure, a later reply only misses its In-Reply-To.
-        threads
-          .sent(message.user, message.peer, link, message.thread)
-          .catch((error: unknown) => log.warn({ user: message.user, err: error }, "could not remember the thread of a mail sent"));
+        (message.group ? threads.groupMail(message.user, message.group.key, link) : threads.sent(message.user, message.peer, link, message.thread)).catch(
+          (error: unknown) => log.warn({ user: message.user, err: error }, "could not remember the thread of a mail sent"),
+        );
       }
       return result;
     },

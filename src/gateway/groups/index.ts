@@ -1,0 +1,60 @@
+// Group chats hosted by a transport's component (XEP-0045), one per conversation with several
+// people (a mail thread with more than one party besides the user). See docs/groups.md.
+import type { Table } from "../../store/store.js";
+import type { Delivery, InboundMessage } from "../../transport/contract.js";
+import { createKeyedQueue } from "../../transport/keyed-queue.js";
+import type { BareJid } from "../../xmpp/jid.js";
+import type { Gateway } from "../gateway.js";
+import type { Router } from "../router.js";
+import type { GroupContext } from "./context.js";
+import { onRoomPresence } from "./join.js";
+import { createOccupants } from "./occupants.js";
+import { isRoomLocal } from "./room-id.js";
+import { registerRoomIqs } from "./room-disco.js";
+import { deliverToRoom } from "./room-in.js";
+import { onRoomMessage, type RoomOutDeps } from "./room-out.js";
+import { createRoomStore, type HistoryEntry, type Room } from "./room-store.js";
+
+export { isRoomLocal };
+
+/** Messages kept per room unless the operator says otherwise (limits.roomHistory). */
+export const DEFAULT_ROOM_HISTORY = 1_000;
+
+export interface Groups {
+  /** A message of a group conversation from the transport (InboundMessage.group is set). */
+  deliver(message: InboundMessage & { group: NonNullable<InboundMessage["group"]> }): Promise<Delivery>;
+  /** Everything kept for the user (when they unregister). */
+  forget(user: BareJid): Promise<void>;
+}
+
+export interface GroupsOptions extends RoomOutDeps {
+  gateway: Gateway;
+  table: <T>(name: string) => Table<T>;
+  filter(user: BareJid, peer: string): Promise<string | undefined>;
+  historyLimit: () => number;
+}
+
+export function registerGroups(router: Router, options: GroupsOptions): Groups {
+  const { gateway, table } = options;
+  const context: GroupContext = {
+    gateway,
+    rooms: createRoomStore(
+      { rooms: table<Room>("rooms"), history: table<HistoryEntry>("room-history"), sources: table<string>("room-sources") },
+      options.historyLimit,
+    ),
+    occupants: createOccupants(),
+    perRoom: createKeyedQueue(),
+    filter: options.filter,
+    roomJid: (local) => `${local}@${gateway.domain}`,
+  };
+  router.onPresence((request) => onRoomPresence(context, request), "room");
+  router.onMessage((request) => onRoomMessage(context, options, request), "room");
+  registerRoomIqs(router, context);
+  return {
+    deliver: (message) => deliverToRoom(context, message),
+    async forget(user) {
+      context.occupants.forget(user);
+      await context.rooms.forget(user);
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Occupant nicks from display names found in mail headers: hostile until made safe. A nick is a
+// JID resource, so besides XML it must pass the server's resourceprep (RFC 3920 App. B and RFC 3454
+// §6: no controls, no bidi overrides, right-to-left text only on its own), or the server refuses
+// every presence and message from it.
+const MAX_NICK_CHARS = 48;
+// Controls, format characters (bidi overrides, zero-width), private use, non-characters, tags.
+const DROP = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\u{E0000}-\u{E007F}\u2FF0-\u2FFB\uFFF9-\uFFFD]/gu;
+const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+
+/** A display name as a nick: one line, printable, bounded; undefined when nothing usable is left. */
+export function cleanNick(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const text = name
+    .normalize("NFKC")
+    .replace(DROP, "")
+    .replace(/[\s/]+/gu, " ")
+    .replace(/^["'\s]+|["'\s]+$/gu, "")
+    .trim();
+  const cut = Array.from(text).slice(0, MAX_NICK_CHARS).join("").trim();
+  if (!cut || !bidiOk(cut)) return undefined;
+  return cut;
+}
+
+/** RFC 3454 §6: a string with right-to-left characters has no left-to-right letters, and begins
+ *  and ends with a right-to-left character. */
+function bidiOk(text: string): boolean {
+  if (!RTL.test(text)) return true;
+  const chars = Array.from(text);
+  if (!RTL.test(chars[0]!) || !RTL.test(chars.at(-1)!)) return false;
+  return chars.every((char) => RTL.test(char) || !/\p{L}/u.test(char));
+}
+
+/** A nick for `address` named `name` that none of `taken` holds (compared without case). */
+export function uniqueNick(name: string | undefined, address: string, taken: readonly string[]): string {
+  const used = new Set(taken.map((nick) => nick.toLowerCase()));
+  const local = address.slice(0, address.lastIndexOf("@") === -1 ? undefined : address.lastIndexOf("@"));
+  const candidates = [cleanNick(name), cleanNick(address), cleanNick(local)].filter((nick): nick is string => nick !== undefined);
+  for (const nick of candidates) if (!used.has(nick.toLowerCase())) return nick;
+  const base = candidates[0] ?? "participant";
+  for (let n = 2; ; n += 1) {
+    const numbered = `${Array.from(base)
+      .slice(0, MAX_NICK_CHARS - 6)
+      .join("")} (${n})`;
+    // A right-to-left name cannot end in "(2)": such a nick would break the bidi rule.
+    const nick = bidiOk(numbered) ? numbered : `participant ${n}`;
+    if (!used.has(nick.toLowerCase())) return nick;
+  }
+}

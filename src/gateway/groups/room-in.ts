@@ -1,0 +1,136 @@
+// A message of a group conversation from the legacy network: kept in its room's history (the room
+// made on its first message, the user invited), then passed to the user's joined resources. A user
+// who has not joined finds it in the history; nothing goes one-to-one (docs/groups.md).
+import { gatewayError } from "../../errors.js";
+import type { Delivery, GroupParticipant, InboundMessage } from "../../transport/contract.js";
+import type { BareJid } from "../../xmpp/jid.js";
+import type { GroupContext } from "./context.js";
+import { uniqueNick } from "./nicks.js";
+import { roomLocalOf } from "./room-id.js";
+import { newEpoch, type Room } from "./room-store.js";
+import { invitation, occupantPresence, roomMessage, subjectMessage } from "./stanzas.js";
+
+/** A mail naming thousands of people does not make a room of thousands. */
+const MAX_PARTICIPANTS = 50;
+/** A user who never joined is invited again when new messages come, at most this often. */
+const REINVITE_MS = 24 * 3_600_000;
+const PREFIXES = /^\s*((re|fwd?|aw|wg|sv|vs|antw)(\[\d+\])?\s*:\s*)+/i;
+
+/** The subject without its "Re:"/"Fwd:" prefixes: what says whether the topic changed. */
+export const topicOf = (subject: string): string => subject.replace(PREFIXES, "").trim();
+
+export async function deliverToRoom(context: GroupContext, message: InboundMessage & { group: NonNullable<InboundMessage["group"]> }): Promise<Delivery> {
+  const { gateway } = context;
+  const user = message.user as BareJid;
+  if (!(await gateway.registrations.isRegistered(user))) {
+    throw gatewayError("registration-required", `${user} is not registered with ${gateway.domain}; the message was not delivered.`, "not-registered");
+  }
+  const filtered = await context.filter(user, message.peer);
+  if (filtered) {
+    gateway.log.info({ user, sourceId: message.sourceId, reason: filtered }, "group message kept out by the user's policy");
+    return { duplicate: false, filtered, delivered: Promise.resolve() };
+  }
+  const local = roomLocalOf(user, message.group.key);
+  return context.perRoom.run(`${user}|${local}`, () => take(context, user, local, message));
+}
+
+async function take(
+  context: GroupContext,
+  user: BareJid,
+  local: string,
+  message: InboundMessage & { group: NonNullable<InboundMessage["group"]> },
+): Promise<Delivery> {
+  const { gateway, rooms, occupants } = context;
+  const roomJid = context.roomJid(local);
+  const known = await rooms.get(user, local);
+  if ((await rooms.sourceRoom(user, message.sourceId)) !== undefined && known) {
+    gateway.log.info({ user, sourceId: message.sourceId }, "ignored a group message delivered before");
+    // An invitation that could not be sent the first time is sent now.
+    return { duplicate: true, delivered: invite(context, user, known, false) };
+  }
+  const now = Date.now();
+  const subject = (message.subject ?? "").trim();
+  const room: Room = known ?? {
+    local,
+    key: message.group.key,
+    subject: subject || "(no subject)",
+    participants: [],
+    recipients: { to: [], cc: [] },
+    createdAt: now,
+    epoch: newEpoch(),
+    first: 0,
+    next: 0,
+  };
+  const added = addParticipants(room, message.group.participants);
+  const others = message.group.participants.slice(0, MAX_PARTICIPANTS);
+  room.recipients = {
+    to: others.filter((participant) => participant.field !== "cc").map((participant) => participant.address),
+    cc: others.filter((participant) => participant.field === "cc").map((participant) => participant.address),
+  };
+  const topicChanged = known !== undefined && subject !== "" && topicOf(subject) !== topicOf(room.subject);
+  if (topicChanged) room.subject = subject;
+  const sender = room.participants.find((participant) => participant.address === message.peer);
+  const entry = await rooms.append(user, room, {
+    at: now,
+    nick:
+      sender?.nick ??
+      uniqueNick(
+        message.nick,
+        message.peer,
+        room.participants.map((participant) => participant.nick),
+      ),
+    address: message.peer,
+    body: message.body,
+    ...(message.attachments?.length && { attachments: message.attachments }),
+    ...(message.subject && { subject: message.subject }),
+    ...(message.sentAt && { sentAt: message.sentAt.getTime() }),
+  });
+  await rooms.markSource(user, message.sourceId, local);
+  // Joins run in the room's queue too: whoever joined before this point did not get this entry in
+  // their history, and whoever joins after it will.
+  const joined = occupants.of(user, local);
+  gateway.log.info({ user, room: local, created: !known, joined: joined.length }, "group message kept in its room");
+  const delivered = (async () => {
+    await invite(context, user, room, !known);
+    for (const [full] of joined) {
+      for (const participant of added) {
+        await gateway.send(
+          occupantPresence(roomJid, participant.nick, full, { jid: gateway.contacts.jidOf(participant.address), affiliation: "member", role: "participant" }),
+        );
+      }
+      await gateway.send(roomMessage(roomJid, full, entry, gateway.limits, { delayed: now - (entry.sentAt ?? now) > 60_000 }));
+      if (topicChanged) await gateway.send(subjectMessage(roomJid, full, room, entry.nick));
+    }
+  })();
+  return { duplicate: false, delivered };
+}
+
+function addParticipants(room: Room, participants: GroupParticipant[]): Room["participants"] {
+  const added: Room["participants"] = [];
+  for (const participant of participants) {
+    if (room.participants.length >= MAX_PARTICIPANTS) break;
+    if (room.participants.some((known) => known.address === participant.address)) continue;
+    const nick = uniqueNick(
+      participant.name,
+      participant.address,
+      room.participants.map((known) => known.nick),
+    );
+    const kept = { address: participant.address, field: participant.field, nick, ...(participant.name && { name: participant.name.slice(0, 200) }) };
+    room.participants.push(kept);
+    added.push(kept);
+  }
+  return added;
+}
+
+/** Invites the user to a new room, or again to one they never joined (at most once a day). */
+async function invite(context: GroupContext, user: BareJid, room: Room, isNew: boolean): Promise<void> {
+  const now = Date.now();
+  const due = isNew || room.invitedAt === undefined || (room.joinedAt === undefined && now - room.invitedAt > REINVITE_MS);
+  if (!due) return;
+  await context.gateway.send(invitation(context.roomJid(room.local), user, room));
+  await context.perRoom.run(`${user}|${room.local}`, async () => {
+    const current = (await context.rooms.get(user, room.local)) ?? room;
+    current.invitedAt = now;
+    await context.rooms.save(user, current);
+  });
+}

@@ -1,0 +1,101 @@
+// Hostile names and subjects in a group mail: nicks are made safe and unique, and the worst strings
+// go through the real XMPP server without breaking the room or the component's stream.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { cleanNick, uniqueNick } from "../../src/gateway/groups/nicks.js";
+import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { EMAIL, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
+
+const JULIET = "juliet@capulet.test";
+const MUC = "http://jabber.org/protocol/muc";
+
+test("display names become nicks without controls, slashes, bidi overrides or excess length", () => {
+  assert.equal(cleanNick("Romeo\u0000 \u0007Montague\r\n"), "Romeo Montague");
+  assert.equal(cleanNick("a/b//c"), "a b c");
+  assert.equal(cleanNick("\u202EevilGOD\u202C"), "evilGOD");
+  assert.equal(cleanNick("\u200B\u2060"), undefined);
+  assert.equal(Array.from(cleanNick("x".repeat(5_000))!).length, 48);
+  assert.equal(cleanNick("\"'Quoted'\""), "Quoted");
+  // Right-to-left text is a nick on its own; mixed with left-to-right letters it breaks resourceprep.
+  assert.equal(cleanNick("أحمد"), "أحمد");
+  assert.equal(cleanNick("Ahmed أحمد"), undefined);
+  assert.equal(uniqueNick("Ahmed أحمد", "ahmed@example.test", []), "ahmed@example.test");
+  assert.equal(uniqueNick("Twin", "a@x.test", ["twin"]), "a@x.test");
+  assert.equal(uniqueNick("Twin", "a@x.test", ["twin", "a@x.test", "a"]), "Twin (2)");
+  assert.equal(uniqueNick("أحمد", "a@x.test", ["أحمد", "a@x.test", "a"]), "participant 2");
+  assert.equal(uniqueNick(undefined, "\u0000@x.test", []), "@x.test");
+});
+
+let world: World;
+let juliet: TestClient;
+
+before(async () => {
+  world = await startWorld({ mailboxes: [JULIET] });
+  juliet = await world.h.login("juliet");
+  const reply = await registerEmail(juliet, personalAccount(world, JULIET));
+  assert.equal(reply.attrs.type, "result", reply.toString());
+});
+after(async () => {
+  await world?.stop();
+});
+
+/** An RFC 2047 encoded word: how a mail carries any text, controls included, in a header. */
+const encoded = (text: string): string => `=?utf-8?B?${Buffer.from(text).toString("base64")}?=`;
+
+test("the worst names and subjects in a mail thread do not break the room, the join or the stream", async () => {
+  const names = [
+    "Evil/\u0007Name\u0000",
+    `Long ${"ł".repeat(600)}`,
+    "Ahmed أحمد",
+    "\u202E\u200B",
+    "Twin",
+    "Twin",
+    "]]></presence><presence type='unavailable'/>&amp;",
+    "🦄 Unicorn 🦄",
+  ];
+  const recipients = names.map((name, i) => `${encoded(name)} <p${i}@elsewhere.test>`);
+  const subject = `Plans <b>\u0001\u0008 ${"s".repeat(600)} \uFFFE`;
+  await smtpSend(
+    world,
+    "p0@elsewhere.test",
+    [JULIET],
+    [
+      `From: ${recipients[0]}`,
+      `To: ${JULIET}, ${recipients.slice(1, 5).join(", ")}`,
+      `Cc: ${recipients.slice(5).join(", ")}`,
+      `Subject: ${encoded(subject)}`,
+      "Message-ID: <hostile-1@elsewhere.test>",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: base64",
+      "",
+      Buffer.from("Body with \u0000 nul, \u001b escape and \uFFFF non-character </body>").toString("base64"),
+      "",
+    ].join("\n"),
+  );
+  const invitation = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined, 15_000);
+  const room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  assert.ok(room.endsWith(`@${EMAIL}`));
+
+  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC })));
+  const subjectMessage = await juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.from === room && stanza.getChild("subject") !== undefined,
+    10_000,
+  );
+  assert.ok(subjectMessage.getChildText("subject")!.startsWith("Plans <b>"));
+  assert.ok(!/[\u0000-\u0008]/.test(subjectMessage.getChildText("subject")!));
+  const presences = juliet.received.filter((stanza: Element) => stanza.name === "presence" && stanza.attrs.from?.startsWith(`${room}/`));
+  const nicks = presences.map((presence) => presence.attrs.from!.slice(room.length + 1)).filter((nick) => nick !== "Juliet");
+  assert.equal(nicks.length, names.length, `every participant is an occupant: ${JSON.stringify(nicks)}`);
+  assert.equal(new Set(nicks.map((nick) => nick.toLowerCase())).size, nicks.length, "nicks are unique");
+  for (const nick of nicks) {
+    assert.ok(!/[\u0000-\u001f\u007f/\u202a-\u202e\u200b]/.test(nick), JSON.stringify(nick));
+    assert.ok(Array.from(nick).length <= 48, nick);
+  }
+  assert.ok(nicks.includes("🦄 Unicorn 🦄"));
+  assert.ok(nicks.includes("p2@elsewhere.test"), "a name that breaks the bidi rule gives way to the address");
+  const history = juliet.received.find((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.getChild("body"));
+  assert.equal(history?.getChildText("body"), "Body with  nul,  escape and  non-character </body>");
+  // The component's stream is still up: the room still answers.
+  const info = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+  assert.equal(info.attrs.type, "result");
+});

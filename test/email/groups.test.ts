@@ -1,0 +1,296 @@
+// A mail thread with several people as a group chat on the e-mail component (XEP-0045): invited,
+// joined, written to (a reply to all), continued, caught up on through MAM. Real Dovecot, a real
+// SMTP relay, a real XMPP server, @xmpp/client.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
+
+const JULIET = "juliet@capulet.test";
+const ROMEO = "romeo@montague.test";
+const NURSE = "nurse@capulet.test";
+const FRIAR = "laurence@friary.test";
+const MUC = "http://jabber.org/protocol/muc";
+const MUC_USER = "http://jabber.org/protocol/muc#user";
+const MAM = "urn:xmpp:mam:2";
+const RSM = "http://jabber.org/protocol/rsm";
+
+let world: World;
+let juliet: TestClient;
+let room = "";
+let firstMessageId = "";
+
+before(async () => {
+  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR] });
+  juliet = await world.h.login("juliet");
+  const reply = await registerEmail(juliet, personalAccount(world, JULIET, { name: "Juliet" }));
+  assert.equal(reply.attrs.type, "result", reply.toString());
+});
+after(async () => {
+  await world?.stop();
+});
+
+function mail(headers: Record<string, string>, body: string): string {
+  return `${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join("\n")}\nContent-Type: text/plain; charset=utf-8\n\n${body}\n`;
+}
+
+const isInvitation = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
+
+/** Joins `room` as `nick` and collects what the join brings, up to the subject that ends it. */
+async function join(
+  client: TestClient,
+  nick: string,
+  history?: Record<string, string>,
+): Promise<{ presences: Element[]; messages: Element[]; subject: Element }> {
+  await client.send(xml("presence", { to: `${room}/${nick}` }, xml("x", { xmlns: MUC }, history ? xml("history", history) : null)));
+  const subject = await client.waitFor(
+    (stanza) =>
+      stanza.name === "message" && stanza.attrs.from?.startsWith(room) === true && stanza.getChild("subject") !== undefined && !stanza.getChild("body"),
+    10_000,
+  );
+  const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] === room;
+  const presences = client.received.filter((stanza) => stanza.name === "presence" && fromRoom(stanza));
+  const messages = client.received.filter((stanza) => stanza.name === "message" && fromRoom(stanza) && stanza.attrs.type === "groupchat");
+  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !presences.includes(stanza) && !messages.includes(stanza)));
+  return { presences, messages, subject };
+}
+
+test("a mail to the user and two others becomes a group chat: the user is invited, with the subject as reason", async () => {
+  await smtpSend(
+    world,
+    ROMEO,
+    [JULIET, NURSE, FRIAR],
+    mail(
+      {
+        From: "Romeo Montague <romeo@montague.test>",
+        To: "Juliet <juliet@capulet.test>, Nurse <nurse@capulet.test>",
+        Cc: "Friar Laurence <laurence@friary.test>",
+        Subject: "The wedding",
+        "Message-ID": "<plan-1@montague.test>",
+      },
+      "Shall we meet at the cell at noon?",
+    ),
+  );
+  const invitation = await juliet.waitFor(isInvitation, 15_000);
+  const x = invitation.getChild("x", "jabber:x:conference")!;
+  room = x.attrs.jid ?? "";
+  assert.match(room, new RegExp(`^thread-[a-z2-7]+@${EMAIL.replaceAll(".", "\\.")}$`), "a room JID that is no contact's");
+  assert.ok(!room.includes("\\40"));
+  assert.equal(x.attrs.reason, "The wedding");
+  assert.equal(invitation.attrs.from, room);
+  assert.equal(juliet.messages(emailJid(ROMEO)).length, 0, "the mail does not also come one-to-one");
+});
+
+test("the room says what it is in disco: a persistent, non-anonymous, members-only MUC with MAM", async () => {
+  const reply = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  const query = reply.getChild("query")!;
+  assert.equal(query.getChild("identity")?.attrs.category, "conference");
+  const features = query.getChildren("feature").map((feature) => feature.attrs.var);
+  for (const feature of [MUC, "muc_nonanonymous", "muc_persistent", "muc_membersonly", MAM]) assert.ok(features.includes(feature), feature);
+  const items = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
+  assert.equal(items.attrs.type, "result");
+});
+
+test("joining shows the three participants by name, the user as owner (110), the mail as history, then the subject", async () => {
+  const { presences, messages, subject } = await join(juliet, "Juliet");
+  const others = presences.filter(
+    (presence) =>
+      !presence
+        .getChild("x", MUC_USER)
+        ?.getChildren("status")
+        .some((status) => status.attrs.code === "110"),
+  );
+  assert.deepEqual(others.map((presence) => presence.attrs.from?.split("/")[1]).sort(), ["Friar Laurence", "Nurse", "Romeo Montague"]);
+  const romeo = others.find((presence) => presence.attrs.from?.endsWith("/Romeo Montague"))!;
+  assert.equal(romeo.getChild("x", MUC_USER)?.getChild("item")?.attrs.jid, emailJid(ROMEO), "the real JID is the contact's");
+  const self = presences.find((presence) => presence.attrs.from === `${room}/Juliet`)!;
+  const codes = self
+    .getChild("x", MUC_USER)!
+    .getChildren("status")
+    .map((status) => status.attrs.code);
+  assert.ok(codes.includes("110"));
+  assert.equal(self.getChild("x", MUC_USER)?.getChild("item")?.attrs.affiliation, "owner");
+  assert.equal(messages.length, 1);
+  assert.equal(messages[0]!.attrs.from, `${room}/Romeo Montague`);
+  assert.equal(messages[0]!.getChildText("body"), "Shall we meet at the cell at noon?");
+  assert.ok(messages[0]!.getChild("stanza-id", "urn:xmpp:sid:0")?.attrs.id);
+  assert.equal(subject.getChildText("subject"), "The wedding");
+  firstMessageId = "<plan-1@montague.test>";
+});
+
+test("what the user writes in the room leaves as one reply to all, with the thread's headers, and is echoed with its ids", async () => {
+  const before = world.relay.received.length;
+  await juliet.send(
+    xml(
+      "message",
+      { to: room, type: "groupchat", id: "jul-1" },
+      xml("body", {}, "Noon it is."),
+      xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: "origin-jul-1" }),
+    ),
+  );
+  const echo = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.attrs.id === "jul-1", 10_000);
+  assert.equal(echo.attrs.from, `${room}/Juliet`);
+  assert.equal(echo.getChild("origin-id", "urn:xmpp:sid:0")?.attrs.id, "origin-jul-1");
+  const relayed = await world.relay.waitForMail(before + 1);
+  assert.deepEqual([...relayed.to].sort(), [FRIAR, NURSE, ROMEO], "the envelope names the three others, not the user");
+  for (const address of [ROMEO, NURSE, FRIAR]) {
+    const found = await eventually(
+      async () => (await readMailbox(world, address)).find((entry) => entry.mail.text?.includes("Noon it is."))?.mail,
+      `the reply in ${address}'s mailbox`,
+    );
+    assert.equal(found.inReplyTo, firstMessageId);
+    assert.deepEqual([found.references].flat(), [firstMessageId]);
+    assert.equal(found.subject, "Re: The wedding");
+    assert.deepEqual(found.to && (Array.isArray(found.to) ? found.to : [found.to]).flatMap((to) => to.value.map((value) => value.address)).sort(), [
+      NURSE,
+      ROMEO,
+    ]);
+    assert.deepEqual(found.cc && (Array.isArray(found.cc) ? found.cc : [found.cc]).flatMap((cc) => cc.value.map((value) => value.address)), [FRIAR]);
+  }
+});
+
+test("a later mail of the thread, answering the user's reply, lands in the same room", async () => {
+  const reply = (await readMailbox(world, NURSE)).find((entry) => entry.mail.text?.includes("Noon it is."))!.mail;
+  await smtpSend(
+    world,
+    NURSE,
+    [JULIET, ROMEO, FRIAR],
+    mail(
+      {
+        From: "Nurse <nurse@capulet.test>",
+        To: "Juliet <juliet@capulet.test>, Romeo Montague <romeo@montague.test>",
+        Cc: "laurence@friary.test",
+        Subject: "Re: The wedding",
+        "Message-ID": "<nurse-1@capulet.test>",
+        "In-Reply-To": reply.messageId!,
+        References: `${firstMessageId} ${reply.messageId}`,
+      },
+      "I will bring the rope ladder.",
+    ),
+  );
+  const message = await juliet.waitFor(
+    (stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "I will bring the rope ladder.",
+    15_000,
+  );
+  assert.equal(message.attrs.from, `${room}/Nurse`);
+  assert.equal(juliet.received.filter(isInvitation).length, 0, "no second invitation for the same thread");
+});
+
+test("a client offline for three mails gets all three through MAM after joining again, paged by id", async () => {
+  const lastSeen = await lastArchiveId(juliet);
+  await juliet.send(xml("presence", { to: `${room}/Juliet`, type: "unavailable" }));
+  await juliet.stop();
+  for (let i = 1; i <= 3; i += 1) {
+    await smtpSend(
+      world,
+      ROMEO,
+      [JULIET, NURSE, FRIAR],
+      mail(
+        {
+          From: "Romeo Montague <romeo@montague.test>",
+          To: "juliet@capulet.test, nurse@capulet.test, laurence@friary.test",
+          Subject: "Re: The wedding",
+          "Message-ID": `<away-${i}@montague.test>`,
+          References: `${firstMessageId} <nurse-1@capulet.test>`,
+          "In-Reply-To": "<nurse-1@capulet.test>",
+        },
+        `While you were away, ${i}`,
+      ),
+    );
+  }
+  await eventually(
+    async () => {
+      const found = await readMailbox(world, JULIET);
+      return found.filter((entry) => entry.mail.messageId?.startsWith("<away-") && entry.flags.has("\\Seen")).length === 3;
+    },
+    "the three mails taken by the gateway",
+    20_000,
+  );
+
+  juliet = await world.h.login("juliet", { resource: "back" });
+  const { messages } = await join(juliet, "Juliet", { maxstanzas: "0" });
+  assert.equal(messages.length, 0, "maxstanzas=0: no history on joining");
+  const first = await mam(juliet, { after: lastSeen, max: "2" });
+  assert.deepEqual(bodies(first.results), ["While you were away, 1", "While you were away, 2"]);
+  assert.equal(first.fin.attrs.complete, undefined, "a page that is not the last says so");
+  const rest = await mam(juliet, { after: first.fin.getChild("set", RSM)!.getChildText("last")!, max: "10" });
+  assert.deepEqual(bodies(rest.results), ["While you were away, 3"]);
+  assert.equal(rest.fin.attrs.complete, "true");
+  const last = await mam(juliet, { before: "", max: "2" });
+  assert.deepEqual(bodies(last.results), ["While you were away, 2", "While you were away, 3"], "<before/> gives the last page");
+  const all = await mam(juliet, { max: "50" });
+  assert.equal(all.results.length, 6, "the whole history: the first mail, the user's reply, the nurse's answer and the three");
+  assert.equal(all.results[1]!.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.attrs.from, `${room}/Juliet`);
+  const unknown = await juliet.iq(xml("iq", { type: "set", to: room }, xml("query", { xmlns: MAM }, xml("set", { xmlns: RSM }, xml("after", {}, "nonsense")))));
+  assert.equal(unknown.attrs.type, "error");
+});
+
+test("a self-ping (XEP-0410) says whether the client is still in the room", async () => {
+  const inRoom = await juliet.iq(xml("iq", { type: "get", to: `${room}/Juliet` }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+  assert.equal(inRoom.attrs.type, "result");
+  const wrongNick = await juliet.iq(xml("iq", { type: "get", to: `${room}/Someone` }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+  assert.equal(wrongNick.attrs.type, "error");
+});
+
+test("joining with a participant's nick is refused as a conflict; a room of someone else's thread is not found", async () => {
+  await juliet.send(xml("presence", { to: `${room}/Nurse` }, xml("x", { xmlns: MUC })));
+  const refused = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${room}/Nurse`);
+  assert.equal(refused.getChild("error")?.getChildElements()[0]?.name, "conflict");
+  const other = `thread-${"a".repeat(32)}@${EMAIL}`;
+  await juliet.send(xml("presence", { to: `${other}/Juliet` }, xml("x", { xmlns: MUC })));
+  const missing = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${other}/Juliet`);
+  assert.equal(missing.getChild("error")?.getChildElements()[0]?.name, "item-not-found");
+});
+
+test("unregistering removes the user's rooms and their history", async () => {
+  const store = world.h.gateway.store;
+  const count = async (): Promise<number> => {
+    let n = 0;
+    for (const name of ["email.rooms", "email.room-history", "email.room-sources"]) {
+      for await (const [key] of store.table<unknown>(name).entries()) if (key.startsWith("juliet@")) n += 1;
+    }
+    return n;
+  };
+  assert.ok((await count()) > 0);
+  const reply = await juliet.iq(xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))), 30_000);
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  assert.equal(await count(), 0);
+});
+
+function bodies(results: Element[]): string[] {
+  return results.map((result) => result.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.getChildText("body") ?? "");
+}
+
+async function mam(client: TestClient, rsm: { after?: string; before?: string; max: string }): Promise<{ results: Element[]; fin: Element }> {
+  const queryid = `q-${Math.random().toString(36).slice(2)}`;
+  const reply = await client.iq(
+    xml(
+      "iq",
+      { type: "set", to: room },
+      xml(
+        "query",
+        { xmlns: MAM, queryid },
+        xml(
+          "set",
+          { xmlns: RSM },
+          xml("max", {}, rsm.max),
+          rsm.after !== undefined ? xml("after", {}, rsm.after) : null,
+          rsm.before !== undefined ? xml("before", {}, rsm.before) : null,
+        ),
+      ),
+    ),
+  );
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  const results = client.received.filter((stanza) => stanza.name === "message" && stanza.getChild("result", MAM)?.attrs.queryid === queryid);
+  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !results.includes(stanza)));
+  return { results, fin: reply.getChild("fin", MAM)! };
+}
+
+/** The archive id of the newest message the client has (its stanza-id), as a client keeps it. */
+async function lastArchiveId(client: TestClient): Promise<string> {
+  const { fin } = await mam(client, { before: "", max: "1" });
+  return fin.getChild("set", RSM)!.getChildText("last")!;
+}
