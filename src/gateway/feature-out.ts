@@ -21,6 +21,8 @@ export interface FeatureOutInput {
   network: string;
   user: string;
   peer: string;
+  /** The message's outbox id: a reaction handled again (a replay) is answered as the first time. */
+  messageId: string;
   /** The message's body: the new text of a correction; ignored otherwise (it is a client's fallback). */
   body: string | null;
   nick?: string;
@@ -49,12 +51,12 @@ export async function featureOut(input: FeatureOutInput, deps: FeatureOutDeps): 
     case "reaction": {
       // Taking one's reactions away sends nothing: no network shows "un-liked".
       if (feature.emojis.length === 0) {
-        await deps.sent.swapReactions(user, peer, feature.id, []);
+        await deps.sent.swapReactions(user, peer, feature.id, [], input.messageId);
         return undefined;
       }
       if (capabilities.reactions === "none") throw gatewayError("feature-not-implemented", refusal.reaction(input.network), "reaction-refused");
       // A client sends the whole set each time; only reactions added since the last one go.
-      const before = await deps.sent.swapReactions(user, peer, feature.id, feature.emojis);
+      const before = await deps.sent.swapReactions(user, peer, feature.id, feature.emojis, input.messageId);
       const added = feature.emojis.filter((emoji) => !before.includes(emoji));
       if (added.length === 0) return undefined;
       return { body: featureText.reaction(added, await excerptOf(user, peer, feature.id, deps)) };

@@ -54,6 +54,12 @@ function emojisOf(reactions: Element): string[] {
   return [...emojis];
 }
 
+/** Whether a message carries something for the network, so that it must be recorded before it is
+ *  handled (a body, or a reaction or retraction, which need none); chat states alone do not. */
+export function carriesContent(stanza: Element): boolean {
+  return Boolean(stanza.getChild("body") ?? stanza.getChild("reactions", FEATURE_NS.reactions) ?? stanza.getChild("retract", FEATURE_NS.retraction));
+}
+
 /** The ids a message is known by: its stanza id, and its XEP-0359 origin id when it has one. */
 export function idsOf(stanza: Element): string[] {
   const origin = stanza.getChild("origin-id", FEATURE_NS.originId)?.attrs.id;

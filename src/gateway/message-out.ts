@@ -90,6 +90,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
           feature,
           capabilities: gateway.transport.capabilities,
           network: gateway.transport.displayName,
+          messageId: id,
           user,
           peer,
           body,

@@ -24,9 +24,17 @@ export interface SentTexts {
   recent(user: string, peer: string): Promise<SentText[]>;
   /** A correction replaced the text of the message known by `id`. */
   corrected(user: string, peer: string, id: string, text: string): Promise<void>;
-  /** Keeps the user's reactions on a message and returns those it had before. */
-  swapReactions(user: string, peer: string, id: string, emojis: string[]): Promise<string[]>;
+  /** Keeps the user's reactions on a message, as set by their message `by`, and returns those it had
+   *  before. The same message handled again (replayed after a crash) gets the same answer. */
+  swapReactions(user: string, peer: string, id: string, emojis: string[], by: string): Promise<string[]>;
   forget(user: string): Promise<void>;
+}
+
+/** The user's reactions on one message, the message that set them, and the set before it. */
+interface ReactionSet {
+  by: string;
+  emojis: string[];
+  before: string[];
 }
 
 /** Enough to quote and to match a phone's quote; the rest of the text is not kept. */
@@ -70,13 +78,14 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
         return entries;
       });
     },
-    async swapReactions(user, peer, id, emojis) {
+    async swapReactions(user, peer, id, emojis, by) {
       const k = key("r", user, peer, id);
       return turns.run(k, async () => {
-        const before = await table.get(k);
-        if (emojis.length > 0) await table.set(k, emojis, KEEP_MS);
-        else await table.delete(k);
-        return Array.isArray(before) ? (before as string[]) : [];
+        const stored = (await table.get(k)) as ReactionSet | undefined;
+        if (stored?.by === by) return stored.before;
+        const before = Array.isArray(stored?.emojis) ? stored.emojis : [];
+        await table.set(k, { by, emojis, before } satisfies ReactionSet, KEEP_MS);
+        return before;
       });
     },
     async forget(user) {
