@@ -16,6 +16,9 @@ test("display names become nicks without controls, slashes, bidi overrides or ex
   assert.equal(cleanNick("\u200B\u2060"), undefined);
   assert.equal(Array.from(cleanNick("x".repeat(5_000))!).length, 48);
   assert.equal(cleanNick("\"'Quoted'\""), "Quoted");
+  // Strict servers refuse code points Unicode 3.2 did not assign (most emoji) in a JID.
+  assert.equal(cleanNick("🦄 Unicorn 🦄"), "Unicorn");
+  assert.equal(cleanNick("☀ Sun"), "☀ Sun");
   // Right-to-left text is a nick on its own; mixed with left-to-right letters it breaks resourceprep.
   assert.equal(cleanNick("أحمد"), "أحمد");
   assert.equal(cleanNick("Ahmed أحمد"), undefined);
@@ -91,7 +94,7 @@ test("the worst names and subjects in a mail thread do not break the room, the j
     assert.ok(!/[\u0000-\u001f\u007f/\u202a-\u202e\u200b]/.test(nick), JSON.stringify(nick));
     assert.ok(Array.from(nick).length <= 48, nick);
   }
-  assert.ok(nicks.includes("🦄 Unicorn 🦄"));
+  assert.ok(nicks.includes("Unicorn"));
   assert.ok(nicks.includes("p2@elsewhere.test"), "a name that breaks the bidi rule gives way to the address");
   const history = juliet.received.find((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.getChild("body"));
   assert.equal(history?.getChildText("body"), "Body with  nul,  escape and  non-character </body>");

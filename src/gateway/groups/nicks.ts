@@ -1,10 +1,13 @@
 // Occupant nicks from display names found in mail headers: hostile until made safe. A nick is a
 // JID resource, so besides XML it must pass the server's resourceprep (RFC 3920 App. B and RFC 3454
 // §6: no controls, no bidi overrides, right-to-left text only on its own), or the server refuses
-// every presence and message from it.
+// every presence and message from it. Strict servers (ejabberd) also refuse code points that
+// Unicode 3.2 did not assign, such as most emoji: those are left out.
+import { UNASSIGNED_IN_3_2 } from "./unicode-3-2.js";
 const MAX_NICK_CHARS = 48;
 // Controls, format characters (bidi overrides, zero-width), private use, non-characters, tags.
 const DROP = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\u{E0000}-\u{E007F}\u2FF0-\u2FFB\uFFF9-\uFFFD]/gu;
+
 const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
 
 /** A display name as a nick: one line, printable, bounded; undefined when nothing usable is left. */
@@ -13,6 +16,7 @@ export function cleanNick(name: string | undefined): string | undefined {
   const text = name
     .normalize("NFKC")
     .replace(DROP, "")
+    .replace(UNASSIGNED_IN_3_2, "")
     .replace(/[\s/]+/gu, " ")
     .replace(/^["'\s]+|["'\s]+$/gu, "")
     .trim();
