@@ -223,7 +223,9 @@ test("a client offline for three mails gets all three through MAM after joining 
   assert.deepEqual(bodies(last.results), ["While you were away, 2", "While you were away, 3"], "<before/> gives the last page");
   const all = await mam(juliet, { max: "50" });
   assert.equal(all.results.length, 6, "the whole history: the first mail, the user's reply, the nurse's answer and the three");
-  assert.equal(all.results[1]!.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.attrs.from, `${room}/Juliet`);
+  const forwarded = all.results[1]!.getChild("result", MAM)!.getChild("forwarded", "urn:xmpp:forward:0")!.getChild("message")!;
+  assert.equal(forwarded.attrs.from, `${room}/Juliet`);
+  assert.equal(forwarded.attrs.xmlns, "jabber:client", "XEP-0297: the forwarded message is in the client namespace");
   const unknown = await juliet.iq(xml("iq", { type: "set", to: room }, xml("query", { xmlns: MAM }, xml("set", { xmlns: RSM }, xml("after", {}, "nonsense")))));
   assert.equal(unknown.attrs.type, "error");
 });

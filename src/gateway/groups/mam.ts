@@ -32,7 +32,7 @@ export async function onMamQuery(context: GroupContext, { payload, from, to }: I
             "forwarded",
             { xmlns: MUC.forward },
             xml("delay", { xmlns: NS.delay, stamp: new Date(entry.sentAt ?? entry.at).toISOString() }),
-            roomMessage(roomJid, undefined, entry, gateway.limits),
+            roomMessage(roomJid, undefined, entry, gateway.limits, { forwarded: true }),
           ),
         ),
       ),

@@ -45,13 +45,26 @@ export function occupantPresence(
 }
 
 /** A message of the room's history, as sent live (delay only when it is old) or inside MAM. */
-export function roomMessage(roomJid: string, to: string | undefined, entry: HistoryEntry, limits: Limits, options: { delayed?: boolean } = {}): Element {
+export function roomMessage(
+  roomJid: string,
+  to: string | undefined,
+  entry: HistoryEntry,
+  limits: Limits,
+  options: { delayed?: boolean; forwarded?: boolean } = {},
+): Element {
   const body = xmlText(entry.body, limits.maxBodyChars);
   const links = (entry.attachments ?? []).map((attachment) => attachment.url).filter((url) => !body.includes(url));
   const stamp = new Date(entry.sentAt ?? entry.at).toISOString();
   return xml(
     "message",
-    { type: "groupchat", from: `${roomJid}/${entry.nick}`, ...(to && { to }), id: entry.stanzaId ?? entry.id },
+    {
+      // XEP-0297: a forwarded stanza is in the client namespace, not in the one around it.
+      ...(options.forwarded && { xmlns: "jabber:client" }),
+      type: "groupchat",
+      from: `${roomJid}/${entry.nick}`,
+      ...(to && { to }),
+      id: entry.stanzaId ?? entry.id,
+    },
     xml("body", {}, [body, ...links].filter(Boolean).join("\n")),
     ...(entry.attachments ?? []).map((attachment) =>
       xml("x", { xmlns: NS.oob }, xml("url", {}, attachment.url), attachment.name ? xml("desc", {}, xmlText(attachment.name, 500)) : null),
