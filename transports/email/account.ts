@@ -16,7 +16,8 @@ export interface MailAccount {
   address: EmailAddress;
   /** Display name for From when a message carries no nickname. */
   name?: string;
-  imap: ServerLogin;
+  /** Where mail is read; none for a hosted domain whose mail arrives by LMTP. */
+  imap?: ServerLogin;
   smtp: ServerLogin;
 }
 
@@ -42,7 +43,7 @@ export function accountOf(fields: Fields, config: EmailConfig): MailAccount {
     const { imap, smtp } = config.hosted;
     return {
       ...common,
-      imap: { host: imap.host, port: imap.port, security: imap.security, user: imap.user, password: imap.password },
+      ...(imap && { imap: { host: imap.host, port: imap.port, security: imap.security, user: imap.user, password: imap.password } }),
       smtp: {
         host: smtp.host,
         port: smtp.port,

@@ -1,4 +1,5 @@
 // The e-mail transport's section of switchboard.yaml, validated once at start.
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 export const securitySchema = z.enum(["tls", "starttls", "none"]);
@@ -6,30 +7,66 @@ export type Security = z.infer<typeof securitySchema>;
 
 const port = z.number().int().min(1).max(65535);
 
-const hostedSchema = z.strictObject({
-  /** The mail domain whose addresses belong to the gateway's users (its MX points at your mail server). */
-  domain: z
-    .string()
-    .min(3)
-    .regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, "must be a mail domain such as mail.example.org")
-    .transform((value) => value.toLowerCase()),
-  /** The one mailbox that receives all mail for the domain (a catch-all). */
-  imap: z.strictObject({
-    host: z.string().min(1),
-    port: port.default(993),
-    security: securitySchema.default("tls"),
-    user: z.string().min(1),
-    password: z.string().min(1),
-  }),
-  /** The relay that sends mail for the domain. */
-  smtp: z.strictObject({
-    host: z.string().min(1),
-    port: port.default(587),
-    security: securitySchema.default("starttls"),
-    user: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-  }),
-});
+const lmtpSchema = z
+  .strictObject({
+    /** The address the LMTP listener binds (loopback by default: LMTP has no login). */
+    host: z.string().min(1).default("127.0.0.1"),
+    port: port.optional(),
+    /** A unix socket path to listen on instead of host:port. */
+    socket: z.string().startsWith("/", "must be an absolute path such as /run/switchboard/lmtp.sock").optional(),
+    /** Permissions of the socket file (octal); the mail server's user must be able to write to it. */
+    socketMode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be octal permissions such as "0660"')
+      .default("0660"),
+    /** Clients (addresses or CIDR ranges) that may connect over TCP; everyone else is turned away. */
+    allowFrom: z
+      .array(z.string().refine(isCidrOrAddress, "must be an IP address or a CIDR range such as 10.0.0.0/8"))
+      .min(1)
+      .default(["127.0.0.0/8", "::1/128"]),
+    /** Recipients taken in one transaction; the mail server sends the rest in another. */
+    maxRecipients: z.number().int().min(1).max(10_000).default(100),
+    /** A client silent for this long is disconnected. */
+    timeoutMs: z.number().int().min(1_000).default(60_000),
+  })
+  .refine((lmtp) => (lmtp.port === undefined) !== (lmtp.socket === undefined), {
+    message: "give either port (with host) or socket, not both",
+    path: ["port"],
+  });
+
+const hostedSchema = z
+  .strictObject({
+    /** The mail domain whose addresses belong to the gateway's users (its MX points at your mail server). */
+    domain: z
+      .string()
+      .min(3)
+      .regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, "must be a mail domain such as mail.example.org")
+      .transform((value) => value.toLowerCase()),
+    /** The one mailbox that receives all mail for the domain (a catch-all), read over IMAP. Either this or lmtp. */
+    imap: z
+      .strictObject({
+        host: z.string().min(1),
+        port: port.default(993),
+        security: securitySchema.default("tls"),
+        user: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+    /** Or: the mail server hands the domain's mail straight to the gateway over LMTP (RFC 2033). */
+    lmtp: lmtpSchema.optional(),
+    /** The relay that sends mail for the domain. */
+    smtp: z.strictObject({
+      host: z.string().min(1),
+      port: port.default(587),
+      security: securitySchema.default("starttls"),
+      user: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+    }),
+  })
+  .refine((hosted) => (hosted.imap === undefined) !== (hosted.lmtp === undefined), {
+    message: "mail for the domain arrives either by imap (a catch-all mailbox) or by lmtp (from your mail server): give one of the two",
+    path: ["imap"],
+  });
 
 export const emailConfigSchema = z
   .strictObject({
@@ -54,7 +91,7 @@ export const emailConfigSchema = z
       .int()
       .min(0)
       .default(10 * 1024 * 1024),
-    /** Incoming mail larger than this is cut (the rest is left in the mailbox). */
+    /** Incoming mail larger than this is cut (the rest is left in the mailbox); over LMTP it is refused. */
     maxMessageBytes: z
       .number()
       .int()
@@ -94,9 +131,20 @@ export const emailConfigSchema = z
       .default({ timeoutMs: 30_000, maxConnections: 2 }),
   })
   .refine((config) => config.mode !== "hosted" || config.hosted !== undefined, {
-    message: 'mode "hosted" needs a hosted section (domain, imap, smtp)',
+    message: 'mode "hosted" needs a hosted section (domain, imap or lmtp, smtp)',
     path: ["hosted"],
   });
 
 export type EmailConfig = z.infer<typeof emailConfigSchema>;
 export type HostedConfig = z.infer<typeof hostedSchema>;
+export type LmtpConfig = z.infer<typeof lmtpSchema>;
+
+function isCidrOrAddress(text: string): boolean {
+  try {
+    if (text.includes("/")) ipaddr.parseCIDR(text);
+    else ipaddr.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

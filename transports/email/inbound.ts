@@ -1,8 +1,9 @@
 // One mail from a watched mailbox into chat: bounces reported against the message they concern,
 // spam left where it is, everything else delivered to the user(s) it is for.
 import type { Logger } from "pino";
-import type { Attachment, GroupParticipant, TransportContext } from "../../src/transport/contract.js";
+import type { Attachment, Delivery, GroupParticipant, TransportContext } from "../../src/transport/contract.js";
 import type { BareJid } from "../../src/transport/index.js";
+import type { EmailAddress } from "./address.js";
 import { readBounce } from "./bounce.js";
 import type { EmailConfig } from "./config.js";
 import type { HostedDirectory } from "./hosted.js";
@@ -30,7 +31,7 @@ export interface MailHandler {
 /** The handler for one mailbox: `owner` (whose address is `ownAddress`) for a personal mailbox,
  *  none for the hosted catch-all. */
 export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?: BareJid, ownAddress?: string): MailHandler {
-  const { context, config, threads, log } = deps;
+  const { context, config, log } = deps;
   // Parses started ahead, by the fetched source they read (gone with it).
   const parsing = new WeakMap<Buffer, Promise<IncomingMail>>();
   const parse = (source: Buffer): Promise<IncomingMail> => {
@@ -76,7 +77,7 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       return { kind: "leave" };
     }
 
-    let attachments: { stored: Attachment[]; notes: string[] } | undefined;
+    let attachments: StoredAttachments | undefined;
     const delivered: Array<Promise<void>> = [];
     for (const user of users) {
       attachments ??= await storeAttachments(mail, deps);
@@ -84,35 +85,10 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
       const sourceId = owner
         ? `${mailboxKey}:${fetched.uidValidity}:${fetched.uid}`
         : `${mailboxKey}:${mail.messageId ?? `${fetched.uidValidity}:${fetched.uid}`}:${user}`;
-      const group = await groupOf(deps, mail, user, ownAddress);
-      const threading = group
-        ? undefined
-        : mail.messageId
-          ? await threads.received(user, mail.from.address, sourceId, {
-              messageId: mail.messageId,
-              references: mail.references,
-              ...(mail.subject && { subject: mail.subject }),
-            })
-          : undefined;
-      const thread = threading?.thread;
       const cut = fetched.truncated
         ? [`[This mail is longer than ${Math.round(config.maxMessageBytes / 1_048_576)} MB; only its beginning is shown. The whole mail is in the mailbox.]`]
         : [];
-      const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes, ...cut].filter(Boolean).join("\n");
-      const delivery = await context.deliver({
-        user,
-        peer: mail.from.address,
-        body,
-        sourceId,
-        attachments: attachments.stored,
-        ...(mail.subject && { subject: mail.subject }),
-        ...(thread && { thread }),
-        ...(mail.sentAt && { sentAt: mail.sentAt }),
-        ...(mail.from.name && { nick: mail.from.name }),
-        ...(group && { group: { key: group.key, participants: group.participants } }),
-      });
-      await threading?.saved;
-      if (group) await threads.groupMail(user, group.key, group.link);
+      const delivery = await deliverMail(deps, { mail, from: mail.from, user, sourceId, attachments, notes: cut, ...(ownAddress && { ownAddress }) });
       if (delivery.filtered) {
         // The user's policy (e.g. only mail from people they wrote to): the mail stays unread.
         log.info({ ...where, user }, "left a mail the user's policy keeps out");
@@ -156,12 +132,71 @@ async function groupOf(
   return { key: known ?? groupKeyOf(link), participants, link };
 }
 
-async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<{ stored: Attachment[]; notes: string[] }> {
+export interface StoredAttachments {
+  stored: Attachment[];
+  notes: string[];
+}
+
+/**
+ * One mail for one user, handed to the core: as a message of its group chat when it belongs to one
+ * (groupOf), otherwise in its mail thread, with `notes` after its text. Resolves once the core has
+ * stored it, so its source may be acknowledged. The catch-all's handler and the LMTP listener both
+ * hand mail on through here.
+ */
+export async function deliverMail(
+  deps: InboundDeps,
+  input: {
+    mail: IncomingMail;
+    /** Who the chat message is from: the mail's From, or (LMTP) its envelope sender. */
+    from: { address: EmailAddress; name?: string };
+    user: BareJid;
+    sourceId: string;
+    attachments: StoredAttachments;
+    notes: string[];
+    /** The user's own address, which is no group participant. */
+    ownAddress?: string;
+  },
+): Promise<Delivery> {
+  const { mail, from, user, sourceId, attachments } = input;
+  const group = await groupOf(deps, mail, user, input.ownAddress);
+  const threading = group
+    ? undefined
+    : mail.messageId
+      ? await deps.threads.received(user, from.address, sourceId, {
+          messageId: mail.messageId,
+          references: mail.references,
+          ...(mail.subject && { subject: mail.subject }),
+        })
+      : undefined;
+  const thread = threading?.thread;
+  const body = [mail.body || (attachments.stored.length > 0 ? "" : "(This mail has no text.)"), ...attachments.notes, ...input.notes]
+    .filter(Boolean)
+    .join("\n");
+  const delivery = await deps.context.deliver({
+    user,
+    peer: from.address,
+    body,
+    sourceId,
+    attachments: attachments.stored,
+    ...(mail.subject && { subject: mail.subject }),
+    ...(thread && { thread }),
+    ...(mail.sentAt && { sentAt: mail.sentAt }),
+    ...(from.name && { nick: from.name }),
+    ...(group && { group: { key: group.key, participants: group.participants } }),
+  });
+  await threading?.saved;
+  if (group) await deps.threads.groupMail(user, group.key, group.link);
+  return delivery;
+}
+
+/** Keeps a mail's attachments in the media store; those it cannot keep are named in notes that
+ *  say where the whole mail is (`kept`). */
+export async function storeAttachments(mail: IncomingMail, deps: InboundDeps, kept = "it is in the mailbox"): Promise<StoredAttachments> {
   const stored: Attachment[] = [];
   const notes: string[] = [];
   for (const attachment of mail.attachments) {
     if (attachment.data.length > deps.config.maxAttachmentBytes) {
-      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is too large to forward; it is in the mailbox.]`);
+      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is too large to forward; ${kept}.]`);
       continue;
     }
     try {
@@ -169,9 +204,7 @@ async function storeAttachments(mail: IncomingMail, deps: InboundDeps): Promise<
     } catch (error) {
       // Larger than the operator's whole attachment quota: a note, not a mail retried for ever.
       if ((error as { code?: string }).code !== "media-too-large") throw error;
-      notes.push(
-        `[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is larger than this gateway keeps; it is in the mailbox.]`,
-      );
+      notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is larger than this gateway keeps; ${kept}.]`);
     }
   }
   return { stored, notes };

@@ -1,4 +1,5 @@
-// The e-mail transport: registrations, one IMAP session per watched mailbox, and mail out.
+// The e-mail transport: registrations, one IMAP session per watched mailbox (or the hosted
+// domain's LMTP listener), and mail out.
 import type { Logger } from "pino";
 import { gatewayError, type BareJid, type Table } from "../../src/transport/index.js";
 import type { Fields, OutboundMessage, SendResult, Transport, TransportContext } from "../../src/transport/contract.js";
@@ -12,6 +13,8 @@ import { createHostedDirectory, type HostedDirectory } from "./hosted.js";
 import { checkImapLogin } from "./imap-client.js";
 import { MailboxSession, type MailboxState } from "./imap.js";
 import { createMailHandler, type InboundDeps } from "./inbound.js";
+import { LmtpListener } from "./lmtp.js";
+import { recipientOwner, takeLmtpMail } from "./lmtp-mail.js";
 import { normalizePersonalFields, sameMailbox } from "./registration.js";
 import { SENDER_POLICY } from "./spam.js";
 import { createMailer } from "./smtp.js";
@@ -34,6 +37,8 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
   /** Sessions logged in right now, for the sessions gauge. */
   const connected = new Set<string>();
   let running: Running | null = null;
+  /** The hosted domain's LMTP listener, when its mail arrives that way. */
+  let lmtp: LmtpListener | null = null;
 
   const need = (): Running => {
     if (!running) throw gatewayError("service-unavailable", "The e-mail gateway is starting or stopping; try again in a moment.");
@@ -45,7 +50,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
     const mails = createMailHandler(inbound, key, owner, owner && account.address);
     const session = new MailboxSession({
       key,
-      login: account.imap,
+      login: account.imap!,
       config,
       log: log.child({ mailbox: key }),
       state,
@@ -119,7 +124,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         config.mode === "hosted" && config.hosted
           ? createHostedDirectory(context.table<string>("hosted-addresses"), {
               domain: config.hosted.domain,
-              logins: [config.hosted.imap.user, ...(config.hosted.smtp.user ? [config.hosted.smtp.user] : [])],
+              logins: [...(config.hosted.imap ? [config.hosted.imap.user] : []), ...(config.hosted.smtp.user ? [config.hosted.smtp.user] : [])],
             })
           : undefined;
       running = {
@@ -130,12 +135,26 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
         inbound: { context, config, threads, messageIdDomain, log, ...(hosted && { hosted }) },
         messageIdDomain,
       };
-      if (config.mode === "hosted") watch(HOSTED_KEY, accountOf({}, config));
+      if (config.mode === "hosted" && config.hosted?.lmtp && hosted) {
+        const deps = { ...running.inbound, hosted, domain: config.hosted.domain };
+        const listener = new LmtpListener({
+          config: config.hosted.lmtp,
+          maxMessageBytes: config.maxMessageBytes,
+          name: config.hosted.domain,
+          log: log.child({ lmtp: true }),
+          owner: (address) => recipientOwner(deps, address),
+          take: (envelope, source) => takeLmtpMail(deps, envelope, source),
+        });
+        await listener.start();
+        lmtp = listener;
+      } else if (config.mode === "hosted") watch(HOSTED_KEY, accountOf({}, config));
       else for await (const [user, fields] of context.registrations()) watch(user, accountOf(fields, config), user);
-      log.info({ mode: config.mode, mailboxes: sessions.size }, "e-mail transport started");
+      log.info({ mode: config.mode, mailboxes: sessions.size, ...(lmtp && { lmtp: lmtp.address }) }, "e-mail transport started");
     },
 
     async stop() {
+      await lmtp?.stop();
+      lmtp = null;
       await Promise.all([...sessions.keys()].map(unwatch));
       mailer.close();
       running = null;
@@ -149,7 +168,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       }
       const normalized = normalizePersonalFields(fields, config);
       const account = accountOf(normalized, config);
-      const start = await checkImapLogin(account.imap, config, log);
+      const start = await checkImapLogin(account.imap!, config, log);
       await mailer.verify(account.smtp);
       await unwatch(user);
       if (previous) mailer.forget(accountOf(previous, config).smtp);
@@ -157,7 +176,7 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       if (!sameMailbox(previous, normalized) || !(await state.has(user)))
         await state.set(user, { uidValidity: start.uidValidity, lastUid: Math.max(0, start.uidNext - 1) });
       watch(user, account, user);
-      log.info({ user, imap: account.imap.host, smtp: account.smtp.host }, "mailbox checked and watched");
+      log.info({ user, imap: account.imap!.host, smtp: account.smtp.host }, "mailbox checked and watched");
       return normalized;
     },
 
