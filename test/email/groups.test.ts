@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
-import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
+import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, waitForChat, type World } from "./world.js";
 
 const JULIET = "juliet@capulet.test";
 const ROMEO = "romeo@montague.test";
@@ -245,6 +245,43 @@ test("joining with a participant's nick is refused as a conflict; a room of some
   await juliet.send(xml("presence", { to: `${other}/Juliet` }, xml("x", { xmlns: MUC })));
   const missing = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${other}/Juliet`);
   assert.equal(missing.getChild("error")?.getChildElements()[0]?.name, "item-not-found");
+});
+
+test("leaving for good (destroying the room) tells the joined client, and later mail of the thread stays unread in the mailbox", async () => {
+  const reply = await juliet.iq(
+    xml("iq", { type: "set", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/muc#owner" }, xml("destroy", {}, xml("reason", {}, "mute")))),
+  );
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  const gone = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "unavailable" && stanza.attrs.from === `${room}/Juliet`);
+  assert.ok(gone.getChild("x", MUC_USER)?.getChild("destroy"));
+  await smtpSend(
+    world,
+    ROMEO,
+    [JULIET, NURSE],
+    mail(
+      {
+        From: "Romeo Montague <romeo@montague.test>",
+        To: "juliet@capulet.test, nurse@capulet.test",
+        Subject: "Re: The wedding",
+        "Message-ID": "<after-leaving@montague.test>",
+        References: `${firstMessageId} <nurse-1@capulet.test>`,
+      },
+      "Are you still there?",
+    ),
+  );
+  const left = await eventually(
+    async () => (await readMailbox(world, JULIET)).find((entry) => entry.mail.messageId === "<after-leaving@montague.test>"),
+    "the mail in Juliet's mailbox",
+  );
+  // A one-to-one mail after it: once it arrives, the gateway has handled the one before (mail is read in order).
+  await smtpSend(world, ROMEO, [JULIET], mail({ From: ROMEO, To: JULIET, Subject: "Other", "Message-ID": "<marker@montague.test>" }, "Just you"));
+  await waitForChat(juliet, ROMEO, (body) => body === "Just you", 15_000);
+  assert.equal(((await readMailbox(world, JULIET)).find((entry) => entry.uid === left.uid)?.flags ?? new Set()).has("\\Seen"), false, "left unread");
+  assert.equal(juliet.received.filter((stanza) => stanza.name === "message" && stanza.getChildText("body") === "Are you still there?").length, 0);
+  assert.equal(juliet.received.filter(isInvitation).length, 0);
+  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC })));
+  const refused = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${room}/Juliet`);
+  assert.equal(refused.getChild("error")?.getChildElements()[0]?.name, "item-not-found");
 });
 
 test("unregistering removes the user's rooms and their history", async () => {

@@ -8,6 +8,7 @@ import type { Gateway } from "../gateway.js";
 import type { Router } from "../router.js";
 import type { GroupContext } from "./context.js";
 import { onRoomPresence } from "./join.js";
+import { registerLeave } from "./leave.js";
 import { createOccupants } from "./occupants.js";
 import { isRoomLocal } from "./room-id.js";
 import { registerRoomIqs } from "./room-disco.js";
@@ -50,6 +51,7 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
   router.onPresence((request) => onRoomPresence(context, request), "room");
   router.onMessage((request) => onRoomMessage(context, options, request), "room");
   registerRoomIqs(router, context);
+  registerLeave(router, context);
   return {
     deliver: (message) => deliverToRoom(context, message),
     async forget(user) {

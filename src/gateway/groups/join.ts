@@ -48,7 +48,7 @@ async function handle(context: GroupContext, { stanza, from, to }: StanzaRequest
   if (!nick) throw gatewayError("jid-malformed", "Join a group chat with a nickname: room@domain/nick.");
   if (!(await gateway.registrations.isRegistered(user)))
     throw gatewayError("registration-required", `Register with ${gateway.domain} to join its group chats.`);
-  const room = await rooms.get(user, to.local);
+  const room = await rooms.active(user, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
   const taken = room.participants.find((participant) => participant.nick.toLowerCase() === nick.toLowerCase());
   if (taken) throw gatewayError("conflict", `"${nick}" is the nickname of ${taken.address} in this group chat; choose another.`);
@@ -73,7 +73,7 @@ async function handle(context: GroupContext, { stanza, from, to }: StanzaRequest
 async function enter(context: GroupContext, { from, to }: Pick<StanzaRequest, "from" | "to">, nick: string, asked: Element | undefined): Promise<void> {
   const { gateway, rooms, occupants } = context;
   const user = from.bare;
-  const room = await rooms.get(user, to.local);
+  const room = await rooms.active(user, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
   const roomJid = context.roomJid(to.local);
   const self = { jid: from.full, affiliation: "owner", role: "moderator" } as const;

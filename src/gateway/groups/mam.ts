@@ -14,7 +14,7 @@ const MAX_MAX = 250;
 
 export async function onMamQuery(context: GroupContext, { payload, from, to }: IqRequest): Promise<Element> {
   const { gateway, rooms } = context;
-  const room = await rooms.get(from.bare, to.local);
+  const room = await rooms.active(from.bare, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
   const query = parseQuery(payload);
   const page = await rooms.page(from.bare, room, query);

@@ -25,7 +25,7 @@ const ROOM_FEATURES = [
 
 export function registerRoomIqs(router: Router, context: GroupContext): void {
   const roomOf = async (user: string, local: string) => {
-    const room = await context.rooms.get(user, local);
+    const room = await context.rooms.active(user, local);
     if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
     return room;
   };

@@ -43,6 +43,10 @@ async function take(
   const { gateway, rooms, occupants } = context;
   const roomJid = context.roomJid(local);
   const known = await rooms.get(user, local);
+  if (known?.leftAt !== undefined) {
+    gateway.log.info({ user, room: local, sourceId: message.sourceId }, "a mail of a conversation the user left stays at its source");
+    return { duplicate: false, filtered: "the user left this group conversation", delivered: Promise.resolve() };
+  }
   if ((await rooms.sourceRoom(user, message.sourceId)) !== undefined && known) {
     gateway.log.info({ user, sourceId: message.sourceId }, "ignored a group message delivered before");
     // An invitation that could not be sent the first time is sent now.

@@ -44,7 +44,7 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
   const user = from.bare;
   if (!(await gateway.registrations.isRegistered(user)))
     throw gatewayError("registration-required", `Register with ${gateway.domain} before writing to its group chats.`);
-  const room = await rooms.get(user, to.local);
+  const room = await rooms.active(user, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
   if (body === null && attachments.length === 0) {
     if (stanza.getChild("subject")) throw gatewayError("forbidden", "The subject of this group chat is the mail thread's subject; it cannot be changed here.");

@@ -28,6 +28,8 @@ export interface Room {
   next: number;
   invitedAt?: number;
   joinedAt?: number;
+  /** The user left the conversation (destroyed the room): its mail stays in the mailbox. */
+  leftAt?: number;
 }
 
 export interface HistoryEntry {
@@ -71,6 +73,11 @@ export interface RoomTables {
 
 export interface RoomStore {
   get(user: string, local: string): Promise<Room | undefined>;
+  /** The room, unless the user left it. */
+  active(user: string, local: string): Promise<Room | undefined>;
+  /** The user leaves the conversation for good: its history goes, the room stays as a mark that
+   *  the thread's later mail is not wanted here. */
+  leave(user: string, room: Room): Promise<void>;
   save(user: string, room: Room): Promise<void>;
   /** Adds an entry at the end of the room's history (dropping the oldest beyond the limit) and
    *  saves the room; callers serialise calls per room. */
@@ -122,6 +129,14 @@ export function createRoomStore(tables: RoomTables, limit: () => number): RoomSt
 
   return {
     get: (user, local) => rooms.get(roomKey(user, local)),
+    async active(user, local) {
+      const room = await rooms.get(roomKey(user, local));
+      return room?.leftAt === undefined ? room : undefined;
+    },
+    async leave(user, room) {
+      await history.deletePrefix(`${user}|${room.local}|`);
+      await rooms.set(roomKey(user, room.local), { ...room, participants: [], recipients: { to: [], cc: [] }, leftAt: Date.now() });
+    },
     save: (user, room) => rooms.set(roomKey(user, room.local), room),
     async append(user, room, partial) {
       // A unique insert claims the sequence number, should another instance append to the room too.

@@ -1,0 +1,58 @@
+// Leaving a group conversation for good (XEP-0045 §10.9, the owner destroys the room): its history
+// goes, the user's joined resources are told, and later mail of the thread stays in the mailbox
+// instead of coming back as a room. Leaving with presence unavailable only leaves until the next join.
+import { gatewayError } from "../../errors.js";
+import { xml } from "../../xmpp/xml.js";
+import type { Router } from "../router.js";
+import type { GroupContext } from "./context.js";
+import { MUC } from "./stanzas.js";
+
+export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
+
+export function registerLeave(router: Router, context: GroupContext): void {
+  const { gateway, rooms, occupants } = context;
+  router.iq(
+    "set",
+    NS_MUC_OWNER,
+    "query",
+    async ({ from, to, payload }) => {
+      if (!payload.getChild("destroy")) throw gatewayError("feature-not-implemented", "This group chat cannot be configured; it follows its mail thread.");
+      const user = from.bare;
+      const roomJid = context.roomJid(to.local);
+      const joined = await context.perRoom.run(`${user}|${to.local}`, async () => {
+        const room = await rooms.active(user, to.local);
+        if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+        await rooms.leave(user, room);
+        return occupants.of(user, to.local).map(([full, nick]) => {
+          occupants.leave(user, to.local, full);
+          return [full, nick] as const;
+        });
+      });
+      for (const [full, nick] of joined) {
+        await gateway.send(
+          xml(
+            "presence",
+            { type: "unavailable", from: `${roomJid}/${nick}`, to: full },
+            xml(
+              "x",
+              { xmlns: MUC.user },
+              xml("item", { affiliation: "none", role: "none" }),
+              xml("destroy", {}, xml("reason", {}, "You left this mail thread; its further mail stays in your mailbox.")),
+            ),
+          ),
+        );
+      }
+      gateway.log.info({ user, room: to.local }, "the user left a group conversation");
+    },
+    ["room"],
+  );
+  router.iq(
+    "get",
+    NS_MUC_OWNER,
+    "query",
+    () => {
+      throw gatewayError("feature-not-implemented", "This group chat cannot be configured; it follows its mail thread.");
+    },
+    ["room"],
+  );
+}
