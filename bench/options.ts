@@ -22,7 +22,8 @@ export const USAGE = `npm run bench -- [--count N] [--runs N] [--accounts N] [--
   --count N        messages per throughput scenario (default 5000)
   --runs N         runs of every scenario; the table shows medians (default 3)
   --accounts N     personal mailboxes in the idle-accounts scenario (default 500)
-  --only IDS       comma-separated scenarios: xmpp-to-sms, sms-to-xmpp, xmpp-to-email, email-to-xmpp, idle-accounts
+  --only IDS       comma-separated scenarios: xmpp-to-sms, sms-to-xmpp, xmpp-to-email, email-to-xmpp,
+                   lmtp-to-xmpp, idle-accounts
   --log-level L    the gateway's log level (default info, as shipped)
   --sync MODE      the SQLite store's store.sync: normal (default, as shipped) or full
   --store ENGINE   sqlite (default) or postgresql: a PostgreSQL 15 cluster the bench starts, syncs on

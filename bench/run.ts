@@ -11,12 +11,13 @@ import { terminalTable, rowOf, writeResults, type ScenarioOutcome } from "./repo
 import type { BenchContext, Scenario } from "./scenario.js";
 import { emailToXmpp } from "./scenarios/email-to-xmpp.js";
 import { idleAccounts } from "./scenarios/idle-accounts.js";
+import { lmtpToXmpp } from "./scenarios/lmtp-to-xmpp.js";
 import { smsToXmpp } from "./scenarios/sms-to-xmpp.js";
 import { xmppToEmail } from "./scenarios/xmpp-to-email.js";
 import { xmppToSms } from "./scenarios/xmpp-to-sms.js";
 import { startServers, type Servers } from "./servers.js";
 
-const SCENARIOS: Scenario[] = [xmppToSms, smsToXmpp, xmppToEmail, emailToXmpp, idleAccounts];
+const SCENARIOS: Scenario[] = [xmppToSms, smsToXmpp, xmppToEmail, emailToXmpp, lmtpToXmpp, idleAccounts];
 
 async function main(argv: string[]): Promise<number> {
   let options;
