@@ -97,7 +97,7 @@ export const lmtpToXmpp: Scenario = {
   id: "lmtp-to-xmpp",
   title: "LMTP → XMPP",
   baseline: "bare smtp-server LMTP listener + mailparser",
-  target: { kind: "min-ratio", value: 0.5 },
+  target: { kind: "min-ratio", value: 0.7 },
   async run(ctx) {
     const { servers, count, tag } = ctx;
     const problems: string[] = [];
