@@ -232,6 +232,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
     turnOf: (stanza) => turns.get(stanza),
     historyLimit: () => config.limits.roomHistory,
+    request: (iq) => link.request(iq),
     async filter(user, peer) {
       if (!transport.filterIncoming) return undefined;
       const options = transportOptions(transport.preferences, (await preferences.get(user)).options);
@@ -277,6 +278,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const onStanza = (stanza: Element): void => {
     if (stanza.name === "message" && privilegeOf(stanza) && isFromServer(stanza, serverDomain)) {
       roster.updatePrivileges(stanza);
+      groups.updatePrivileges(stanza);
       return;
     }
     handle(stanza);

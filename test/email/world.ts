@@ -34,6 +34,8 @@ export async function startWorld(options: {
   catchAll?: Record<string, string>;
   /** Changes to the gateway's config beyond the transport section (limits, say). */
   config?: (config: Record<string, unknown>) => void;
+  /** Grant the transports XEP-0356 privileges (see startHarness). */
+  privileged?: boolean;
 }): Promise<World> {
   const dovecot = new LocalDovecot();
   for (const mailbox of options.mailboxes) dovecot.addMailbox(mailbox, MAIL_PASSWORD);
@@ -44,6 +46,7 @@ export async function startWorld(options: {
   try {
     h = await startHarness({
       ...(options.config && { config: options.config }),
+      ...(options.privileged && { privileged: true }),
       transports: { email: { domain: EMAIL, options: { ...FAST, ...options.email?.({ imap: dovecot.imapPort, smtp: relay.port }) } } },
     });
   } catch (error) {

@@ -158,9 +158,15 @@ function createServer(
     components,
     ...(fileShare && { fileShare }),
     ...(privileged && {
-      modules: ["privilege"],
+      // pep and the pubsub iq permission: rooms go into the user's bookmarks (docs/groups.md).
+      modules: ["privilege", "pep"],
       componentModules: ["privilege"],
-      hostConfig: `privileged_entities = { ${components.map((component) => `[${JSON.stringify(component.domain)}] = { roster = "both"; message = "outgoing"; }`).join(", ")} }`,
+      hostConfig: `privileged_entities = { ${components
+        .map(
+          (component) =>
+            `[${JSON.stringify(component.domain)}] = { roster = "both"; message = "outgoing"; iq = { ["http://jabber.org/protocol/pubsub"] = "set" }; }`,
+        )
+        .join(", ")} }`,
     }),
   });
   return Object.assign(prosody, {

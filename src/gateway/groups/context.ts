@@ -2,6 +2,7 @@
 import type { KeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import type { Gateway } from "../gateway.js";
+import type { Bookmarks } from "./bookmarks.js";
 import type { Occupants } from "./occupants.js";
 import type { RoomStore } from "./room-store.js";
 
@@ -14,4 +15,5 @@ export interface GroupContext {
   /** A reason to keep a message from this sender out of XMPP (the user's policy), or nothing. */
   filter(user: BareJid, peer: string): Promise<string | undefined>;
   roomJid(local: string): string;
+  bookmarks: Bookmarks;
 }

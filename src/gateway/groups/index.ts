@@ -5,7 +5,9 @@ import type { Delivery, InboundMessage } from "../../transport/contract.js";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import type { Gateway } from "../gateway.js";
+import type { Element } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
+import { createBookmarks } from "./bookmarks.js";
 import type { GroupContext } from "./context.js";
 import { onRoomPresence } from "./join.js";
 import { registerLeave } from "./leave.js";
@@ -26,6 +28,8 @@ export interface Groups {
   deliver(message: InboundMessage & { group: NonNullable<InboundMessage["group"]> }): Promise<Delivery>;
   /** Everything kept for the user (when they unregister). */
   forget(user: BareJid): Promise<void>;
+  /** The server's message that lists the component's privileges (XEP-0356). */
+  updatePrivileges(message: Element): void;
 }
 
 export interface GroupsOptions extends RoomOutDeps {
@@ -33,6 +37,8 @@ export interface GroupsOptions extends RoomOutDeps {
   table: <T>(name: string) => Table<T>;
   filter(user: BareJid, peer: string): Promise<string | undefined>;
   historyLimit: () => number;
+  /** An iq to the server, resolving with its answer (for privileged bookmark updates). */
+  request(iq: Element): Promise<Element>;
 }
 
 export function registerGroups(router: Router, options: GroupsOptions): Groups {
@@ -47,6 +53,7 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
     perRoom: createKeyedQueue(),
     filter: options.filter,
     roomJid: (local) => `${local}@${gateway.domain}`,
+    bookmarks: createBookmarks({ domain: gateway.domain, log: gateway.log, request: options.request }),
   };
   router.onPresence((request) => onRoomPresence(context, request), "room");
   router.onMessage((request) => onRoomMessage(context, options, request), "room");
@@ -54,6 +61,7 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
   registerLeave(router, context);
   return {
     deliver: (message) => deliverToRoom(context, message),
+    updatePrivileges: (message) => context.bookmarks.updatePrivileges(message),
     async forget(user) {
       context.occupants.forget(user);
       await context.rooms.forget(user);

@@ -42,6 +42,7 @@ export function registerLeave(router: Router, context: GroupContext): void {
           ),
         );
       }
+      await context.bookmarks.remove(user, roomJid);
       gateway.log.info({ user, room: to.local }, "the user left a group conversation");
     },
     ["room"],

@@ -96,6 +96,7 @@ async function take(
   gateway.log.info({ user, room: local, created: !known, joined: joined.length }, "group message kept in its room");
   const delivered = (async () => {
     await invite(context, user, room, !known);
+    if (!known) await context.bookmarks.add(user, roomJid, room.subject, user.slice(0, user.indexOf("@")));
     for (const [full] of joined) {
       for (const participant of added) {
         await gateway.send(
