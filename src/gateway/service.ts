@@ -358,7 +358,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
     async stop() {
       if (link.state === "online") {
-        await Promise.race([presence.withdraw("The gateway is restarting"), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        await Promise.race([
+          Promise.all([presence.withdraw("The gateway is restarting"), groups.withdraw()]),
+          new Promise((resolve) => setTimeout(resolve, 2_000)),
+        ]);
       }
       await outbox.stop();
       await transport.stop();

@@ -92,6 +92,18 @@ test("the room says what it is in disco: a persistent, non-anonymous, members-on
   for (const feature of [MUC, "muc_nonanonymous", "muc_persistent", "muc_membersonly", MAM]) assert.ok(features.includes(feature), feature);
   const items = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })));
   assert.equal(items.attrs.type, "result");
+  // The member list, which clients read to show a members-only room's people.
+  const members = await juliet.iq(
+    xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, xml("item", { affiliation: "member" }))),
+  );
+  assert.deepEqual(
+    members
+      .getChild("query")
+      ?.getChildren("item")
+      .map((item) => item.attrs.jid)
+      .sort(),
+    [emailJid(FRIAR), emailJid(NURSE), emailJid(ROMEO)].sort(),
+  );
 });
 
 test("joining shows the three participants by name, the user as owner (110), the mail as history, then the subject", async () => {
@@ -235,6 +247,28 @@ test("a self-ping (XEP-0410) says whether the client is still in the room", asyn
   assert.equal(inRoom.attrs.type, "result");
   const wrongNick = await juliet.iq(xml("iq", { type: "get", to: `${room}/Someone` }, xml("ping", { xmlns: "urn:xmpp:ping" })));
   assert.equal(wrongNick.attrs.type, "error");
+});
+
+test("a restart of the gateway tells joined clients (status 332); a self-ping afterwards says to join again, and the join works", async () => {
+  await world.h.stopGateway();
+  const shutdown = await juliet.waitFor(
+    (stanza) => stanza.name === "presence" && stanza.attrs.type === "unavailable" && stanza.attrs.from === `${room}/Juliet`,
+  );
+  assert.ok(
+    shutdown
+      .getChild("x", MUC_USER)
+      ?.getChildren("status")
+      .some((status) => status.attrs.code === "332"),
+  );
+  await world.h.startGateway();
+  const ping = await eventually(async () => {
+    const reply = await juliet.iq(xml("iq", { type: "get", to: `${room}/Juliet` }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    // While the component is still connecting, the server answers for it with other errors.
+    return reply.getChild("error")?.getChildElements()[0]?.name === "not-acceptable" && reply;
+  }, "the restarted gateway answering the self-ping with not-acceptable");
+  assert.equal(ping.attrs.type, "error");
+  const { subject } = await join(juliet, "Juliet", { maxstanzas: "0" });
+  assert.equal(subject.getChildText("subject"), "The wedding");
 });
 
 test("joining with a participant's nick is refused as a conflict; a room of someone else's thread is not found", async () => {

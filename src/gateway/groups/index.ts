@@ -17,6 +17,7 @@ import { registerRoomIqs } from "./room-disco.js";
 import { deliverToRoom } from "./room-in.js";
 import { onRoomMessage, type RoomOutDeps } from "./room-out.js";
 import { createRoomStore, type HistoryEntry, type Room } from "./room-store.js";
+import { occupantPresence } from "./stanzas.js";
 
 export { isRoomLocal };
 
@@ -30,6 +31,8 @@ export interface Groups {
   forget(user: BareJid): Promise<void>;
   /** The server's message that lists the component's privileges (XEP-0356). */
   updatePrivileges(message: Element): void;
+  /** The gateway stops: joined clients are told (status 332), so that they join again later. */
+  withdraw(): Promise<void>;
 }
 
 export interface GroupsOptions extends RoomOutDeps {
@@ -62,6 +65,13 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
   return {
     deliver: (message) => deliverToRoom(context, message),
     updatePrivileges: (message) => context.bookmarks.updatePrivileges(message),
+    async withdraw() {
+      for (const [, local, full, nick] of context.occupants.drain()) {
+        await gateway.send(
+          occupantPresence(context.roomJid(local), nick, full, { jid: full, affiliation: "owner", role: "none" }, { codes: [110, 332], unavailable: true }),
+        );
+      }
+    },
     async forget(user) {
       context.occupants.forget(user);
       await context.rooms.forget(user);

@@ -8,6 +8,8 @@ export interface Occupants {
   /** The joined resources of the user in the room, with their nicks. */
   of(user: string, local: string): Array<[full: string, nick: string]>;
   forget(user: string): void;
+  /** Everyone in every room, emptied: [user, room local part, full JID, nick]. */
+  drain(): Array<[user: string, local: string, full: string, nick: string]>;
 }
 
 export function createOccupants(): Occupants {
@@ -28,6 +30,15 @@ export function createOccupants(): Occupants {
     },
     nickOf: (user, local, full) => rooms.get(key(user, local))?.get(full),
     of: (user, local) => [...(rooms.get(key(user, local)) ?? new Map<string, string>())],
+    drain() {
+      const all: Array<[string, string, string, string]> = [];
+      for (const [name, room] of rooms) {
+        const bar = name.lastIndexOf("|");
+        for (const [full, nick] of room) all.push([name.slice(0, bar), name.slice(bar + 1), full, nick]);
+      }
+      rooms.clear();
+      return all;
+    },
     forget(user) {
       for (const name of rooms.keys()) if (name.startsWith(`${user}|`)) rooms.delete(name);
     },

@@ -8,6 +8,8 @@ import type { GroupContext } from "./context.js";
 import { mamForm, onMamQuery } from "./mam.js";
 import { MUC } from "./stanzas.js";
 
+const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
+
 const ROOM_FEATURES = [
   NS.discoInfo,
   NS.discoItems,
@@ -71,6 +73,27 @@ export function registerRoomIqs(router: Router, context: GroupContext): void {
       if (to.resource && context.occupants.nickOf(from.bare, to.local, from.full) !== to.resource) {
         throw gatewayError("not-acceptable", "You are not in this group chat (any more); join it again.");
       }
+    },
+    ["room"],
+  );
+  // The member list (XEP-0045 §9.5), which clients read to show a members-only room's people: the
+  // participants are members, the user the owner; nobody is admin or banned.
+  router.iq(
+    "get",
+    NS_MUC_ADMIN,
+    "query",
+    async ({ from, to, payload }) => {
+      const room = await roomOf(from.bare, to.local);
+      const affiliation = payload.getChild("item")?.attrs.affiliation;
+      const items =
+        affiliation === "member"
+          ? room.participants.map((participant) =>
+              xml("item", { affiliation: "member", jid: context.gateway.contacts.jidOf(participant.address), nick: participant.nick }),
+            )
+          : affiliation === "owner"
+            ? [xml("item", { affiliation: "owner", jid: from.bare })]
+            : [];
+      return xml("query", { xmlns: NS_MUC_ADMIN }, ...items);
     },
     ["room"],
   );
