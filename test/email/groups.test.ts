@@ -164,6 +164,21 @@ test("what the user writes in the room leaves as one reply to all, with the thre
   }
 });
 
+test("a correction, a reaction or a deletion in the room is refused, never sent as mail", async () => {
+  const before = world.relay.received.length;
+  for (const [id, child] of [
+    ["fix-1", xml("replace", { xmlns: "urn:xmpp:message-correct:0", id: "jul-1" })],
+    ["react-1", xml("reactions", { xmlns: "urn:xmpp:reactions:0", id: "jul-1" }, xml("reaction", {}, "👍"))],
+    ["retract-1", xml("retract", { xmlns: "urn:xmpp:message-retract:1", id: "jul-1" })],
+  ] as const) {
+    await juliet.send(xml("message", { to: room, type: "groupchat", id }, xml("body", {}, "Noon it is, I mean one."), child));
+    const refused = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === id);
+    assert.equal(refused.getChild("error")?.getChildElements()[0]?.name, "feature-not-implemented");
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(world.relay.received.length, before);
+});
+
 test("a later mail of the thread, answering the user's reply, lands in the same room", async () => {
   const reply = (await readMailbox(world, NURSE)).find((entry) => entry.mail.text?.includes("Noon it is."))!.mail;
   await smtpSend(

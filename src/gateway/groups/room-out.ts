@@ -10,6 +10,7 @@ import type { Outbox } from "../outbox.js";
 import type { PreferenceStore } from "../preferences.js";
 import type { RateLimiter } from "../rate-limit.js";
 import type { StanzaRequest } from "../router.js";
+import { FEATURE_NS } from "../message-features.js";
 import type { Turn } from "../sender-lanes.js";
 import type { GroupContext } from "./context.js";
 import { MUC, roomMessage } from "./stanzas.js";
@@ -46,6 +47,17 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
     throw gatewayError("registration-required", `Register with ${gateway.domain} before writing to its group chats.`);
   const room = await rooms.active(user, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+  // A mail cannot be changed or taken back once it left, and one per emoji would only be noise; the
+  // fallback bodies clients add to these must not leave as mail either (docs/groups.md).
+  const feature = [FEATURE_NS.correction, FEATURE_NS.reactions, FEATURE_NS.retraction].find((ns) =>
+    stanza.getChildElements().some((child) => child.attrs.xmlns === ns),
+  );
+  if (feature) {
+    throw gatewayError(
+      "feature-not-implemented",
+      "Corrections, reactions and deletions are not sent to a mail thread's group chat: what was sent stands. Write a new message instead.",
+    );
+  }
   if (body === null && attachments.length === 0) {
     if (stanza.getChild("subject")) throw gatewayError("forbidden", "The subject of this group chat is the mail thread's subject; it cannot be changed here.");
     return; // chat states and markers are not carried
