@@ -62,6 +62,11 @@ test("a new mail thread's room is bookmarked with autojoin where the server allo
     found = await bookmarks();
   }
   assert.deepEqual(found, [{ id: room, autojoin: "true", name: "Picnic", nick: "juliet" }]);
+  // Prosody's mod_bookmarks shows it to clients that still read the older private-XML bookmarks (XEP-0048).
+  const legacy = await juliet.iq(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:private" }, xml("storage", { xmlns: "storage:bookmarks" }))));
+  const conference = legacy.getChild("query")?.getChild("storage", "storage:bookmarks")?.getChild("conference");
+  assert.equal(conference?.attrs.jid, room);
+  assert.ok(["true", "1"].includes(conference?.attrs.autojoin ?? ""));
 
   const left = await juliet.iq(xml("iq", { type: "set", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/muc#owner" }, xml("destroy"))));
   assert.equal(left.attrs.type, "result", left.toString());

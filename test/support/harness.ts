@@ -158,8 +158,9 @@ function createServer(
     components,
     ...(fileShare && { fileShare }),
     ...(privileged && {
-      // pep and the pubsub iq permission: rooms go into the user's bookmarks (docs/groups.md).
-      modules: ["privilege", "pep"],
+      // pep, bookmarks (XEP-0402 with its #compat feature, which clients look for) and the pubsub iq
+      // permission: rooms go into the user's bookmarks (docs/groups.md).
+      modules: ["privilege", "pep", "bookmarks"],
       componentModules: ["privilege"],
       hostConfig: `privileged_entities = { ${components
         .map(
