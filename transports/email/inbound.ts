@@ -114,11 +114,8 @@ async function groupOf(
 ): Promise<{ key: string; participants: GroupParticipant[]; link: ThreadLink } | undefined> {
   if (!mail.messageId || !mail.from) return undefined;
   const own = new Set<string>([...mail.envelopeRecipients, ...(ownAddress ? [ownAddress] : [])]);
-  if (deps.hosted) {
-    for (const { address } of [...mail.to, ...mail.cc]) if ((await deps.hosted.ownerOf(address)) === user) own.add(address);
-  }
   if (own.has(mail.from.address)) return undefined;
-  const participants: GroupParticipant[] = [];
+  let participants: GroupParticipant[] = [];
   const add = (address: string, name: string | undefined, field: GroupParticipant["field"]): void => {
     if (own.has(address) || participants.some((known) => known.address === address)) return;
     participants.push({ address, field, ...(name && { name }) });
@@ -126,6 +123,16 @@ async function groupOf(
   add(mail.from.address, mail.from.name, "from");
   for (const { address, name } of mail.to) add(address, name, "to");
   for (const { address, name } of mail.cc) add(address, name, "cc");
+  // In hosted mode the user's own address may be any the user holds on the domain; it is looked up
+  // only when it could change the answer (a one-to-one mail costs no extra read).
+  const hostedDomain = deps.config.hosted?.domain;
+  if (deps.hosted && hostedDomain && participants.length >= 2) {
+    const mine = await Promise.all(
+      participants.map(async ({ address }) => address.endsWith(`@${hostedDomain}`) && (await deps.hosted!.ownerOf(address)) === user),
+    );
+    if (mine[0]) return undefined;
+    participants = participants.filter((_, i) => !mine[i]);
+  }
   const link: ThreadLink = { messageId: mail.messageId, references: mail.references, ...(mail.subject && { subject: mail.subject }) };
   const known = await deps.threads.groupOf(user, mail.references);
   if (!known && participants.length < 2) return undefined;

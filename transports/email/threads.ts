@@ -77,8 +77,10 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       return headersAfter(previous);
     },
     async groupOf(user, references) {
-      // Newest first: a branch of the thread that was made a group of its own stays in it.
-      for (const messageId of [...references].reverse().slice(0, MAX_REFERENCES)) {
+      // The mail it answers, then the thread's first: a mail of a group names one of them (a client
+      // that trims References keeps both). Two reads at most for every mail with References.
+      for (const messageId of new Set([references.at(-1), references[0]])) {
+        if (messageId === undefined) continue;
         const found = await table.get(key("group-mail", user, messageId));
         if (typeof found === "string") return found;
       }
