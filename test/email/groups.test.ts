@@ -264,6 +264,34 @@ test("a self-ping (XEP-0410) says whether the client is still in the room", asyn
   assert.equal(wrongNick.attrs.type, "error");
 });
 
+test("a mail of the thread that answers only the user lands in the room, and the user's next message still reaches everyone in it", async () => {
+  await smtpSend(
+    world,
+    ROMEO,
+    [JULIET],
+    mail(
+      {
+        From: "Romeo Montague <romeo@montague.test>",
+        To: JULIET,
+        Subject: "Re: The wedding",
+        "Message-ID": "<just-you@montague.test>",
+        "In-Reply-To": "<away-3@montague.test>",
+        References: `${firstMessageId} <away-3@montague.test>`,
+      },
+      "Between us: bring the ring.",
+    ),
+  );
+  await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "Between us: bring the ring.", 15_000);
+  const before = world.relay.received.length;
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "jul-2" }, xml("body", {}, "I will.")));
+  const relayed = await world.relay.waitForMail(before + 1);
+  assert.deepEqual([...relayed.to].sort(), [FRIAR, NURSE, ROMEO]);
+  const raw = relayed.raw.toString("latin1");
+  assert.match(raw, /^To: Romeo|^To: romeo@montague\.test/m, "To: the one who wrote");
+  assert.match(raw, /^In-Reply-To: <just-you@montague\.test>\r?$/m);
+  assert.match(raw, /^Cc: .*nurse@capulet\.test/m);
+});
+
 test("a restart of the gateway tells joined clients (status 332); a self-ping afterwards says to join again, and the join works", async () => {
   await world.h.stopGateway();
   const shutdown = await juliet.waitFor(

@@ -65,7 +65,11 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
   if ((body ?? "").length > limits.maxBodyChars) {
     throw gatewayError("not-acceptable", `This message is ${(body ?? "").length} characters long; this gateway carries at most ${limits.maxBodyChars}.`);
   }
-  const { to: recipients, cc } = room.recipients;
+  // To whom the latest mail names as its sender and To, Cc the rest of the room: a message in the
+  // room reaches everyone the user sees in it, even after a mail that answered only some of them.
+  const recipients = room.recipients.to;
+  const cc = [...room.recipients.cc];
+  for (const { address } of room.participants) if (!recipients.includes(address) && !cc.includes(address)) cc.push(address);
   const peer = recipients[0] ?? cc[0];
   if (!peer) throw gatewayError("item-not-found", "This group chat has nobody to write to.");
   // As for one-to-one messages: the key comes from the sender and stanza id, so a message handled

@@ -17,7 +17,7 @@ export interface Room {
   key: string;
   subject: string;
   participants: RoomParticipant[];
-  /** Who the user's next message goes to: the latest message's sender and recipients. */
+  /** Who the latest message named: its sender and To (the To of the user's next message) and its Cc. */
   recipients: { to: string[]; cc: string[] };
   createdAt: number;
   /** Random, begins every archive id of the room: a room made again after an unregistration does
