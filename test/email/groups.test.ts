@@ -255,6 +255,15 @@ test("a client offline for three mails gets all three through MAM after joining 
   assert.equal(forwarded.attrs.xmlns, "jabber:client", "XEP-0297: the forwarded message is in the client namespace");
   const unknown = await juliet.iq(xml("iq", { type: "set", to: room }, xml("query", { xmlns: MAM }, xml("set", { xmlns: RSM }, xml("after", {}, "nonsense")))));
   assert.equal(unknown.attrs.type, "error");
+  // Counted with the one-to-one messages: the five mails of the thread so far.
+  const metrics = await (await fetch(`http://127.0.0.1:${world.h.gateway.httpPort}/metrics`)).text();
+  const delivered = metrics
+    .split("\n")
+    .find(
+      (line) =>
+        line.startsWith("switchboard_messages_total{") && ['transport="email"', 'direction="in"', 'result="delivered"'].every((label) => line.includes(label)),
+    );
+  assert.equal(Number(delivered?.split(" ").pop()), 5, delivered);
 });
 
 test("a self-ping (XEP-0410) says whether the client is still in the room", async () => {

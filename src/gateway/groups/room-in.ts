@@ -28,10 +28,20 @@ export async function deliverToRoom(context: GroupContext, message: InboundMessa
   const filtered = await context.filter(user, message.peer);
   if (filtered) {
     gateway.log.info({ user, sourceId: message.sourceId, reason: filtered }, "group message kept out by the user's policy");
+    gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "filtered" });
     return { duplicate: false, filtered, delivered: Promise.resolve() };
   }
   const local = roomLocalOf(user, message.group.key);
-  return context.perRoom.run(`${user}|${local}`, () => take(context, user, local, message));
+  const delivery = await context.perRoom.run(`${user}|${local}`, () => take(context, user, local, message));
+  // Counted with the one-to-one messages (switchboard_messages_total), by the same outcomes.
+  const count = (result: string): void => gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result });
+  if (delivery.filtered || delivery.duplicate) count(delivery.filtered ? "filtered" : "duplicate");
+  else
+    void delivery.delivered.then(
+      () => count("delivered"),
+      () => undefined,
+    );
+  return delivery;
 }
 
 async function take(
