@@ -323,6 +323,22 @@ test("a restart of the gateway tells joined clients (status 332); a self-ping af
   assert.equal(subject.getChildText("subject"), "The wedding");
 });
 
+test("a join from a resource that is already in (a client that reconnected) gets the whole join again; a plain presence only its own", async () => {
+  const again = await join(juliet, "Juliet", { maxstanzas: "1" });
+  assert.equal(again.presences.filter((presence) => presence.attrs.from !== `${room}/Juliet`).length, 3);
+  assert.equal(again.messages.length, 1);
+  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("show", {}, "away")));
+  const self = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.from === `${room}/Juliet` && !stanza.attrs.type);
+  assert.ok(
+    self
+      .getChild("x", MUC_USER)
+      ?.getChildren("status")
+      .some((status) => status.attrs.code === "110"),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && stanza.attrs.from?.startsWith(`${room}/`)).length, 0, "no occupant list again");
+});
+
 test("joining with a participant's nick is refused as a conflict; a room of someone else's thread is not found", async () => {
   await juliet.send(xml("presence", { to: `${room}/Nurse` }, xml("x", { xmlns: MUC })));
   const refused = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${room}/Nurse`);

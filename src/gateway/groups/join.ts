@@ -56,7 +56,9 @@ async function handle(context: GroupContext, { stanza, from, to }: StanzaRequest
   const roomJid = context.roomJid(to.local);
   const self = { jid: from.full, affiliation: "owner", role: "moderator" } as const;
   const before = occupants.nickOf(user, to.local, from.full);
-  if (before !== undefined) {
+  // A presence with <x xmlns='…muc'/> is a join, even from a resource we think is in (a client that
+  // lost its connection without the server telling us): it gets the whole join again.
+  if (before !== undefined && !stanza.getChild("x", MUC.muc)) {
     // Already in: a status change, or a new nick (§7.6), told as the old nick leaving.
     if (before !== nick) {
       await gateway.send(occupantPresence(roomJid, before, from.full, self, { codes: [110, 303], unavailable: true, newNick: nick }));
