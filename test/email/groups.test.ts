@@ -301,6 +301,48 @@ test("a mail of the thread that answers only the user lands in the room, and the
   assert.match(raw, /^Cc: .*nurse@capulet\.test/m);
 });
 
+test("with the policy 'only mail from addresses I wrote to', a stranger's thread makes no room, but the mail of a room the user has comes in", async () => {
+  const command = async (text: string): Promise<void> => {
+    await juliet.send(xml("message", { to: EMAIL, type: "chat" }, xml("body", {}, text)));
+    await juliet.waitFor(
+      (stanza) => stanza.name === "message" && stanza.attrs.from === EMAIL && /Which mail to forward/.test(stanza.getChildText("body") ?? ""),
+    );
+  };
+  await command("set spam=known");
+  try {
+    await smtpSend(
+      world,
+      "stranger@rosaline.test",
+      [JULIET, FRIAR],
+      mail(
+        { From: "stranger@rosaline.test", To: `${JULIET}, ${FRIAR}`, Subject: "Hello both", "Message-ID": "<stranger-group@rosaline.test>" },
+        "Who are you?",
+      ),
+    );
+    await smtpSend(
+      world,
+      NURSE,
+      [JULIET, ROMEO, FRIAR],
+      mail(
+        {
+          From: "Nurse <nurse@capulet.test>",
+          To: `${JULIET}, ${ROMEO}, ${FRIAR}`,
+          Subject: "Re: The wedding",
+          "Message-ID": "<nurse-2@capulet.test>",
+          References: `${firstMessageId} <nurse-1@capulet.test>`,
+        },
+        "The ladder is ready.",
+      ),
+    );
+    await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "The ladder is ready.", 15_000);
+    const stranger = (await readMailbox(world, JULIET)).find((entry) => entry.mail.messageId === "<stranger-group@rosaline.test>");
+    assert.equal(stranger?.flags.has("\\Seen"), false, "the stranger's mail stays unread");
+    assert.equal(juliet.received.filter(isInvitation).length, 0, "no room for the stranger's thread");
+  } finally {
+    await command("set spam=all");
+  }
+});
+
 test("a restart of the gateway tells joined clients (status 332); a self-ping afterwards says to join again, and the join works", async () => {
   await world.h.stopGateway();
   const shutdown = await juliet.waitFor(

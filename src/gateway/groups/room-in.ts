@@ -25,13 +25,14 @@ export async function deliverToRoom(context: GroupContext, message: InboundMessa
   if (!(await gateway.registrations.isRegistered(user))) {
     throw gatewayError("registration-required", `${user} is not registered with ${gateway.domain}; the message was not delivered.`, "not-registered");
   }
-  const filtered = await context.filter(user, message.peer);
+  const local = roomLocalOf(user, message.group.key);
+  // The user's policy decides whether a conversation starts; once its room exists, its mail comes in.
+  const filtered = (await context.rooms.get(user, local)) ? undefined : await context.filter(user, message.peer);
   if (filtered) {
     gateway.log.info({ user, sourceId: message.sourceId, reason: filtered }, "group message kept out by the user's policy");
     gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "filtered" });
     return { duplicate: false, filtered, delivered: Promise.resolve() };
   }
-  const local = roomLocalOf(user, message.group.key);
   const delivery = await context.perRoom.run(`${user}|${local}`, () => take(context, user, local, message));
   // Counted with the one-to-one messages (switchboard_messages_total), by the same outcomes.
   const count = (result: string): void => gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result });
