@@ -8,10 +8,13 @@ import { join } from "node:path";
 import { TestClient, xml } from "../support/xmpp-client.js";
 
 const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
+// SWITCHBOARD_CLI names an installed `switchboard` command instead (.ci/package runs this test
+// against the packed tarball installed into a prefix, on Node 20 and on Node 24).
+const [command, ...prefix] = process.env.SWITCHBOARD_CLI ? [process.env.SWITCHBOARD_CLI] : ["node", CLI];
 
 test("`switchboard trial` brings up Prosody and the gateway; a client finds both transports; Ctrl-C stops everything", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-trial-"));
-  const child = spawn("node", [CLI, "trial", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command!, [...prefix, "trial", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.resume();
