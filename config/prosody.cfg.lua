@@ -21,6 +21,9 @@ Component "sms.example.org"
 --       ["email.example.org"] = { roster = "both"; message = "outgoing" };
 --       ["sms.example.org"] = { roster = "both"; message = "outgoing" };
 --   }
+-- To also bookmark a mail thread's group chat for its user (XEP-0402, docs/groups.md), give the
+-- e-mail transport  iq = { ["http://jabber.org/protocol/pubsub"] = "set" }  in its entry and load
+-- "pep" and "bookmarks" on the VirtualHost.
 
 -- Prosody lists components that are subdomains of a VirtualHost in that host's service
 -- discovery by itself, so clients find the transports without further set-up.
