@@ -10,7 +10,7 @@ import type { PageQuery } from "./room-store.js";
 import { MUC, roomMessage } from "./stanzas.js";
 
 const DEFAULT_MAX = 50;
-const MAX_MAX = 250;
+const MAX_MAX = 100;
 
 export async function onMamQuery(context: GroupContext, { payload, from, to }: IqRequest): Promise<Element> {
   const { gateway, rooms } = context;
