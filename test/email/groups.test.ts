@@ -273,6 +273,53 @@ test("a self-ping (XEP-0410) says whether the client is still in the room", asyn
   assert.equal(wrongNick.attrs.type, "error");
 });
 
+test("a mail of the thread with an attachment arrives in the room as a link the gateway serves (OOB and in the body)", async () => {
+  const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
+  await smtpSend(
+    world,
+    FRIAR,
+    [JULIET, ROMEO, NURSE],
+    [
+      "From: Friar Laurence <laurence@friary.test>",
+      `To: ${JULIET}, ${ROMEO}, ${NURSE}`,
+      "Subject: Re: The wedding",
+      "Message-ID: <vial@friary.test>",
+      `References: ${firstMessageId} <away-3@montague.test>`,
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="XYZ"',
+      "",
+      "--XYZ",
+      "Content-Type: text/plain; charset=utf-8",
+      "",
+      "Take this vial.",
+      "--XYZ",
+      "Content-Type: image/png",
+      'Content-Disposition: attachment; filename="vial.png"',
+      "Content-Transfer-Encoding: base64",
+      "",
+      png.toString("base64"),
+      "--XYZ--",
+      "",
+    ].join("\n"),
+  );
+  const message = await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && /Take this vial\./.test(stanza.getChildText("body") ?? ""), 15_000);
+  assert.equal(message.attrs.from, `${room}/Friar Laurence`);
+  const url = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
+  assert.ok((message.getChildText("body") ?? "").includes(url) && url !== "");
+  const response = await fetch(url);
+  assert.equal(response.status, 200);
+  assert.deepEqual(Buffer.from(await response.arrayBuffer()), png);
+  // And a file the user sends to the room goes along with the mail to all.
+  await juliet.send(
+    xml("message", { to: room, type: "groupchat", id: "jul-file" }, xml("body", {}, url), xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, url))),
+  );
+  const sent = await eventually(
+    async () => (await readMailbox(world, NURSE)).find((entry) => entry.mail.attachments.some((attachment) => attachment.content.equals(png)))?.mail,
+    "the file attached to the mail in the Nurse's mailbox",
+  );
+  assert.equal(sent.subject, "Re: The wedding");
+});
+
 test("a mail of the thread that answers only the user lands in the room, and the user's next message still reaches everyone in it", async () => {
   await smtpSend(
     world,
