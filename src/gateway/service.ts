@@ -185,9 +185,28 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
   });
 
+  const groups = registerGroups(router, {
+    gateway,
+    table,
+    outbox,
+    preferences,
+    rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
+    turnOf: (stanza) => turns.get(stanza),
+    historyLimit: () => config.limits.roomHistory,
+    request: (iq) => link.request(iq),
+    async filter(user, peer) {
+      if (!transport.filterIncoming) return undefined;
+      const options = transportOptions(transport.preferences, (await preferences.get(user)).options);
+      return transport.filterIncoming({ peer, preferences: options, wroteTo: async () => Boolean((await gateway.contacts.get(user, peer))?.wrote) });
+    },
+  });
+  const deliver = (message: InboundMessage): Promise<Delivery> =>
+    message.group ? groups.deliver({ ...message, group: message.group }) : inbox.deliver(message);
+
   const commands: CommandSet = {
     commands: [
       ...userCommands({ gateway, accounts, preferences, addToRoster: (user, address, name) => roster.add(user, address, name) }),
+      ...groups.commands,
       ...adminCommands({ gateway, accounts, outbox, metrics, rootLog: options.log }),
     ],
     async caller(user: BareJid) {
@@ -223,24 +242,6 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       await gateway.send(xml("message", { type: "chat", from: domain, to: from.full, id: randomUUID() }, xml("body", {}, answer)));
     },
   });
-
-  const groups = registerGroups(router, {
-    gateway,
-    table,
-    outbox,
-    preferences,
-    rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
-    turnOf: (stanza) => turns.get(stanza),
-    historyLimit: () => config.limits.roomHistory,
-    request: (iq) => link.request(iq),
-    async filter(user, peer) {
-      if (!transport.filterIncoming) return undefined;
-      const options = transportOptions(transport.preferences, (await preferences.get(user)).options);
-      return transport.filterIncoming({ peer, preferences: options, wroteTo: async () => Boolean((await gateway.contacts.get(user, peer))?.wrote) });
-    },
-  });
-  const deliver = (message: InboundMessage): Promise<Delivery> =>
-    message.group ? groups.deliver({ ...message, group: message.group }) : inbox.deliver(message);
 
   // Stanzas from one sender are handled in order (a message's checks alongside the sender's earlier
   // messages, its insert after theirs: see sender-lanes.ts); different senders in parallel. Messages

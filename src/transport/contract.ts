@@ -175,6 +175,10 @@ export interface Capabilities {
   /** The network shows typing (XEP-0085 chat states) to the other side. Unset: false; chat states
    *  sent to a network without them are dropped without a word, never sent as text. */
   chatStates?: boolean;
+  /** The transport sends one message to several people (OutboundMessage.group) and marks messages of
+   *  conversations with several people (InboundMessage.group): the core hosts group chats for it and
+   *  offers users to start one (docs/groups.md). Unset: false. */
+  groups?: boolean;
   /** The longest body one message carries; longer ones are split or cut by the transport. */
   maxBodyChars?: number;
   /** Spend caps the operator set: messages a user may send in a day. */

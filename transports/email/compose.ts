@@ -22,8 +22,12 @@ export function messageIdOf(message: Pick<OutboundMessage, "id">, domain: string
 export function composeMail(input: ComposeInput): Mail.Options {
   const { message, from, reply } = input;
   const text = [message.body, ...input.linked.filter((url) => !message.body.includes(url))].filter(Boolean).join("\n\n");
-  const answered = reply.subject ?? message.group?.subject;
-  const subject = message.subject?.trim() || (answered ? (/^re:/i.test(answered) ? answered : `Re: ${answered}`) : input.defaultSubject);
+  // A reply takes "Re:" and the subject of the mail it answers; the first mail of a group the user
+  // started has the group's own subject.
+  const subject =
+    message.subject?.trim() ||
+    (reply.subject ? (/^re:/i.test(reply.subject) ? reply.subject : `Re: ${reply.subject}`) : message.group?.subject) ||
+    input.defaultSubject;
   // A message to a group is a reply to all: everyone the thread's latest mail named, but the user.
   const to = message.group ? message.group.to : [message.peer];
   const cc = message.group?.cc ?? [];

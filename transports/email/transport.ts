@@ -106,6 +106,8 @@ export function createEmailTransport(config: EmailConfig, log: Logger): Transpor
       corrections: "new-message",
       reactions: "none",
       retractions: "none",
+      // A mail to several people is one mail; a thread with several people is a group chat (docs/groups.md).
+      groups: true,
     },
     preferences: [SENDER_POLICY],
     async filterIncoming({ preferences, wroteTo }) {

@@ -7,7 +7,9 @@ import type { BareJid } from "../../xmpp/jid.js";
 import type { Gateway } from "../gateway.js";
 import type { Element } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
+import type { Command } from "../commands/command.js";
 import { createBookmarks } from "./bookmarks.js";
+import { newGroupCommand } from "./new-group.js";
 import type { GroupContext } from "./context.js";
 import { onRoomPresence } from "./join.js";
 import { registerLeave } from "./leave.js";
@@ -33,6 +35,8 @@ export interface Groups {
   updatePrivileges(message: Element): void;
   /** The gateway stops: joined clients are told (status 332), so that they join again later. */
   withdraw(): Promise<void>;
+  /** The user commands of group chats (starting one), for a transport that carries them. */
+  readonly commands: Command[];
 }
 
 export interface GroupsOptions extends RoomOutDeps {
@@ -64,6 +68,7 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
   registerLeave(router, context);
   return {
     deliver: (message) => deliverToRoom(context, message),
+    commands: gateway.transport.capabilities.groups ? [newGroupCommand(context)] : [],
     updatePrivileges: (message) => context.bookmarks.updatePrivileges(message),
     async withdraw() {
       for (const [, local, full, nick] of context.occupants.drain()) {
