@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { openIntakeJournal, type IntakeJournal } from "../src/gateway/intake-journal.js";
-import { openLedgerIntake } from "../src/gateway/intake-ledger.js";
+import { openIntakeJournal, type IntakeJournal } from "../src/gateway/delivery/intake-journal.js";
+import { openLedgerIntake } from "../src/gateway/delivery/intake-ledger.js";
 import { openStore } from "../src/store/store.js";
 import { xml } from "../src/xmpp/xml.js";
 

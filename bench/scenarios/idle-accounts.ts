@@ -16,7 +16,7 @@ import { waitForSessions } from "./email-to-xmpp.js";
 /** Registrations at once: enough to overlap the IMAP and SMTP checks, few enough to stay polite. */
 const REGISTERING = 10;
 /** The gateway takes 30 registrations a minute in all (ATTEMPTS_PER_MINUTE in
- *  src/gateway/accounts.ts, not configurable), so 500 would take 17 minutes at that pace. That limit
+ *  src/gateway/state/accounts.ts, not configurable), so 500 would take 17 minutes at that pace. That limit
  *  lives in memory: the bench registers a batch below it per gateway process and restarts the
  *  gateway between batches. Every registration still goes through XMPP and the real checks. */
 const PER_PROCESS = 25;

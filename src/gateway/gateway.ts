@@ -4,9 +4,9 @@ import type { Config } from "../config/schema.js";
 import type { Metrics } from "../metrics.js";
 import type { Transport } from "../transport/contract.js";
 import type { Element } from "../xmpp/xml.js";
-import type { Access } from "./access.js";
-import type { Contacts } from "./contacts.js";
-import type { Registrations } from "./registrations.js";
+import type { Access } from "./state/access.js";
+import type { Contacts } from "./state/contacts.js";
+import type { Registrations } from "./state/registrations.js";
 
 export interface Gateway {
   domain: string;

@@ -10,3 +10,4 @@ export * from "./net-guard.js";
 export { createKeyedQueue, type KeyedQueue } from "./keyed-queue.js";
 export { readBoundedBody } from "./body.js";
 export { recordAfterSend } from "./after-send.js";
+export { createRateLimiter, type RateLimiter } from "./rate-limit.js";

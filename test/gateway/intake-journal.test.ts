@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { openIntakeJournal, type IntakeJournal } from "../../src/gateway/intake-journal.js";
-import { openLedgerIntake } from "../../src/gateway/intake-ledger.js";
+import { openIntakeJournal, type IntakeJournal } from "../../src/gateway/delivery/intake-journal.js";
+import { openLedgerIntake } from "../../src/gateway/delivery/intake-ledger.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import { xml } from "../../src/xmpp/xml.js";
 
@@ -95,7 +95,7 @@ test(
     const child = `
     import { pino } from "pino";
     import { openStore } from "${join(here, "../../src/store/store.js")}";
-    import { openLedgerIntake } from "${join(here, "../../src/gateway/intake-ledger.js")}";
+    import { openLedgerIntake } from "${join(here, "../../src/gateway/delivery/intake-ledger.js")}";
     import { xml } from "${join(here, "../../src/xmpp/xml.js")}";
     const store = await openStore("sqlite://${file}", pino({ level: "silent" }));
     const intake = openLedgerIntake(store.ledger.forTransport("test"), pino({ level: "silent" }));

@@ -2,7 +2,7 @@
 // sender policy is read as the e-mail transport's setting of the same meaning.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createPreferences, transportOptions } from "../../src/gateway/preferences.js";
+import { createPreferences, transportOptions } from "../../src/gateway/state/preferences.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import { memoryTable } from "../support/memory-table.js";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { featureText, quote } from "../../src/gateway/feature-texts.js";
-import { parseReactionText, quotes } from "../../src/gateway/reaction-text.js";
+import { featureText, quote } from "../../src/gateway/features/feature-texts.js";
+import { parseReactionText, quotes } from "../../src/gateway/features/reaction-text.js";
 
 test("iMessage's tapbacks as SMS become their emoji and the text they quote", () => {
   const cases: Array<[string, string]> = [

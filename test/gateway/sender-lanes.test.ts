@@ -2,7 +2,7 @@
 // any other stanza of the sender waits for everything before it, and everything after waits for it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createSenderLanes } from "../../src/gateway/sender-lanes.js";
+import { createSenderLanes } from "../../src/gateway/delivery/sender-lanes.js";
 
 const later = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

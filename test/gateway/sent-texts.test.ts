@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { carriesContent } from "../../src/gateway/message-features.js";
-import { createSentTexts } from "../../src/gateway/sent-texts.js";
+import { carriesContent } from "../../src/gateway/features/message-features.js";
+import { createSentTexts } from "../../src/gateway/state/sent-texts.js";
 import { xml } from "../../src/xmpp/xml.js";
 import { memoryTable } from "../support/memory-table.js";
 

@@ -4,12 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayError } from "../../src/errors.js";
-import { createAccess } from "../../src/gateway/access.js";
-import { createAccounts } from "../../src/gateway/accounts.js";
-import type { CommandForm } from "../../src/gateway/commands/command.js";
-import { serviceAdminCommands } from "../../src/gateway/commands/service-admin.js";
+import { createAccess } from "../../src/gateway/state/access.js";
+import { createAccounts } from "../../src/gateway/state/accounts.js";
+import type { CommandForm } from "../../src/gateway/handlers/commands/command.js";
+import { serviceAdminCommands } from "../../src/gateway/handlers/commands/service-admin.js";
 import type { Gateway } from "../../src/gateway/gateway.js";
-import { createRegistrations } from "../../src/gateway/registrations.js";
+import { createRegistrations } from "../../src/gateway/state/registrations.js";
 import { createLogger } from "../../src/log.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import type { BareJid } from "../../src/xmpp/jid.js";

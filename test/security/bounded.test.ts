@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { startHarness, GATEWAY, type Harness } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { errorText, xml, type TestClient } from "../support/xmpp-client.js";
-import { MAX_SESSIONS_PER_USER } from "../../src/gateway/commands/adhoc.js";
+import { MAX_SESSIONS_PER_USER } from "../../src/gateway/handlers/commands/adhoc.js";
 
 let h: Harness;
 let juliet: TestClient;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createRegistrations } from "../../src/gateway/registrations.js";
+import { createRegistrations } from "../../src/gateway/state/registrations.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 import { memoryTable } from "../support/memory-table.js";

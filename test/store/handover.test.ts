@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSwitchboard, type Switchboard } from "../../src/app.js";
 import { configSchema } from "../../src/config/schema.js";
-import { openIntakeJournal } from "../../src/gateway/intake-journal.js";
+import { openIntakeJournal } from "../../src/gateway/delivery/intake-journal.js";
 import { createLogger } from "../../src/log.js";
 import { LocalProsody } from "../../src/trial/prosody.js";
 import { DOMAIN, GATEWAY, PASSWORD, SECRET } from "../support/harness.js";

@@ -7,7 +7,7 @@ import { createLogger } from "../../src/log.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import { openStore } from "../../src/store/store.js";
 import { scratchStoreUri, STORE_KIND, storedText } from "../support/postgres.js";
-import { createRegistrations } from "../../src/gateway/registrations.js";
+import { createRegistrations } from "../../src/gateway/state/registrations.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 
 const log = createLogger("silent");

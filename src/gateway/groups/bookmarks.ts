@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { xml, type Element } from "../../xmpp/xml.js";
 import { NS } from "../gateway.js";
-import { privilegeOf } from "../roster.js";
+import { privilegeOf } from "../handlers/roster.js";
 
 const NS_PRIVILEGE = "urn:xmpp:privilege:2";
 const NS_PUBSUB = "http://jabber.org/protocol/pubsub";

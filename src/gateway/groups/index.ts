@@ -7,7 +7,7 @@ import type { BareJid } from "../../xmpp/jid.js";
 import type { Gateway } from "../gateway.js";
 import type { Element } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
-import type { Command } from "../commands/command.js";
+import type { Command } from "../handlers/commands/command.js";
 import { createBookmarks } from "./bookmarks.js";
 import { newGroupCommand } from "./new-group.js";
 import type { GroupContext } from "./context.js";

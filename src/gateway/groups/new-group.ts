@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { gatewayError } from "../../errors.js";
 import type { BareJid } from "../../xmpp/jid.js";
-import { keyValues, type Command } from "../commands/command.js";
+import { keyValues, type Command } from "../handlers/commands/command.js";
 import type { GroupContext } from "./context.js";
 import { uniqueNick } from "./nicks.js";
 import { roomLocalOf } from "./room-id.js";

@@ -6,12 +6,12 @@ import { gatewayError } from "../../errors.js";
 import type { Attachment } from "../../transport/contract.js";
 import type { Element } from "../../xmpp/xml.js";
 import { NS } from "../gateway.js";
-import type { Outbox } from "../outbox.js";
-import type { PreferenceStore } from "../preferences.js";
-import type { RateLimiter } from "../rate-limit.js";
+import type { Outbox } from "../delivery/outbox.js";
+import type { PreferenceStore } from "../state/preferences.js";
+import type { RateLimiter } from "../../transport/rate-limit.js";
 import type { StanzaRequest } from "../router.js";
-import { FEATURE_NS } from "../message-features.js";
-import type { Turn } from "../sender-lanes.js";
+import { FEATURE_NS } from "../features/message-features.js";
+import type { Turn } from "../delivery/sender-lanes.js";
 import type { GroupContext } from "./context.js";
 import { MUC, roomMessage } from "./stanzas.js";
 

@@ -1,0 +1,218 @@
+// Messages from a transport into XMPP. Stored before the transport may acknowledge its source,
+// sent to the user's bare JID (the server stores it while they are offline), and marked done only
+// once the server has it. A source id seen before is not delivered twice.
+import { createHash } from "node:crypto";
+import { gatewayError } from "../../errors.js";
+import type { TransportLedger } from "../../store/ledger/ledger.js";
+import type { Delivery, InboundMessage } from "../../transport/contract.js";
+import type { DeliveryJournal } from "./delivery-journal.js";
+import { createKeyedQueue } from "../../transport/keyed-queue.js";
+import type { BareJid } from "../../xmpp/jid.js";
+import { StanzaRefusedError } from "../../xmpp/link.js";
+import { xml, xmlText, type Element } from "../../xmpp/xml.js";
+import type { Gateway } from "../gateway.js";
+import { NS } from "../gateway.js";
+import { withoutCorrectionMarker } from "../features/feature-texts.js";
+import { FEATURE_NS } from "../features/message-features.js";
+import { parseReactionText, quotes as quotesText } from "../features/reaction-text.js";
+import { EXCERPT_CHARS, type SentText } from "../state/sent-texts.js";
+
+export interface InboundRecord {
+  sourceId: string;
+  peer: string;
+  thread?: string;
+  /** Only where the transport sends reactions as text, which quote the message: its user and the
+   *  start of its text. */
+  user?: string;
+  excerpt?: string;
+}
+
+/** takenAt: when the gateway took it in (ms), for the delivery-latency histogram; reaction: the
+ *  text is a phone's reaction to the user's message known by `id` (XEP-0444). */
+type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string; takenAt?: number; reaction?: { id: string; emoji: string } };
+
+const SEEN_TTL_MS = 90 * 24 * 3_600_000;
+const RESUME_PAGE = 500;
+const STANZA_ID_PREFIX = "sb-";
+/** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
+const DELAY_AFTER_MS = 60_000;
+
+export interface Inbox {
+  deliver(message: InboundMessage): Promise<Delivery>;
+  /** Send again what an earlier run stored but never saw confirmed. */
+  resume(): Promise<number>;
+  /** Waits (at most `timeoutMs`) for messages sent but not yet confirmed by the server. */
+  settle(timeoutMs: number): Promise<void>;
+  /** What the gateway knows of a message it delivered under this stanza id (for replies). */
+  record(stanzaId: string): Promise<InboundRecord | undefined>;
+}
+
+export interface InboxHooks {
+  /** A reason to keep this message out of XMPP (the user's policy), or nothing. */
+  filter(user: BareJid, peer: string): Promise<string | undefined>;
+  /** The user hears from this address for the first time. */
+  newContact(user: BareJid, peer: string, nick?: string): Promise<void>;
+  /** The user's recent messages to this address, newest first: what a phone's reaction text quotes. */
+  sentTo?(user: BareJid, peer: string): Promise<SentText[]>;
+}
+
+export function createInbox(
+  gateway: Gateway,
+  /** Waiting messages, and the ids of delivered ones (whose record serves replies). */
+  ledger: TransportLedger,
+  hooks: InboxHooks,
+  journal?: DeliveryJournal,
+): Inbox {
+  const { registrations, contacts, log, limits, domain, metrics, transport } = gateway;
+  const count = (result: string): void => metrics.messages.inc({ transport: transport.name, direction: "in", result });
+  const inFlight = new Map<string, Promise<void>>();
+  // A reaction sent as text quotes the message it is about, which may be one the user received.
+  const quotes = transport.capabilities.reactions === "text";
+  // Deliveries of the same source id run one after the other, so a second one sees the first.
+  const intake = createKeyedQueue();
+
+  const send = (key: string, stored: StoredInbound, alreadyConfirmed = false): Promise<void> => {
+    const running = inFlight.get(key);
+    if (running) return running;
+    const done = (async () => {
+      if (!alreadyConfirmed) {
+        try {
+          await gateway.send(buildStanza(stored));
+        } catch (error) {
+          if (!(error instanceof StanzaRefusedError)) throw error;
+          // Sending it again would only close the stream again: it is kept as a dead letter
+          // (the link already logged it and the user is told), and its source is let go.
+          count("refused");
+          await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
+          return;
+        }
+        journal?.confirmed(key);
+        if (stored.takenAt) metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
+      }
+      // Waiting row out, delivered id in: one transaction.
+      const record: InboundRecord = {
+        sourceId: stored.sourceId,
+        peer: stored.peer,
+        ...(stored.thread && { thread: stored.thread }),
+        ...(quotes && { user: stored.user, excerpt: stored.body.slice(0, EXCERPT_CHARS) }),
+      };
+      await ledger.inboxDone(key, stored.user, record, Date.now() + SEEN_TTL_MS);
+      count("delivered");
+    })();
+    inFlight.set(key, done);
+    void done.finally(() => inFlight.delete(key)).catch(() => undefined);
+    return done;
+  };
+
+  const buildStanza = (message: StoredInbound): Element => {
+    const body = xmlText(message.body, limits.maxBodyChars);
+    const links = (message.attachments ?? []).map((attachment) => attachment.url).filter((url) => !body.includes(url));
+    // The URL in the body is the fallback for clients that do not show OOB attachments.
+    const fullBody = [body, ...links].filter(Boolean).join("\n");
+    const sentAt = message.sentAt ? new Date(message.sentAt) : undefined;
+    return xml(
+      "message",
+      { type: "chat", from: contacts.jidOf(message.peer), to: message.user, id: message.stanzaId },
+      message.subject ? xml("subject", {}, xmlText(message.subject, limits.maxSubjectChars)) : null,
+      xml("body", {}, fullBody),
+      message.thread ? xml("thread", {}, xmlText(message.thread, 256)) : null,
+      message.nick ? xml("nick", { xmlns: NS.nick }, xmlText(message.nick, 200)) : null,
+      ...(message.attachments ?? []).map((attachment) =>
+        xml("x", { xmlns: NS.oob }, xml("url", {}, attachment.url), attachment.name ? xml("desc", {}, xmlText(attachment.name, 500)) : null),
+      ),
+      sentAt && Date.now() - sentAt.getTime() > DELAY_AFTER_MS ? xml("delay", { xmlns: NS.delay, from: domain, stamp: sentAt.toISOString() }) : null,
+      // The body (the phone's text) is the fallback for clients without reactions (XEP-0428).
+      message.reaction ? xml("reactions", { xmlns: FEATURE_NS.reactions, id: message.reaction.id }, xml("reaction", {}, message.reaction.emoji)) : null,
+      message.reaction ? xml("fallback", { xmlns: FEATURE_NS.fallback, for: FEATURE_NS.reactions }) : null,
+      xml("markable", { xmlns: "urn:xmpp:chat-markers:0" }),
+      // The same id on every copy: if a crash makes us send a message twice, clients that
+      // de-duplicate by XEP-0359 ids show it once.
+      xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: message.stanzaId }),
+    );
+  };
+
+  return {
+    async deliver(message) {
+      const user = message.user as BareJid;
+      if (!(await registrations.isRegistered(user))) {
+        throw gatewayError("registration-required", `${user} is not registered with ${domain}; the message was not delivered.`, "not-registered");
+      }
+      const key = createHash("sha256").update(message.sourceId).digest("base64url").slice(0, 32);
+      return intake.run(key, () => accept(user, key, message));
+    },
+    async record(stanzaId) {
+      return stanzaId.startsWith(STANZA_ID_PREFIX) ? ledger.seenGet<InboundRecord>("in", stanzaId.slice(STANZA_ID_PREFIX.length), Date.now()) : undefined;
+    },
+    async settle(timeoutMs) {
+      await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    },
+    async resume() {
+      let count = 0;
+      // Paged by key: rows finished while paging cannot make it skip others.
+      for (let after = ""; ; ) {
+        const page = await ledger.inboxPage<StoredInbound>(after, RESUME_PAGE);
+        for (const { key, stored } of page) {
+          count += 1;
+          // Confirmed by the server just before the last run stopped: only the bookkeeping is left.
+          const confirmed = journal?.wasConfirmed(key) ?? false;
+          send(key, stored, confirmed).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+        }
+        if (page.length < RESUME_PAGE) break;
+        after = page[page.length - 1]!.key;
+      }
+      // Runs in the background: the link comes online only after start() returns.
+      void Promise.allSettled([...inFlight.values()]).then(() => journal?.settle());
+      return count;
+    },
+  };
+
+  async function accept(user: BareJid, key: string, message: InboundMessage): Promise<Delivery> {
+    const duplicate = (): Delivery => {
+      log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
+      count("duplicate");
+      return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
+    };
+    const filtered = await hooks.filter(user, message.peer);
+    if (filtered) {
+      log.info({ user, sourceId: message.sourceId, reason: filtered }, "message kept out by the user's policy");
+      count("filtered");
+      return { duplicate: false, filtered, delivered: Promise.resolve() };
+    }
+    const reaction = await reactionOf(user, message);
+    const stored: StoredInbound = {
+      ...message,
+      sentAt: message.sentAt?.toISOString(),
+      stanzaId: `sb-${key}`,
+      takenAt: Date.now(),
+      ...(reaction && { reaction }),
+    };
+    // "Seen before?" and "store it" are one statement.
+    if ((await ledger.inboxAdd(key, user, stored, Date.now())) === "duplicate") return duplicate();
+    const known = await contacts.get(user, message.peer);
+    if (!known) {
+      await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+      hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+    }
+    return { duplicate: false, delivered: send(key, stored) };
+  }
+
+  /** A phone's reaction text that quotes one of the user's recent messages to this sender, as the
+   *  reaction it stands for; anything else (no such message, a plain text) arrives as it is. */
+  async function reactionOf(user: BareJid, message: InboundMessage): Promise<StoredInbound["reaction"]> {
+    if (!transport.capabilities.reactionTexts || !hooks.sentTo || (message.attachments?.length ?? 0) > 0) return undefined;
+    const parsed = parseReactionText(message.body);
+    if (!parsed) return undefined;
+    try {
+      const recent = await hooks.sentTo(user, message.peer);
+      // A phone that reacts to a correction quotes it with its marker; the record holds the corrected text.
+      const quoted = withoutCorrectionMarker(parsed.quoted.trimStart());
+      const original = recent.find((entry) => quotesText(quoted, entry.excerpt, entry.excerpt.length >= EXCERPT_CHARS));
+      // Clients name a message in a reaction by its origin id where it has one (XEP-0359), else its id.
+      const id = original?.ids.at(-1);
+      return id ? { id, emoji: parsed.emoji } : undefined;
+    } catch (error) {
+      log.warn({ user, err: error }, "could not look up the message a reaction text quotes; it arrives as text");
+      return undefined;
+    }
+  }
+}
