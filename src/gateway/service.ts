@@ -1,6 +1,5 @@
 // One transport's XMPP face: wires the stanza handlers, the inbox and outbox, and the transport.
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Config, TransportSection } from "../config/schema.js";
 import type { MediaStore } from "../http/media.js";
@@ -25,10 +24,9 @@ import { registerDisco } from "./handlers/disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./handlers/gateway-iq.js";
 import { isRoomLocal, registerGroups } from "./groups/index.js";
-import { openDeliveryJournal } from "./delivery/delivery-journal.js";
-import { openIntakeJournal, type IntakeJournal, type IntakeMark } from "./delivery/intake-journal.js";
-import { openLedgerIntake } from "./delivery/intake-ledger.js";
 import { createInbox } from "./delivery/inbox.js";
+import { createIntake } from "./delivery/intake.js";
+import { openRecords } from "./delivery/records.js";
 import { registerMessageOut } from "./handlers/message-out.js";
 import { createOutbox } from "./delivery/outbox.js";
 import { createPreferences, transportOptions } from "./state/preferences.js";
@@ -38,9 +36,7 @@ import { registerRegistration } from "./handlers/register.js";
 import { createRegistrations } from "./state/registrations.js";
 import { createRoster, isFromServer, privilegeOf } from "./handlers/roster.js";
 import { createRouter } from "./router.js";
-import { createSenderLanes, type Turn } from "./delivery/sender-lanes.js";
 import { createSentTexts } from "./state/sent-texts.js";
-import { carriesContent } from "./features/message-features.js";
 import { createUnreadableSecrets } from "./state/unreadable-secrets.js";
 import { registerVcard } from "./handlers/vcard.js";
 import { registerVersionAndPing } from "./handlers/version-ping.js";
@@ -120,14 +116,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const sentTexts = createSentTexts(table("sent-texts"));
   const ledger = store.ledger.forTransport(transport.name);
   metrics.watch(transport.name, { backlog: () => ledger.backlog(), registrations: () => gateway.registrations.count() });
-  // A ledger that writes at the call (SQLite) records incoming stanzas itself, and what the server
-  // confirmed is in its transaction at once: the journal files are only for the others.
-  const ledgerIntake = openLedgerIntake(ledger, log);
-  const journalFile = ledgerIntake ? undefined : options.journalFile;
-  // Journal files an earlier release left beside a SQLite store: what they hold is finished once.
-  const deliveredFile = options.journalFile?.replace(/intake\.journal$/, "delivered.journal");
-  const leftIntake = ledgerIntake && options.journalFile && existsSync(options.journalFile) ? openIntakeJournal(options.journalFile, log) : undefined;
-  const leftDelivered = ledgerIntake && deliveredFile && existsSync(deliveredFile) ? openDeliveryJournal(deliveredFile, log) : undefined;
+  const records = openRecords(ledger, options.journalFile, log);
   const tracker = createDeliveryTracker(gateway, ledger, preferences);
   const outbox = createOutbox({
     ledger,
@@ -158,7 +147,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       },
       sentTo: (user, peer) => sentTexts.recent(user, peer),
     },
-    journalFile && deliveredFile ? openDeliveryJournal(deliveredFile, log) : leftDelivered && { ...leftDelivered, confirmed: () => undefined },
+    records.delivered,
   );
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
@@ -191,7 +180,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     outbox,
     preferences,
     rateLimiter: createRateLimiter(() => config.limits.messagesPerMinute),
-    turnOf: (stanza) => turns.get(stanza),
+    turnOf: (stanza) => intake.turnOf(stanza),
     historyLimit: () => config.limits.roomHistory,
     request: (iq) => link.request(iq),
     async filter(user, peer) {
@@ -234,8 +223,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     }),
     delivered: (stanzaId) => inbox.record(stanzaId),
     sent: sentTexts,
-    turnOf: (stanza) => turns.get(stanza),
-    insertsAtCall: ledgerIntake !== undefined,
+    turnOf: (stanza) => intake.turnOf(stanza),
+    insertsAtCall: records.insertsAtCall,
     async toService({ stanza, from }) {
       const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;
       const answer = await chatCommand(commands, from.bare, stanza.getChildText("body") ?? "", intro);
@@ -243,46 +232,14 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     },
   });
 
-  // Stanzas from one sender are handled in order (a message's checks alongside the sender's earlier
-  // messages, its insert after theirs: see sender-lanes.ts); different senders in parallel. Messages
-  // with content are recorded first (the ledger's intake, or the journal file) so a crash cannot
-  // lose what the server handed over.
-  const lanes = createSenderLanes();
-  const turns = new WeakMap<Element, Turn>();
-  const journal = ledgerIntake ?? (journalFile ? openIntakeJournal(journalFile, log) : undefined);
-  let quiescing = false;
-  const handle = (stanza: Element, carried?: { mark: IntakeMark; journal: IntakeJournal }): void => {
-    const isMessage = stanza.name === "message" && stanza.attrs.type !== "error";
-    if (quiescing) {
-      // Kept, not handled (and so not marked done): the next run of this instance hands it over.
-      if (!carried && journal && isMessage && carriesContent(stanza)) journal.write(stanza);
-      return;
-    }
-    const recordedIn = carried?.journal ?? journal;
-    const mark = carried?.mark ?? (journal && isMessage && carriesContent(stanza) ? journal.write(stanza) : undefined);
-    const sender = stanza.attrs.from?.split("/")[0] ?? "";
-    // A message to the service itself (a chat command) may change what later messages see.
-    const running =
-      isMessage && stanza.attrs.to?.includes("@")
-        ? lanes.message(sender, (turn) => {
-            turns.set(stanza, turn);
-            return router.dispatch(stanza);
-          })
-        : lanes.other(sender, () => router.dispatch(stanza));
-    void running.finally(() => {
-      // A stanza still being handled when this instance began to quiesce (its store went away) may
-      // have failed with an error reply that never left: it stays in the journal, and the next run
-      // handles it again (its stanza id keeps it from being sent twice).
-      if (mark !== undefined && !quiescing) recordedIn!.done(mark);
-    });
-  };
+  const intake = createIntake({ journal: records.intake, dispatch: (stanza) => router.dispatch(stanza), log });
   const onStanza = (stanza: Element): void => {
     if (stanza.name === "message" && privilegeOf(stanza) && isFromServer(stanza, serverDomain)) {
       roster.updatePrivileges(stanza);
       groups.updatePrivileges(stanza);
       return;
     }
-    handle(stanza);
+    intake.take(stanza);
   };
   const deadLetters = table<DeadLetter>("dead-letters");
   const onRefused = (element: Element, condition: string): void => {
@@ -327,16 +284,14 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     async handOver() {
       // Only a journal file can hold what the shared store lacks (a ledger that records at the call
       // is the store itself). Its messages go into the shared outbox, unclaimed, for the holder.
-      if (!journal || ledgerIntake) return 0;
-      const left = await journal.unfinished();
-      for (const { stanza, mark } of left) handle(stanza, { mark, journal });
-      await lanes.idle();
-      if (left.length > 0)
-        log.info({ handedOver: left.length }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
-      return left.length;
+      if (records.insertsAtCall) return 0;
+      const left = await intake.replay(records.intake);
+      await intake.idle();
+      if (left > 0) log.info({ handedOver: left }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");
+      return left;
     },
     async quiesce() {
-      quiescing = true;
+      intake.quiesce();
       await link.stop();
     },
     async start() {
@@ -349,12 +304,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       // told now (as presence once the link is up), not when they next send.
       for await (const registration of gateway.registrations.all()) void registration;
       const [redelivered, resent] = await Promise.all([inbox.resume(), outbox.resume()]);
-      const replayed = [];
-      for (const recorded of [leftIntake, journal]) {
-        for (const { stanza, mark } of (await recorded?.unfinished()) ?? []) replayed.push({ stanza, carried: { mark, journal: recorded! } });
-      }
-      for (const { stanza, carried } of replayed) handle(stanza, carried);
-      if (redelivered + resent + replayed.length > 0) log.info({ redelivered, resent, replayed: replayed.length }, "resumed work left by the previous run");
+      const replayed = (await intake.replay(records.leftIntake)) + (await intake.replay(records.intake));
+      if (redelivered + resent + replayed > 0) log.info({ redelivered, resent, replayed }, "resumed work left by the previous run");
       link.start();
     },
     async stop() {
@@ -372,7 +323,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       link.off("state", onState);
       link.off("refused", onRefused);
       await link.stop();
-      await lanes.idle();
+      await intake.idle();
     },
   };
 }
