@@ -43,6 +43,17 @@ export interface TelnyxMessage {
   fetchedMedia: Array<{ url: string; status: number; bytes: Buffer }>;
 }
 
+/** A group MMS sent through POST /v2/messages/group_mms. */
+export interface TelnyxGroupMessage {
+  id: string;
+  account: TelnyxAccount;
+  from: string;
+  to: string[];
+  text: string;
+  mediaUrls: string[];
+  webhookUrl: string;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -74,6 +85,7 @@ const iso = (date = new Date()): string => date.toISOString();
 export class TelnyxStandin {
   readonly accounts = new Map<string, TelnyxAccount>();
   readonly messages: TelnyxMessage[] = [];
+  readonly groupMessages: TelnyxGroupMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   private readonly refusals = new Map<string, string>();
   private readonly media = new Map<string, { contentType: string; data: Buffer }>();
@@ -200,6 +212,8 @@ export class TelnyxStandin {
     to: string;
     text: string;
     media?: Array<{ contentType: string; data: Buffer }>;
+    /** A group MMS: the other participants, listed in cc as Telnyx lists them. */
+    cc?: string[];
     id?: string;
     /** Post here instead of the profile's webhook URL. */
     url?: string;
@@ -221,12 +235,17 @@ export class TelnyxStandin {
       record_type: "message",
       direction: "inbound",
       id,
-      type: media.length > 0 ? "MMS" : "SMS",
+      type: media.length > 0 || input.cc?.length ? "MMS" : "SMS",
       messaging_profile_id: profile?.id ?? null,
       organization_id: input.account.organizationId,
       from: { phone_number: input.from, carrier: "T-MOBILE USA, INC.", line_type: "Wireless" },
       to: [{ phone_number: input.to, status: "webhook_delivered", carrier: "TELNYX LLC", line_type: "Wireless" }],
-      cc: [],
+      cc: (input.cc ?? []).map((phoneNumber) => ({
+        phone_number: phoneNumber,
+        status: "webhook_delivered",
+        carrier: "T-MOBILE USA, INC.",
+        line_type: "Wireless",
+      })),
       text: input.text,
       subject: null,
       media,
@@ -355,6 +374,7 @@ export class TelnyxStandin {
     const path = url.pathname;
 
     if (path === "/v2/messages" && method === "POST") return this.createMessage(account, (body ?? {}) as Record<string, unknown>, reply, fail);
+    if (path === "/v2/messages/group_mms" && method === "POST") return this.createGroupMessage(account, (body ?? {}) as Record<string, unknown>, reply, fail);
     if (path === "/v2/balance" && method === "GET") {
       return reply(200, {
         data: { record_type: "balance", balance: "300.00", credit_limit: "100.00", available_credit: "400.00", currency: "USD", pending: "0.00" },
@@ -421,6 +441,80 @@ export class TelnyxStandin {
     // Like Telnyx, fetch the media of an MMS after accepting it.
     for (const mediaUrl of mediaUrls) void this.fetchMedia(message, mediaUrl);
     if (this.autoStatus && message.webhookUrl) void this.postStatus(message.id, this.autoStatus).catch(() => undefined);
+  }
+
+  /** POST /v2/messages/group_mms: from, to (one to eight numbers), text and/or media_urls. */
+  private createGroupMessage(
+    account: TelnyxAccount,
+    body: Record<string, unknown>,
+    reply: (status: number, payload: unknown) => void,
+    fail: (status: number, code: string, detail: string, pointer?: string) => void,
+  ): void {
+    const from = typeof body.from === "string" ? body.from : "";
+    const text = typeof body.text === "string" ? body.text : "";
+    const mediaUrls = Array.isArray(body.media_urls) ? body.media_urls.filter((item): item is string => typeof item === "string") : [];
+    if (!from) return fail(400, "10004", "The 'from' parameter is required.", "/from");
+    if (!Array.isArray(body.to) || body.to.length === 0) return fail(400, "10004", "The 'to' parameter is required and must list destinations.", "/to");
+    if (body.to.length > 8) return fail(400, "10015", "No more than 8 destinations are allowed.", "/to");
+    if (!text && mediaUrls.length === 0) return fail(400, "10004", "The 'text' or 'media_urls' parameter is required.", "/text");
+    if (mediaUrls.length > 10) return fail(400, "10015", "At most 10 media_urls may be given.", "/media_urls");
+    if (!account.numbers.has(from)) return fail(400, "40305", "The 'from' address should be a number of your account that is enabled for messaging.", "/from");
+    const to: string[] = [];
+    for (const entry of body.to) {
+      if (typeof entry !== "string" || !/^\+1[2-9]\d{9}$/.test(entry))
+        return fail(400, "40310", "Each 'to' address should be a valid US or Canadian number.", "/to");
+      if (to.includes(entry)) return fail(400, "10015", "The 'to' addresses must be distinct.", "/to");
+      const refusal = this.refusals.get(entry);
+      if (refusal) return fail(400, refusal, TITLES[refusal] ?? `Error ${refusal}`, "/to");
+      to.push(entry);
+    }
+    const message: TelnyxGroupMessage = {
+      id: randomUUID(),
+      account,
+      from,
+      to,
+      text,
+      mediaUrls,
+      webhookUrl: typeof body.webhook_url === "string" ? body.webhook_url : "",
+    };
+    this.groupMessages.push(message);
+    const number = account.numbers.get(from);
+    reply(200, {
+      data: {
+        record_type: "message",
+        direction: "outbound",
+        id: message.id,
+        type: "MMS",
+        messaging_profile_id: number?.messagingProfileId ?? null,
+        organization_id: account.organizationId,
+        from: { phone_number: from, carrier: "TELNYX LLC", line_type: "VoIP" },
+        to: to.map((phoneNumber) => ({ phone_number: phoneNumber, status: "queued", carrier: "T-MOBILE USA, INC.", line_type: "Wireless" })),
+        cc: [],
+        text,
+        subject: null,
+        media: mediaUrls.map((url) => ({ url, content_type: null, sha256: null, size: null })),
+        webhook_url: message.webhookUrl,
+        webhook_failover_url: "",
+        encoding: "GSM-7",
+        parts: 1,
+        tags: [],
+        cost: null,
+        received_at: iso(),
+        sent_at: null,
+        completed_at: null,
+        valid_until: iso(new Date(Date.now() + 3_600_000)),
+        errors: [],
+      },
+    });
+  }
+
+  async waitForGroupMessages(count: number, timeoutMs = 10_000): Promise<TelnyxGroupMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.groupMessages.length < count) {
+      if (Date.now() > deadline) throw new Error(`expected ${count} group messages at the Telnyx stand-in, have ${this.groupMessages.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.groupMessages;
   }
 
   private async fetchMedia(message: TelnyxMessage, mediaUrl: string): Promise<void> {

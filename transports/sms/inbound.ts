@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { GatewayError, type MediaStore, HttpError, type Table, type BareJid } from "../../src/transport/index.js";
 import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
 import type { Accounts } from "./accounts.js";
+import { groupOf } from "./group-in.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
 import { ProviderError, type IncomingText, type SmsProvider } from "./provider.js";
 
@@ -39,6 +40,8 @@ export function createInboundHandler(options: {
   /** MMS handed to the core, by provider message id: a repeated webhook is answered without fetching media again. */
   handled: Table<number>;
   pending: Table<PendingMms>;
+  /** Groups the user started from XMPP, by the key their texts have (group-in.ts) to the room's key. */
+  groupKeys: Table<string>;
   maxMediaBytes: number;
   log: Logger;
 }): InboundHandler {
@@ -53,7 +56,11 @@ export function createInboundHandler(options: {
     const context = { messageId: text.id, user: entry.user };
     const keyword = keywordOf(text.body, text.keyword);
     const body = [explainKeyword(text.body, keyword), ...notes].filter(Boolean).join("\n");
+    // Only where the gateway can answer a group as a group: otherwise each text stays one-to-one.
+    const { group, dropped } = provider.sendGroup ? groupOf(codec, entry.from, codec.parse(text.to), text.recipients) : { dropped: 0 };
+    if (dropped > 0) log.warn({ ...context, dropped }, "a group text listed recipients that are no phone numbers; left out");
     try {
+      if (group) group.key = (await options.groupKeys.get(group.key)) ?? group.key;
       const delivery = await options.deliver({
         user: entry.user as BareJid,
         peer: entry.from,
@@ -61,6 +68,7 @@ export function createInboundHandler(options: {
         attachments,
         sourceId: text.id,
         sentAt: new Date(entry.receivedAt),
+        ...(group && { group }),
       });
       if (!delivery.duplicate) log.info({ ...context, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
     } catch (error) {

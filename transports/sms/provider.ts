@@ -22,6 +22,15 @@ export interface OutgoingText {
   statusCallback: string;
 }
 
+/** One text to several people at once (a group MMS): every recipient sees the others. */
+export interface OutgoingGroupText {
+  from: string;
+  to: string[];
+  body: string;
+  mediaUrls: string[];
+  statusCallback: string;
+}
+
 /** A refusal or failure from the provider's API, with its own code (as text) when it gave one. */
 export class ProviderError extends Error {
   constructor(
@@ -53,6 +62,9 @@ export interface IncomingText {
   media: Array<{ url: string; mediaType: string }>;
   /** The opt-out keyword the provider acted on, if it says. */
   keyword?: string;
+  /** A group text: everyone else the provider lists as its recipients (to and cc), as the provider
+   *  wrote them; may name the gateway's own number again. Absent for a one-to-one text. */
+  recipients?: string[];
 }
 
 export interface StatusUpdate {
@@ -118,11 +130,15 @@ export interface SmsProvider {
   readonly accounts: AccountKind;
   /** The operator's account, from the config section. */
   readonly operatorAccount?: ProviderAccount;
-  /** Most characters one text may carry, and most media one MMS may carry. */
-  readonly limits: { bodyChars: number; media: number };
+  /** Most characters one text may carry, and most media one MMS may carry; `groupRecipients`, most
+   *  people a group text may go to (the sender not counted), when the provider has sendGroup. */
+  readonly limits: { bodyChars: number; media: number; groupRecipients?: number };
 
   /** Throws ProviderError; resolves with the provider's id for the text. */
   send(account: ProviderAccount, text: OutgoingText): Promise<{ id: string }>;
+  /** One group MMS to all of `text.to`; throws ProviderError. Absent: the provider carries no group
+   *  texts, and the transport does not offer group chats with it. */
+  sendGroup?(account: ProviderAccount, text: OutgoingGroupText): Promise<{ id: string }>;
   /** Throws ProviderError when the credentials are refused or the API cannot be reached. */
   verifyAccount(account: ProviderAccount): Promise<void>;
   /** What pointNumber needs to point one of the account's numbers, or undefined when the account

@@ -9,6 +9,7 @@ import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
 import type { ProviderAccount, SmsProvider, WebhookEvent } from "./provider.js";
 import { createSender } from "./send.js";
+import { createGroupSender } from "./send-group.js";
 import { createStatusTracker, type StatusTracker } from "./status.js";
 import { createStatusCallbackHandler } from "./status-callback.js";
 import { createWebhook } from "./webhook.js";
@@ -21,6 +22,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
   let status: StatusTracker | null = null;
   let inbound: InboundHandler | null = null;
   let send: Transport["send"] | null = null;
+  let sendGroup: ReturnType<typeof createGroupSender> | null = null;
 
   const started = (): { context: TransportContext; accounts: Accounts } => {
     if (!context || !accounts) throw new Error("the SMS transport is not started");
@@ -45,6 +47,8 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       reactions: "text",
       retractions: "note",
       reactionTexts: true,
+      // Group texts become group chats only with a provider that can answer them as one group MMS.
+      groups: provider.sendGroup !== undefined,
       ...(config.dailyTextsPerUser !== undefined && { messagesPerUserPerDay: config.dailyTextsPerUser }),
     },
     secretFields: provider.accounts.secretFields,
@@ -54,8 +58,9 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
     register: (user, fields, previous) => started().accounts.register(user, fields, previous),
     unregister: (user, fields) => started().accounts.unregister(user, fields),
     send(message, fields) {
-      if (!send) throw new Error("the SMS transport is not started");
-      return send(message, fields);
+      if (!send || !sendGroup) throw new Error("the SMS transport is not started");
+      const { group } = message;
+      return group ? sendGroup({ ...message, group }, fields) : send(message, fields);
     },
 
     async start(ctx) {
@@ -78,12 +83,25 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         graceMs: config.statusGraceMs,
         log,
       });
+      const groupKeys = ctx.table<string>("group-keys");
+      const cap = createDailyCap(config.dailyTextsPerUser, ctx.table("daily-texts"));
+      sendGroup = createGroupSender({
+        provider,
+        accounts,
+        codec,
+        pacer,
+        cap,
+        progress: ctx.table("group-send-progress"),
+        groupKeys,
+        statusUrl: () => `${publicBase()}${statusPath}`,
+        log,
+      });
       send = createSender({
         provider,
         accounts,
         status,
         pacer,
-        cap: createDailyCap(config.dailyTextsPerUser, ctx.table("daily-texts")),
+        cap,
         progress: ctx.table("send-progress"),
         statusUrl: () => `${publicBase()}${statusPath}`,
         accountState: (user, state) => ctx.setAccountState(user, state),
@@ -99,6 +117,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         deliver: (message) => ctx.deliver(message),
         handled: ctx.table("inbound-handled"),
         pending: ctx.table("inbound-mms"),
+        groupKeys,
         maxMediaBytes: config.maxMediaBytes,
         log,
       });

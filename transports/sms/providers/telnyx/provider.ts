@@ -23,6 +23,10 @@ import { describeTelnyxError, isTemporary } from "./errors.js";
 const API_TIMEOUT_MS = 20_000;
 /** Telnyx takes at most ten media URLs per MMS. */
 const MAX_MEDIA = 10;
+/** Telnyx's group MMS goes to at most eight people besides the sender. */
+const MAX_GROUP_RECIPIENTS = 8;
+/** More recipients than any group MMS has: such a webhook is not a text we can make sense of. */
+const MAX_LISTED = 100;
 
 /** The parts of a Telnyx messaging event the gateway reads; everything else is ignored. */
 interface TelnyxEvent {
@@ -33,6 +37,7 @@ interface TelnyxEvent {
       direction?: string;
       from?: { phone_number?: string };
       to?: Array<{ phone_number?: string; status?: string }>;
+      cc?: Array<{ phone_number?: string }>;
       text?: string | null;
       media?: Array<{ url?: string; content_type?: string | null }>;
       errors?: Array<{ code?: string; title?: string; detail?: string }>;
@@ -62,7 +67,7 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
     displayName: "Telnyx",
     accounts: telnyxAccounts,
     ...(config.operator && { operatorAccount: telnyxAccount(config.operator.apiKey, config.operator.publicKey) }),
-    limits: { bodyChars: 1_600, media: MAX_MEDIA },
+    limits: { bodyChars: 1_600, media: MAX_MEDIA, groupRecipients: MAX_GROUP_RECIPIENTS },
     describeError: describeTelnyxError,
 
     async send(account, text) {
@@ -81,6 +86,30 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
       if (refused) {
         const error = response.data?.errors?.[0];
         throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the text", {
+          ...(error?.code && { code: error.code }),
+          httpStatus: 400,
+          temporary: false,
+        });
+      }
+      return { id };
+    },
+    async sendGroup(account, text) {
+      const response = await call(() =>
+        clientFor(account).messages.sendGroupMms({
+          from: text.from,
+          to: text.to,
+          ...(text.body && { text: text.body }),
+          ...(text.mediaUrls.length > 0 && { media_urls: text.mediaUrls }),
+          webhook_url: text.statusCallback,
+        }),
+      );
+      const id = response.data?.id;
+      if (!id) throw new ProviderError("Telnyx accepted the group text without giving its id", { temporary: false });
+      // Telnyx answers for each recipient; the text left when it left for anyone.
+      const recipients = response.data?.to ?? [];
+      if (recipients.length > 0 && recipients.every((to) => to.status === "sending_failed")) {
+        const error = response.data?.errors?.[0];
+        throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the group text", {
           ...(error?.code && { code: error.code }),
           httpStatus: 400,
           temporary: false,
@@ -155,7 +184,11 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
     const media = (payload.media ?? []).map((item) => ({ url: item.url ?? "", mediaType: item.content_type ?? "" }));
     if (media.length > MAX_MEDIA) throw new ProviderError(`message.received has more than ${MAX_MEDIA} media`, { temporary: false });
     if (media.some((item) => !/^https?:\/\//.test(item.url))) throw new ProviderError("message.received names media without a URL", { temporary: false });
-    return { id, from, to, body: payload.text ?? "", media };
+    // A group MMS lists everyone else in to[] and cc[] (docs: "Group Messaging").
+    const listed = [...(Array.isArray(payload.to) ? payload.to.slice(1) : []), ...(Array.isArray(payload.cc) ? payload.cc : [])];
+    if (listed.length > MAX_LISTED) throw new ProviderError(`message.received lists more than ${MAX_LISTED} recipients`, { temporary: false });
+    const recipients = listed.map((entry) => entry?.phone_number).filter((number): number is string => typeof number === "string" && number !== "");
+    return { id, from, to, body: payload.text ?? "", media, ...(recipients.length > 0 && { recipients }) };
   }
 
   function readStatus(payload: NonNullable<NonNullable<TelnyxEvent["data"]>["payload"]>): StatusUpdate {

@@ -1,0 +1,176 @@
+// Group texts through Telnyx as group chats on the SMS component: a group MMS (its other people in
+// cc) makes a room and an invitation, the user's answer in the room leaves as one POST
+// /v2/messages/group_mms to all of them, and later texts of the same people land in the same room.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { joinSms, phoneJid, SMS, statusUrl } from "./sms-harness.js";
+import { startTelnyxHarness, type TelnyxHarness } from "./telnyx-harness.js";
+
+const OURS = "+14155550100";
+const ROMEO = "+14155550123";
+const NURSE = "+14155550124";
+const FRIAR = "+14155550125";
+const MUC = "http://jabber.org/protocol/muc";
+const MUC_USER = "http://jabber.org/protocol/muc#user";
+
+let s: TelnyxHarness;
+let juliet: TestClient;
+let room = "";
+
+before(async () => {
+  s = await startTelnyxHarness({ numbers: [OURS] });
+  juliet = await s.h.login("juliet");
+  await joinSms(juliet, { number: OURS });
+});
+after(async () => {
+  await s?.stop();
+});
+
+const isInvitation = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
+const fromRoom = (jid: string) => (stanza: Element) => stanza.attrs.from?.split("/")[0] === jid;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function groupText(from: string, cc: string[], text: string) {
+  return s.telnyx.sendInbound({ account: s.operator, from, to: OURS, cc, text });
+}
+
+async function join(client: TestClient, jid: string, nick: string): Promise<{ presences: Element[]; messages: Element[]; subject: Element }> {
+  await client.send(xml("presence", { to: `${jid}/${nick}` }, xml("x", { xmlns: MUC })));
+  const subject = await client.waitFor(
+    (stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"),
+    10_000,
+  );
+  const presences = client.received.filter((stanza) => stanza.name === "presence" && fromRoom(jid)(stanza));
+  const messages = client.received.filter((stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.attrs.type === "groupchat");
+  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !presences.includes(stanza) && !messages.includes(stanza)));
+  return { presences, messages, subject };
+}
+
+const groupchatIn = (jid: string, body: string) => (stanza: Element) =>
+  stanza.name === "message" && stanza.attrs.type === "groupchat" && fromRoom(jid)(stanza) && stanza.getChildText("body") === body;
+
+test("the SMS component offers starting a group, as Telnyx carries group texts", async () => {
+  const commands = await juliet.iq(
+    xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })),
+  );
+  assert.ok(
+    commands
+      .getChild("query")
+      ?.getChildren("item")
+      .some((item) => item.attrs.node === "new-group"),
+  );
+});
+
+test("a group MMS to the user and two others invites the user to a room on the SMS component", async () => {
+  const posted = await groupText(ROMEO, [NURSE, FRIAR], "Meet at the cell at noon?");
+  assert.equal(posted.status, 200, posted.text);
+  const invitation = await juliet.waitFor(isInvitation, 15_000);
+  room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid ?? "";
+  assert.match(room, new RegExp(`^thread-[a-z2-7]{32}@${SMS.replaceAll(".", "\\.")}$`));
+  assert.equal(juliet.messages(phoneJid(ROMEO)).length, 0, "the text does not also come one-to-one");
+});
+
+test("joining shows the three numbers as occupants with their contact JIDs, and the text as history", async () => {
+  const { presences, messages } = await join(juliet, room, "Juliet");
+  const others = presences.filter((presence) => presence.attrs.from !== `${room}/Juliet`);
+  assert.deepEqual(others.map((presence) => presence.attrs.from?.split("/")[1]).sort(), [FRIAR, NURSE, ROMEO].sort());
+  assert.deepEqual(others.map((presence) => presence.getChild("x", MUC_USER)?.getChild("item")?.attrs.jid).sort(), [FRIAR, NURSE, ROMEO].map(phoneJid).sort());
+  assert.equal(messages.length, 1);
+  assert.equal(messages[0]!.attrs.from, `${room}/${ROMEO}`);
+  assert.equal(messages[0]!.getChildText("body"), "Meet at the cell at noon?");
+});
+
+test("the user's answer in the room leaves as one group MMS from the user's number to all three", async () => {
+  const before = s.telnyx.groupMessages.length;
+  const singles = s.telnyx.messages.length;
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "g-1" }, xml("body", {}, "Noon it is.")));
+  const echo = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.attrs.id === "g-1", 10_000);
+  assert.equal(echo.attrs.from, `${room}/Juliet`);
+  const sent = (await s.telnyx.waitForGroupMessages(before + 1))[before]!;
+  assert.equal(sent.from, OURS);
+  assert.deepEqual([...sent.to].sort(), [FRIAR, NURSE, ROMEO].sort());
+  assert.equal(sent.text, "Noon it is.");
+  assert.equal(sent.account, s.operator);
+  const request = s.telnyx.requests.filter((entry) => entry.path === "/v2/messages/group_mms").at(-1)!;
+  assert.equal(request.status, 200);
+  assert.deepEqual(Object.keys(request.body as object).sort(), ["from", "text", "to", "webhook_url"]);
+  assert.equal((request.body as { webhook_url: string }).webhook_url, statusUrl(s.h));
+  await pause(300);
+  assert.equal(s.telnyx.groupMessages.length, before + 1, "sent once");
+  assert.equal(s.telnyx.messages.length, singles, "no one-to-one texts besides");
+});
+
+test("a later text of the same three, from another of them and listed in another order, lands in the same room", async () => {
+  const invitations = juliet.received.filter(isInvitation).length;
+  assert.equal((await groupText(NURSE, [FRIAR, ROMEO], "I will bring the ladder.")).status, 200);
+  const message = await juliet.waitFor(groupchatIn(room, "I will bring the ladder."), 10_000);
+  assert.equal(message.attrs.from, `${room}/${NURSE}`);
+  await pause(200);
+  assert.equal(juliet.received.filter(isInvitation).length, invitations, "no new room, no new invitation");
+});
+
+test("repeated numbers, the user's own number twice and malformed entries still make the same group", async () => {
+  const posted = await groupText(FRIAR, ["not a number", NURSE, NURSE, OURS, OURS, "+1", ROMEO, "<script>"], "All of us, then.");
+  assert.equal(posted.status, 200, posted.text);
+  const message = await juliet.waitFor(groupchatIn(room, "All of us, then."), 10_000);
+  assert.equal(message.attrs.from, `${room}/${FRIAR}`);
+});
+
+test("a text whose cc leaves only its sender besides the user stays one-to-one", async () => {
+  assert.equal((await groupText(ROMEO, [OURS, "garbage", ROMEO], "Just you and me.")).status, 200);
+  const message = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === phoneJid(ROMEO), 10_000);
+  assert.equal(message.attrs.type, "chat");
+  assert.equal(message.getChildText("body"), "Just you and me.");
+});
+
+test("a webhook listing 200 recipients is refused as malformed, makes no room, and the gateway goes on", async () => {
+  const many = Array.from({ length: 200 }, (_, index) => `+1415556${String(index).padStart(4, "0")}`);
+  const invitations = juliet.received.filter(isInvitation).length;
+  const posted = await groupText(ROMEO, many, "Hello, everyone.");
+  assert.equal(posted.status, 400, posted.text);
+  await pause(300);
+  assert.equal(juliet.received.filter(isInvitation).length, invitations);
+  assert.equal((await groupText(ROMEO, [NURSE, FRIAR], "Still here.")).status, 200);
+  await juliet.waitFor(groupchatIn(room, "Still here."), 10_000);
+});
+
+test("a group of nine others makes a room, and an answer to it is refused with Telnyx's limit of eight, nothing sent", async () => {
+  const eight = Array.from({ length: 8 }, (_, index) => `+1415557${String(index).padStart(4, "0")}`);
+  assert.equal((await groupText(ROMEO, eight, "A crowd.")).status, 200);
+  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.jid !== room, 15_000);
+  const crowd = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  const { presences } = await join(juliet, crowd, "Juliet");
+  assert.equal(presences.filter((presence) => presence.attrs.from !== `${crowd}/Juliet`).length, 9);
+  const before = s.telnyx.groupMessages.length;
+  await juliet.send(xml("message", { to: crowd, type: "groupchat", id: "g-9" }, xml("body", {}, "Too many of us.")));
+  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-9", 10_000);
+  assert.equal(error.attrs.from, crowd);
+  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /at most 8 people/);
+  await pause(200);
+  assert.equal(s.telnyx.groupMessages.length, before);
+});
+
+test("a number Telnyx refuses in a group comes back as an error from the room, with Telnyx's reason", async () => {
+  s.telnyx.refuse(NURSE, "40300");
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "g-stop" }, xml("body", {}, "Are you there?")));
+  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-stop", 10_000);
+  assert.equal(error.attrs.from, room);
+  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /opted out/);
+});
+
+test("a group started from XMPP: the first message goes as one group MMS, and the answers come back into that room", async () => {
+  const TYBALT = "+14155550131";
+  const BENVOLIO = "+14155550132";
+  await juliet.send(xml("message", { to: SMS, type: "chat" }, xml("body", {}, `group ${TYBALT} ${BENVOLIO} subject="Truce"`)));
+  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.reason === "Truce", 15_000);
+  const started = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  await join(juliet, started, "Juliet");
+  const before = s.telnyx.groupMessages.length;
+  await juliet.send(xml("message", { to: started, type: "groupchat", id: "g-new" }, xml("body", {}, "Shall we talk?")));
+  const sent = (await s.telnyx.waitForGroupMessages(before + 1))[before]!;
+  assert.deepEqual([...sent.to].sort(), [BENVOLIO, TYBALT].sort());
+  assert.equal((await groupText(TYBALT, [BENVOLIO], "We shall.")).status, 200);
+  const answer = await juliet.waitFor(groupchatIn(started, "We shall."), 10_000);
+  assert.equal(answer.attrs.from, `${started}/${TYBALT}`);
+});
