@@ -68,6 +68,9 @@ test("a group MMS to the user and two others invites the user to a room on the S
   const invitation = await juliet.waitFor(isInvitation, 15_000);
   room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid ?? "";
   assert.match(room, new RegExp(`^thread-[a-z2-7]{32}@${SMS.replaceAll(".", "\\.")}$`));
+  const words = invitation.getChildText("body") ?? "";
+  assert.match(words, /^A conversation with /, "no mail words for a text");
+  for (const number of [ROMEO, NURSE, FRIAR]) assert.ok(words.includes(number), words);
   assert.equal(juliet.messages(phoneJid(ROMEO)).length, 0, "the text does not also come one-to-one");
 });
 

@@ -87,7 +87,7 @@ export function subjectMessage(roomJid: string, to: string, room: Room, from?: s
 /** XEP-0249: a normal message to the bare JID, which the server keeps while the user is offline. */
 export function invitation(roomJid: string, user: string, room: Room): Element {
   const names = room.participants.map((participant) => participant.nick).join(", ");
-  const text = `A mail thread with ${names}: "${room.subject}". Join the group chat ${roomJid} to read it and to answer everyone.`;
+  const text = `A conversation with ${names}: "${room.subject}". Join the group chat ${roomJid} to read it and to answer everyone.`;
   return xml(
     "message",
     { from: roomJid, to: user, id: randomUUID() },
