@@ -120,6 +120,53 @@ test("repeated numbers, the user's own number twice and malformed entries still 
   assert.equal(message.attrs.from, `${room}/${FRIAR}`);
 });
 
+test("a picture in a group MMS arrives in the room as a link, and a file the user sends there leaves as the group MMS's media", async () => {
+  const posted = await s.telnyx.sendInbound({
+    account: s.operator,
+    from: ROMEO,
+    to: OURS,
+    cc: [NURSE, FRIAR],
+    text: "The balcony.",
+    media: [{ contentType: "image/png", data: Buffer.from("not really a png") }],
+  });
+  assert.equal(posted.status, 200, posted.text);
+  const message = await juliet.waitFor(
+    (stanza) =>
+      stanza.name === "message" &&
+      stanza.attrs.type === "groupchat" &&
+      fromRoom(room)(stanza) &&
+      (stanza.getChildText("body") ?? "").startsWith("The balcony."),
+    10_000,
+  );
+  const link = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
+  assert.match(link, /^http/);
+  const fetched = await fetch(link);
+  assert.equal(Buffer.from(await fetched.arrayBuffer()).toString(), "not really a png");
+
+  const before = s.telnyx.groupMessages.length;
+  await juliet.send(
+    xml(
+      "message",
+      { to: room, type: "groupchat", id: "g-pic" },
+      xml("body", {}, "https://upload.example.org/ring.jpg"),
+      xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, "https://upload.example.org/ring.jpg")),
+    ),
+  );
+  const sent = (await s.telnyx.waitForGroupMessages(before + 1))[before]!;
+  assert.deepEqual(sent.mediaUrls, ["https://upload.example.org/ring.jpg"]);
+  assert.deepEqual([...sent.to].sort(), [FRIAR, NURSE, ROMEO].sort());
+});
+
+test("Telnyx's report that a group MMS was not delivered comes back as an error from the room", async () => {
+  const before = s.telnyx.groupMessages.length;
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "g-lost" }, xml("body", {}, "Did this arrive?")));
+  const sent = (await s.telnyx.waitForGroupMessages(before + 1))[before]!;
+  assert.equal(await s.telnyx.postGroupStatus(sent.id, "delivery_failed", "40008"), 200);
+  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-lost", 10_000);
+  assert.equal(error.attrs.from, room);
+  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /could not deliver/);
+});
+
 test("a text whose cc leaves only its sender besides the user stays one-to-one", async () => {
   assert.equal((await groupText(ROMEO, [OURS, "garbage", ROMEO], "Just you and me.")).status, 200);
   const message = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === phoneJid(ROMEO), 10_000);

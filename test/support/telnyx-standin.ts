@@ -205,6 +205,43 @@ export class TelnyxStandin {
     return (await this.postSigned(message.webhookUrl, message.account, event)).status;
   }
 
+  /** Posts message.finalized for a group MMS to its webhook_url, every recipient in `to` with `status`. */
+  async postGroupStatus(id: string, status: "delivered" | "delivery_failed", errorCode?: string): Promise<number> {
+    const message = this.groupMessages.find((candidate) => candidate.id === id);
+    if (!message) throw new Error(`the stand-in sent no group message ${id}`);
+    const number = message.account.numbers.get(message.from);
+    const payload = {
+      record_type: "message",
+      direction: "outbound",
+      id: message.id,
+      type: "MMS",
+      messaging_profile_id: number?.messagingProfileId ?? null,
+      organization_id: message.account.organizationId,
+      from: { phone_number: message.from, carrier: "TELNYX LLC", line_type: "VoIP" },
+      to: message.to.map((phoneNumber) => ({ phone_number: phoneNumber, status, carrier: "T-MOBILE USA, INC.", line_type: "Wireless" })),
+      cc: [],
+      text: message.text,
+      subject: null,
+      media: message.mediaUrls.map((url) => ({ url, content_type: null, sha256: null, size: null })),
+      webhook_url: message.webhookUrl,
+      webhook_failover_url: "",
+      encoding: "GSM-7",
+      parts: 1,
+      tags: [],
+      cost: null,
+      received_at: iso(),
+      sent_at: iso(),
+      completed_at: iso(),
+      valid_until: null,
+      errors: errorCode ? [{ code: errorCode, title: TITLES[errorCode] ?? `Error ${errorCode}`, detail: TITLES[errorCode] ?? "" }] : [],
+    };
+    const event = {
+      data: { event_type: "message.finalized", id: randomUUID(), occurred_at: iso(), payload, record_type: "event" },
+      meta: { attempt: 1, delivered_to: message.webhookUrl },
+    };
+    return (await this.postSigned(message.webhookUrl, message.account, event)).status;
+  }
+
   /** Posts message.received to the number's messaging profile webhook, signed by its account. */
   async sendInbound(input: {
     account: TelnyxAccount;
