@@ -66,10 +66,20 @@ export class LocalPostfix {
     if (!process.env.KEEP_TEST_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Changes main.cf settings (postconf -e) and has the running Postfix read them again. */
+  /** Changes main.cf settings (postconf -e) and restarts Postfix with them. Not `postfix reload`:
+   *  after a reload an smtpd process already running may still serve the next client with the old
+   *  settings (a test of recipient verification saw its restriction ignored that way). */
   async configure(settings: Record<string, string>): Promise<void> {
     await run(POSTCONF, ["-c", this.config, "-e", ...Object.entries(settings).map(([name, value]) => `${name}=${value}`)]);
-    await run(POSTFIX, ["-c", this.config, "reload"]);
+    await run(POSTFIX, ["-c", this.config, "stop"]);
+    const running = () =>
+      run(POSTFIX, ["-c", this.config, "status"]).then(
+        () => true,
+        () => false,
+      );
+    for (const deadline = Date.now() + 10_000; (await running()) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
+    await run(POSTFIX, ["-c", this.config, "start"]);
+    await waitForPort(this.smtpPort, 15_000, "Postfix's smtpd");
   }
 
   /** Asks Postfix to try every queued mail now (postqueue -f). */
