@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { joinSms, phoneJid, SMS, statusUrl } from "./sms-harness.js";
 import { startTelnyxHarness, type TelnyxHarness } from "./telnyx-harness.js";
+import { countKeys } from "../support/postgres.js";
 
 const OURS = "+14155550100";
 const ROMEO = "+14155550123";
@@ -223,4 +224,14 @@ test("a group started from XMPP: the first message goes as one group MMS, and th
   assert.equal((await groupText(TYBALT, [BENVOLIO], "We shall.")).status, 200);
   const answer = await juliet.waitFor(groupchatIn(started, "We shall."), 10_000);
   assert.equal(answer.attrs.from, `${started}/${TYBALT}`);
+});
+
+test("unregistering forgets which rooms the user's group texts answer into", async () => {
+  const uri = s.h.config.store.uri;
+  const keysOfOurNumber = `group-keys:sms:${OURS},`;
+  // The previous test's group, started from XMPP, left a key naming the user's number.
+  assert.ok((await countKeys(uri, keysOfOurNumber)) > 0);
+  const reply = await juliet.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))), 30_000);
+  assert.equal(reply.attrs.type, "result");
+  assert.equal(await countKeys(uri, keysOfOurNumber), 0);
 });

@@ -109,6 +109,26 @@ export async function refuseWrites(uri: string, refuse: boolean): Promise<void> 
   }
 }
 
+/** How many key/value rows of the store at `uri` (SQLite or PostgreSQL) have a key containing `part`. */
+export async function countKeys(uri: string, part: string): Promise<number> {
+  if (/^sqlite:/i.test(uri)) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE instr(key, ?) > 0").get(part) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: uri });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>("SELECT COUNT(*) AS n FROM keyv WHERE strpos(key, $1) > 0", [part])).rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Makes writes of the key/value rows whose key contains `part` fail as a full disk fails them,
  *  on SQLite or PostgreSQL, or take them again: the rest of the store keeps working. */
 export async function refuseKeyWrites(uri: string, part: string, refuse: boolean): Promise<void> {

@@ -4,6 +4,7 @@ import type { Transport, TransportContext } from "../../src/transport/contract.j
 import { createAccounts, type Accounts, type Binding } from "./accounts.js";
 import type { SmsConfig } from "./config.js";
 import { createDailyCap } from "./daily-cap.js";
+import { groupKeyOf } from "./group-in.js";
 import { createInboundHandler, type InboundHandler } from "./inbound.js";
 import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
@@ -56,7 +57,12 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
 
     registrationForm: (user, current) => started().accounts.form(user, current),
     register: (user, fields, previous) => started().accounts.register(user, fields, previous),
-    unregister: (user, fields) => started().accounts.unregister(user, fields),
+    async unregister(user, fields) {
+      await started().accounts.unregister(user, fields);
+      // Which room a group's answers go to is keyed by the user's number with the others': it goes too.
+      const number = fields.mode === "own" ? fields.ownNumber : fields.number;
+      if (number && context) await context.table<string>("group-keys").deletePrefix(`${groupKeyOf(number, [])},`);
+    },
     send(message, fields) {
       if (!send || !sendGroup) throw new Error("the SMS transport is not started");
       const { group } = message;
