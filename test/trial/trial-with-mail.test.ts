@@ -6,12 +6,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { portOpen } from "../../src/trial/ports.js";
+import { freePort, portOpen } from "../../src/trial/ports.js";
 
 const CLI = new URL("../../src/cli.js", import.meta.url).pathname;
 // The script sits next to this file's source: <build>/test/trial -> test/trial.
@@ -104,6 +105,23 @@ function featuresBeforeTls(port: number): Promise<string> {
 
 test("trial --with-mail: Alice and Bob, over TLS only, write to each other's mailbox and get the answers as chats", async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-trial-mail-"));
+  // The trial prefers well-known ports (5222, 1143, 1587) when free; trial.test.ts may start one
+  // alongside this file and take a port right after this trial freed it, which would read here as
+  // "still listening". A state of this trial's own with free ports keeps the two apart.
+  const word = () => randomBytes(12).toString("base64url");
+  const ports = { c2sPort: await freePort(), componentPort: await freePort(), httpPort: await freePort() };
+  const mailPorts = { imapPort: await freePort(), lmtpPort: await freePort(), smtpPort: await freePort() };
+  writeFileSync(
+    join(dir, "trial.json"),
+    JSON.stringify({
+      users: { alice: word(), bob: word() },
+      componentSecret: word(),
+      secretKey: randomBytes(24).toString("base64url"),
+      ...ports,
+      mail: { passwords: { alice: word(), bob: word() }, ...mailPorts },
+    }),
+    { mode: 0o600 },
+  );
   const trial = spawn("node", [CLI, "trial", "--dir", dir, "--with-mail"], { stdio: ["ignore", "pipe", "pipe"] });
   let banner = "";
   trial.stderr.on("data", (chunk: Buffer) => (banner += chunk.toString()));
