@@ -28,12 +28,13 @@ export function createSender(options: {
   /** Tells the user (as presence) whether their provider account works. */
   accountState(user: BareJid, state: AccountState): void;
   log: Logger;
-}): (message: OutboundMessage, fields: Fields) => Promise<SendResult> {
+}): (message: OutboundMessage, fields: Fields, group?: { to: string[] }) => Promise<SendResult> {
   const { provider, accounts, status, pacer, progress, log } = options;
   const brand = provider.displayName;
   const MAX_MEDIA = provider.limits.media;
 
-  return async (message, fields) => {
+  // A group text (send-group.ts picks its people) goes part by part the same way, as one group MMS each.
+  return async (message, fields, group) => {
     let sender;
     try {
       sender = accounts.senderOf(fields);
@@ -58,13 +59,11 @@ export function createSender(options: {
     for (let index = done.ids.length; index < texts.length; index += 1) {
       await pacer.take(sender.from);
       try {
-        const { id } = await provider.send(sender.account, {
-          from: sender.from,
-          to: message.peer,
-          body: texts[index]!,
-          mediaUrls: index === 0 ? media : [],
-          statusCallback: options.statusUrl(),
-        });
+        const part = { from: sender.from, body: texts[index]!, mediaUrls: index === 0 ? media : [], statusCallback: options.statusUrl() };
+        const { id } =
+          group && provider.sendGroup
+            ? await provider.sendGroup(sender.account, { ...part, to: group.to })
+            : await provider.send(sender.account, { ...part, to: message.peer });
         done.ids.push(id);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
@@ -100,7 +99,7 @@ export function createSender(options: {
         const sentence =
           code !== undefined
             ? provider.describeError(code, error.message)
-            : `${brand} refused the text${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
+            : `${brand} refused the ${group ? "group text" : "text"}${httpStatus ? ` (HTTP ${httpStatus})` : ""}: ${error.message}`;
         const partly = done.ids.length > 0 ? `Only ${done.ids.length} of ${texts.length} parts were sent. ` : "";
         log.info({ ...context, part: index + 1, httpStatus, code }, "the provider refused a text");
         return { kind: "permanent", reason: `${partly}${sentence}`, providerCode };

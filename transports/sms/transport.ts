@@ -91,17 +91,6 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       });
       const groupKeys = ctx.table<string>("group-keys");
       const cap = createDailyCap(config.dailyTextsPerUser, ctx.table("daily-texts"));
-      sendGroup = createGroupSender({
-        provider,
-        accounts,
-        codec,
-        pacer,
-        cap,
-        progress: ctx.table("group-send-progress"),
-        groupKeys,
-        statusUrl: () => `${publicBase()}${statusPath}`,
-        log,
-      });
       send = createSender({
         provider,
         accounts,
@@ -113,6 +102,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
         accountState: (user, state) => ctx.setAccountState(user, state),
         log,
       });
+      sendGroup = createGroupSender({ provider, accounts, codec, send, groupKeys, log });
 
       const accountsNow = accounts;
       const incomingHandler = createInboundHandler({
