@@ -71,51 +71,12 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
     describeError: describeTelnyxError,
 
     async send(account, text) {
-      const response = await call(() =>
-        clientFor(account).messages.send({
-          from: text.from,
-          to: text.to,
-          ...(text.body && { text: text.body }),
-          ...(text.mediaUrls.length > 0 && { media_urls: text.mediaUrls }),
-          webhook_url: text.statusCallback,
-        }),
-      );
-      const id = response.data?.id;
-      if (!id) throw new ProviderError("Telnyx accepted the text without giving its id", { temporary: false });
-      const refused = response.data?.to?.find((to) => to.status === "sending_failed");
-      if (refused) {
-        const error = response.data?.errors?.[0];
-        throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the text", {
-          ...(error?.code && { code: error.code }),
-          httpStatus: 400,
-          temporary: false,
-        });
-      }
-      return { id };
+      const response = await call(() => clientFor(account).messages.send({ ...requestOf(text), to: text.to }));
+      return { id: takenId(response, "text") };
     },
     async sendGroup(account, text) {
-      const response = await call(() =>
-        clientFor(account).messages.sendGroupMms({
-          from: text.from,
-          to: text.to,
-          ...(text.body && { text: text.body }),
-          ...(text.mediaUrls.length > 0 && { media_urls: text.mediaUrls }),
-          webhook_url: text.statusCallback,
-        }),
-      );
-      const id = response.data?.id;
-      if (!id) throw new ProviderError("Telnyx accepted the group text without giving its id", { temporary: false });
-      // Telnyx answers for each recipient; the text left when it left for anyone.
-      const recipients = response.data?.to ?? [];
-      if (recipients.length > 0 && recipients.every((to) => to.status === "sending_failed")) {
-        const error = response.data?.errors?.[0];
-        throw new ProviderError(error?.detail ?? error?.title ?? "Telnyx refused the group text", {
-          ...(error?.code && { code: error.code }),
-          httpStatus: 400,
-          temporary: false,
-        });
-      }
-      return { id };
+      const response = await call(() => clientFor(account).messages.sendGroupMms({ ...requestOf(text), to: text.to }));
+      return { id: takenId(response, "group text") };
     },
     async verifyAccount(account) {
       await call(() => clientFor(account).balance.retrieve());
@@ -240,4 +201,35 @@ function stringHeaders(request: WebhookRequest): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (typeof value === "string") headers[name] = value;
   return headers;
+}
+
+/** What both message endpoints take besides the recipients. */
+function requestOf(text: { from: string; body: string; mediaUrls: string[]; statusCallback: string }) {
+  return {
+    from: text.from,
+    ...(text.body && { text: text.body }),
+    ...(text.mediaUrls.length > 0 && { media_urls: text.mediaUrls }),
+    webhook_url: text.statusCallback,
+  };
+}
+
+interface MessageAnswer {
+  data?: { id?: string; to?: Array<{ status?: string }>; errors?: Array<{ code?: string; detail?: string; title?: string }> };
+}
+
+/** The id of a message Telnyx took. Telnyx answers for each recipient: a message that failed for
+ *  every one of them (the only one, for a one-to-one text) is a refusal. */
+function takenId(response: MessageAnswer, what: string): string {
+  const id = response.data?.id;
+  if (!id) throw new ProviderError(`Telnyx accepted the ${what} without giving its id`, { temporary: false });
+  const recipients = response.data?.to ?? [];
+  if (recipients.length > 0 && recipients.every((to) => to.status === "sending_failed")) {
+    const error = response.data?.errors?.[0];
+    throw new ProviderError(error?.detail ?? error?.title ?? `Telnyx refused the ${what}`, {
+      ...(error?.code && { code: error.code }),
+      httpStatus: 400,
+      temporary: false,
+    });
+  }
+  return id;
 }
