@@ -1,8 +1,8 @@
 // A user's message in a group text's chat: its people (the room's, less the user's own number),
 // checked against the provider's limit, then sent part by part as group MMS by the one sender
-// (send.ts). A group the user started from XMPP also notes which room its answers belong in.
+// (send.ts). A group the user started from XMPP first notes which room its answers belong in.
 import type { Logger } from "pino";
-import { GatewayError, recordAfterSend, type Table } from "../../src/transport/index.js";
+import { GatewayError, type Table } from "../../src/transport/index.js";
 import type { AddressCodec, Fields, OutboundMessage, SendResult } from "../../src/transport/contract.js";
 import type { Accounts } from "./accounts.js";
 import { groupKeyOf } from "./group-in.js";
@@ -47,12 +47,16 @@ export function createGroupSender(options: {
     if (to.length > most) {
       return { kind: "permanent", reason: `${brand} sends a group text to at most ${most} people; this group has ${to.length}. Nothing was sent.` };
     }
-    const result = await options.send(message, fields, { to });
+    // Noted before the text leaves: an answer can come back before the send's bookkeeping is done.
     const texted = groupKeyOf(from, to);
-    if (result.kind === "accepted" && texted !== message.group.key) {
-      const context = { user: message.user, id: message.id };
-      await recordAfterSend(log, context, "which room the group's answers go to", () => options.groupKeys.set(texted, message.group.key, GROUP_KEY_TTL_MS));
+    if (texted !== message.group.key) {
+      try {
+        await options.groupKeys.set(texted, message.group.key, GROUP_KEY_TTL_MS);
+      } catch (error) {
+        log.warn({ user: message.user, id: message.id, err: error }, "could not note which room a group's answers go to; the text waits");
+        return { kind: "temporary", reason: "The gateway could not store this group chat's people; it tries again shortly." };
+      }
     }
-    return result;
+    return options.send(message, fields, { to });
   };
 }
