@@ -63,6 +63,8 @@ export interface PageQuery {
   before?: string;
   start?: number;
   end?: number;
+  /** Only the entries it accepts (XEP-0313's `with`): paging counts and bounds over those alone. */
+  match?: (entry: HistoryEntry) => boolean;
 }
 
 export interface RoomTables {
@@ -172,8 +174,19 @@ export function createRoomStore(tables: RoomTables, limit: () => number): RoomSt
         if (bound === "after") lo = Math.max(lo, seq + 1);
         else hi = Math.min(hi, seq);
       }
-      const count = Math.max(0, hi - lo);
       const backwards = query.before !== undefined;
+      if (query.match) {
+        // A filter reads the whole range (at most the room's bounded history), in reads of 100.
+        const matching: HistoryEntry[] = [];
+        for (let at = lo; at < hi; at += 100) matching.push(...(await read(user, room, at, Math.min(hi, at + 100))).filter(query.match));
+        const entries = backwards ? matching.slice(Math.max(0, matching.length - query.max)) : matching.slice(0, query.max);
+        return {
+          entries,
+          complete: entries.length === matching.length || (backwards ? entries[0] === matching[0] : entries.at(-1) === matching.at(-1)),
+          count: matching.length,
+        };
+      }
+      const count = Math.max(0, hi - lo);
       const from = backwards ? Math.max(lo, hi - query.max) : lo;
       const to = backwards ? hi : Math.min(hi, lo + query.max);
       const entries = await read(user, room, from, to);

@@ -1,0 +1,136 @@
+// What a user does to a mail thread's group chat from XMPP, beyond writing in it: reading one
+// person's messages from the archive (XEP-0313 `with`). Real Dovecot, a real SMTP relay, a real
+// XMPP server, @xmpp/client.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { EMAIL, emailJid, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
+
+const JULIET = "juliet@capulet.test";
+const ROMEO = "romeo@montague.test";
+const NURSE = "nurse@capulet.test";
+const FRIAR = "laurence@friary.test";
+const MUC = "http://jabber.org/protocol/muc";
+const MAM = "urn:xmpp:mam:2";
+const DATA = "jabber:x:data";
+
+let world: World;
+let juliet: TestClient;
+let room = "";
+
+function mail(headers: Record<string, string>, body: string): string {
+  return `${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join("\n")}\nContent-Type: text/plain; charset=utf-8\n\n${body}\n`;
+}
+
+const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] === room;
+const groupchat = (body: string) => (stanza: Element) => stanza.attrs.type === "groupchat" && fromRoom(stanza) && stanza.getChildText("body") === body;
+
+before(async () => {
+  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR] });
+  juliet = await world.h.login("juliet");
+  const reply = await registerEmail(juliet, personalAccount(world, JULIET, { name: "Juliet" }));
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  // The nurse is named by her bare address only: her nick is her address until a mail names her.
+  await smtpSend(
+    world,
+    ROMEO,
+    [JULIET, NURSE, FRIAR],
+    mail(
+      {
+        From: "Romeo Montague <romeo@montague.test>",
+        To: `Juliet <juliet@capulet.test>, ${NURSE}`,
+        Cc: "Friar Laurence <laurence@friary.test>",
+        Subject: "The wedding",
+        "Message-ID": "<xmpp-side-1@montague.test>",
+      },
+      "Noon, at the cell?",
+    ),
+  );
+  const invitation = await juliet.waitFor((stanza) => stanza.getChild("x", "jabber:x:conference") !== undefined, 15_000);
+  room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC }, xml("history", { maxstanzas: "0" }))));
+  await juliet.waitFor((stanza) => fromRoom(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"), 10_000);
+});
+after(async () => {
+  await world?.stop();
+});
+
+async function mamWith(client: TestClient, withJid: string): Promise<{ reply: Element; bodies: string[]; count: string | null }> {
+  const queryid = `q-${Math.random().toString(36).slice(2)}`;
+  const reply = await client.iq(
+    xml(
+      "iq",
+      { type: "set", to: room },
+      xml(
+        "query",
+        { xmlns: MAM, queryid },
+        xml(
+          "x",
+          { xmlns: DATA, type: "submit" },
+          xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, MAM)),
+          xml("field", { var: "with" }, xml("value", {}, withJid)),
+        ),
+      ),
+    ),
+  );
+  const results = client.received.filter((stanza) => stanza.getChild("result", MAM)?.attrs.queryid === queryid);
+  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !results.includes(stanza)));
+  const bodies = results.map((stanza) => stanza.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.getChildText("body") ?? "");
+  const count = reply.getChild("fin", MAM)?.getChild("set", "http://jabber.org/protocol/rsm")?.getChildText("count") ?? null;
+  return { reply, bodies, count };
+}
+
+test("the archive filtered by `with` gives one person's messages, by occupant JID or contact JID, and refuses what is no JID", async () => {
+  await smtpSend(
+    world,
+    NURSE,
+    [JULIET, ROMEO, FRIAR],
+    mail(
+      {
+        From: NURSE,
+        To: `${JULIET}, ${ROMEO}`,
+        Cc: FRIAR,
+        Subject: "Re: The wedding",
+        "Message-ID": "<xmpp-side-2@capulet.test>",
+        "In-Reply-To": "<xmpp-side-1@montague.test>",
+        References: "<xmpp-side-1@montague.test>",
+      },
+      "I will bring the ladder.",
+    ),
+  );
+  await juliet.waitFor(groupchat("I will bring the ladder."), 15_000);
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "mine-1" }, xml("body", {}, "Noon it is.")));
+  await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.attrs.id === "mine-1");
+
+  const form = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: MAM })));
+  const fields = form.getChild("query", MAM)?.getChild("x", DATA)?.getChildren("field") ?? [];
+  assert.ok(
+    fields.some((field) => field.attrs.var === "with"),
+    "the form lists with",
+  );
+
+  const romeo = await mamWith(juliet, `${room}/Romeo Montague`);
+  assert.equal(romeo.reply.attrs.type, "result", romeo.reply.toString());
+  assert.deepEqual(romeo.bodies, ["Noon, at the cell?"]);
+  assert.equal(romeo.count, "1");
+  assert.deepEqual((await mamWith(juliet, emailJid(NURSE))).bodies, ["I will bring the ladder."]);
+  assert.deepEqual((await mamWith(juliet, emailJid(ROMEO))).bodies, ["Noon, at the cell?"]);
+  assert.deepEqual((await mamWith(juliet, `${room}/Juliet`)).bodies, ["Noon it is."], "the user's own nick gives the user's messages");
+  assert.deepEqual((await mamWith(juliet, "juliet@example.test")).bodies, ["Noon it is."]);
+  assert.deepEqual((await mamWith(juliet, room)).bodies, ["Noon, at the cell?", "I will bring the ladder.", "Noon it is."]);
+
+  const stranger = await mamWith(juliet, emailJid("tybalt@capulet.test"));
+  assert.equal(stranger.reply.attrs.type, "result");
+  assert.deepEqual(stranger.bodies, [], "someone who is not in the room has no messages here");
+  assert.equal(stranger.count, "0");
+
+  for (const bad of ["not a jid", `<script>@${EMAIL}`, `no-address@${EMAIL}`, `${room}/`]) {
+    const refused = await mamWith(juliet, bad);
+    assert.equal(refused.reply.attrs.type, "error", bad);
+    assert.ok(refused.reply.getChild("error")?.getChild("bad-request"), refused.reply.toString());
+    assert.match(refused.reply.getChild("error")?.getChildText("text") ?? "", /with field/);
+    assert.deepEqual(refused.bodies, []);
+  }
+});
