@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
-import { EMAIL, emailJid, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
+import { EMAIL, emailJid, eventually, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
 const JULIET = "juliet@capulet.test";
 const ROMEO = "romeo@montague.test";
@@ -56,6 +56,11 @@ before(async () => {
 after(async () => {
   await world?.stop();
 });
+
+/** The mail the relay took that holds `text` (the relay also carries the tests' own mails). */
+function relayed(text: string): Promise<{ raw: Buffer; to: string[] }> {
+  return eventually(async () => world.relay.received.find((entry) => entry.raw.toString("utf8").includes(text)), `a mail with "${text}"`, 15_000);
+}
 
 async function mamWith(client: TestClient, withJid: string): Promise<{ reply: Element; bodies: string[]; count: string | null }> {
   const queryid = `q-${Math.random().toString(36).slice(2)}`;
@@ -132,5 +137,67 @@ test("the archive filtered by `with` gives one person's messages, by occupant JI
     assert.ok(refused.reply.getChild("error")?.getChild("bad-request"), refused.reply.toString());
     assert.match(refused.reply.getChild("error")?.getChildText("text") ?? "", /with field/);
     assert.deepEqual(refused.bodies, []);
+  }
+});
+
+test("the user changes the subject: every joined session sees it, the next mail carries it, a late answer to the old one does not undo it", async () => {
+  const phone = await world.h.login("juliet", { resource: "phone" });
+  try {
+    await phone.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC }, xml("history", { maxstanzas: "0" }))));
+    await phone.waitFor((stanza) => fromRoom(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"), 10_000);
+
+    await juliet.send(xml("message", { to: room, type: "groupchat", id: "subject-1" }, xml("subject", {}, "The wedding,\n\tmoved\u202E to Friday\u200B")));
+    for (const client of [juliet, phone]) {
+      const told = await client.waitFor((stanza) => fromRoom(stanza) && stanza.getChild("subject") !== undefined);
+      assert.equal(told.getChildText("subject"), "The wedding, moved to Friday", "controls and bidi overrides are left out");
+      assert.equal(told.attrs.from, `${room}/Juliet`, "from the nick that changed it");
+    }
+    const info = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+    assert.equal(info.getChild("query")?.getChild("identity")?.attrs.name, "The wedding, moved to Friday");
+
+    await juliet.send(xml("message", { to: room, type: "groupchat", id: "friday-1" }, xml("body", {}, "Friday then.")));
+    const first = await relayed("Friday then.");
+    assert.match(first.raw.toString("latin1"), /^Subject: The wedding, moved to Friday\r?$/im, "the new subject, without Re:");
+
+    // Romeo answers an older mail, under the old subject: the room keeps the new one.
+    await smtpSend(
+      world,
+      ROMEO,
+      [JULIET, NURSE, FRIAR],
+      mail(
+        {
+          From: "Romeo Montague <romeo@montague.test>",
+          To: `${JULIET}, ${NURSE}`,
+          Cc: FRIAR,
+          Subject: "Re: The wedding",
+          "Message-ID": "<xmpp-side-3@montague.test>",
+          "In-Reply-To": "<xmpp-side-1@montague.test>",
+          References: "<xmpp-side-1@montague.test>",
+        },
+        "Friday is fine.",
+      ),
+    );
+    await phone.waitFor(groupchat("Friday is fine."), 15_000);
+    const still = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+    assert.equal(still.getChild("query")?.getChild("identity")?.attrs.name, "The wedding, moved to Friday");
+    assert.equal(phone.received.filter((stanza) => fromRoom(stanza) && stanza.getChild("subject")).length, 0, "no subject change back");
+
+    await juliet.send(xml("message", { to: room, type: "groupchat", id: "friday-2" }, xml("body", {}, "See you Friday.")));
+    const second = await relayed("See you Friday.");
+    assert.match(second.raw.toString("latin1"), /^Subject: Re: The wedding, moved to Friday\r?$/im);
+
+    for (const [subject, expected] of [
+      ["x".repeat(100_000), /at most 500 characters/],
+      [" \u200B ", /needs a subject/],
+    ] as const) {
+      await juliet.send(xml("message", { to: room, type: "groupchat", id: "bad-subject" }, xml("subject", {}, subject)));
+      const refused = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "bad-subject");
+      assert.match(refused.getChild("error")?.getChildText("text") ?? "", expected);
+    }
+    const after = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+    assert.equal(after.getChild("query")?.getChild("identity")?.attrs.name, "The wedding, moved to Friday", "a refused subject changes nothing");
+    assert.equal(phone.received.filter((stanza) => fromRoom(stanza) && stanza.getChild("subject")).length, 0);
+  } finally {
+    await phone.stop();
   }
 });

@@ -82,8 +82,14 @@ async function take(
     to: others.filter((participant) => participant.field !== "cc").map((participant) => participant.address),
     cc: others.filter((participant) => participant.field === "cc").map((participant) => participant.address),
   };
-  const topicChanged = known !== undefined && subject !== "" && topicOf(subject) !== topicOf(room.subject);
-  if (topicChanged) room.subject = subject;
+  const topic = topicOf(subject);
+  const topicChanged =
+    known !== undefined && subject !== "" && topic !== topicOf(room.subject) && (room.formerSubject === undefined || topic !== topicOf(room.formerSubject));
+  if (topicChanged) {
+    room.subject = subject;
+    delete room.formerSubject;
+    delete room.subjectToSend;
+  }
   const sender = room.participants.find((participant) => participant.address === message.peer);
   const entry = await rooms.append(user, room, {
     at: now,

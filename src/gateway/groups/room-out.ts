@@ -14,6 +14,9 @@ import { FEATURE_NS } from "../features/message-features.js";
 import type { Turn } from "../delivery/sender-lanes.js";
 import type { GroupContext } from "./context.js";
 import { MUC, roomMessage } from "./stanzas.js";
+import { changeSubject } from "./subject.js";
+import { topicOf } from "./room-in.js";
+import type { Room } from "./room-store.js";
 
 export interface RoomOutDeps {
   outbox: Outbox;
@@ -59,7 +62,8 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
     );
   }
   if (body === null && attachments.length === 0) {
-    if (stanza.getChild("subject")) throw gatewayError("forbidden", "The subject of this group chat is the mail thread's subject; it cannot be changed here.");
+    const subject = stanza.getChildText("subject");
+    if (subject !== null) await changeSubject(context, user, room, subject, occupants.nickOf(user, room.local, from.full) ?? from.local);
     return; // chat states and markers are not carried
   }
   if ((body ?? "").length > limits.maxBodyChars) {
@@ -98,6 +102,7 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
       sentAt: new Date().toISOString(),
       sourceId: stanzaId ?? id,
       group: { key: room.key, to: recipients, cc, subject: room.subject },
+      ...(subjectOf(room) && { subject: subjectOf(room) }),
       ...(name !== undefined && { nick: name }),
     },
     replyTo: from.full,
@@ -111,6 +116,8 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
     const originId = stanza.getChild("origin-id", MUC.sid)?.attrs.id;
     const entry = await context.perRoom.run(`${user}|${room.local}`, async () => {
       const current = (await rooms.get(user, room.local)) ?? room;
+      // The new subject is on its way in this message; the ones after answer it ("Re:").
+      if (current.subjectToSend === room.subjectToSend) delete current.subjectToSend;
       return rooms.append(user, current, {
         at: Date.now(),
         nick: occupants.nickOf(user, room.local, from.full) ?? from.local,
@@ -132,4 +139,11 @@ function oobAttachments(stanza: Element): Attachment[] {
     .map((x) => ({ url: x.getChildText("url")?.trim() ?? "", desc: x.getChildText("desc") ?? undefined }))
     .filter((item) => /^https?:\/\//i.test(item.url))
     .map((item) => ({ url: item.url, ...(item.desc ? { name: item.desc } : {}) }));
+}
+
+/** A subject the user set leaves as it is in the next message, then as "Re:" it (even after a late
+ *  answer to the old one); otherwise the transport answers the latest message's own subject. */
+function subjectOf(room: Room): string | undefined {
+  if (room.subjectToSend) return room.subjectToSend;
+  return room.formerSubject === undefined ? undefined : `Re: ${topicOf(room.subject)}`;
 }

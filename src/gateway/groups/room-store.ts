@@ -28,6 +28,10 @@ export interface Room {
   next: number;
   invitedAt?: number;
   joinedAt?: number;
+  /** The subject before the user changed it from XMPP: a late "Re: <that>" does not bring it back. */
+  formerSubject?: string;
+  /** A subject the user set that no message has carried yet: the next one leaves with it. */
+  subjectToSend?: string;
   /** The user left the conversation (destroyed the room): its mail stays in the mailbox. */
   leftAt?: number;
 }

@@ -17,7 +17,8 @@ export const MUC = {
   sid: "urn:xmpp:sid:0",
 } as const;
 
-const MAX_SUBJECT = 500;
+/** The longest subject a room shows or a mail carries. */
+export const MAX_SUBJECT = 500;
 
 export interface Limits {
   maxBodyChars: number;
