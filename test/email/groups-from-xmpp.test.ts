@@ -10,6 +10,7 @@ const JULIET = "juliet@capulet.test";
 const ROMEO = "romeo@montague.test";
 const NURSE = "nurse@capulet.test";
 const FRIAR = "laurence@friary.test";
+const TYBALT = "tybalt@capulet.test";
 const MUC = "http://jabber.org/protocol/muc";
 const MAM = "urn:xmpp:mam:2";
 const DATA = "jabber:x:data";
@@ -28,7 +29,7 @@ const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] 
 const groupchat = (body: string) => (stanza: Element) => stanza.attrs.type === "groupchat" && fromRoom(stanza) && stanza.getChildText("body") === body;
 
 before(async () => {
-  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR] });
+  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR, TYBALT] });
   juliet = await world.h.login("juliet");
   const reply = await registerEmail(juliet, personalAccount(world, JULIET, { name: "Juliet" }));
   assert.equal(reply.attrs.type, "result", reply.toString());
@@ -126,7 +127,7 @@ test("the archive filtered by `with` gives one person's messages, by occupant JI
   assert.deepEqual((await mamWith(juliet, "juliet@example.test")).bodies, ["Noon it is."]);
   assert.deepEqual((await mamWith(juliet, room)).bodies, ["Noon, at the cell?", "I will bring the ladder.", "Noon it is."]);
 
-  const stranger = await mamWith(juliet, emailJid("tybalt@capulet.test"));
+  const stranger = await mamWith(juliet, emailJid(TYBALT));
   assert.equal(stranger.reply.attrs.type, "result");
   assert.deepEqual(stranger.bodies, [], "someone who is not in the room has no messages here");
   assert.equal(stranger.count, "0");
@@ -200,4 +201,72 @@ test("the user changes the subject: every joined session sees it, the next mail 
   } finally {
     await phone.stop();
   }
+});
+
+test("someone first seen as a bare address takes the name a later mail gives them as their nick (status 303), unless that nick is taken", async () => {
+  const MUC_USER = "http://jabber.org/protocol/muc#user";
+  // What the join brought is not what this mail brings.
+  juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => stanza.name !== "presence"));
+  await smtpSend(
+    world,
+    NURSE,
+    [JULIET, ROMEO, FRIAR, TYBALT],
+    mail(
+      {
+        From: "Nurse Angelica <nurse@capulet.test>",
+        To: `${JULIET}, Romeo Montague <${ROMEO}>`,
+        Cc: `${FRIAR}, ${TYBALT}`,
+        Subject: "Re: The wedding, moved to Friday",
+        "Message-ID": "<xmpp-side-4@capulet.test>",
+        "In-Reply-To": "<xmpp-side-3@montague.test>",
+        References: "<xmpp-side-1@montague.test> <xmpp-side-3@montague.test>",
+      },
+      "The ladder is ready.",
+    ),
+  );
+  const message = await juliet.waitFor(groupchat("The ladder is ready."), 15_000);
+  assert.equal(message.attrs.from, `${room}/Nurse Angelica`, "her message comes from her new nick");
+  const presences = juliet.received.filter((stanza) => stanza.name === "presence" && fromRoom(stanza));
+  const left = presences.find((stanza) => stanza.attrs.from === `${room}/${NURSE}`);
+  assert.ok(left, "the old nick leaves");
+  assert.equal(left.attrs.type, "unavailable");
+  const x = left.getChild("x", MUC_USER)!;
+  assert.ok(x.getChildren("status").some((status) => status.attrs.code === "303"));
+  assert.equal(x.getChild("item")?.attrs.nick, "Nurse Angelica");
+  const came = presences.find((stanza) => stanza.attrs.from === `${room}/Nurse Angelica`);
+  assert.ok(came && !came.attrs.type, "the new nick comes");
+  assert.ok(presences.indexOf(left) < presences.indexOf(came), "the old nick leaves first");
+  assert.equal(came.getChild("x", MUC_USER)?.getChild("item")?.attrs.jid, emailJid(NURSE));
+  assert.ok(
+    presences.some((stanza) => stanza.attrs.from === `${room}/${TYBALT}` && !stanza.attrs.type),
+    "Tybalt, new and named by address, joins under it",
+  );
+  juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => !presences.includes(stanza)));
+  assert.deepEqual(
+    (await mamWith(juliet, `${room}/Nurse Angelica`)).bodies,
+    ["I will bring the ladder.", "The ladder is ready."],
+    "her messages under either nick",
+  );
+
+  // A name that is the user's own nick would make two Juliets: Tybalt keeps his address.
+  await smtpSend(
+    world,
+    TYBALT,
+    [JULIET, ROMEO, NURSE, FRIAR],
+    mail(
+      {
+        From: `Juliet <${TYBALT}>`,
+        To: `${JULIET}, ${ROMEO}, ${NURSE}`,
+        Cc: FRIAR,
+        Subject: "Re: The wedding, moved to Friday",
+        "Message-ID": "<xmpp-side-5@capulet.test>",
+        "In-Reply-To": "<xmpp-side-4@capulet.test>",
+        References: "<xmpp-side-1@montague.test> <xmpp-side-4@capulet.test>",
+      },
+      "I am no Juliet.",
+    ),
+  );
+  const tybalt = await juliet.waitFor(groupchat("I am no Juliet."), 15_000);
+  assert.equal(tybalt.attrs.from, `${room}/${TYBALT}`);
+  assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && fromRoom(stanza) && stanza.attrs.type === "unavailable").length, 0);
 });

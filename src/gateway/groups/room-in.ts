@@ -5,7 +5,7 @@ import { gatewayError } from "../../errors.js";
 import type { Delivery, GroupParticipant, InboundMessage } from "../../transport/contract.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import type { GroupContext } from "./context.js";
-import { uniqueNick } from "./nicks.js";
+import { cleanNick, uniqueNick } from "./nicks.js";
 import { roomLocalOf } from "./room-id.js";
 import { newEpoch, type Room } from "./room-store.js";
 import { invitation, occupantPresence, roomMessage, subjectMessage } from "./stanzas.js";
@@ -77,6 +77,11 @@ async function take(
     next: 0,
   };
   const added = addParticipants(room, message.group.participants);
+  const renamed = nameParticipants(
+    room,
+    message.group.participants,
+    occupants.of(user, local).map(([, nick]) => nick),
+  );
   const others = message.group.participants.slice(0, MAX_PARTICIPANTS);
   room.recipients = {
     to: others.filter((participant) => participant.field !== "cc").map((participant) => participant.address),
@@ -115,6 +120,12 @@ async function take(
     await invite(context, user, room, !known);
     if (!known) await context.bookmarks.add(user, roomJid, room.subject, user.slice(0, user.indexOf("@")));
     for (const [full] of joined) {
+      for (const { participant, before } of renamed) {
+        // XEP-0045 §7.6: the old nick leaves with status 303 and the new one, then the new one comes.
+        const item = { jid: gateway.contacts.jidOf(participant.address), affiliation: "member", role: "participant" } as const;
+        await gateway.send(occupantPresence(roomJid, before, full, item, { codes: [303], unavailable: true, newNick: participant.nick }));
+        await gateway.send(occupantPresence(roomJid, participant.nick, full, item));
+      }
       for (const participant of added) {
         await gateway.send(
           occupantPresence(roomJid, participant.nick, full, { jid: gateway.contacts.jidOf(participant.address), affiliation: "member", role: "participant" }),
@@ -142,6 +153,30 @@ function addParticipants(room: Room, participants: GroupParticipant[]): Room["pa
     added.push(kept);
   }
   return added;
+}
+
+/** A participant first seen as a bare address takes the name a later message gives them as their
+ *  nick, if it is usable and nobody else's (the user's own nicks in `reserved` included). A name
+ *  once known stays: nicks do not follow every spelling a mail client puts in a header. */
+function nameParticipants(
+  room: Room,
+  participants: GroupParticipant[],
+  reserved: readonly string[],
+): Array<{ participant: Room["participants"][number]; before: string }> {
+  const renamed: Array<{ participant: Room["participants"][number]; before: string }> = [];
+  for (const named of participants) {
+    const known = room.participants.find((participant) => participant.address === named.address);
+    if (!known || known.name || !named.name) continue;
+    const wanted = cleanNick(named.name);
+    if (!wanted) continue;
+    known.name = named.name.slice(0, 200);
+    const others = [...reserved, ...room.participants.filter((participant) => participant !== known).map((participant) => participant.nick)];
+    const nick = uniqueNick(named.name, known.address, others);
+    if (nick !== wanted || nick === known.nick) continue;
+    renamed.push({ participant: known, before: known.nick });
+    known.nick = nick;
+  }
+  return renamed;
 }
 
 /** Invites the user to a new room, or again to one they never joined (at most once a day). */

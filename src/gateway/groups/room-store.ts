@@ -7,7 +7,8 @@ import type { Table } from "../../store/store.js";
 import type { Attachment, GroupParticipant } from "../../transport/contract.js";
 
 export interface RoomParticipant extends GroupParticipant {
-  /** Their nick in the room, fixed when they first appear. */
+  /** Their nick in the room, fixed when they first appear (but for a name a later message gives
+   *  to someone first seen as a bare address). */
   nick: string;
 }
 
