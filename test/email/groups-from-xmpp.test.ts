@@ -11,6 +11,7 @@ const ROMEO = "romeo@montague.test";
 const NURSE = "nurse@capulet.test";
 const FRIAR = "laurence@friary.test";
 const TYBALT = "tybalt@capulet.test";
+const BENVOLIO = "benvolio@montague.test";
 const MUC = "http://jabber.org/protocol/muc";
 const MAM = "urn:xmpp:mam:2";
 const DATA = "jabber:x:data";
@@ -29,7 +30,7 @@ const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] 
 const groupchat = (body: string) => (stanza: Element) => stanza.attrs.type === "groupchat" && fromRoom(stanza) && stanza.getChildText("body") === body;
 
 before(async () => {
-  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR, TYBALT] });
+  world = await startWorld({ mailboxes: [JULIET, ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO] });
   juliet = await world.h.login("juliet");
   const reply = await registerEmail(juliet, personalAccount(world, JULIET, { name: "Juliet" }));
   assert.equal(reply.attrs.type, "result", reply.toString());
@@ -269,4 +270,44 @@ test("someone first seen as a bare address takes the name a later mail gives the
   const tybalt = await juliet.waitFor(groupchat("I am no Juliet."), 15_000);
   assert.equal(tybalt.attrs.from, `${room}/${TYBALT}`);
   assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && fromRoom(stanza) && stanza.attrs.type === "unavailable").length, 0);
+});
+
+test("the user invites an e-mail contact into the room (a mediated invitation): an occupant appears and the next mail goes to them too", async () => {
+  const invite = (to: string, id: string) =>
+    xml("message", { to: room, id }, xml("x", { xmlns: "http://jabber.org/protocol/muc#user" }, xml("invite", { to }, xml("reason", {}, "Join us"))));
+  juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => stanza.name !== "presence"));
+  await juliet.send(invite(emailJid(BENVOLIO), "invite-1"));
+  const occupant = await juliet.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.from === `${room}/${BENVOLIO}`);
+  assert.equal(occupant.attrs.type, undefined);
+  assert.equal(occupant.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("item")?.attrs.jid, emailJid(BENVOLIO));
+
+  await juliet.send(xml("message", { to: room, type: "groupchat", id: "welcome-1" }, xml("body", {}, "Welcome, cousin.")));
+  const sent = await relayed("Welcome, cousin.");
+  assert.deepEqual([...sent.to].sort(), [BENVOLIO, FRIAR, NURSE, ROMEO, TYBALT]);
+  assert.match(sent.raw.toString("latin1"), /^Cc: .*benvolio@montague\.test/im);
+
+  // Inviting the same person again changes nothing; JIDs that are no e-mail contact here are refused.
+  await juliet.send(invite(emailJid(BENVOLIO), "invite-again"));
+  for (const [to, id] of [
+    ["juliet@example.test", "invite-user"],
+    [room, "invite-room"],
+    [`${emailJid(ROMEO)}/phone`, "invite-resource"],
+    [`not-an-address@${EMAIL}`, "invite-bad"],
+    ["", "invite-empty"],
+  ] as const) {
+    await juliet.send(invite(to, id));
+    const refused = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === id);
+    assert.ok(refused.getChild("error")?.getChild("bad-request"), refused.toString());
+    assert.match(refused.getChild("error")?.getChildText("text") ?? "", /is not a contact of .*Nobody was invited/);
+  }
+  const members = await juliet.iq(
+    xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, xml("item", { affiliation: "member" }))),
+  );
+  const jids = members
+    .getChild("query")!
+    .getChildren("item")
+    .map((item) => item.attrs.jid)
+    .sort();
+  assert.deepEqual(jids, [BENVOLIO, FRIAR, NURSE, ROMEO, TYBALT].map(emailJid).sort(), "Benvolio once, and nobody else added");
+  assert.equal(juliet.received.filter((stanza) => stanza.name === "presence" && stanza.attrs.from === `${room}/${BENVOLIO}`).length, 0);
 });

@@ -15,6 +15,7 @@ import type { Turn } from "../delivery/sender-lanes.js";
 import type { GroupContext } from "./context.js";
 import { MUC, roomMessage } from "./stanzas.js";
 import { changeSubject } from "./subject.js";
+import { invitesOf, onInvites } from "./invite.js";
 import { topicOf } from "./room-in.js";
 import type { Room } from "./room-store.js";
 
@@ -35,6 +36,16 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
   }
   const body = stanza.getChildText("body");
   const attachments = oobAttachments(stanza);
+  const invites = invitesOf(stanza);
+  if (invites.length > 0) {
+    const inviter = from.bare;
+    if (!(await gateway.registrations.isRegistered(inviter)))
+      throw gatewayError("registration-required", `Register with ${gateway.domain} before inviting people to its group chats.`);
+    const invitedTo = await rooms.active(inviter, to.local);
+    if (!invitedTo) throw gatewayError("item-not-found", "There is no such group chat here.");
+    await onInvites(context, inviter, invitedTo, invites);
+    return;
+  }
   if (type !== "groupchat") {
     if (body === null) return; // chat states, markers: nothing to answer
     throw gatewayError(
