@@ -1,6 +1,6 @@
-// What a user does to a mail thread's group chat from XMPP, beyond writing in it: reading one
-// person's messages from the archive (XEP-0313 `with`). Real Dovecot, a real SMTP relay, a real
-// XMPP server, @xmpp/client.
+// What a user does to a mail thread's group chat from XMPP beyond writing in it, and how its
+// nicks follow the mail: one person's messages from the archive (XEP-0313 `with`), a new subject,
+// a name learnt later, an invitation. Real Dovecot, a real SMTP relay, a real XMPP server, @xmpp/client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
