@@ -82,7 +82,18 @@ test("a user starts a group by chat command, joins it, writes once to all, and t
     ].join("\n"),
   );
   const reply = await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "I will.", 15_000);
-  assert.equal(reply.attrs.from, `${room}/${ROMEO}`);
+  // Named by address when the group began, Romeo now has a name: his nick follows it (status 303).
+  assert.equal(reply.attrs.from, `${room}/Romeo Montague`);
+  const renamed = juliet.received.find(
+    (stanza) => stanza.name === "presence" && stanza.attrs.from === `${room}/${ROMEO}` && stanza.attrs.type === "unavailable",
+  );
+  assert.ok(
+    renamed
+      ?.getChild("x", `${MUC}#user`)
+      ?.getChildren("status")
+      .some((status) => status.attrs.code === "303"),
+    "the old nick leaves with status 303",
+  );
   assert.equal(juliet.received.filter((stanza) => stanza.getChild("x", "jabber:x:conference")).length, 0, "no second room for the answer");
 });
 
