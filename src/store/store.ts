@@ -3,6 +3,7 @@ import Keyv, { type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
 import type { StoreAdapter } from "./adapters.js";
 import { openEngine } from "./engine.js";
+import { rowReader, serializeRow } from "./keyv-format.js";
 import { guardLedger } from "./ledger/guard.js";
 import { StoreUnavailableError } from "./unavailable.js";
 import type { Ledger } from "./ledger/ledger.js";
@@ -45,6 +46,11 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
   // nobody and be dropped. A failure must be one: the guard below turns it into "try again later".
   const keyv = new Keyv({ store: adapter as unknown as KeyvStoreAdapter, useKeyPrefix: false, namespace: "", throwOnErrors: true });
   keyv.on("error", (error: unknown) => log.error({ err: error }, "store error"));
+  // keyv's own reader stays for rows an earlier release wrote (see keyv-format.ts).
+  const earlierRows = keyv.deserialize;
+  if (!earlierRows) throw new Error("keyv came without its row reader");
+  keyv.deserialize = rowReader(earlierRows);
+  keyv.serialize = serializeRow;
 
   return {
     table<T>(name: string): Table<T> {

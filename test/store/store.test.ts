@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createLogger } from "../../src/log.js";
 import { createSecretBox } from "../../src/store/secrets.js";
 import { openStore } from "../../src/store/store.js";
-import { scratchStoreUri, STORE_KIND, storedText } from "../support/postgres.js";
+import { putRawKey, scratchStoreUri, STORE_KIND, storedText } from "../support/postgres.js";
 import { createRegistrations } from "../../src/gateway/state/registrations.js";
 import type { BareJid } from "../../src/xmpp/jid.js";
 
@@ -41,6 +41,41 @@ test(`the ${STORE_KIND} store keeps tables apart, lists them, expires entries an
     assert.equal(await reopened.table("people").get("b"), undefined);
     assert.equal(await reopened.table("people-else").get("a"), 1);
     await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`the ${STORE_KIND} store reads mappings an earlier release wrote, and writes its own as plain JSON`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
+  try {
+    const uri = await scratchStoreUri(dir);
+    const store = await openStore(uri, log);
+    const notes = store.table<unknown>("notes");
+    // keyv's own format: a string that begins with ":" was written with one more ":".
+    const later = Date.now() + 3_600_000;
+    await putRawKey(uri, "notes:old", JSON.stringify({ value: { text: "::) see you", list: ["::x", "plain"] }, expires: later }));
+    await putRawKey(uri, "notes:old-gone", JSON.stringify({ value: "stale", expires: Date.now() - 1 }));
+    assert.deepEqual(await notes.get("old"), { text: ":) see you", list: [":x", "plain"] });
+    assert.equal(await notes.get("old-gone"), undefined);
+    // An expired row of the old format does not hold its key against a new claim.
+    assert.equal(await notes.insert("old-gone", "mine"), true);
+    assert.equal(await notes.insert("old", "mine"), false);
+
+    // New rows keep a leading ":" as it is, and keep their expiry.
+    await notes.set("new", { text: ":) hello", at: 5 }, 3_600_000);
+    await notes.set("brief", ":short", 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(await notes.get("new"), { text: ":) hello", at: 5 });
+    assert.equal(await notes.get("brief"), undefined);
+    assert.equal(await notes.insert("brief", "again"), true);
+    assert.equal(await notes.get("brief"), "again");
+    const listed = new Map<string, unknown>();
+    for await (const [key, value] of notes.entries()) listed.set(key, value);
+    assert.deepEqual(listed.get("old"), { text: ":) see you", list: [":x", "plain"] });
+    assert.deepEqual(listed.get("new"), { text: ":) hello", at: 5 });
+    await store.close();
+    assert.match(await storedText(uri), /":\) hello"/, "the new row holds the text as written");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

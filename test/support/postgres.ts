@@ -129,6 +129,27 @@ export async function countKeys(uri: string, part: string): Promise<number> {
   }
 }
 
+/** Writes one key/value row of the store at `uri` as it is given, as an earlier release may have. */
+export async function putRawKey(uri: string, key: string, value: string): Promise<void> {
+  if (/^sqlite:/i.test(uri)) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""));
+    try {
+      db.prepare("INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: uri });
+  await client.connect();
+  try {
+    await client.query("INSERT INTO keyv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Makes writes of the key/value rows whose key contains `part` fail as a full disk fails them,
  *  on SQLite or PostgreSQL, or take them again: the rest of the store keeps working. */
 export async function refuseKeyWrites(uri: string, part: string, refuse: boolean): Promise<void> {
