@@ -1,7 +1,11 @@
 // A local stand-in for Twilio's REST API (2010-04-01) and its webhooks, for tests: the same paths,
 // form fields, JSON shapes, Basic auth and numbered errors as Twilio documents, on loopback only.
 // Tests tell it to fail requests, refuse numbers and post status callbacks or inbound texts,
-// which it signs exactly as Twilio does.
+// which it signs exactly as Twilio does. It also stands in for the part of the Conversations API
+// (v1) that group texts use: conversations, participants (group MMS: members by Address, a Twilio
+// number as ProjectedAddress), messages, conversation-scoped webhooks, ParticipantConversations and
+// the Media Content Service; and it posts Conversations webhooks (onMessageAdded, onDeliveryUpdated)
+// to the account's global webhook and each conversation's own, as Twilio does.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,6 +23,42 @@ export interface StandinAccount {
   sid: string;
   authToken: string;
   numbers: Map<string, StandinNumber>;
+  /** The account's default Conversation Service (IS…). */
+  chatServiceSid: string;
+  /** Conversations > Global webhooks: the post-event URL ("" when none is set), and its filters. */
+  conversationsWebhookUrl: string;
+  conversationsWebhookFilters: string[];
+}
+
+export interface StandinParticipant {
+  sid: string;
+  identity: string | null;
+  address: string | null;
+  proxyAddress: string | null;
+  projectedAddress: string | null;
+}
+
+export interface StandinConversationMessage {
+  sid: string;
+  index: number;
+  author: string;
+  body: string;
+  participantSid: string | null;
+  media: Array<{ sid: string; contentType: string; filename: string; size: number }>;
+}
+
+export interface StandinConversation {
+  sid: string;
+  accountSid: string;
+  chatServiceSid: string;
+  friendlyName: string | null;
+  uniqueName: string | null;
+  state: "active" | "inactive" | "closed";
+  /** Made by Twilio for a group text that matched no conversation (autocreation). */
+  autocreated: boolean;
+  participants: StandinParticipant[];
+  messages: StandinConversationMessage[];
+  webhooks: Array<{ sid: string; target: string; url: string; method: string; filters: string[] }>;
 }
 
 export interface StandinMessage {
@@ -56,6 +96,10 @@ export class TwilioStandin {
   readonly accounts = new Map<string, StandinAccount>();
   readonly messages: StandinMessage[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** Conversations by SID; a test may delete one to have Twilio forget it. */
+  readonly conversations = new Map<string, StandinConversation>();
+  private readonly conversationMedia = new Map<string, StoredMedia & { serviceSid: string; accountSid: string; filename: string }>();
+  private readonly directMedia = new Map<string, string>();
   private readonly refusals = new Map<string, number>();
   private readonly media = new Map<string, StoredMedia>();
   /** Per coming request: 0 handles it, otherwise the HTTP status to fail it with. */
@@ -82,7 +126,14 @@ export class TwilioStandin {
   }
 
   addAccount(sid = newSid("AC"), authToken = hex(16)): StandinAccount {
-    const account = { sid, authToken, numbers: new Map<string, StandinNumber>() };
+    const account: StandinAccount = {
+      sid,
+      authToken,
+      numbers: new Map<string, StandinNumber>(),
+      chatServiceSid: newSid("IS"),
+      conversationsWebhookUrl: "",
+      conversationsWebhookFilters: ["onMessageAdded", "onDeliveryUpdated"],
+    };
     this.accounts.set(sid, account);
     return account;
   }
@@ -212,6 +263,104 @@ export class TwilioStandin {
     return { ...result, messageSid, params };
   }
 
+  /** A group text from `from` to the account's number `to` and `others`, as Twilio handles one: it goes
+   *  into the active conversation whose Addresses and ProjectedAddresses are exactly those numbers, or
+   *  (autocreation) into a new one with `to` as projected address; then onMessageAdded is posted,
+   *  signed, to the conversation's own webhooks and the account's global one. */
+  async groupInbound(input: {
+    accountSid: string;
+    from: string;
+    to: string;
+    others: string[];
+    body: string;
+    media?: Array<{ contentType: string; data: Buffer }>;
+    signature?: "valid" | "forged" | "missing";
+  }): Promise<{ statuses: number[]; conversationSid: string; messageSid: string }> {
+    const account = this.accounts.get(input.accountSid);
+    if (!account) throw new Error(`no account ${input.accountSid}`);
+    const wanted = [...new Set([input.from, input.to, ...input.others])].sort();
+    let conversation = [...this.conversations.values()].find(
+      (candidate) => candidate.accountSid === account.sid && candidate.state !== "closed" && sameNumbers(numbersOf(candidate), wanted),
+    );
+    if (!conversation) {
+      conversation = this.newConversation(account, { friendlyName: null, uniqueName: null }, true);
+      for (const number of wanted) conversation.participants.push(participantOf(number === input.to ? { projectedAddress: number } : { address: number }));
+    }
+    const author = conversation.participants.find((participant) => participant.address === input.from);
+    const message: StandinConversationMessage = {
+      sid: newSid("IM"),
+      index: conversation.messages.length,
+      author: input.from,
+      body: input.body,
+      participantSid: author?.sid ?? null,
+      media: (input.media ?? []).map((item, index) => {
+        const sid = newSid("ME");
+        this.conversationMedia.set(sid, { ...item, serviceSid: conversation.chatServiceSid, accountSid: account.sid, filename: `${index}.bin` });
+        return { sid, contentType: item.contentType, filename: `${index}.bin`, size: item.data.length };
+      }),
+    };
+    conversation.messages.push(message);
+    const params: Record<string, string> = {
+      AccountSid: account.sid,
+      EventType: "onMessageAdded",
+      ConversationSid: conversation.sid,
+      ChatServiceSid: conversation.chatServiceSid,
+      MessageSid: message.sid,
+      Index: String(message.index),
+      DateCreated: new Date().toISOString(),
+      Body: message.body,
+      Author: message.author,
+      ...(message.participantSid && { ParticipantSid: message.participantSid }),
+      Attributes: "{}",
+      ...(message.media.length > 0 && {
+        Media: JSON.stringify(message.media.map((item) => ({ Sid: item.sid, Filename: item.filename, ContentType: item.contentType, Size: item.size }))),
+      }),
+    };
+    const statuses = await this.postConversationEvent(account, conversation, params, input.signature ?? "valid");
+    return { statuses, conversationSid: conversation.sid, messageSid: message.sid };
+  }
+
+  /** A member's delivery receipt for a conversation message the gateway sent (onDeliveryUpdated). */
+  async postDelivery(messageSid: string, status: "sent" | "delivered" | "undelivered" | "failed", errorCode?: number): Promise<number[]> {
+    const conversation = [...this.conversations.values()].find((candidate) => candidate.messages.some((message) => message.sid === messageSid));
+    if (!conversation) throw new Error(`no conversation message ${messageSid}`);
+    const account = this.accounts.get(conversation.accountSid)!;
+    const member = conversation.participants.find((participant) => participant.address);
+    const params: Record<string, string> = {
+      AccountSid: account.sid,
+      EventType: "onDeliveryUpdated",
+      ConversationSid: conversation.sid,
+      ChatServiceSid: conversation.chatServiceSid,
+      MessageSid: messageSid,
+      DeliveryReceiptSid: newSid("DY"),
+      ChannelMessageSid: newSid("MM"),
+      ParticipantSid: member?.sid ?? newSid("MB"),
+      Status: status,
+      ErrorCode: String(errorCode ?? 0),
+      DateCreated: new Date().toISOString(),
+      DateUpdated: new Date().toISOString(),
+    };
+    return this.postConversationEvent(account, conversation, params, "valid");
+  }
+
+  /** Posts a Conversations event where Twilio would: the conversation's own webhooks, then the global one. */
+  private async postConversationEvent(
+    account: StandinAccount,
+    conversation: StandinConversation,
+    params: Record<string, string>,
+    signature: "valid" | "forged" | "missing",
+  ): Promise<number[]> {
+    const event = params.EventType!;
+    const targets = [
+      ...conversation.webhooks.filter((webhook) => webhook.target === "webhook" && webhook.filters.includes(event)).map((webhook) => webhook.url),
+      ...(account.conversationsWebhookUrl && account.conversationsWebhookFilters.includes(event) ? [account.conversationsWebhookUrl] : []),
+    ];
+    const token = signature === "forged" ? hex(16) : account.authToken;
+    const statuses: number[] = [];
+    for (const url of targets) statuses.push((await this.postSigned(url, token, params, signature === "missing")).status);
+    return statuses;
+  }
+
   /** A form POST signed with `authToken` over `url` (X-Twilio-Signature). */
   async postSigned(url: string, authToken: string, params: Record<string, string>, unsigned = false): Promise<{ status: number; text: string }> {
     assertLoopback(url);
@@ -239,9 +388,18 @@ export class TwilioStandin {
     if (failure === 429) return fail(429, 20429, "Too Many Requests");
     if (failure) return fail(failure, 20500, "An internal server error has occurred");
 
+    // The Media Content Service's short-lived links are signed themselves, and need no credentials.
+    const direct = /^\/mcs-direct\/(ME\w+)$/.exec(url.pathname);
+    if (direct && req.method === "GET") {
+      const stored = this.conversationMedia.get(direct[1]!);
+      if (!stored || this.directMedia.get(direct[1]!) !== url.searchParams.get("Signature")) return fail(403, 20403, "Forbidden");
+      return reply(200, stored.data, stored.contentType);
+    }
+
     const match = /^\/2010-04-01\/Accounts\/([^/.]+)(\/.*)?$/.exec(url.pathname.replace(/\.json$/, ""));
     const account = this.authenticate(req, match?.[1]);
     if (!account) return fail(401, 20003, "Authenticate");
+    if (url.pathname.startsWith("/v1/")) return this.conversationsApi(account, req.method ?? "GET", url, form, reply, fail);
     const rest = (url.pathname.slice(`${API}/Accounts/${account.sid}`.length) || "").replace(/\.json$/, "");
     const method = req.method ?? "GET";
     const one = (name: string): string => form[name]?.[0] ?? "";
@@ -289,6 +447,190 @@ export class TwilioStandin {
       return reply(200, numberJson(account, number));
     }
     return fail(404, 20404, `The requested resource ${url.pathname} was not found`);
+  }
+
+  /** conversations.twilio.com/v1 and mcs.us1.twilio.com/v1, as far as group texts use them. */
+  private conversationsApi(
+    account: StandinAccount,
+    method: string,
+    url: URL,
+    form: Record<string, string[]>,
+    reply: (status: number, body: unknown, contentType?: string) => void,
+    fail: (status: number, code: number, message: string) => void,
+  ): void {
+    const path = url.pathname;
+    const one = (name: string): string | null => form[name]?.[0] ?? null;
+    const notFound = (): void => fail(404, 20404, `The requested resource ${path} was not found`);
+
+    const media = /^\/v1\/Services\/(IS\w+)\/Media\/(ME\w+)$/.exec(path);
+    if (media && method === "GET") {
+      const stored = this.conversationMedia.get(media[2]!);
+      if (!stored || stored.serviceSid !== media[1] || stored.accountSid !== account.sid) return notFound();
+      const signature = hex(16);
+      this.directMedia.set(media[2]!, signature);
+      return reply(200, {
+        sid: media[2],
+        service_sid: media[1],
+        account_sid: account.sid,
+        date_created: new Date().toISOString(),
+        date_upload_completed: new Date().toISOString(),
+        channel_sid: null,
+        message_sid: null,
+        size: stored.data.length,
+        content_type: stored.contentType,
+        filename: stored.filename,
+        author: "system",
+        category: "media",
+        is_multipart_upstream: false,
+        url: `https://mcs.us1.twilio.com/v1/Services/${media[1]}/Media/${media[2]}`,
+        links: {
+          content: `/v1/Services/${media[1]}/Media/${media[2]}/Content`,
+          content_direct_temporary: `${this.baseUrl}/mcs-direct/${media[2]}?Expires=${Math.floor(Date.now() / 1000) + 300}&Signature=${signature}`,
+        },
+      });
+    }
+
+    if (path === "/v1/ParticipantConversations" && method === "GET") {
+      const address = url.searchParams.get("Address");
+      const rows = [...this.conversations.values()].flatMap((conversation) =>
+        conversation.accountSid !== account.sid
+          ? []
+          : conversation.participants
+              .filter((participant) => address && participant.address === address)
+              .map((participant) => participantConversationJson(conversation, participant)),
+      );
+      return reply(200, pageJson("conversations", path, url, rows));
+    }
+
+    if (path === "/v1/Conversations" && method === "POST") {
+      const uniqueName = one("UniqueName");
+      if (uniqueName && [...this.conversations.values()].some((conversation) => conversation.uniqueName === uniqueName))
+        return fail(409, 50353, "Conversation with provided unique name already exists");
+      return reply(201, conversationJson(this.newConversation(account, { friendlyName: one("FriendlyName"), uniqueName }, false)));
+    }
+
+    const match = /^\/v1\/Conversations\/([^/]+)(\/[A-Za-z]+)?$/.exec(path);
+    const conversation = match
+      ? [...this.conversations.values()].find(
+          (candidate) => candidate.accountSid === account.sid && (candidate.sid === match[1] || candidate.uniqueName === match[1]),
+        )
+      : undefined;
+    if (!match || !conversation) return notFound();
+    const sub = match[2] ?? "";
+
+    if (sub === "" && method === "GET") return reply(200, conversationJson(conversation));
+    if (sub === "" && method === "DELETE") {
+      this.conversations.delete(conversation.sid);
+      return reply(204, Buffer.alloc(0));
+    }
+    if (sub === "/Participants" && method === "GET")
+      return reply(
+        200,
+        pageJson(
+          "participants",
+          path,
+          url,
+          conversation.participants.map((item) => participantJson(conversation, item)),
+        ),
+      );
+    if (sub === "/Participants" && method === "POST") {
+      const address = one("MessagingBinding.Address");
+      const projectedAddress = one("MessagingBinding.ProjectedAddress");
+      const proxyAddress = one("MessagingBinding.ProxyAddress");
+      const identity = one("Identity");
+      if (!address && !projectedAddress && !identity) return fail(400, 50411, "Participant address is empty");
+      for (const number of [address, projectedAddress, proxyAddress]) {
+        if (number !== null && !/^\+[1-9]\d{6,14}$/.test(number)) return fail(400, 50407, `Invalid messaging binding address: ${number}`);
+      }
+      const refusal = address ? this.refusals.get(address) : undefined;
+      if (refusal !== undefined && refusal >= 50000) return fail(400, refusal, `Error ${refusal} for ${address}`);
+      if (
+        conversation.participants.some(
+          (participant) =>
+            (address && participant.address === address && !proxyAddress) || (projectedAddress && participant.projectedAddress === projectedAddress),
+        )
+      )
+        return fail(409, 50437, "Group Participant already exists");
+      const added = participantOf({ address, projectedAddress, proxyAddress, identity });
+      const after = [...conversation.participants, added];
+      const grouped = after.some((participant) => participant.projectedAddress);
+      if (grouped && after.filter((participant) => participant.address || participant.projectedAddress).length > 10)
+        return fail(400, 50436, "Participant limit exceeded for group conversation");
+      const numbers = numbersOf({ ...conversation, participants: after });
+      const twin = [...this.conversations.values()].find(
+        (other) =>
+          other !== conversation &&
+          other.accountSid === account.sid &&
+          other.state !== "closed" &&
+          numbers.length >= 3 &&
+          sameNumbers(numbersOf(other), numbers),
+      );
+      if (grouped && twin) return fail(409, 50438, "Group conversation with given participant list already exists");
+      conversation.participants.push(added);
+      return reply(201, participantJson(conversation, added));
+    }
+    if (sub === "/Messages" && method === "POST") {
+      const author = one("Author") ?? "system";
+      const body = one("Body") ?? "";
+      const grouped = conversation.participants.some((participant) => participant.projectedAddress);
+      const participant = conversation.participants.find(
+        (candidate) => candidate.identity === author || candidate.address === author || candidate.projectedAddress === author,
+      );
+      if (grouped && !participant) return fail(400, 50513, "Message author should be among Group MMS participants.");
+      if (body.length > 1600) return fail(400, 50511, "Message body is too long.");
+      const message: StandinConversationMessage = {
+        sid: newSid("IM"),
+        index: conversation.messages.length,
+        author,
+        body,
+        participantSid: participant?.sid ?? null,
+        media: [],
+      };
+      conversation.messages.push(message);
+      return reply(201, conversationMessageJson(conversation, message));
+    }
+    if (sub === "/Webhooks" && method === "POST") {
+      const webhook = {
+        sid: newSid("WH"),
+        target: one("Target") ?? "",
+        url: one("Configuration.Url") ?? "",
+        method: (one("Configuration.Method") ?? "post").toUpperCase(),
+        filters: form["Configuration.Filters"] ?? [],
+      };
+      if (webhook.target === "webhook" && !webhook.url) return fail(400, 50313, "Configuration.Url is required for a webhook target");
+      conversation.webhooks.push(webhook);
+      return reply(201, {
+        account_sid: account.sid,
+        conversation_sid: conversation.sid,
+        sid: webhook.sid,
+        target: webhook.target,
+        configuration: { url: webhook.url, method: webhook.method.toLowerCase(), filters: webhook.filters },
+        date_created: new Date().toISOString(),
+        date_updated: new Date().toISOString(),
+        url: `https://conversations.twilio.com/v1/Conversations/${conversation.sid}/Webhooks/${webhook.sid}`,
+      });
+    }
+    return notFound();
+  }
+
+  private newConversation(
+    account: StandinAccount,
+    names: { friendlyName: string | null; uniqueName: string | null },
+    autocreated: boolean,
+  ): StandinConversation {
+    const conversation: StandinConversation = {
+      sid: newSid("CH"),
+      accountSid: account.sid,
+      chatServiceSid: account.chatServiceSid,
+      ...names,
+      state: "active",
+      autocreated,
+      participants: [],
+      messages: [],
+      webhooks: [],
+    };
+    this.conversations.set(conversation.sid, conversation);
+    return conversation;
   }
 
   private createMessage(
@@ -441,6 +783,142 @@ function numberJson(account: StandinAccount, number: StandinNumber): unknown {
     status_callback_method: "POST",
     status: "in-use",
     uri: `${API}/Accounts/${account.sid}/IncomingPhoneNumbers/${number.sid}.json`,
+  };
+}
+
+const CONVERSATIONS = "https://conversations.twilio.com/v1";
+
+function participantOf(binding: {
+  address?: string | null;
+  projectedAddress?: string | null;
+  proxyAddress?: string | null;
+  identity?: string | null;
+}): StandinParticipant {
+  return {
+    sid: newSid("MB"),
+    identity: binding.identity ?? null,
+    address: binding.address ?? null,
+    proxyAddress: binding.proxyAddress ?? null,
+    projectedAddress: binding.projectedAddress ?? null,
+  };
+}
+
+/** The numbers Twilio matches a group text against: every Address and ProjectedAddress, sorted. */
+function numbersOf(conversation: Pick<StandinConversation, "participants">): string[] {
+  return [
+    ...new Set(
+      conversation.participants.flatMap((participant) => [participant.address, participant.projectedAddress].filter((number): number is string => !!number)),
+    ),
+  ].sort();
+}
+
+function sameNumbers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((number, index) => number === b[index]);
+}
+
+function conversationJson(conversation: StandinConversation): unknown {
+  const url = `${CONVERSATIONS}/Conversations/${conversation.sid}`;
+  return {
+    sid: conversation.sid,
+    account_sid: conversation.accountSid,
+    chat_service_sid: conversation.chatServiceSid,
+    messaging_service_sid: null,
+    friendly_name: conversation.friendlyName,
+    unique_name: conversation.uniqueName,
+    attributes: "{}",
+    date_created: new Date().toISOString(),
+    date_updated: new Date().toISOString(),
+    state: conversation.state,
+    timers: {},
+    bindings: null,
+    url,
+    links: { participants: `${url}/Participants`, messages: `${url}/Messages`, webhooks: `${url}/Webhooks`, export: `${url}/Export` },
+  };
+}
+
+function bindingJson(participant: StandinParticipant): unknown {
+  if (!participant.address && !participant.projectedAddress) return null;
+  return {
+    type: "sms",
+    ...(participant.address && { address: participant.address }),
+    ...(participant.proxyAddress && { proxy_address: participant.proxyAddress }),
+    ...(participant.projectedAddress && { projected_address: participant.projectedAddress }),
+  };
+}
+
+function participantJson(conversation: StandinConversation, participant: StandinParticipant): unknown {
+  return {
+    account_sid: conversation.accountSid,
+    conversation_sid: conversation.sid,
+    sid: participant.sid,
+    identity: participant.identity,
+    attributes: "{}",
+    messaging_binding: bindingJson(participant),
+    role_sid: null,
+    date_created: new Date().toISOString(),
+    date_updated: new Date().toISOString(),
+    url: `${CONVERSATIONS}/Conversations/${conversation.sid}/Participants/${participant.sid}`,
+    last_read_message_index: null,
+    last_read_timestamp: null,
+  };
+}
+
+function participantConversationJson(conversation: StandinConversation, participant: StandinParticipant): unknown {
+  return {
+    account_sid: conversation.accountSid,
+    chat_service_sid: conversation.chatServiceSid,
+    participant_sid: participant.sid,
+    participant_user_sid: null,
+    participant_identity: participant.identity,
+    participant_messaging_binding: bindingJson(participant),
+    conversation_sid: conversation.sid,
+    conversation_unique_name: conversation.uniqueName,
+    conversation_friendly_name: conversation.friendlyName,
+    conversation_attributes: "{}",
+    conversation_date_created: new Date().toISOString(),
+    conversation_date_updated: new Date().toISOString(),
+    conversation_created_by: "system",
+    conversation_state: conversation.state,
+    conversation_timers: {},
+    links: {
+      participant: `${CONVERSATIONS}/Conversations/${conversation.sid}/Participants/${participant.sid}`,
+      conversation: `${CONVERSATIONS}/Conversations/${conversation.sid}`,
+    },
+  };
+}
+
+function conversationMessageJson(conversation: StandinConversation, message: StandinConversationMessage): unknown {
+  const url = `${CONVERSATIONS}/Conversations/${conversation.sid}/Messages/${message.sid}`;
+  const recipients = conversation.participants.filter((participant) => participant.address && participant.address !== message.author).length;
+  return {
+    account_sid: conversation.accountSid,
+    conversation_sid: conversation.sid,
+    sid: message.sid,
+    index: message.index,
+    author: message.author,
+    body: message.body,
+    media:
+      message.media.length > 0
+        ? message.media.map((item) => ({ sid: item.sid, size: item.size, content_type: item.contentType, filename: item.filename, category: "media" }))
+        : null,
+    attributes: "{}",
+    participant_sid: message.participantSid,
+    date_created: new Date().toISOString(),
+    date_updated: new Date().toISOString(),
+    url,
+    delivery: { total: recipients, sent: "all", delivered: "none", read: "none", failed: "none", undelivered: "none" },
+    links: { delivery_receipts: `${url}/Receipts`, channel_metadata: `${url}/ChannelMetadata` },
+    content_sid: null,
+  };
+}
+
+/** A page of a Conversations list: the records under `key`, and meta naming it (one page only). */
+function pageJson(key: string, path: string, url: URL, records: unknown[]): unknown {
+  const pageSize = Number(url.searchParams.get("PageSize") ?? "50");
+  const here = `https://conversations.twilio.com${path}?PageSize=${pageSize}&Page=0`;
+  return {
+    meta: { page: 0, page_size: pageSize, first_page_url: here, previous_page_url: null, url: here, next_page_url: null, key },
+    [key]: records.slice(0, pageSize),
   };
 }
 

@@ -2,6 +2,7 @@
 // (Twilio, Telnyx) that implements this; nothing else in transports/sms knows whose API it is.
 import type { IncomingHttpHeaders } from "node:http";
 import type { Fields, FormField } from "../../src/transport/contract.js";
+import type { Table } from "../../src/transport/index.js";
 import type { PhoneAddress } from "./phone.js";
 
 /** An account at the provider: the operator's, or one a user brought. */
@@ -156,8 +157,17 @@ export interface SmsProvider {
   claim(request: WebhookRequest): WebhookClaim;
   /** Whether the request is signed by `account` (and, where the provider signs a time, recently). */
   verify(request: WebhookRequest, account: ProviderAccount): Promise<boolean>;
-  /** What a verified webhook posted to `endpoint` says; throws ProviderError when it is malformed. */
-  read(request: WebhookRequest, endpoint: "incoming" | "status"): WebhookEvent;
+  /** What a verified webhook posted to `endpoint` says, for `account` (whose signature it carries);
+   *  throws ProviderError when it is malformed, or a temporary one when the provider's API had to be
+   *  asked about it and could not answer (Twilio's group texts name only their conversation). */
+  read(request: WebhookRequest, endpoint: "incoming" | "status", account?: ProviderAccount): WebhookEvent | Promise<WebhookEvent>;
   /** The answer to a webhook that was handled. */
   readonly webhookAnswer: { contentType: string; body: string };
+  /** Called once when the transport starts, before any send or webhook: tables of the gateway's
+   *  store, private to the SMS transport, for what the provider must remember across restarts. */
+  attach?(store: ProviderStore): void;
+}
+
+export interface ProviderStore {
+  table<T>(name: string): Table<T>;
 }

@@ -71,6 +71,7 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
 
     async start(ctx) {
       context = ctx;
+      provider.attach?.({ table: (name) => ctx.table(name) });
       const { incoming, status: statusPath } = paths(ctx.domain);
       accounts = createAccounts({
         config,

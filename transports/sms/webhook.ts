@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { GatewayError, HttpError, readBoundedBody, type HttpHandler } from "../../src/transport/index.js";
-import type { ProviderAccount, SmsProvider, WebhookClaim, WebhookEvent, WebhookRequest } from "./provider.js";
+import { ProviderError, type ProviderAccount, type SmsProvider, type WebhookClaim, type WebhookEvent, type WebhookRequest } from "./provider.js";
 
 export interface WebhookOptions {
   provider: SmsProvider;
@@ -64,8 +64,11 @@ export function createWebhook(options: WebhookOptions): HttpHandler {
     }
     let event: WebhookEvent;
     try {
-      event = provider.read(request, options.endpoint);
+      event = await provider.read(request, options.endpoint, account);
     } catch (error) {
+      // The provider's API could not be asked what the event means: let the provider post it again.
+      if (error instanceof ProviderError && error.options.temporary)
+        throw new HttpError(503, `${provider.displayName} could not be asked about this webhook; try again later`);
       throw new HttpError(400, `Malformed webhook: ${(error as Error).message}`);
     }
     await options.handle(event, account);

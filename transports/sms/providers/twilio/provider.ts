@@ -1,5 +1,6 @@
 // The Twilio provider: the REST API (2010-04-01) through the official SDK, and Twilio's webhooks
-// (form-encoded, signed with X-Twilio-Signature over the public URL and the fields).
+// (form-encoded, signed with X-Twilio-Signature over the public URL and the fields). Group texts go
+// through the Conversations API instead (conversations.ts), whose webhooks are signed the same way.
 import twilio from "twilio";
 import type { Logger } from "pino";
 import { readMedia } from "../../media-download.js";
@@ -8,16 +9,23 @@ import type { TwilioSmsConfig } from "../../config.js";
 import { twilioAccount, twilioAccounts } from "./accounts.js";
 import { describeTwilioCode, isTemporary } from "./errors.js";
 import { createBaseUrlRequestClient } from "./base-url.js";
+import { createGroupConversations, MAX_GROUP_MEMBERS } from "./conversations.js";
 
 type TwilioClient = ReturnType<typeof twilio>;
 
 const API_TIMEOUT_MS = 20_000;
+/** Twilio's Media Content Service, where media of Conversations messages live. */
+const MCS_ORIGIN = "https://mcs.us1.twilio.com";
+const MCS_MEDIA_PATH = /\/v1\/Services\/IS[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{32}$/;
 /** Twilio answers a webhook it is happy with by empty TwiML. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" | "operator">, log: Logger): SmsProvider {
   const options = config;
   const apiOrigin = new URL(options.apiBaseUrl).origin;
+  // The Media Content Service is another host; a proxy or stand-in serves every Twilio host at its base.
+  const apiBase = options.apiBaseUrl.replace(/\/$/, "");
+  const mcsBase = apiBase === "https://api.twilio.com" ? MCS_ORIGIN : apiBase;
   const httpClient = createBaseUrlRequestClient(options.apiBaseUrl, API_TIMEOUT_MS);
   // One SDK client per account; BYO users each have theirs.
   const clients = new Map<string, TwilioClient>();
@@ -38,14 +46,28 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     const value = params[name];
     return (Array.isArray(value) ? value[0] : value) ?? "";
   };
+  const groupTexts = createGroupConversations({
+    clientFor,
+    call,
+    mediaUrl: (chatServiceSid, mediaSid) => `${mcsBase}/v1/Services/${chatServiceSid}/Media/${mediaSid}`,
+    log,
+  });
+  const basicAuth = (account: ProviderAccount): string => `Basic ${Buffer.from(`${sidOf(account)}:${tokenOf(account)}`).toString("base64")}`;
+  const download = (url: string, headers: Record<string, string>) =>
+    fetch(url, { headers, redirect: "follow", signal: AbortSignal.timeout(API_TIMEOUT_MS) }).catch((error: unknown) => {
+      throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
+    });
 
   return {
     name: "twilio",
     displayName: "Twilio",
     accounts: twilioAccounts,
     ...(config.operator && { operatorAccount: twilioAccount(config.operator.accountSid, config.operator.authToken) }),
-    limits: { bodyChars: 1_600, media: 10 },
+    // A group text is a group MMS Conversation of at most ten participants, the gateway's number one of them.
+    limits: { bodyChars: 1_600, media: 10, groupRecipients: MAX_GROUP_MEMBERS },
     describeError: describeTwilioCode,
+    attach: (store) => groupTexts.attach(store),
+    sendGroup: (account, text) => groupTexts.send(account, text),
     async send(account, text) {
       const message = await call(() =>
         clientFor(account).messages.create({
@@ -82,14 +104,30 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     },
     async fetchMedia(account, url, maxBytes) {
       // Only fetch from Twilio itself: a webhook must not make the gateway fetch arbitrary URLs.
-      if (new URL(url).origin !== apiOrigin) throw new ProviderError(`media URL outside ${apiOrigin}`, { temporary: false });
-      const response = await fetch(url, {
-        headers: { authorization: `Basic ${Buffer.from(`${sidOf(account)}:${tokenOf(account)}`).toString("base64")}` },
-        redirect: "follow",
-        signal: AbortSignal.timeout(API_TIMEOUT_MS),
-      }).catch((error: unknown) => {
-        throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
-      });
+      const target = URL.canParse(url) ? new URL(url) : undefined;
+      const mcsOrigin = new URL(mcsBase).origin;
+      if (!target || (target.origin !== apiOrigin && target.origin !== mcsOrigin))
+        throw new ProviderError(`media URL outside ${apiOrigin}`, { temporary: false });
+      if (target.origin === mcsOrigin && MCS_MEDIA_PATH.test(target.pathname)) {
+        // A Conversations message's media: the Media Content Service answers with a short-lived link to it.
+        const described = await download(url, { authorization: basicAuth(account), accept: "application/json" });
+        if (!described.ok) {
+          await described.body?.cancel().catch(() => undefined);
+          throw new ProviderError(`the media's description answered HTTP ${described.status}`, {
+            httpStatus: described.status,
+            temporary: isTemporary(described.status, undefined),
+          });
+        }
+        const link = ((await described.json().catch(() => undefined)) as { links?: { content_direct_temporary?: unknown } } | undefined)?.links
+          ?.content_direct_temporary;
+        const direct = typeof link === "string" && URL.canParse(link) ? new URL(link) : undefined;
+        const fromTwilio =
+          direct && (direct.origin === apiOrigin || direct.origin === mcsOrigin || (direct.protocol === "https:" && direct.hostname.endsWith(".twilio.com")));
+        if (!direct || !fromTwilio) throw new ProviderError("the media's description gives no link to its content at Twilio", { temporary: false });
+        // The link is signed itself: the account's credentials are not sent along.
+        return readMedia(await download(direct.href, {}), maxBytes, (status) => isTemporary(status, undefined));
+      }
+      const response = await download(url, { authorization: basicAuth(account) });
       return readMedia(response, maxBytes, (status) => isTemporary(status, undefined));
     },
 
@@ -107,8 +145,10 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       if (single(params, "AccountSid") !== sidOf(account)) return false;
       return twilio.validateRequest(tokenOf(account), signature, request.url, params);
     },
-    read(request, endpoint) {
+    read(request, endpoint, account) {
       const params = parseForm(request.body);
+      // Conversations webhooks (group texts) say what they are; the operator may point them at either URL.
+      if (single(params, "EventType")) return groupTexts.read(params, account);
       return endpoint === "incoming" ? { kind: "incoming", text: readIncoming(params) } : { kind: "status", update: readStatus(params) };
     },
   };
