@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { carriesContent } from "../../src/gateway/features/message-features.js";
 import { createSentTexts } from "../../src/gateway/state/sent-texts.js";
 import { xml } from "../../src/xmpp/xml.js";
@@ -20,6 +21,55 @@ test("a conversation keeps its last 30 messages, newest first, each once, and on
   assert.equal(await sent.find(USER, PEER, "m0"), undefined);
   assert.equal((await sent.find(USER, PEER, "m20"))?.excerpt, "text 20");
   assert.equal(await sent.find(USER, "+14155550199", "m20"), undefined);
+});
+
+test("each message costs one small write, and another gateway process reads the conversation from the store", async () => {
+  const table = memoryTable<unknown>();
+  const writes: number[] = [];
+  const set = table.set;
+  table.set = async (key, value, ttl) => {
+    writes.push(JSON.stringify(value).length);
+    return set(key, value, ttl);
+  };
+  const sent = createSentTexts(table);
+  for (let index = 0; index < 40; index += 1)
+    await sent.remember(USER, PEER, { ids: [`m${index}`], excerpt: `text ${index} ${"y".repeat(250)}`, at: Date.now() });
+  assert.equal(writes.length, 40, "one write per message");
+  assert.ok(Math.max(...writes) < 1_000, `a write of ${Math.max(...writes)} characters`);
+
+  // A restarted gateway (or the instance that took over) knows the same messages in the same order.
+  const again = createSentTexts(table);
+  const recent = await again.recent(USER, PEER);
+  assert.deepEqual(
+    recent.map((entry) => entry.ids[0]),
+    Array.from({ length: 30 }, (_, index) => `m${39 - index}`),
+  );
+  assert.equal(await again.find(USER, PEER, "m9"), undefined);
+  assert.match((await again.find(USER, PEER, "m10"))?.excerpt ?? "", /^text 10 /);
+  await again.remember(USER, PEER, { ids: ["m39"], excerpt: "a resend", at: Date.now() });
+  await again.remember(USER, PEER, { ids: ["m40"], excerpt: "text 40", at: Date.now() });
+  assert.deepEqual(
+    (await createSentTexts(table).recent(USER, PEER)).slice(0, 2).map((entry) => entry.excerpt.slice(0, 7)),
+    ["text 40", "text 39"],
+  );
+});
+
+test("a conversation an earlier release kept as one list is taken over", async () => {
+  const table = memoryTable<unknown>();
+  const hash = createHash("sha256").update(PEER).digest("base64url").slice(0, 32);
+  const at = Date.now();
+  await table.set(`${USER}|c|${hash}`, [
+    { ids: ["new", "origin-new"], excerpt: "See you at 9", at },
+    { ids: ["old"], excerpt: "Dinner?", at: at - 1_000 },
+    { ids: ["stale"], excerpt: "Last month", at: at - 30 * 24 * 3_600_000 },
+  ]);
+  const sent = createSentTexts(table);
+  assert.equal((await sent.find(USER, PEER, "origin-new"))?.excerpt, "See you at 9");
+  assert.deepEqual(
+    (await sent.recent(USER, PEER)).map((entry) => entry.excerpt),
+    ["See you at 9", "Dinner?"],
+  );
+  assert.equal(table.map.has(`${USER}|c|${hash}`), false, "the list is gone once taken over");
 });
 
 test("a correction replaces the kept text; a read waits for the writes queued before it", async () => {

@@ -38,3 +38,10 @@ test("the codec names what it expects for jabber:iq:gateway prompts", () => {
   assert.match(codec.description, /GB/);
   assert.equal(codec.parse("07700 900123"), "+447700900123");
 });
+
+test("a number read again is read the same, and a national number again by its region", () => {
+  for (let i = 0; i < 3; i += 1) assert.equal(parsePhone("(415) 555-0123", "US"), "+14155550123");
+  assert.equal(parsePhone("07700 900123", "GB"), "+447700900123");
+  assert.throws(() => parsePhone("07700 900123", "US"), /not a possible phone number/);
+  assert.equal(parsePhone("(415) 555-0123", "GB"), "+444155550123");
+});

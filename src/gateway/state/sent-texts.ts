@@ -3,6 +3,7 @@
 // conversation and kept for days only, and only for transports that quote (docs/message-features.md).
 import { createHash } from "node:crypto";
 import type { Table } from "../../store/store.js";
+import { LRUCache } from "lru-cache";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 
 export interface SentText {
@@ -41,45 +42,111 @@ interface ReactionSet {
 export const EXCERPT_CHARS = 300;
 const PER_CONVERSATION = 30;
 const KEEP_MS = 14 * 24 * 3_600_000;
+/** Conversations whose ids are held in memory; others are read from the store again when needed. */
+const CACHED_CONVERSATIONS = 5_000;
+
+/** A message in its slot: the conversation's slots are reused in turn, `seq` says which message holds one now. */
+interface Slot extends SentText {
+  seq: number;
+}
+
+/** What is held in memory of a conversation: its key, the next sequence number, and which of the
+ *  kept messages each id names. */
+interface Conversation {
+  base: string;
+  next: number;
+  seqOf: Map<string, number>;
+  idsOf: Map<number, string[]>;
+}
 
 export function createSentTexts(table: Table<unknown>): SentTexts {
   // The user stays readable in front of each key so that forget() finds everything of theirs.
-  const key = (kind: string, user: string, ...parts: string[]): string =>
-    `${user}|${kind}|${createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 32)}`;
-  const list = async (user: string, peer: string): Promise<SentText[]> => {
-    const value = await table.get(key("c", user, peer));
-    return Array.isArray(value) ? (value as SentText[]).filter((entry) => entry.at > Date.now() - KEEP_MS) : [];
+  const hashed = (...parts: string[]): string => createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 32);
+  // Each message is a row of its own, in one of the conversation's 30 slots used in turn: a message
+  // costs one small write, where a list of the last 30 was read and written whole every time.
+  const slotKey = (conversation: Conversation, seq: number): string => `${conversation.base}|${seq % PER_CONVERSATION}`;
+  const cache = new LRUCache<string, Conversation>({ max: CACHED_CONVERSATIONS });
+  const fresh = (entry: { at: number } | undefined): boolean => entry !== undefined && entry.at > Date.now() - KEEP_MS;
+
+  const readSlots = async (conversation: Conversation): Promise<Slot[]> => {
+    const slots = await Promise.all(Array.from({ length: PER_CONVERSATION }, (_, index) => table.get(`${conversation.base}|${index}`)));
+    return (slots as Array<Slot | undefined>).filter((slot): slot is Slot => fresh(slot) && Number.isInteger(slot?.seq) && Array.isArray(slot?.ids));
   };
-  // One conversation's list is read and written in turn (one instance holds a domain at a time), so
+  const place = (conversation: Conversation, slot: Slot): void => {
+    for (const id of conversation.idsOf.get(slot.seq - PER_CONVERSATION) ?? []) conversation.seqOf.delete(id);
+    conversation.idsOf.delete(slot.seq - PER_CONVERSATION);
+    conversation.idsOf.set(slot.seq, slot.ids);
+    for (const id of slot.ids) conversation.seqOf.set(id, slot.seq);
+    conversation.next = Math.max(conversation.next, slot.seq + 1);
+  };
+  const write = async (conversation: Conversation, slot: Slot): Promise<void> => {
+    await table.set(slotKey(conversation, slot.seq), slot, KEEP_MS);
+    place(conversation, slot);
+  };
+
+  const load = async (user: string, peer: string): Promise<Conversation> => {
+    const name = `${user} ${peer}`;
+    const cached = cache.get(name);
+    if (cached) return cached;
+    const conversation: Conversation = { base: `${user}|s|${hashed(peer)}`, next: 0, seqOf: new Map(), idsOf: new Map() };
+    const slots = (await readSlots(conversation)).sort((a, b) => a.seq - b.seq);
+    for (const slot of slots) place(conversation, slot);
+    if (slots.length === 0) await adoptList(user, peer, conversation);
+    cache.set(name, conversation);
+    return conversation;
+  };
+  // Earlier versions kept a conversation as one list (newest first) under `|c|`: taken over once.
+  const adoptList = async (user: string, peer: string, conversation: Conversation): Promise<void> => {
+    const listKey = `${user}|c|${hashed(peer)}`;
+    const list = await table.get(listKey);
+    if (!Array.isArray(list)) return;
+    const entries = (list as SentText[]).filter(fresh).slice(0, PER_CONVERSATION).reverse();
+    for (const [seq, entry] of entries.entries()) await write(conversation, { ...entry, seq });
+    await table.delete(listKey);
+  };
+  const slotOf = async (conversation: Conversation, id: string): Promise<Slot | undefined> => {
+    const seq = conversation.seqOf.get(id);
+    if (seq === undefined) return undefined;
+    const slot = (await table.get(slotKey(conversation, seq))) as Slot | undefined;
+    return fresh(slot) && slot?.seq === seq && slot.ids.includes(id) ? slot : undefined;
+  };
+
+  // One conversation's rows are read and written in turn (one instance holds a domain at a time), so
   // a read sees every write queued before it.
   const turns = createKeyedQueue();
-  const update = (user: string, peer: string, change: (entries: SentText[]) => SentText[] | undefined): Promise<void> =>
-    turns.run(`${user} ${peer}`, async () => {
-      const changed = change(await list(user, peer));
-      if (changed) await table.set(key("c", user, peer), changed.slice(0, PER_CONVERSATION), KEEP_MS);
-    });
-  const read = (user: string, peer: string): Promise<SentText[]> => turns.run(`${user} ${peer}`, () => list(user, peer));
+  const inTurn = <T>(user: string, peer: string, work: (conversation: Conversation) => Promise<T>): Promise<T> =>
+    turns.run(`${user} ${peer}`, async () => work(await load(user, peer)));
 
   return {
     remember(user, peer, text) {
-      const entry = { ...text, excerpt: text.excerpt.slice(0, EXCERPT_CHARS) };
-      // A message handled again (a client's resend, a replay) is kept once.
-      return update(user, peer, (entries) => (entries.some((known) => known.ids.some((id) => entry.ids.includes(id))) ? undefined : [entry, ...entries]));
+      return inTurn(user, peer, async (conversation) => {
+        // A message handled again (a client's resend, a replay) is kept once.
+        if (text.ids.some((id) => conversation.seqOf.has(id))) return;
+        await write(conversation, { ...text, excerpt: text.excerpt.slice(0, EXCERPT_CHARS), seq: conversation.next });
+      });
     },
-    async find(user, peer, id) {
-      return (await read(user, peer)).find((entry) => entry.ids.includes(id));
+    find(user, peer, id) {
+      return inTurn(user, peer, async (conversation) => {
+        const slot = await slotOf(conversation, id);
+        return slot && withoutSeq(slot);
+      });
     },
-    recent: read,
+    recent(user, peer) {
+      return inTurn(user, peer, async (conversation) =>
+        (await readSlots(conversation))
+          .filter((slot) => slot.seq >= conversation.next - PER_CONVERSATION)
+          .sort((a, b) => b.seq - a.seq)
+          .map(withoutSeq),
+      );
+    },
     corrected(user, peer, id, text) {
-      return update(user, peer, (entries) => {
-        const entry = entries.find((candidate) => candidate.ids.includes(id));
-        if (!entry) return undefined;
-        entry.excerpt = text.slice(0, EXCERPT_CHARS);
-        return entries;
+      return inTurn(user, peer, async (conversation) => {
+        const slot = await slotOf(conversation, id);
+        if (slot) await write(conversation, { ...slot, excerpt: text.slice(0, EXCERPT_CHARS) });
       });
     },
     async swapReactions(user, peer, id, emojis, by) {
-      const k = key("r", user, peer, id);
+      const k = `${user}|r|${hashed(peer, id)}`;
       return turns.run(k, async () => {
         const stored = (await table.get(k)) as ReactionSet | undefined;
         if (stored?.by === by) return stored.before;
@@ -89,7 +156,12 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
       });
     },
     async forget(user) {
+      for (const name of [...cache.keys()]) if (name.startsWith(`${user} `)) cache.delete(name);
       await table.deletePrefix(`${user}|`);
     },
   };
+}
+
+function withoutSeq({ seq: _seq, ...text }: Slot): SentText {
+  return text;
 }
