@@ -47,7 +47,8 @@ export function createSender(options: {
     // A text has no subject line: one the user wrote goes first rather than being lost.
     const body = [message.subject, message.body, ...urls.slice(MAX_MEDIA)].filter(Boolean).join("\n");
     const texts = splitBody(body, provider.limits.bodyChars);
-    const done = (await progress.get(message.id)) ?? { ids: [] };
+    // Which parts left is kept only for a message of several texts: a single text has nothing to resume.
+    const done = (texts.length > 1 ? await progress.get(message.id) : undefined) ?? { ids: [] };
     const context = { user: message.user, id: message.id, from: sender.from, parts: texts.length };
 
     const refusal = await options.cap.refusal(message.user, texts.length - done.ids.length);
@@ -111,8 +112,11 @@ export function createSender(options: {
       if (texts.length > 1) await recordAfterSend(log, part, "which parts left", () => progress.set(message.id, done, PROGRESS_TTL_MS));
       await recordAfterSend(log, part, "the text's provider id", () => status.partSent(done.ids[0]!, index, texts.length, partId));
     }
-    await recordAfterSend(log, context, "that all parts left", () => status.complete(done.ids));
-    if (texts.length > 1) await recordAfterSend(log, context, "that all parts left", () => progress.delete(message.id));
+    // A single text was recorded as complete with its provider id (status.partSent).
+    if (texts.length > 1) {
+      await recordAfterSend(log, context, "that all parts left", () => status.complete(done.ids));
+      await recordAfterSend(log, context, "that all parts left", () => progress.delete(message.id));
+    }
     options.accountState(message.user, { ok: true });
     log.info({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
     return { kind: "accepted", providerId: done.ids[0]! };

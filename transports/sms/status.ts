@@ -102,7 +102,8 @@ export function createStatusTracker(options: {
 
   return {
     async partSent(primary, index, total, id) {
-      await parts.set(id, { primary, index, total, complete: false, sentAt: Date.now() }, KEEP_MS);
+      // A message of one text is complete once that text left: no second write for it.
+      await parts.set(id, { primary, index, total, complete: total === 1, sentAt: Date.now() }, KEEP_MS);
     },
     async complete(ids) {
       const sentAt = Date.now();
