@@ -39,8 +39,10 @@ export function createRouter(options: {
   domain: string;
   log: Logger;
   send: (element: Element) => Promise<void>;
-  /** Whether a local part names a room rather than a contact (room names never parse as addresses). */
-  isRoom?: (local: string) => boolean;
+  /** Whether a stanza to this local part is for a room rather than a contact. A room's local part
+   *  never parses as an address; a name of the user's choosing is a room only once it exists or
+   *  when the stanza joins it, so the answer may need the store (docs/groups.md). */
+  isRoom?: (local: string, from: ParsedJid, stanza: Element) => boolean | Promise<boolean>;
 }): Router {
   const { domain, log, send } = options;
   const isRoom = options.isRoom ?? (() => false);
@@ -91,11 +93,11 @@ export function createRouter(options: {
     async dispatch(stanza) {
       const from = parseJid(stanza.attrs.from ?? "");
       const to = parseJid(stanza.attrs.to ?? domain);
-      const target: Target = to.local === "" ? "service" : isRoom(to.local) ? "room" : "contact";
-      const request: StanzaRequest = { stanza, from, to, target };
       try {
         if (!stanza.attrs.from) throw gatewayError("bad-request", "Stanzas from the server must carry a from address.");
         if (to.domain !== domain) throw gatewayError("item-not-found", `This component serves ${domain}, not ${to.domain}.`);
+        const target: Target = to.local === "" ? "service" : (await isRoom(to.local, from, stanza)) ? "room" : "contact";
+        const request: StanzaRequest = { stanza, from, to, target };
         if (stanza.name === "iq") await handleIq(request);
         else if (stanza.name === "message") await (target === "room" ? roomMessageHandler : messageHandler)(request);
         else if (stanza.name === "presence") await (target === "room" ? roomPresenceHandler : presenceHandler)(request);

@@ -23,7 +23,7 @@ import { tellRefused, type DeadLetter } from "./delivery/dead-letters.js";
 import { registerDisco } from "./handlers/disco.js";
 import type { Gateway } from "./gateway.js";
 import { registerGatewayIq } from "./handlers/gateway-iq.js";
-import { isRoomLocal, registerGroups } from "./groups/index.js";
+import { registerGroups } from "./groups/index.js";
 import { createInbox } from "./delivery/inbox.js";
 import { createIntake } from "./delivery/intake.js";
 import { openRecords } from "./delivery/records.js";
@@ -110,7 +110,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     linkState: () => link.state,
   };
 
-  const router = createRouter({ domain, log, send: gateway.send, isRoom: isRoomLocal });
+  // Bound late: the groups are registered on the router made here, and nothing is routed before start().
+  const router = createRouter({ domain, log, send: gateway.send, isRoom: (local, from, stanza) => groups.isRoom(local, from, stanza) });
   const presence = registerPresence(router, gateway);
   const preferences = createPreferences(table("preferences"));
   const sentTexts = createSentTexts(table("sent-texts"));

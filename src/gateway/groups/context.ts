@@ -3,6 +3,7 @@ import type { KeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import type { Gateway } from "../gateway.js";
 import type { Bookmarks } from "./bookmarks.js";
+import type { NamedRooms } from "./named-rooms.js";
 import type { Occupants } from "./occupants.js";
 import type { RoomStore } from "./room-store.js";
 
@@ -16,4 +17,5 @@ export interface GroupContext {
   filter(user: BareJid, peer: string): Promise<string | undefined>;
   roomJid(local: string): string;
   bookmarks: Bookmarks;
+  named: NamedRooms;
 }

@@ -1,6 +1,7 @@
 // Group chats hosted by a transport's component (XEP-0045), one per conversation with several
 // people (a mail thread with more than one party besides the user). See docs/groups.md.
 import type { Table } from "../../store/store.js";
+import type { ParsedJid } from "../../xmpp/jid.js";
 import type { Delivery, InboundMessage } from "../../transport/contract.js";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
@@ -9,6 +10,7 @@ import type { Element } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
 import type { Command } from "../handlers/commands/command.js";
 import { createBookmarks } from "./bookmarks.js";
+import { createNamedRooms } from "./named-rooms.js";
 import { newGroupCommand } from "./new-group.js";
 import type { GroupContext } from "./context.js";
 import { onRoomPresence } from "./join.js";
@@ -16,6 +18,7 @@ import { registerLeave } from "./leave.js";
 import { createOccupants } from "./occupants.js";
 import { isRoomLocal } from "./room-id.js";
 import { registerRoomIqs } from "./room-disco.js";
+import { roomTarget } from "./room-target.js";
 import { deliverToRoom } from "./room-in.js";
 import { onRoomMessage, type RoomOutDeps } from "./room-out.js";
 import { createRoomStore, type HistoryEntry, type Room } from "./room-store.js";
@@ -37,6 +40,8 @@ export interface Groups {
   withdraw(): Promise<void>;
   /** The user commands of group chats (starting one), for a transport that carries them. */
   readonly commands: Command[];
+  /** Whether a stanza to this local part is for a room (the router's question, room-target.ts). */
+  isRoom(local: string, from: ParsedJid, stanza: Element): Promise<boolean>;
 }
 
 export interface GroupsOptions extends RoomOutDeps {
@@ -61,13 +66,16 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
     filter: options.filter,
     roomJid: (local) => `${local}@${gateway.domain}`,
     bookmarks: createBookmarks({ domain: gateway.domain, log: gateway.log, request: options.request }),
+    named: createNamedRooms({ names: table<string[]>("room-names"), aliases: table<string>("room-aliases") }),
   };
+  const isRoom = roomTarget(context);
   router.onPresence((request) => onRoomPresence(context, request), "room");
   router.onMessage((request) => onRoomMessage(context, options, request), "room");
   registerRoomIqs(router, context);
   registerLeave(router, context);
   return {
     deliver: (message) => deliverToRoom(context, message),
+    isRoom,
     commands: gateway.transport.capabilities.groups ? [newGroupCommand(context)] : [],
     updatePrivileges: (message) => context.bookmarks.updatePrivileges(message),
     async withdraw() {
@@ -80,6 +88,7 @@ export function registerGroups(router: Router, options: GroupsOptions): Groups {
     async forget(user) {
       context.occupants.forget(user);
       await context.rooms.forget(user);
+      await context.named.forget(user);
     },
   };
 }

@@ -37,6 +37,9 @@ export async function onInvites(context: GroupContext, user: BareJid, room: Room
       current.participants.push(participant);
       return participant;
     });
+    // A room made by joining a new name has nobody to answer yet: the first invited is its To.
+    const first = people[0];
+    if (first && current.recipients.to.length === 0) current.recipients.to.push(first.address);
     if (people.length > 0) await context.rooms.save(user, current);
     return people;
   });

@@ -4,6 +4,8 @@ import { asGatewayError, gatewayError } from "../../errors.js";
 import type { Element } from "../../xmpp/xml.js";
 import type { StanzaRequest } from "../router.js";
 import type { GroupContext } from "./context.js";
+import { openNamedRoom } from "./named-room.js";
+import { isRoomLocal } from "./room-id.js";
 import type { Room } from "./room-store.js";
 import { MUC, occupantPresence, presenceError, roomMessage, subjectMessage } from "./stanzas.js";
 
@@ -48,6 +50,8 @@ async function handle(context: GroupContext, { stanza, from, to }: StanzaRequest
   if (!nick) throw gatewayError("jid-malformed", "Join a group chat with a nickname: room@domain/nick.");
   if (!(await gateway.registrations.isRegistered(user)))
     throw gatewayError("registration-required", `Register with ${gateway.domain} to join its group chats.`);
+  // Joining a name that is no room yet makes it (XEP-0045 §10.1); a `thread-…` room is made by its conversation only.
+  const created = !isRoomLocal(to.local) && stanza.getChild("x", MUC.muc) !== undefined && (await openNamedRoom(context, user, to.local));
   const room = await rooms.active(user, to.local);
   if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
   const taken = room.participants.find((participant) => participant.nick.toLowerCase() === nick.toLowerCase());
@@ -69,10 +73,17 @@ async function handle(context: GroupContext, { stanza, from, to }: StanzaRequest
   }
 
   // In the room's queue: a message arriving meanwhile comes either in the history or live, never both.
-  await context.perRoom.run(`${user}|${to.local}`, () => enter(context, { from, to }, nick, stanza.getChild("x", MUC.muc)?.getChild("history")));
+  const codes = created ? [...SELF_CODES, 201] : SELF_CODES;
+  await context.perRoom.run(`${user}|${to.local}`, () => enter(context, { from, to }, nick, stanza.getChild("x", MUC.muc)?.getChild("history"), codes));
 }
 
-async function enter(context: GroupContext, { from, to }: Pick<StanzaRequest, "from" | "to">, nick: string, asked: Element | undefined): Promise<void> {
+async function enter(
+  context: GroupContext,
+  { from, to }: Pick<StanzaRequest, "from" | "to">,
+  nick: string,
+  asked: Element | undefined,
+  codes: number[],
+): Promise<void> {
   const { gateway, rooms, occupants } = context;
   const user = from.bare;
   const room = await rooms.active(user, to.local);
@@ -88,7 +99,7 @@ async function enter(context: GroupContext, { from, to }: Pick<StanzaRequest, "f
   for (const [full, other] of occupants.of(user, to.local)) {
     if (full !== from.full && other !== nick) await gateway.send(occupantPresence(roomJid, other, from.full, { ...self, jid: full }));
   }
-  await gateway.send(occupantPresence(roomJid, nick, from.full, self, { codes: SELF_CODES }));
+  await gateway.send(occupantPresence(roomJid, nick, from.full, self, { codes }));
   for (const entry of await history(context, user, room, asked)) {
     await gateway.send(roomMessage(roomJid, from.full, entry, gateway.limits, { delayed: true }));
   }

@@ -5,6 +5,8 @@ import { gatewayError } from "../../errors.js";
 import { xml } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
 import type { GroupContext } from "./context.js";
+import { acceptInstantRoom } from "./instant-room.js";
+import { roomLocalOf } from "./room-id.js";
 import { MUC } from "./stanzas.js";
 
 export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
@@ -16,13 +18,19 @@ export function registerLeave(router: Router, context: GroupContext): void {
     NS_MUC_OWNER,
     "query",
     async ({ from, to, payload }) => {
-      if (!payload.getChild("destroy")) throw gatewayError("feature-not-implemented", "This group chat cannot be configured; it follows its mail thread.");
+      if (!payload.getChild("destroy")) return acceptInstantRoom(payload);
       const user = from.bare;
       const roomJid = context.roomJid(to.local);
       const joined = await context.perRoom.run(`${user}|${to.local}`, async () => {
         const room = await rooms.active(user, to.local);
         if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
         await rooms.leave(user, room);
+        if (room.named) {
+          // The name is free again; its conversation's later answers stay at their source, as a thread's do.
+          const hashed = roomLocalOf(user, room.key);
+          await context.named.remove(user, room.local, hashed);
+          await rooms.leave(user, { ...room, local: hashed });
+        }
         return occupants.of(user, to.local).map(([full, nick]) => {
           occupants.leave(user, to.local, full);
           return [full, nick] as const;

@@ -25,7 +25,9 @@ export async function deliverToRoom(context: GroupContext, message: InboundMessa
   if (!(await gateway.registrations.isRegistered(user))) {
     throw gatewayError("registration-required", `${user} is not registered with ${gateway.domain}; the message was not delivered.`, "not-registered");
   }
-  const local = roomLocalOf(user, message.group.key);
+  // A room the user named by joining it is found through its conversation's own local part.
+  const hashed = roomLocalOf(user, message.group.key);
+  const local = (await context.named.aliasOf(user, hashed)) ?? hashed;
   // The user's policy decides whether a conversation starts; once its room exists, its mail comes in.
   const filtered = (await context.rooms.get(user, local)) ? undefined : await context.filter(user, message.peer);
   if (filtered) {

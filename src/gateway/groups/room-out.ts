@@ -86,7 +86,7 @@ export async function onRoomMessage(context: GroupContext, deps: RoomOutDeps, { 
   const cc = [...room.recipients.cc];
   for (const { address } of room.participants) if (!recipients.includes(address) && !cc.includes(address)) cc.push(address);
   const peer = recipients[0] ?? cc[0];
-  if (!peer) throw gatewayError("item-not-found", "This group chat has nobody to write to.");
+  if (!peer) throw gatewayError("not-acceptable", "Nobody is in this group chat yet: invite someone first, then write.");
   // As for one-to-one messages: the key comes from the sender and stanza id, so a message handled
   // twice (a client resending, the intake replaying after a crash) is stored and sent once.
   const stanzaId = stanza.attrs.id;

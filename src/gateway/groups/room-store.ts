@@ -35,6 +35,8 @@ export interface Room {
   subjectToSend?: string;
   /** The user left the conversation (destroyed the room): its mail stays in the mailbox. */
   leftAt?: number;
+  /** Made by joining a JID of the user's choosing (named-room.ts), not by the transport. */
+  named?: boolean;
 }
 
 export interface HistoryEntry {
