@@ -230,3 +230,24 @@ test("destroying the room ends it: a message to its name gets the contact's erro
   assert.ok(codesOf(self).includes("201"));
   assert.deepEqual(others, []);
 });
+
+test("unregistering removes the rooms the user made by joining, and their names", async () => {
+  const store = world.h.gateway.store;
+  const count = async (): Promise<number> => {
+    let n = 0;
+    for (const name of ["email.rooms", "email.room-history", "email.room-names", "email.room-aliases"]) {
+      for await (const [key] of store.table<unknown>(name).entries()) if (key.startsWith("juliet@")) n += 1;
+    }
+    return n;
+  };
+  assert.ok((await count()) > 0);
+  const reply = await juliet.iq(xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))), 30_000);
+  assert.equal(reply.attrs.type, "result", reply.toString());
+  assert.equal(await count(), 0);
+  const again = await registerEmail(juliet, personalAccount(world, JULIET, { name: "Juliet" }));
+  assert.equal(again.attrs.type, "result", again.toString());
+  juliet.received.length = 0;
+  const { self, others } = await join(juliet, `spare-1@${EMAIL}`, "Juliet");
+  assert.ok(codesOf(self).includes("201"), "made anew");
+  assert.deepEqual(others, []);
+});
