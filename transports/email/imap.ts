@@ -315,7 +315,9 @@ export class MailboxSession {
         await client.mailboxCreate(folder).catch(() => undefined); // exists already, most of the time
         await client.messageMove(range, folder, { uid: true });
       } else {
-        await client.messageFlagsAdd(range, ["\\Seen"], { uid: true });
+        // .SILENT: the server does not echo each message's new flags, which imapflow would parse
+        // and drop (one untagged FETCH per mail).
+        await client.messageFlagsAdd(range, ["\\Seen"], { uid: true, silent: true });
       }
     } catch (error) {
       this.options.log.debug({ mailbox: this.key, err: error }, "could not mark mail done; will try after reconnecting");

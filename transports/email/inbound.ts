@@ -94,7 +94,9 @@ export function createMailHandler(deps: InboundDeps, mailboxKey: string, owner?:
         log.info({ ...where, user }, "left a mail the user's policy keeps out");
         continue;
       }
-      log.info({ ...where, user, duplicate: delivery.duplicate, attachments: attachments.stored.length }, "mail handed to XMPP");
+      // debug, not info: a synchronous log write per mail cost about 5 % of the gateway's CPU on
+      // this path; what is left, refused or fails stays at info and above.
+      log.debug({ ...where, user, duplicate: delivery.duplicate, attachments: attachments.stored.length }, "mail handed to XMPP");
       delivered.push(delivery.delivered);
     }
     return delivered.length > 0 ? { kind: "deliver", delivered: Promise.all(delivered) } : { kind: "leave" };
