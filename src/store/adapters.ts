@@ -2,6 +2,7 @@
 import type { KeyvStoreAdapter } from "keyv";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
+import { prepared } from "./postgres/prepared.js";
 
 /** What the store needs of a keyv engine beyond keyv's own interface; both engines here have it. */
 export type StoreAdapter = Omit<KeyvStoreAdapter, "iterator"> & {
@@ -47,7 +48,7 @@ async function openPostgres(uri: string, log: Logger): Promise<StoreAdapter> {
       // Only code and sentence: the error carries its connection, whose settings hold the password.
       pool.on("error", (error: Error & { code?: string }) => log.warn({ code: error.code, reason: error.message }, "postgresql connection lost"));
       const own = pool;
-      return async (sql: string, values?: unknown[]) => (await own.query(sql, values)).rows;
+      return async (sql: string, values?: unknown[]) => (await own.query(prepared(sql, values))).rows;
     }
     override async disconnect() {
       await pool?.end();

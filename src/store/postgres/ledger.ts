@@ -5,6 +5,7 @@ import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedge
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
 import { lockedStatement } from "./one-trip.js";
+import { prepared } from "./prepared.js";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -21,7 +22,7 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
   // the process. The statement that follows fails, and the call is answered as the store failing.
   pool.on("connect", (client) => client.on("error", () => undefined));
   const query = async <R extends pg.QueryResultRow>(on: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> => {
-    return on.query<R>(text, values);
+    return on.query<R>(prepared(text, values));
   };
   const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
