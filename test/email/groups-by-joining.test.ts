@@ -71,6 +71,23 @@ test("joining a name that is no room yet makes an empty room the user owns (110,
     xml("iq", { type: "set", to: PICNIC }, xml("query", { xmlns: MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))),
   );
   assert.equal(instant.attrs.type, "result", instant.toString());
+  const elsewhere = await juliet.iq(
+    xml("iq", { type: "set", to: `no-such-room@${EMAIL}` }, xml("query", { xmlns: MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))),
+  );
+  assert.equal(elsewhere.attrs.type, "error", "no room to accept");
+  const configured = await juliet.iq(
+    xml(
+      "iq",
+      { type: "set", to: PICNIC },
+      xml(
+        "query",
+        { xmlns: MUC_OWNER },
+        xml("x", { xmlns: "jabber:x:data", type: "submit" }, xml("field", { var: "muc#roomconfig_publicroom" }, xml("value", {}, "1"))),
+      ),
+    ),
+  );
+  assert.equal(configured.getChild("error")?.getChildElements()[0]?.name, "feature-not-implemented", "a configuration other than the default is refused");
+  assert.match(configured.getChild("error")?.getChildText("text") ?? "", /cannot be configured/);
 
   const info = await juliet.iq(xml("iq", { type: "get", to: PICNIC }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
   assert.equal(info.attrs.type, "result", info.toString());

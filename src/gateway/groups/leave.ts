@@ -18,8 +18,11 @@ export function registerLeave(router: Router, context: GroupContext): void {
     NS_MUC_OWNER,
     "query",
     async ({ from, to, payload }) => {
-      if (!payload.getChild("destroy")) return acceptInstantRoom(payload);
       const user = from.bare;
+      if (!payload.getChild("destroy")) {
+        if (!(await rooms.active(user, to.local))) throw gatewayError("item-not-found", "There is no such group chat here.");
+        return acceptInstantRoom(payload);
+      }
       const roomJid = context.roomJid(to.local);
       const joined = await context.perRoom.run(`${user}|${to.local}`, async () => {
         const room = await rooms.active(user, to.local);
