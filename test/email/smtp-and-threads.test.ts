@@ -45,6 +45,17 @@ test("a mail thread that did not begin in chat gets its first Message-ID as chat
   assert.equal((await threads.received("j@x", "a@b.test", "s1", { messageId: "<b2@b>", references: ["<a1@b>"] })).thread, "a1@b");
 });
 
+test("a mail thread that began by mail keeps its chat thread when the user answers from another one", async () => {
+  const threads = createThreads(memoryTable<ThreadLink | string>());
+  await (await threads.received("j@x", "a@b.test", "s1", { messageId: "<a1@b>", references: [] })).saved;
+  await threads.sent("j@x", "a@b.test", { messageId: "<g1@gw>", references: ["<a1@b>"] }, "client-thread");
+  const next = await threads.received("j@x", "a@b.test", "s2", { messageId: "<a2@b>", references: ["<a1@b>", "<g1@gw>"] });
+  assert.equal(next.thread, "a1@b", "the first name of the thread stays");
+  // A thread that began in chat keeps the chat's name.
+  await threads.sent("j@x", "a@b.test", { messageId: "<g2@gw>", references: [] }, "t2");
+  assert.equal((await threads.received("j@x", "a@b.test", "s3", { messageId: "<a3@b>", references: ["<g2@gw>"] })).thread, "t2");
+});
+
 test("a chat message becomes a UTF-8 text mail with a stable Message-ID and a one-line subject", () => {
   const message = { id: "0f1e", user: "j@x", peer: "romeo@montague.test", body: "Hi\nthere", attachments: [], sentAt: new Date(0), sourceId: "s" } as never;
   const mail = composeMail({

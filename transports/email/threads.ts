@@ -58,6 +58,8 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     return typeof value === "object" ? value : undefined;
   };
   const rootOf = (entry: ThreadLink): string => entry.references[0] ?? entry.messageId;
+  /** The chat thread of a mail thread nobody named: its first Message-ID without the brackets. */
+  const defaultThread = (root: string): string => root.replace(/^<|>$/g, "");
   const headersAfter = (previous: ThreadLink | undefined): ReplyHeaders => {
     if (!previous) return { references: [] };
     const references = [...previous.references, previous.messageId];
@@ -95,24 +97,28 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     // The writes of one mail do not depend on each other; issuing them together saves round trips.
     async sent(user, peer, entry, thread) {
       const root = key("root", user, rootOf(entry));
+      // A mail thread already has a chat thread when its root is named, or when a mail of it
+      // arrived under the default name (received() does not write the root for that).
+      const named = async (): Promise<boolean> => (await table.has(root)) || table.has(key("thread", user, defaultThread(rootOf(entry))));
       await Promise.all([
         table.set(key("mail", user, entry.messageId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
         ...(thread
-          ? [table.set(key("thread", user, thread), entry, TTL_MS), table.has(root).then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))]
+          ? [table.set(key("thread", user, thread), entry, TTL_MS), named().then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))]
           : []),
       ]);
     },
     async received(user, peer, sourceId, entry) {
       // The chat thread is the one the user's client used when the mail thread began here,
       // otherwise the thread's first Message-ID (the same for every mail of the thread).
+      // The default name is not written under the root: the thread's own row says it is taken
+      // (see sent()), which saves one write for every mail that starts a thread.
       const root = rootOf(entry);
       const known = await table.get(key("root", user, root));
-      const thread = typeof known === "string" ? known : root.replace(/^<|>$/g, "");
+      const thread = typeof known === "string" ? known : defaultThread(root);
       const saved = Promise.all([
         table.set(key("mail", user, sourceId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
-        typeof known === "string" ? undefined : table.set(key("root", user, root), thread, TTL_MS),
         table.set(key("thread", user, thread), entry, TTL_MS),
       ]).then(() => undefined);
       saved.catch(() => undefined); // awaited by the caller; this only keeps an early failure from going unhandled
