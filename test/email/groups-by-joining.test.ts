@@ -60,6 +60,9 @@ async function refusedJoin(client: TestClient, room: string): Promise<{ conditio
 }
 
 test("joining a name that is no room yet makes an empty room the user owns (110, 201), usable at once and shown as a room", async () => {
+  // Clients ask first; item-not-found tells them the name is free to create (XEP-0045 §6.4).
+  const before = await juliet.iq(xml("iq", { type: "get", to: PICNIC }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+  assert.equal(before.getChild("error")?.getChildElements()[0]?.name, "item-not-found", before.toString());
   const { self, others, subject } = await join(juliet, PICNIC, "Juliet");
   assert.deepEqual(codesOf(self), ["100", "110", "170", "201"]);
   assert.equal(self.getChild("x", MUC_USER)?.getChild("item")?.attrs.affiliation, "owner");

@@ -6,6 +6,7 @@ import { NS } from "../gateway.js";
 import type { Router } from "../router.js";
 import type { GroupContext } from "./context.js";
 import { mamForm, onMamQuery } from "./mam.js";
+import { isRoomLocal } from "./room-id.js";
 import { MUC } from "./stanzas.js";
 
 const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
@@ -25,10 +26,22 @@ const ROOM_FEATURES = [
   "muc_hidden",
 ];
 
+/** Why there is no room here. A name that is no thread's may also be a mistyped contact: the
+ *  sentence says both what it is not and how a room of that name is started. */
+function noSuchRoom(context: GroupContext, local: string): string {
+  if (isRoomLocal(local)) return "There is no such group chat here.";
+  try {
+    context.gateway.contacts.addressOf(local);
+  } catch (error) {
+    return `${error instanceof Error ? error.message : "This is no contact."} No group chat has this name either; joining it starts one.`;
+  }
+  return "There is no such group chat here.";
+}
+
 export function registerRoomIqs(router: Router, context: GroupContext): void {
   const roomOf = async (user: string, local: string) => {
     const room = await context.rooms.active(user, local);
-    if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+    if (!room) throw gatewayError("item-not-found", noSuchRoom(context, local));
     return room;
   };
   router.iq(
