@@ -13,8 +13,12 @@ test("texts from one number leave no faster than the configured rate", async () 
     }),
   );
   times.sort((a, b) => a - b);
-  assert.ok(times[3]! >= 290, `the fourth text left after ${times[3]} ms`);
-  for (let index = 1; index < times.length; index += 1) assert.ok(times[index]! - times[index - 1]! >= 90);
+  // Each text leaves at least 100 ms after the one before, so the k-th no sooner than k x 100 ms.
+  // (Gaps between the moments the callers resume are no measure: a caller resumed late, on a busy
+  // machine, makes the gap after it look short though the texts left on time.)
+  for (let index = 1; index < times.length; index += 1) {
+    assert.ok(times[index]! >= index * 100 - 5, `text ${index + 1} left after ${times[index]} ms`);
+  }
 });
 
 test("different sender numbers do not wait for each other", async () => {
