@@ -2,6 +2,7 @@
 // people into it, and write. Real Dovecot, a real SMTP relay, a real XMPP server, @xmpp/client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { SERVER_KIND } from "../support/harness.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
@@ -195,9 +196,17 @@ test("hostile or over-long names are refused in words, and make no room", async 
     ["pipe|name", /cannot hold "\|"/],
   ] as const) {
     const { condition, text } = await refusedJoin(juliet, `${name}@${EMAIL}`);
+    if (SERVER_KIND === "ejabberd" && condition !== "not-acceptable" && /[\u2060-\u206f]/.test(name)) {
+      // ejabberd's nodeprep (Unicode 3.2) refuses code points that version did not assign, such as
+      // U+2064 and U+2066, before the gateway sees the stanza: refused all the same.
+      assert.ok(condition, name);
+      continue;
+    }
     assert.equal(condition, "not-acceptable", name);
     assert.match(text, expected, name);
   }
+  const info = await juliet.iq(xml("iq", { type: "get", to: `pipe|name@${EMAIL}` }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
+  assert.equal(info.getChild("error")?.getChildElements()[0]?.name, "item-not-found", "no room was made");
   // A control character that XML allows (NEL) the server's nodeprep refuses before the gateway sees it.
   const control = await refusedJoin(juliet, `next\u0085line@${EMAIL}`);
   assert.ok(control.condition, "refused");
