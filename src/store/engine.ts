@@ -4,7 +4,6 @@ import type { Logger } from "pino";
 import { openAdapter, type StoreAdapter } from "./adapters.js";
 import type { Ledger } from "./ledger/ledger.js";
 import { openPgLedger } from "./postgres/ledger.js";
-import { startCheckpointer } from "./sqlite/checkpointer.js";
 import { openSqliteFile, statementCache, type SyncMode } from "./sqlite/database.js";
 import { SqliteKeyvAdapter } from "./sqlite/keyv-adapter.js";
 import { openSqliteLedger } from "./sqlite/ledger.js";
@@ -20,7 +19,6 @@ export async function openEngine(uri: string, log: Logger, options: { sync?: Syn
     const file = uri.replace(/^sqlite:(\/\/)?/i, "");
     const db = openSqliteFile(file, options.sync);
     const sql = statementCache(db);
-    const checkpoints = file === ":memory:" ? undefined : startCheckpointer(db, file, log);
     const adapter = new SqliteKeyvAdapter(db, sql);
     const ledger = openSqliteLedger(db, sql);
     log.debug({ file, sync: options.sync ?? "normal" }, "sqlite store open");
@@ -29,7 +27,6 @@ export async function openEngine(uri: string, log: Logger, options: { sync?: Syn
       ledger,
       async close() {
         if (!db.open) return;
-        await checkpoints?.stop();
         sql.flush();
         db.close();
       },
