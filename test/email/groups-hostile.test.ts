@@ -2,7 +2,9 @@
 // go through the real XMPP server without breaking the room or the component's stream.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { GatewayError } from "../../src/errors.js";
 import { cleanNick, uniqueNick } from "../../src/gateway/groups/nicks.js";
+import { roomName } from "../../src/gateway/groups/room-name.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
@@ -27,6 +29,43 @@ test("display names become nicks without controls, slashes, bidi overrides or ex
   assert.equal(uniqueNick("Twin", "a@x.test", ["twin", "a@x.test", "a"]), "Twin (2)");
   assert.equal(uniqueNick("أحمد", "a@x.test", ["أحمد", "a@x.test", "a"]), "participant 2");
   assert.equal(uniqueNick(undefined, "\u0000@x.test", []), "@x.test");
+});
+
+test("a room name nodeprep refuses is a bad-request, as a strict server answers; what it allows but a name should not hold, not-acceptable", () => {
+  const refusal = (name: string): { condition: string; message: string } => {
+    try {
+      roomName(name);
+    } catch (error) {
+      assert.ok(error instanceof GatewayError, String(error));
+      return { condition: error.condition, message: error.message };
+    }
+    assert.fail(`${JSON.stringify(name)} was taken`);
+  };
+  // Unassigned in Unicode 3.2 (isolates, invisible plus, emoji), stringprep's prohibited characters,
+  // nodeprep's own ASCII, and right-to-left text mixed with left-to-right letters.
+  for (const name of [
+    "left\u2066to\u2069right",
+    "invisible\u2064plus",
+    "🦄",
+    "rlo\u202Eevil",
+    "nbsp\u00A0name",
+    "word\u2060joiner",
+    "a b",
+    "a@b",
+    "ahmedأحمد",
+  ]) {
+    const { condition, message } = refusal(name);
+    assert.equal(condition, "bad-request", JSON.stringify(name));
+    assert.match(message, /not a valid address/, JSON.stringify(name));
+  }
+  assert.deepEqual(refusal("a".repeat(65)), {
+    condition: "not-acceptable",
+    message: "A group chat's name here has at most 64 characters; this one has 65. Choose a shorter name.",
+  });
+  assert.equal(refusal("soft\u00ADhyphen").condition, "not-acceptable", "assigned in 3.2, allowed by nodeprep, but invisible");
+  assert.equal(refusal("pipe|name").condition, "not-acceptable");
+  assert.equal(refusal("back\\slash").condition, "not-acceptable");
+  for (const name of ["picnic", "a".repeat(64), "☀-sun", "أحمد", "café"]) assert.equal(roomName(name), name);
 });
 
 let world: World;

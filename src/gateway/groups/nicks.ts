@@ -3,12 +3,10 @@
 // §6: no controls, no bidi overrides, right-to-left text only on its own), or the server refuses
 // every presence and message from it. Strict servers (ejabberd) also refuse code points that
 // Unicode 3.2 did not assign, such as most emoji: those are left out.
-import { UNASSIGNED_IN_3_2 } from "./unicode-3-2.js";
+import { followsBidiRule, UNASSIGNED_IN_3_2 } from "./unicode-3-2.js";
 const MAX_NICK_CHARS = 48;
 // Controls, format characters (bidi overrides, zero-width), private use, non-characters, tags.
 const DROP = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\u{E0000}-\u{E007F}\u2FF0-\u2FFB\uFFF9-\uFFFD]/gu;
-
-const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
 
 /** A display name as a nick: one line, printable, bounded; undefined when nothing usable is left. */
 export function cleanNick(name: string | undefined): string | undefined {
@@ -21,17 +19,8 @@ export function cleanNick(name: string | undefined): string | undefined {
     .replace(/^["'\s]+|["'\s]+$/gu, "")
     .trim();
   const cut = Array.from(text).slice(0, MAX_NICK_CHARS).join("").trim();
-  if (!cut || !bidiOk(cut)) return undefined;
+  if (!cut || !followsBidiRule(cut)) return undefined;
   return cut;
-}
-
-/** RFC 3454 §6: a string with right-to-left characters has no left-to-right letters, and begins
- *  and ends with a right-to-left character. */
-function bidiOk(text: string): boolean {
-  if (!RTL.test(text)) return true;
-  const chars = Array.from(text);
-  if (!RTL.test(chars[0]!) || !RTL.test(chars.at(-1)!)) return false;
-  return chars.every((char) => RTL.test(char) || !/\p{L}/u.test(char));
 }
 
 /** A nick for `address` named `name` that none of `taken` holds (compared without case). */
@@ -46,7 +35,7 @@ export function uniqueNick(name: string | undefined, address: string, taken: rea
       .slice(0, MAX_NICK_CHARS - 6)
       .join("")} (${n})`;
     // A right-to-left name cannot end in "(2)": such a nick would break the bidi rule.
-    const nick = bidiOk(numbered) ? numbered : `participant ${n}`;
+    const nick = followsBidiRule(numbered) ? numbered : `participant ${n}`;
     if (!used.has(nick.toLowerCase())) return nick;
   }
 }

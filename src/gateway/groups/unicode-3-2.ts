@@ -1,6 +1,7 @@
-// The code points Unicode 3.2 assigns: stringprep (RFC 3454), on which XMPP's resourceprep rests,
-// knows no others, and a server that applies it strictly (ejabberd) refuses a JID with any other.
-// Generated with Python's unicodedata.ucd_3_2_0: every run of code points whose category is not Cn.
+// The tables of stringprep (RFC 3454), on which XMPP's nodeprep (JID local parts) and resourceprep
+// (resources, so MUC nicks) rest: the code points Unicode 3.2 assigns, those both profiles prohibit,
+// and the bidi rule. A server that applies them strictly (ejabberd) refuses a JID that breaks them.
+// The assigned code points, generated with Python's unicodedata.ucd_3_2_0: every run whose category is not Cn.
 const RANGES = [
   "\\u{0}-\\u{220}\\u{222}-\\u{233}\\u{250}-\\u{2AD}\\u{2B0}-\\u{2EE}\\u{300}-\\u{34F}\\u{360}-\\u{36F}\\u{374}-\\u{375}\\u{37A}\\u{37E}\\u{384}-\\u{38A}\\u{38C}",
   "\\u{38E}-\\u{3A1}\\u{3A3}-\\u{3CE}\\u{3D0}-\\u{3F6}\\u{400}-\\u{486}\\u{488}-\\u{4CE}\\u{4D0}-\\u{4F5}\\u{4F8}-\\u{4F9}\\u{500}-\\u{50F}\\u{531}-\\u{556}\\u{559}-\\u{55F}",
@@ -47,3 +48,30 @@ const RANGES = [
 
 /** A code point that is not assigned in Unicode 3.2. */
 export const UNASSIGNED_IN_3_2 = new RegExp(`[^${RANGES}]`, "gu");
+
+/** RFC 3454's tables of prohibited characters that nodeprep and resourceprep both use. */
+const PROHIBITED_TABLES = [
+  "\\u00A0\\u1680\\u2000-\\u200B\\u202F\\u205F\\u3000", // C.1.2 spaces other than ASCII's
+  "\\p{Cc}\\u06DD\\u070F\\u180E\\u200C\\u200D\\u2028\\u2029\\u2060-\\u2063\\u206A-\\u206F\\uFEFF\\uFFF9-\\uFFFC\\u{1D173}-\\u{1D17A}", // C.2 controls
+  "\\p{Co}", // C.3 private use
+  "\\p{Noncharacter_Code_Point}", // C.4
+  "\\p{Cs}", // C.5 surrogates
+  "\\uFFF9-\\uFFFD", // C.6 inappropriate for plain text
+  "\\u2FF0-\\u2FFB", // C.7 ideographic description
+  "\\u0340\\u0341\\u200E\\u200F\\u202A-\\u202E\\u206A-\\u206F", // C.8 bidi marks, embeddings, overrides; deprecated
+  "\\u{E0001}\\u{E0020}-\\u{E007F}", // C.9 tags
+].join("");
+
+/** A character stringprep prohibits in nodeprep and resourceprep alike (RFC 3454 C.1.2 to C.9). */
+export const STRINGPREP_PROHIBITED = new RegExp(`[${PROHIBITED_TABLES}]`, "u");
+
+const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+
+/** RFC 3454 §6: a string with right-to-left characters has no left-to-right letters, and begins
+ *  and ends with a right-to-left character. */
+export function followsBidiRule(text: string): boolean {
+  if (!RTL.test(text)) return true;
+  const chars = Array.from(text);
+  if (!RTL.test(chars[0]!) || !RTL.test(chars.at(-1)!)) return false;
+  return chars.every((char) => RTL.test(char) || !/\p{L}/u.test(char));
+}
