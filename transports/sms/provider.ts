@@ -163,11 +163,21 @@ export interface SmsProvider {
   read(request: WebhookRequest, endpoint: "incoming" | "status", account?: ProviderAccount): WebhookEvent | Promise<WebhookEvent>;
   /** The answer to a webhook that was handled. */
   readonly webhookAnswer: { contentType: string; body: string };
-  /** Called once when the transport starts, before any send or webhook: tables of the gateway's
-   *  store, private to the SMS transport, for what the provider must remember across restarts. */
-  attach?(store: ProviderStore): void;
 }
 
+/** Tables of the gateway's store, private to the SMS transport, for what a provider must remember
+ *  across restarts. */
 export interface ProviderStore {
   table<T>(name: string): Table<T>;
+}
+
+/** The provider a config chooses, before the transport starts: what the core asks of it from the
+ *  first (its kind of account, whether it offers group chats), and how it is made once the transport
+ *  has its store. */
+export interface ProviderFactory {
+  readonly accounts: AccountKind;
+  /** Whether the provider it makes has sendGroup. */
+  readonly groupTexts: boolean;
+  /** Called once each time the transport starts, before any send or webhook. */
+  create(store: ProviderStore): SmsProvider;
 }

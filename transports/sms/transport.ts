@@ -8,14 +8,14 @@ import { groupKeyOf } from "./group-in.js";
 import { createInboundHandler, type InboundHandler } from "./inbound.js";
 import { createPacer } from "./pacing.js";
 import { createPhoneCodec } from "./phone.js";
-import type { ProviderAccount, SmsProvider, WebhookEvent } from "./provider.js";
+import type { ProviderAccount, ProviderFactory, WebhookEvent } from "./provider.js";
 import { createSender } from "./send.js";
 import { createGroupSender } from "./send-group.js";
 import { createStatusTracker, type StatusTracker } from "./status.js";
 import { createStatusCallbackHandler } from "./status-callback.js";
 import { createWebhook } from "./webhook.js";
 
-export function createSmsTransport(config: SmsConfig, log: Logger, provider: SmsProvider): Transport {
+export function createSmsTransport(config: SmsConfig, log: Logger, providers: ProviderFactory): Transport {
   const codec = createPhoneCodec(config.defaultRegion);
   const pacer = createPacer(config.messagesPerSecond);
   let context: TransportContext | null = null;
@@ -49,11 +49,11 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
       retractions: "note",
       reactionTexts: true,
       // Group texts become group chats only with a provider that can answer them as one group MMS.
-      groups: provider.sendGroup !== undefined,
+      groups: providers.groupTexts,
       ...(config.dailyTextsPerUser !== undefined && { messagesPerUserPerDay: config.dailyTextsPerUser }),
     },
-    secretFields: provider.accounts.secretFields,
-    secretBinding: (secretField) => provider.accounts.secretBinding(secretField),
+    secretFields: providers.accounts.secretFields,
+    secretBinding: (secretField) => providers.accounts.secretBinding(secretField),
 
     registrationForm: (user, current) => started().accounts.form(user, current),
     register: (user, fields, previous) => started().accounts.register(user, fields, previous),
@@ -71,7 +71,8 @@ export function createSmsTransport(config: SmsConfig, log: Logger, provider: Sms
 
     async start(ctx) {
       context = ctx;
-      provider.attach?.({ table: (name) => ctx.table(name) });
+      const provider = providers.create({ table: (name) => ctx.table(name) });
+      if (providers.groupTexts !== (provider.sendGroup !== undefined)) throw new Error(`${provider.displayName}: group texts offered and sendGroup disagree`);
       const { incoming, status: statusPath } = paths(ctx.domain);
       accounts = createAccounts({
         config,

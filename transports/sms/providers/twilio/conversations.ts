@@ -8,7 +8,6 @@
 // people: they are remembered here per conversation, or listed from Twilio's API.
 import type { Logger } from "pino";
 import type twilio from "twilio";
-import type { Table } from "../../../../src/transport/index.js";
 import {
   ProviderError,
   type IncomingText,
@@ -54,7 +53,6 @@ export interface KnownConversation {
 }
 
 export interface GroupConversations {
-  attach(store: ProviderStore): void;
   send(account: ProviderAccount, text: OutgoingGroupText): Promise<{ id: string }>;
   /** A verified Conversations webhook (it has an EventType); throws ProviderError when malformed,
    *  a temporary one when Twilio's API had to be asked and did not answer. */
@@ -70,12 +68,14 @@ export function createGroupConversations(options: {
   call<T>(run: () => Promise<T>): Promise<T>;
   /** The URL a conversation message's media is fetched from (through fetchMedia). */
   mediaUrl(chatServiceSid: string, mediaSid: string): string;
+  store: ProviderStore;
   log: Logger;
 }): GroupConversations {
-  const { clientFor, call, log } = options;
-  // Until the transport lends tables of the store (and in tools that never start it), memory.
-  let groups: Table<string> = memoryTable();
-  let conversations: Table<KnownConversation> = memoryTable();
+  const { clientFor, call, store, log } = options;
+  /** Each group's conversation, by account, the gateway's number and the others' numbers. */
+  const groups = store.table<string>("twilio-group-conversations");
+  /** What is known of each conversation, by its SID. */
+  const conversations = store.table<KnownConversation>("twilio-conversations");
   /** Conversations being made, by group: two texts to a new group at once make one. */
   const building = new Map<string, Promise<string>>();
 
@@ -282,11 +282,6 @@ export function createGroupConversations(options: {
   };
 
   return {
-    attach(store) {
-      groups = store.table<string>("twilio-group-conversations");
-      conversations = store.table<KnownConversation>("twilio-conversations");
-    },
-
     async send(account, text) {
       const own = text.from;
       const members = [...new Set(text.to)].filter((number) => number !== own).sort();
@@ -391,27 +386,3 @@ function single(params: Params, name: string): string {
 const malformed = (message: string): ProviderError => new ProviderError(message, { temporary: false });
 /** A refusal decided before Twilio is asked: nothing was sent. */
 const refusal = (message: string): ProviderError => new ProviderError(message, { temporary: false });
-
-/** A table in memory (no expiry), for a provider used without the transport's store. */
-function memoryTable<T>(): Table<T> {
-  const values = new Map<string, T>();
-  return {
-    get: async (key) => values.get(key),
-    set: async (key, value) => void values.set(key, value),
-    delete: async (key) => values.delete(key),
-    has: async (key) => values.has(key),
-    insert: async (key, value) => {
-      if (values.has(key)) return false;
-      values.set(key, value);
-      return true;
-    },
-    async *entries() {
-      yield* values.entries();
-    },
-    deletePrefix: async (prefix) => {
-      let count = 0;
-      for (const key of [...values.keys()]) if (key.startsWith(prefix) && values.delete(key)) count += 1;
-      return count;
-    },
-  };
-}

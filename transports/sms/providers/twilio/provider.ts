@@ -4,7 +4,15 @@
 import twilio from "twilio";
 import type { Logger } from "pino";
 import { readMedia } from "../../media-download.js";
-import { ProviderError, type IncomingText, type Params, type ProviderAccount, type SmsProvider, type StatusUpdate } from "../../provider.js";
+import {
+  ProviderError,
+  type IncomingText,
+  type Params,
+  type ProviderAccount,
+  type ProviderStore,
+  type SmsProvider,
+  type StatusUpdate,
+} from "../../provider.js";
 import type { TwilioSmsConfig } from "../../config.js";
 import { twilioAccount, twilioAccounts } from "./accounts.js";
 import { describeTwilioCode, isTemporary } from "./errors.js";
@@ -20,7 +28,7 @@ const MCS_MEDIA_PATH = /\/v1\/Services\/IS[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{
 /** Twilio answers a webhook it is happy with by empty TwiML. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
-export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" | "operator">, log: Logger): SmsProvider {
+export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" | "operator">, log: Logger, store: ProviderStore): SmsProvider {
   const options = config;
   const apiOrigin = new URL(options.apiBaseUrl).origin;
   // The Media Content Service is another host; a proxy or stand-in serves every Twilio host at its base.
@@ -50,6 +58,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     clientFor,
     call,
     mediaUrl: (chatServiceSid, mediaSid) => `${mcsBase}/v1/Services/${chatServiceSid}/Media/${mediaSid}`,
+    store,
     log,
   });
   const basicAuth = (account: ProviderAccount): string => `Basic ${Buffer.from(`${sidOf(account)}:${tokenOf(account)}`).toString("base64")}`;
@@ -66,7 +75,6 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     // A group text is a group MMS Conversation of at most ten participants, the gateway's number one of them.
     limits: { bodyChars: 1_600, media: 10, groupRecipients: MAX_GROUP_MEMBERS },
     describeError: describeTwilioCode,
-    attach: (store) => groupTexts.attach(store),
     sendGroup: (account, text) => groupTexts.send(account, text),
     async send(account, text) {
       const message = await call(() =>
