@@ -11,6 +11,8 @@ import type { SyncMode } from "./sqlite/database.js";
 
 export interface Table<T> {
   get(key: string): Promise<T | undefined>;
+  /** The values of several keys in one statement (one round trip on PostgreSQL), in their order. */
+  getMany(keys: string[]): Promise<Array<T | undefined>>;
   set(key: string, value: T, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;
   has(key: string): Promise<boolean>;
@@ -80,6 +82,10 @@ function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<
   return {
     async get(key) {
       return guard(async () => (await keyv.get<T>(fullKey(key))) ?? undefined);
+    },
+    async getMany(keys) {
+      if (keys.length === 0) return [];
+      return guard(async () => (await keyv.getMany<T>(keys.map(fullKey))).map((value) => value ?? undefined));
     },
     async set(key, value, ttlMs) {
       await guard(async () => {

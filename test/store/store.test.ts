@@ -46,6 +46,31 @@ test(`the ${STORE_KIND} store keeps tables apart, lists them, expires entries an
   }
 });
 
+test(`the ${STORE_KIND} store reads several keys at once, in their order, with gaps where none is or it expired`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
+  try {
+    const store = await openStore(await scratchStoreUri(dir), log);
+    const people = store.table<{ name: string }>("people");
+    await people.set("a", { name: "Alice" });
+    await people.set("b'); DROP TABLE keyv; --", { name: "Bob" });
+    await people.set("gone", { name: "Ghost" }, 1);
+    await store.table<number>("people-else").set("c", 3);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(await people.getMany(["b'); DROP TABLE keyv; --", "missing", "gone", "a", "c", "a"]), [
+      { name: "Bob" },
+      undefined,
+      undefined,
+      { name: "Alice" },
+      undefined,
+      { name: "Alice" },
+    ]);
+    assert.deepEqual(await people.getMany([]), []);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`the ${STORE_KIND} store reads mappings an earlier release wrote, and writes its own as plain JSON`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
   try {

@@ -7,6 +7,7 @@ export function memoryTable<T>(): Table<T> & { map: Map<string, T> } {
   return {
     map,
     get: async (key) => (map.has(key) ? structuredClone(map.get(key)) : undefined),
+    getMany: async (keys) => keys.map((key) => (map.has(key) ? structuredClone(map.get(key)) : undefined)),
     set: async (key, value) => void map.set(key, structuredClone(value)),
     delete: async (key) => map.delete(key),
     has: async (key) => map.has(key),

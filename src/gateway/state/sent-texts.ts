@@ -50,90 +50,65 @@ interface Slot extends SentText {
   seq: number;
 }
 
-/** A conversation's own row: the sequence number of its next message, and the ids of its newest. */
-interface Head {
-  next: number;
-  ids: string[];
-}
-
-/** What is held in memory of a conversation: its keys, the next sequence number, and which of the
- *  kept messages each id names (all of them once `whole`; until then its newest and this process's). */
+/** What is held in memory of a conversation: its key, the next sequence number, and which of the
+ *  kept messages each id names. */
 interface Conversation {
   base: string;
-  head: string;
   next: number;
   seqOf: Map<string, number>;
   idsOf: Map<number, string[]>;
-  whole: boolean;
 }
 
 export function createSentTexts(table: Table<unknown>): SentTexts {
   // The user stays readable in front of each key so that forget() finds everything of theirs.
   const hashed = (...parts: string[]): string => createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 32);
   // Each message is a row of its own, in one of the conversation's 30 slots used in turn: a message
-  // costs two small writes (its slot and the conversation's head), where a list of the last 30 was
-  // read and written whole every time.
+  // costs one small write, where a list of the last 30 was read and written whole every time.
   const slotKey = (conversation: Conversation, seq: number): string => `${conversation.base}|${seq % PER_CONVERSATION}`;
   const cache = new LRUCache<string, Conversation>({ max: CACHED_CONVERSATIONS });
   const fresh = (entry: { at: number } | undefined): boolean => entry !== undefined && entry.at > Date.now() - KEEP_MS;
 
-  const place = (conversation: Conversation, slot: { seq: number; ids: string[] }): void => {
+  const slotKeys = (conversation: Conversation): string[] => Array.from({ length: PER_CONVERSATION }, (_, index) => `${conversation.base}|${index}`);
+  const validSlots = (read: unknown[]): Slot[] =>
+    (read as Array<Slot | undefined>).filter((slot): slot is Slot => fresh(slot) && Number.isInteger(slot?.seq) && Array.isArray(slot?.ids));
+  // All 30 slots in one statement (one round trip on PostgreSQL).
+  const readSlots = async (conversation: Conversation): Promise<Slot[]> => validSlots(await table.getMany(slotKeys(conversation)));
+  const place = (conversation: Conversation, slot: Slot): void => {
     const gone = slot.seq - PER_CONVERSATION;
+    // An id the message had may now name a newer copy of it (handled again): that one stays.
     for (const id of conversation.idsOf.get(gone) ?? []) if (conversation.seqOf.get(id) === gone) conversation.seqOf.delete(id);
     conversation.idsOf.delete(gone);
     conversation.idsOf.set(slot.seq, slot.ids);
     for (const id of slot.ids) conversation.seqOf.set(id, slot.seq);
     conversation.next = Math.max(conversation.next, slot.seq + 1);
   };
-  /** The kept messages, read from all 30 slots: only when a text or an older id is really asked for. */
-  const readSlots = async (conversation: Conversation): Promise<Slot[]> => {
-    const read = await Promise.all(Array.from({ length: PER_CONVERSATION }, (_, index) => table.get(`${conversation.base}|${index}`)));
-    const slots = (read as Array<Slot | undefined>)
-      .filter((slot): slot is Slot => fresh(slot) && Number.isInteger(slot?.seq) && Array.isArray(slot?.ids))
-      .sort((a, b) => a.seq - b.seq);
-    for (const slot of slots) place(conversation, slot);
-    conversation.whole = true;
-    return slots.filter((slot) => slot.seq >= conversation.next - PER_CONVERSATION);
-  };
-  const writeSlot = async (conversation: Conversation, slot: Slot): Promise<void> => {
+  const write = async (conversation: Conversation, slot: Slot): Promise<void> => {
     await table.set(slotKey(conversation, slot.seq), slot, KEEP_MS);
     place(conversation, slot);
   };
-  const writeNewest = async (conversation: Conversation, slot: Slot): Promise<void> => {
-    await Promise.all([
-      table.set(slotKey(conversation, slot.seq), slot, KEEP_MS),
-      table.set(conversation.head, { next: slot.seq + 1, ids: slot.ids } satisfies Head, KEEP_MS),
-    ]);
-    place(conversation, slot);
-  };
 
-  // A conversation not held in memory costs one read: its head row. Earlier releases kept the
-  // conversation under the same key as one list of its messages (newest first), taken over here once.
   const load = async (user: string, peer: string): Promise<Conversation> => {
     const name = `${user} ${peer}`;
     const cached = cache.get(name);
     if (cached) return cached;
-    const hash = hashed(peer);
-    const conversation: Conversation = { base: `${user}|s|${hash}`, head: `${user}|c|${hash}`, next: 0, seqOf: new Map(), idsOf: new Map(), whole: true };
-    const stored = await table.get(conversation.head);
-    if (Array.isArray(stored)) await adoptList(conversation, stored as SentText[]);
-    else if (isHead(stored) && stored.next > 0) {
-      place(conversation, { seq: stored.next - 1, ids: stored.ids });
-      conversation.whole = false;
-    }
+    const conversation: Conversation = { base: `${user}|s|${hashed(peer)}`, next: 0, seqOf: new Map(), idsOf: new Map() };
+    // Earlier versions kept a conversation as one list (newest first) under `|c|`: read in the same
+    // statement as the slots, and taken over once.
+    const listKey = `${user}|c|${hashed(peer)}`;
+    const read = await table.getMany([...slotKeys(conversation), listKey]);
+    const slots = validSlots(read.slice(0, PER_CONVERSATION)).sort((a, b) => a.seq - b.seq);
+    for (const slot of slots) place(conversation, slot);
+    const list = read[PER_CONVERSATION];
+    if (slots.length === 0 && Array.isArray(list)) await adoptList(listKey, list as SentText[], conversation);
     cache.set(name, conversation);
     return conversation;
   };
-  const adoptList = async (conversation: Conversation, list: SentText[]): Promise<void> => {
+  const adoptList = async (listKey: string, list: SentText[], conversation: Conversation): Promise<void> => {
     const entries = list.filter(fresh).slice(0, PER_CONVERSATION).reverse();
-    for (const [seq, entry] of entries.entries()) await writeSlot(conversation, { ...entry, seq });
-    const newest = entries.at(-1);
-    // The head replaces the list; a crash before this line takes the list over again.
-    if (newest) await table.set(conversation.head, { next: entries.length, ids: newest.ids } satisfies Head, KEEP_MS);
-    else await table.delete(conversation.head);
+    for (const [seq, entry] of entries.entries()) await write(conversation, { ...entry, seq });
+    await table.delete(listKey);
   };
   const slotOf = async (conversation: Conversation, id: string): Promise<Slot | undefined> => {
-    if (!conversation.seqOf.has(id) && !conversation.whole) await readSlots(conversation);
     const seq = conversation.seqOf.get(id);
     if (seq === undefined) return undefined;
     const slot = (await table.get(slotKey(conversation, seq))) as Slot | undefined;
@@ -149,11 +124,9 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
   return {
     remember(user, peer, text) {
       return inTurn(user, peer, async (conversation) => {
-        // A message handled again (a client's resend, a replay) is kept once. After a restart, only
-        // the newest message's ids are known without reading the slots: an older one handled again
-        // is kept twice, and its newer copy is the one found.
+        // A message handled again (a client's resend, a replay) is kept once.
         if (text.ids.some((id) => conversation.seqOf.has(id))) return;
-        await writeNewest(conversation, { ...text, excerpt: text.excerpt.slice(0, EXCERPT_CHARS), seq: conversation.next });
+        await write(conversation, { ...text, excerpt: text.excerpt.slice(0, EXCERPT_CHARS), seq: conversation.next });
       });
     },
     find(user, peer, id) {
@@ -163,12 +136,17 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
       });
     },
     recent(user, peer) {
-      return inTurn(user, peer, async (conversation) => (await readSlots(conversation)).reverse().map(withoutSeq));
+      return inTurn(user, peer, async (conversation) =>
+        (await readSlots(conversation))
+          .filter((slot) => slot.seq >= conversation.next - PER_CONVERSATION)
+          .sort((a, b) => b.seq - a.seq)
+          .map(withoutSeq),
+      );
     },
     corrected(user, peer, id, text) {
       return inTurn(user, peer, async (conversation) => {
         const slot = await slotOf(conversation, id);
-        if (slot) await writeSlot(conversation, { ...slot, excerpt: text.slice(0, EXCERPT_CHARS) });
+        if (slot) await write(conversation, { ...slot, excerpt: text.slice(0, EXCERPT_CHARS) });
       });
     },
     async swapReactions(user, peer, id, emojis, by) {
@@ -186,11 +164,6 @@ export function createSentTexts(table: Table<unknown>): SentTexts {
       await table.deletePrefix(`${user}|`);
     },
   };
-}
-
-function isHead(value: unknown): value is Head {
-  const head = value as Head | undefined;
-  return Number.isInteger(head?.next) && Array.isArray(head?.ids);
 }
 
 function withoutSeq({ seq: _seq, ...text }: Slot): SentText {

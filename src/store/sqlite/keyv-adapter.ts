@@ -23,8 +23,14 @@ export class SqliteKeyvAdapter extends EventEmitter {
     return (this.sql.statement("SELECT value FROM keyv WHERE key = ?").get(key) as { value: string } | undefined)?.value;
   }
 
+  /** One statement for all the keys. */
   async getMany(keys: string[]): Promise<Array<string | undefined>> {
-    return Promise.all(keys.map((key) => this.get(key)));
+    const rows = this.sql.statement("SELECT key, value FROM keyv WHERE key IN (SELECT value FROM json_each(?))").all(JSON.stringify(keys)) as Array<{
+      key: string;
+      value: string;
+    }>;
+    const found = new Map(rows.map((row) => [row.key, row.value]));
+    return keys.map((key) => found.get(key));
   }
 
   async set(key: string, value: string): Promise<void> {
