@@ -2,16 +2,22 @@
 // people into it, and write. Real Dovecot, a real SMTP relay, a real XMPP server, @xmpp/client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import {
+  ADDRESSES,
+  answerMail,
+  joinRoom,
+  MUC,
+  MUC_OWNER,
+  MUC_USER,
+  othersIn,
+  refusedJoin as refused,
+  rowsStartingWith,
+  statusCodes as codesOf,
+} from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
-const JULIET = "juliet@capulet.test";
-const ROMEO = "romeo@montague.test";
-const NURSE = "nurse@capulet.test";
-const FRIAR = "laurence@friary.test";
-const MUC = "http://jabber.org/protocol/muc";
-const MUC_USER = `${MUC}#user`;
-const MUC_OWNER = `${MUC}#owner`;
+const { JULIET, ROMEO, NURSE, FRIAR } = ADDRESSES;
 const PICNIC = `picnic@${EMAIL}`;
 
 let world: World;
@@ -31,33 +37,15 @@ after(async () => {
   await world?.stop();
 });
 
-const codesOf = (presence: Element): string[] =>
-  presence
-    .getChild("x", MUC_USER)
-    ?.getChildren("status")
-    .map((status) => status.attrs.code ?? "")
-    .sort() ?? [];
-
-/** Joins `room` as `nick`: the user's own presence, the occupants before it, and the subject that ends the join. */
-async function join(client: TestClient, room: string, nick: string): Promise<{ self: Element; others: string[]; subject: Element }> {
-  await client.send(xml("presence", { to: `${room}/${nick}` }, xml("x", { xmlns: MUC })));
-  const subject = await client.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === room && stanza.getChild("subject") !== undefined, 10_000);
-  const self = await client.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.from === `${room}/${nick}` && !stanza.attrs.type);
-  const others: string[] = [];
-  for (;;) {
-    const index = client.received.findIndex((stanza) => stanza.name === "presence" && stanza.attrs.from?.startsWith(`${room}/`) && !stanza.attrs.type);
-    if (index === -1) break;
-    others.push(client.received.splice(index, 1)[0]!.attrs.from!.slice(room.length + 1));
-  }
-  return { self, others: others.sort(), subject };
+/** Joins `room` as `nick`: the user's own presence, the occupants' nicks, the subject that ends the join, the history. */
+async function join(client: TestClient, room: string, nick: string): Promise<{ self: Element; others: string[]; subject: Element; messages: Element[] }> {
+  const { presences, messages, subject } = await joinRoom(client, room, nick);
+  const self = presences.find((presence) => presence.attrs.from === `${room}/${nick}` && !presence.attrs.type) ?? assert.fail(`no presence of ${nick}'s own`);
+  return { self, others: othersIn(presences, room, nick).nicks, subject, messages };
 }
 
-/** A join refused: the presence error and its text. */
-async function refusedJoin(client: TestClient, room: string): Promise<{ condition: string | undefined; text: string }> {
-  await client.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC })));
-  const error = await client.waitFor((stanza) => stanza.name === "presence" && stanza.attrs.type === "error" && stanza.attrs.from === `${room}/Juliet`);
-  return { condition: error.getChild("error")?.getChildElements()[0]?.name, text: error.getChild("error")?.getChildText("text") ?? "" };
-}
+/** A join as Juliet refused: the presence error and its text. */
+const refusedJoin = (client: TestClient, room: string) => refused(client, room, "Juliet");
 
 test("joining a name that is no room yet makes an empty room the user owns (110, 201), usable at once and shown as a room", async () => {
   // Clients ask first; item-not-found tells them the name is free to create (XEP-0045 §6.4).
@@ -70,25 +58,13 @@ test("joining a name that is no room yet makes an empty room the user owns (110,
   assert.equal(subject.getChildText("subject"), "picnic", "the name the user chose");
 
   // Gajim and Conversations accept the default configuration of a new room with an empty form.
-  const instant = await juliet.iq(
-    xml("iq", { type: "set", to: PICNIC }, xml("query", { xmlns: MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))),
-  );
+  const configure = (to: string, ...fields: Element[]) =>
+    juliet.iq(xml("iq", { type: "set", to }, xml("query", { xmlns: MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }, ...fields))));
+  const instant = await configure(PICNIC);
   assert.equal(instant.attrs.type, "result", instant.toString());
-  const elsewhere = await juliet.iq(
-    xml("iq", { type: "set", to: `no-such-room@${EMAIL}` }, xml("query", { xmlns: MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))),
-  );
+  const elsewhere = await configure(`no-such-room@${EMAIL}`);
   assert.equal(elsewhere.attrs.type, "error", "no room to accept");
-  const configured = await juliet.iq(
-    xml(
-      "iq",
-      { type: "set", to: PICNIC },
-      xml(
-        "query",
-        { xmlns: MUC_OWNER },
-        xml("x", { xmlns: "jabber:x:data", type: "submit" }, xml("field", { var: "muc#roomconfig_publicroom" }, xml("value", {}, "1"))),
-      ),
-    ),
-  );
+  const configured = await configure(PICNIC, xml("field", { var: "muc#roomconfig_publicroom" }, xml("value", {}, "1")));
   assert.equal(configured.getChild("error")?.getChildElements()[0]?.name, "feature-not-implemented", "a configuration other than the default is refused");
   assert.match(configured.getChild("error")?.getChildText("text") ?? "", /cannot be configured/);
 
@@ -144,24 +120,15 @@ test("two people invited into the new room get the user's first message as one m
   assert.equal(world.relay.received.length, before + 1, "one mail, not one per person");
 
   const sent = (await readMailbox(world, ROMEO)).find((entry) => entry.mail.text?.includes("Picnic on Sunday?"))!.mail;
-  await smtpSend(
-    world,
-    ROMEO,
-    [JULIET, NURSE],
-    [
-      "From: Romeo Montague <romeo@montague.test>",
-      `To: ${JULIET}, ${NURSE}`,
-      "Subject: Re: picnic",
-      "Message-ID: <picnic-answer@montague.test>",
-      `In-Reply-To: ${sent.messageId}`,
-      `References: ${sent.messageId}`,
-      "",
-      "I bring the bread.",
-      "",
-    ].join("\n"),
-  );
-  const answer = await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "I bring the bread.", 15_000);
-  assert.equal(answer.attrs.from?.split("/")[0], PICNIC, "the answer lands in the room the user named");
+  const answer = {
+    From: "Romeo Montague <romeo@montague.test>",
+    To: `${JULIET}, ${NURSE}`,
+    Subject: "Re: picnic",
+    "Message-ID": "<picnic-answer@montague.test>",
+  };
+  await smtpSend(world, ROMEO, [JULIET, NURSE], answerMail(answer, sent.messageId!, "I bring the bread."));
+  const answered = await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "I bring the bread.", 15_000);
+  assert.equal(answered.attrs.from?.split("/")[0], PICNIC, "the answer lands in the room the user named");
   assert.equal(juliet.received.filter((stanza) => stanza.getChild("x", "jabber:x:conference")).length, 0, "no second room for the answer");
 });
 
@@ -232,13 +199,11 @@ test("the room survives a restart of the gateway: joined again, with its people,
     return reply.getChild("error")?.getChildElements()[0]?.name === "not-acceptable" && reply;
   }, "the restarted gateway answering the self-ping with not-acceptable");
   juliet.received.length = 0;
-  const { self, others, subject } = await join(juliet, PICNIC, "Juliet");
+  const { self, others, subject, messages } = await join(juliet, PICNIC, "Juliet");
   assert.ok(!codesOf(self).includes("201"), "not made again");
   assert.deepEqual(others, ["Romeo Montague", NURSE].sort());
   assert.equal(subject.getChildText("subject"), "picnic");
-  const bodies = juliet.received
-    .filter((stanza) => stanza.attrs.type === "groupchat" && stanza.attrs.from?.startsWith(`${PICNIC}/`))
-    .map((stanza) => stanza.getChildText("body"));
+  const bodies = messages.filter((stanza) => stanza.attrs.from?.startsWith(`${PICNIC}/`)).map((stanza) => stanza.getChildText("body"));
   assert.deepEqual(bodies, ["Picnic on Sunday?", "I bring the bread."]);
 });
 
@@ -257,14 +222,7 @@ test("destroying the room ends it: a message to its name gets the contact's erro
 });
 
 test("unregistering removes the rooms the user made by joining, and their names", async () => {
-  const store = world.h.gateway.store;
-  const count = async (): Promise<number> => {
-    let n = 0;
-    for (const name of ["email.rooms", "email.room-history", "email.room-names", "email.room-aliases"]) {
-      for await (const [key] of store.table<unknown>(name).entries()) if (key.startsWith("juliet@")) n += 1;
-    }
-    return n;
-  };
+  const count = () => rowsStartingWith(world.h.gateway.store, ["email.rooms", "email.room-history", "email.room-names", "email.room-aliases"], "juliet@");
   assert.ok((await count()) > 0);
   const reply = await juliet.iq(xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))), 30_000);
   assert.equal(reply.attrs.type, "result", reply.toString());

@@ -3,28 +3,16 @@
 // a name learnt later, an invitation. Real Dovecot, a real SMTP relay, a real XMPP server, @xmpp/client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { ADDRESSES, joinRoom, mail, MAM, MUC_USER, queryArchive } from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, emailJid, eventually, personalAccount, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
-const JULIET = "juliet@capulet.test";
-const ROMEO = "romeo@montague.test";
-const NURSE = "nurse@capulet.test";
-const FRIAR = "laurence@friary.test";
-const TYBALT = "tybalt@capulet.test";
-const BENVOLIO = "benvolio@montague.test";
-const MUC = "http://jabber.org/protocol/muc";
-const MAM = "urn:xmpp:mam:2";
+const { JULIET, ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO } = ADDRESSES;
 const DATA = "jabber:x:data";
 
 let world: World;
 let juliet: TestClient;
 let room = "";
-
-function mail(headers: Record<string, string>, body: string): string {
-  return `${Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}`)
-    .join("\n")}\nContent-Type: text/plain; charset=utf-8\n\n${body}\n`;
-}
 
 const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] === room;
 const groupchat = (body: string) => (stanza: Element) => stanza.attrs.type === "groupchat" && fromRoom(stanza) && stanza.getChildText("body") === body;
@@ -52,8 +40,7 @@ before(async () => {
   );
   const invitation = await juliet.waitFor((stanza) => stanza.getChild("x", "jabber:x:conference") !== undefined, 15_000);
   room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
-  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC }, xml("history", { maxstanzas: "0" }))));
-  await juliet.waitFor((stanza) => fromRoom(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"), 10_000);
+  await joinRoom(juliet, room, "Juliet", { maxstanzas: "0" });
 });
 after(async () => {
   await world?.stop();
@@ -64,30 +51,8 @@ function relayed(text: string): Promise<{ raw: Buffer; to: string[] }> {
   return eventually(async () => world.relay.received.find((entry) => entry.raw.toString("utf8").includes(text)), `a mail with "${text}"`, 15_000);
 }
 
-async function mamWith(client: TestClient, withJid: string): Promise<{ reply: Element; bodies: string[]; count: string | null }> {
-  const queryid = `q-${Math.random().toString(36).slice(2)}`;
-  const reply = await client.iq(
-    xml(
-      "iq",
-      { type: "set", to: room },
-      xml(
-        "query",
-        { xmlns: MAM, queryid },
-        xml(
-          "x",
-          { xmlns: DATA, type: "submit" },
-          xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, MAM)),
-          xml("field", { var: "with" }, xml("value", {}, withJid)),
-        ),
-      ),
-    ),
-  );
-  const results = client.received.filter((stanza) => stanza.getChild("result", MAM)?.attrs.queryid === queryid);
-  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !results.includes(stanza)));
-  const bodies = results.map((stanza) => stanza.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.getChildText("body") ?? "");
-  const count = reply.getChild("fin", MAM)?.getChild("set", "http://jabber.org/protocol/rsm")?.getChildText("count") ?? null;
-  return { reply, bodies, count };
-}
+/** The room's archive filtered by `with` (XEP-0313), which may be refused. */
+const mamWith = (client: TestClient, withJid: string) => queryArchive(client, room, { with: withJid });
 
 test("the archive filtered by `with` gives one person's messages, by occupant JID or contact JID, and refuses what is no JID", async () => {
   await smtpSend(
@@ -145,8 +110,7 @@ test("the archive filtered by `with` gives one person's messages, by occupant JI
 test("the user changes the subject: every joined session sees it, the next mail carries it, a late answer to the old one does not undo it", async () => {
   const phone = await world.h.login("juliet", { resource: "phone" });
   try {
-    await phone.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC }, xml("history", { maxstanzas: "0" }))));
-    await phone.waitFor((stanza) => fromRoom(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"), 10_000);
+    await joinRoom(phone, room, "Juliet", { maxstanzas: "0" });
 
     await juliet.send(xml("message", { to: room, type: "groupchat", id: "subject-1" }, xml("subject", {}, "The wedding,\n\tmoved\u202E to Friday\u200B")));
     for (const client of [juliet, phone]) {
@@ -205,7 +169,6 @@ test("the user changes the subject: every joined session sees it, the next mail 
 });
 
 test("someone first seen as a bare address takes the name a later mail gives them as their nick (status 303), unless that nick is taken", async () => {
-  const MUC_USER = "http://jabber.org/protocol/muc#user";
   // What the join brought is not what this mail brings.
   juliet.received.splice(0, juliet.received.length, ...juliet.received.filter((stanza) => stanza.name !== "presence"));
   await smtpSend(

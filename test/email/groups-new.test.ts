@@ -2,13 +2,11 @@
 // on the e-mail component, writes once to all of them, and their answers come back into the room.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { ADDRESSES, answerMail, commandsOf, invitedTo, isInvitation, joinRoom, MUC_USER, othersIn } from "../support/groups.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
-const JULIET = "juliet@capulet.test";
-const ROMEO = "romeo@montague.test";
-const NURSE = "nurse@capulet.test";
-const MUC = "http://jabber.org/protocol/muc";
+const { JULIET, ROMEO, NURSE } = ADDRESSES;
 
 let world: World;
 let juliet: TestClient;
@@ -24,34 +22,20 @@ after(async () => {
 });
 
 test("a user starts a group by chat command, joins it, writes once to all, and the answers come back into it", async () => {
-  const commands = await juliet.iq(
-    xml("iq", { type: "get", to: EMAIL }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })),
-  );
-  assert.ok(
-    commands
-      .getChild("query")
-      ?.getChildren("item")
-      .some((item) => item.attrs.node === "new-group"),
-    "offered as an ad-hoc command",
-  );
+  assert.ok((await commandsOf(juliet, EMAIL)).includes("new-group"), "offered as an ad-hoc command");
 
   await juliet.send(xml("message", { to: EMAIL, type: "chat" }, xml("body", {}, `group ${ROMEO}, ${NURSE} subject="Picnic on Sunday"`)));
   const answer = await juliet.waitFor(
     (stanza) => stanza.name === "message" && stanza.attrs.from === EMAIL && /group chat/.test(stanza.getChildText("body") ?? ""),
   );
-  const invitation = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined);
-  const room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  const invitation = await juliet.waitFor(isInvitation);
+  const room = invitedTo(invitation);
   assert.ok(answer.getChildText("body")!.includes(room));
   assert.equal(invitation.getChild("x", "jabber:x:conference")!.attrs.reason, "Picnic on Sunday");
 
-  await juliet.send(xml("presence", { to: `${room}/Juliet` }, xml("x", { xmlns: MUC })));
-  const subject = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.from === room && stanza.getChild("subject") !== undefined);
+  const { presences, subject } = await joinRoom(juliet, room, "Juliet");
   assert.equal(subject.getChildText("subject"), "Picnic on Sunday");
-  const occupants = juliet.received
-    .filter((stanza) => stanza.name === "presence" && stanza.attrs.from?.startsWith(`${room}/`) && stanza.attrs.from !== `${room}/Juliet`)
-    .map((stanza) => stanza.attrs.from!.slice(room.length + 1))
-    .sort();
-  assert.deepEqual(occupants, [NURSE, ROMEO]);
+  assert.deepEqual(othersIn(presences, room, "Juliet").nicks, [NURSE, ROMEO]);
 
   const relayedBefore = world.relay.received.length;
   await juliet.send(xml("message", { to: room, type: "groupchat", id: "picnic-1" }, xml("body", {}, "Who brings the bread?")));
@@ -65,22 +49,13 @@ test("a user starts a group by chat command, joins it, writes once to all, and t
   assert.equal(sent.subject, "Picnic on Sunday", "the first mail has the group's own subject, without Re:");
   assert.equal(sent.inReplyTo, undefined);
 
-  await smtpSend(
-    world,
-    ROMEO,
-    [JULIET, NURSE],
-    [
-      "From: Romeo Montague <romeo@montague.test>",
-      `To: ${JULIET}, ${NURSE}`,
-      "Subject: Re: Picnic on Sunday",
-      "Message-ID: <bread@montague.test>",
-      `In-Reply-To: ${sent.messageId}`,
-      `References: ${sent.messageId}`,
-      "",
-      "I will.",
-      "",
-    ].join("\n"),
-  );
+  const bread = {
+    From: "Romeo Montague <romeo@montague.test>",
+    To: `${JULIET}, ${NURSE}`,
+    Subject: "Re: Picnic on Sunday",
+    "Message-ID": "<bread@montague.test>",
+  };
+  await smtpSend(world, ROMEO, [JULIET, NURSE], answerMail(bread, sent.messageId!, "I will."));
   const reply = await juliet.waitFor((stanza) => stanza.attrs.type === "groupchat" && stanza.getChildText("body") === "I will.", 15_000);
   // Named by address when the group began, Romeo now has a name: his nick follows it (status 303).
   assert.equal(reply.attrs.from, `${room}/Romeo Montague`);
@@ -89,7 +64,7 @@ test("a user starts a group by chat command, joins it, writes once to all, and t
   );
   assert.ok(
     renamed
-      ?.getChild("x", `${MUC}#user`)
+      ?.getChild("x", MUC_USER)
       ?.getChildren("status")
       .some((status) => status.attrs.code === "303"),
     "the old nick leaves with status 303",

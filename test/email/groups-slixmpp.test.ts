@@ -1,17 +1,13 @@
 // slixmpp, a Jabber client that is not ours, in a mail thread's group chat: the invitation the
 // server kept while it was offline, the join (XEP-0045), a message to all, the archive (XEP-0313).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import { runSlixmppScript, stepsOf } from "../interop/slixmpp-run.js";
+import { ADDRESSES, mail } from "../support/groups.js";
 import { PASSWORD } from "../support/harness.js";
 import { eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, type World } from "./world.js";
 
-const SCRIPT = fileURLToPath(new URL("../../../test/interop/slixmpp-muc.py", import.meta.url));
-const JULIET = "juliet@capulet.test";
-const ROMEO = "romeo@montague.test";
-const NURSE = "nurse@capulet.test";
-const FRIAR = "laurence@friary.test";
+const { JULIET, ROMEO, NURSE, FRIAR } = ADDRESSES;
 
 let world: World;
 
@@ -27,21 +23,14 @@ after(async () => {
 });
 
 test("slixmpp takes the stored invitation, joins, sees the three participants, writes to all and reads the archive", async () => {
-  await smtpSend(
-    world,
-    ROMEO,
-    [JULIET, NURSE, FRIAR],
-    [
-      "From: Romeo Montague <romeo@montague.test>",
-      "To: juliet@capulet.test, Nurse <nurse@capulet.test>",
-      "Cc: Friar Laurence <laurence@friary.test>",
-      "Subject: The wedding",
-      "Message-ID: <slix-plan-1@montague.test>",
-      "",
-      "Noon, at the cell.",
-      "",
-    ].join("\n"),
-  );
+  const plan = {
+    From: "Romeo Montague <romeo@montague.test>",
+    To: "juliet@capulet.test, Nurse <nurse@capulet.test>",
+    Cc: "Friar Laurence <laurence@friary.test>",
+    Subject: "The wedding",
+    "Message-ID": "<slix-plan-1@montague.test>",
+  };
+  await smtpSend(world, ROMEO, [JULIET, NURSE, FRIAR], mail(plan, "Noon, at the cell."));
   await eventually(
     async () => (await readMailbox(world, JULIET)).find((entry) => entry.mail.messageId === "<slix-plan-1@montague.test>")?.flags.has("\\Seen"),
     "the mail taken by the gateway while Juliet is offline",
@@ -49,17 +38,7 @@ test("slixmpp takes the stored invitation, joins, sees the three participants, w
   );
   const before = world.relay.received.length;
 
-  const child = spawn("/usr/bin/python3", [SCRIPT, "juliet@example.test", PASSWORD, String(world.h.server.c2sPort)], { stdio: ["ignore", "pipe", "pipe"] });
-  const steps: Array<Record<string, unknown>> = [];
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  // slixmpp 1.8 prints a debugging line of its own while joining: only our JSON lines count.
-  child.stdout.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.startsWith("{")) steps.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  assert.equal(code, 0, `${stderr}\n${JSON.stringify(steps)}`);
-  const step = (name: string): Record<string, unknown> => steps.find((candidate) => candidate.step === name) ?? assert.fail(`no ${name} step: ${stderr}`);
+  const step = await stepsOf(runSlixmppScript("slixmpp-muc.py", ["invitation", "juliet@example.test", PASSWORD, String(world.h.server.c2sPort)]));
 
   assert.equal(step("invited").reason, "The wedding");
   assert.ok((step("disco").features as string[]).includes("http://jabber.org/protocol/muc"));

@@ -3,17 +3,24 @@
 // SMTP relay, a real XMPP server, @xmpp/client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import {
+  ADDRESSES,
+  archivedBodies,
+  type ArchiveQuery,
+  isInvitation,
+  joinRoom,
+  mail,
+  MAM,
+  MUC,
+  MUC_USER,
+  queryArchive,
+  rowsStartingWith,
+  RSM,
+} from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import { EMAIL, emailJid, eventually, personalAccount, readMailbox, registerEmail, smtpSend, startWorld, waitForChat, type World } from "./world.js";
 
-const JULIET = "juliet@capulet.test";
-const ROMEO = "romeo@montague.test";
-const NURSE = "nurse@capulet.test";
-const FRIAR = "laurence@friary.test";
-const MUC = "http://jabber.org/protocol/muc";
-const MUC_USER = "http://jabber.org/protocol/muc#user";
-const MAM = "urn:xmpp:mam:2";
-const RSM = "http://jabber.org/protocol/rsm";
+const { JULIET, ROMEO, NURSE, FRIAR } = ADDRESSES;
 
 let world: World;
 let juliet: TestClient;
@@ -30,32 +37,8 @@ after(async () => {
   await world?.stop();
 });
 
-function mail(headers: Record<string, string>, body: string): string {
-  return `${Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}`)
-    .join("\n")}\nContent-Type: text/plain; charset=utf-8\n\n${body}\n`;
-}
-
-const isInvitation = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
-
-/** Joins `room` as `nick` and collects what the join brings, up to the subject that ends it. */
-async function join(
-  client: TestClient,
-  nick: string,
-  history?: Record<string, string>,
-): Promise<{ presences: Element[]; messages: Element[]; subject: Element }> {
-  await client.send(xml("presence", { to: `${room}/${nick}` }, xml("x", { xmlns: MUC }, history ? xml("history", history) : null)));
-  const subject = await client.waitFor(
-    (stanza) =>
-      stanza.name === "message" && stanza.attrs.from?.startsWith(room) === true && stanza.getChild("subject") !== undefined && !stanza.getChild("body"),
-    10_000,
-  );
-  const fromRoom = (stanza: Element): boolean => stanza.attrs.from?.split("/")[0] === room;
-  const presences = client.received.filter((stanza) => stanza.name === "presence" && fromRoom(stanza));
-  const messages = client.received.filter((stanza) => stanza.name === "message" && fromRoom(stanza) && stanza.attrs.type === "groupchat");
-  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !presences.includes(stanza) && !messages.includes(stanza)));
-  return { presences, messages, subject };
-}
+/** Joins the thread's room as `nick` and collects what the join brings, up to the subject that ends it. */
+const join = (client: TestClient, nick: string, history?: Record<string, string>) => joinRoom(client, room, nick, history);
 
 test("a mail to the user and two others becomes a group chat: the user is invited, with the subject as reason", async () => {
   await smtpSend(
@@ -241,13 +224,13 @@ test("a client offline for three mails gets all three through MAM after joining 
   const { messages } = await join(juliet, "Juliet", { maxstanzas: "0" });
   assert.equal(messages.length, 0, "maxstanzas=0: no history on joining");
   const first = await mam(juliet, { after: lastSeen, max: "2" });
-  assert.deepEqual(bodies(first.results), ["While you were away, 1", "While you were away, 2"]);
+  assert.deepEqual(archivedBodies(first.results), ["While you were away, 1", "While you were away, 2"]);
   assert.equal(first.fin.attrs.complete, undefined, "a page that is not the last says so");
   const rest = await mam(juliet, { after: first.fin.getChild("set", RSM)!.getChildText("last")!, max: "10" });
-  assert.deepEqual(bodies(rest.results), ["While you were away, 3"]);
+  assert.deepEqual(archivedBodies(rest.results), ["While you were away, 3"]);
   assert.equal(rest.fin.attrs.complete, "true");
   const last = await mam(juliet, { before: "", max: "2" });
-  assert.deepEqual(bodies(last.results), ["While you were away, 2", "While you were away, 3"], "<before/> gives the last page");
+  assert.deepEqual(archivedBodies(last.results), ["While you were away, 2", "While you were away, 3"], "<before/> gives the last page");
   const all = await mam(juliet, { max: "50" });
   assert.equal(all.results.length, 6, "the whole history: the first mail, the user's reply, the nurse's answer and the three");
   const forwarded = all.results[1]!.getChild("result", MAM)!.getChild("forwarded", "urn:xmpp:forward:0")!.getChild("message")!;
@@ -476,47 +459,18 @@ test("leaving for good (destroying the room) tells the joined client, and later 
 });
 
 test("unregistering removes the user's rooms and their history", async () => {
-  const store = world.h.gateway.store;
-  const count = async (): Promise<number> => {
-    let n = 0;
-    for (const name of ["email.rooms", "email.room-history", "email.room-sources"]) {
-      for await (const [key] of store.table<unknown>(name).entries()) if (key.startsWith("juliet@")) n += 1;
-    }
-    return n;
-  };
+  const count = () => rowsStartingWith(world.h.gateway.store, ["email.rooms", "email.room-history", "email.room-sources"], "juliet@");
   assert.ok((await count()) > 0);
   const reply = await juliet.iq(xml("iq", { type: "set", to: EMAIL }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))), 30_000);
   assert.equal(reply.attrs.type, "result", reply.toString());
   assert.equal(await count(), 0);
 });
 
-function bodies(results: Element[]): string[] {
-  return results.map((result) => result.getChild("result", MAM)!.getChild("forwarded")!.getChild("message")!.getChildText("body") ?? "");
-}
-
-async function mam(client: TestClient, rsm: { after?: string; before?: string; max: string }): Promise<{ results: Element[]; fin: Element }> {
-  const queryid = `q-${Math.random().toString(36).slice(2)}`;
-  const reply = await client.iq(
-    xml(
-      "iq",
-      { type: "set", to: room },
-      xml(
-        "query",
-        { xmlns: MAM, queryid },
-        xml(
-          "set",
-          { xmlns: RSM },
-          xml("max", {}, rsm.max),
-          rsm.after !== undefined ? xml("after", {}, rsm.after) : null,
-          rsm.before !== undefined ? xml("before", {}, rsm.before) : null,
-        ),
-      ),
-    ),
-  );
+/** A page of the room's archive; the query must succeed. */
+async function mam(client: TestClient, rsm: ArchiveQuery & { max: string }): Promise<{ results: Element[]; fin: Element }> {
+  const { reply, results, fin } = await queryArchive(client, room, rsm);
   assert.equal(reply.attrs.type, "result", reply.toString());
-  const results = client.received.filter((stanza) => stanza.name === "message" && stanza.getChild("result", MAM)?.attrs.queryid === queryid);
-  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !results.includes(stanza)));
-  return { results, fin: reply.getChild("fin", MAM)! };
+  return { results, fin: fin! };
 }
 
 /** The archive id of the newest message the client has (its stanza-id), as a client keeps it. */

@@ -1,17 +1,26 @@
-"""An independent Jabber client (slixmpp) in a group chat the gateway hosts: takes the invitation
-the server kept while it was offline, joins the room, writes to it, reads its archive (MAM), and
-prints what it saw as JSON lines on stdout."""
+"""An independent Jabber client (slixmpp) in a group chat the gateway hosts. It plays one scenario and
+prints what it saw as JSON lines on stdout:
+
+- invitation JID PASSWORD PORT: takes the invitation the server kept while it was offline, joins the
+  room, writes to it and reads its archive (MAM);
+- changes JID PASSWORD PORT ROOM INVITEE: in a room, sets the subject (XEP-0045 §8.1), invites a
+  contact (§7.8.2), reads one occupant's messages from the archive (XEP-0313 `with`) and writes."""
 import asyncio
 import json
 import sys
 
 import slixmpp
 
-jid, password, port = sys.argv[1:4]
+scenario, jid, password, port = sys.argv[1:5]
+extra = sys.argv[5:]
 
 
 def report(**fields):
     print(json.dumps(fields), flush=True)
+
+
+def archived_bodies(archive):
+    return [body.text for result in archive["mam"]["results"] for body in result.xml.iter("{jabber:client}body")]
 
 
 class Client(slixmpp.ClientXMPP):
@@ -31,6 +40,10 @@ class Client(slixmpp.ClientXMPP):
     async def start(self, _event):
         await self.get_roster()
         self.send_presence()
+        await {"invitation": self.invitation, "changes": self.changes}[scenario](*extra)
+        self.disconnect()
+
+    async def invitation(self):
         invite = await asyncio.wait_for(self.invited, timeout=15)
         room = invite["groupchat_invite"]["jid"]
         report(step="invited", room=str(room), reason=invite["groupchat_invite"]["reason"])
@@ -63,9 +76,28 @@ class Client(slixmpp.ClientXMPP):
         report(step="echo", id=echo["id"], nick=echo["from"].resource)
 
         archive = await self["xep_0313"].retrieve(jid=room, rsm={"max": 10}, timeout=15)
-        bodies = [body.text for result in archive["mam"]["results"] for body in result.xml.iter("{jabber:client}body")]
-        report(step="mam", bodies=bodies)
-        self.disconnect()
+        report(step="mam", bodies=archived_bodies(archive))
+
+    async def changes(self, room, invitee):
+        await self["xep_0045"].join_muc_wait(room, "Jules", maxstanzas=0, timeout=15)
+        loop = asyncio.get_event_loop()
+        subject = loop.create_future()
+        self.add_event_handler("groupchat_subject", lambda message: subject.done() or subject.set_result(message))
+        self["xep_0045"].set_subject(room, "Tea on Friday")
+        told = await asyncio.wait_for(subject, timeout=15)
+        report(step="subject", subject=told["subject"], nick=told["from"].resource)
+
+        online = loop.create_future()
+        self.add_event_handler("muc::%s::got_online" % room, lambda presence: online.done() or online.set_result(presence))
+        self["xep_0045"].invite(room, invitee, "Join us")
+        presence = await asyncio.wait_for(online, timeout=15)
+        report(step="invited", nick=presence["from"].resource, jid=str(presence["muc"]["jid"]))
+
+        archive = await self["xep_0313"].retrieve(jid=room, with_jid=slixmpp.JID(room + "/Romeo Montague"), rsm={"max": 10}, timeout=15)
+        report(step="mam", bodies=archived_bodies(archive))
+
+        self.send_message(mto=room, mbody="Tea it is, cousin.", mtype="groupchat")
+        await asyncio.sleep(1)
 
 
 async def main():

@@ -3,17 +3,14 @@
 // /v2/messages/group_mms to all of them, and later texts of the same people land in the same room.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
+import { commandsOf, errorFor, errorWords, groupchatIn, groupchatStartingWith, invitedTo, isInvitation } from "../support/groups.js";
+import { joinRoom as join, joinSeen, NUMBERS, oobUrl, pause, refusedMessage, startGroup } from "../support/groups.js";
+import { xml, type TestClient } from "../support/xmpp-client.js";
 import { joinSms, phoneJid, SMS, statusUrl } from "./sms-harness.js";
 import { startTelnyxHarness, type TelnyxHarness } from "./telnyx-harness.js";
 import { countKeys } from "../support/postgres.js";
 
-const OURS = "+14155550100";
-const ROMEO = "+14155550123";
-const NURSE = "+14155550124";
-const FRIAR = "+14155550125";
-const MUC = "http://jabber.org/protocol/muc";
-const MUC_USER = "http://jabber.org/protocol/muc#user";
+const { OURS, ROMEO, NURSE, FRIAR } = NUMBERS;
 
 let s: TelnyxHarness;
 let juliet: TestClient;
@@ -28,46 +25,19 @@ after(async () => {
   await s?.stop();
 });
 
-const isInvitation = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
-const fromRoom = (jid: string) => (stanza: Element) => stanza.attrs.from?.split("/")[0] === jid;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function groupText(from: string, cc: string[], text: string) {
   return s.telnyx.sendInbound({ account: s.operator, from, to: OURS, cc, text });
 }
 
-async function join(client: TestClient, jid: string, nick: string): Promise<{ presences: Element[]; messages: Element[]; subject: Element }> {
-  await client.send(xml("presence", { to: `${jid}/${nick}` }, xml("x", { xmlns: MUC })));
-  const subject = await client.waitFor(
-    (stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"),
-    10_000,
-  );
-  const presences = client.received.filter((stanza) => stanza.name === "presence" && fromRoom(jid)(stanza));
-  const messages = client.received.filter((stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.attrs.type === "groupchat");
-  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !presences.includes(stanza) && !messages.includes(stanza)));
-  return { presences, messages, subject };
-}
-
-const groupchatIn = (jid: string, body: string) => (stanza: Element) =>
-  stanza.name === "message" && stanza.attrs.type === "groupchat" && fromRoom(jid)(stanza) && stanza.getChildText("body") === body;
-
 test("the SMS component offers starting a group, as Telnyx carries group texts", async () => {
-  const commands = await juliet.iq(
-    xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })),
-  );
-  assert.ok(
-    commands
-      .getChild("query")
-      ?.getChildren("item")
-      .some((item) => item.attrs.node === "new-group"),
-  );
+  assert.ok((await commandsOf(juliet, SMS)).includes("new-group"));
 });
 
 test("a group MMS to the user and two others invites the user to a room on the SMS component", async () => {
   const posted = await groupText(ROMEO, [NURSE, FRIAR], "Meet at the cell at noon?");
   assert.equal(posted.status, 200, posted.text);
   const invitation = await juliet.waitFor(isInvitation, 15_000);
-  room = invitation.getChild("x", "jabber:x:conference")!.attrs.jid ?? "";
+  room = invitedTo(invitation);
   assert.match(room, new RegExp(`^thread-[a-z2-7]{32}@${SMS.replaceAll(".", "\\.")}$`));
   const words = invitation.getChildText("body") ?? "";
   assert.match(words, /^A conversation with /, "no mail words for a text");
@@ -76,13 +46,9 @@ test("a group MMS to the user and two others invites the user to a room on the S
 });
 
 test("joining shows the three numbers as occupants with their contact JIDs, and the text as history", async () => {
-  const { presences, messages } = await join(juliet, room, "Juliet");
-  const others = presences.filter((presence) => presence.attrs.from !== `${room}/Juliet`);
-  assert.deepEqual(others.map((presence) => presence.attrs.from?.split("/")[1]).sort(), [FRIAR, NURSE, ROMEO].sort());
-  assert.deepEqual(others.map((presence) => presence.getChild("x", MUC_USER)?.getChild("item")?.attrs.jid).sort(), [FRIAR, NURSE, ROMEO].map(phoneJid).sort());
-  assert.equal(messages.length, 1);
-  assert.equal(messages[0]!.attrs.from, `${room}/${ROMEO}`);
-  assert.equal(messages[0]!.getChildText("body"), "Meet at the cell at noon?");
+  const people = [FRIAR, NURSE, ROMEO].sort();
+  const history = [[`${room}/${ROMEO}`, "Meet at the cell at noon?"]];
+  assert.deepEqual(await joinSeen(juliet, room, "Juliet"), { nicks: people, jids: people.map(phoneJid), history });
 });
 
 test("the user's answer in the room leaves as one group MMS from the user's number to all three", async () => {
@@ -131,15 +97,8 @@ test("a picture in a group MMS arrives in the room as a link, and a file the use
     media: [{ contentType: "image/png", data: Buffer.from("not really a png") }],
   });
   assert.equal(posted.status, 200, posted.text);
-  const message = await juliet.waitFor(
-    (stanza) =>
-      stanza.name === "message" &&
-      stanza.attrs.type === "groupchat" &&
-      fromRoom(room)(stanza) &&
-      (stanza.getChildText("body") ?? "").startsWith("The balcony."),
-    10_000,
-  );
-  const link = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
+  const message = await juliet.waitFor(groupchatStartingWith(room, "The balcony."), 10_000);
+  const link = oobUrl(message);
   assert.match(link, /^http/);
   const fetched = await fetch(link);
   assert.equal(Buffer.from(await fetched.arrayBuffer()).toString(), "not really a png");
@@ -163,9 +122,9 @@ test("Telnyx's report that a group MMS was not delivered comes back as an error 
   await juliet.send(xml("message", { to: room, type: "groupchat", id: "g-lost" }, xml("body", {}, "Did this arrive?")));
   const sent = (await s.telnyx.waitForGroupMessages(before + 1))[before]!;
   assert.equal(await s.telnyx.postGroupStatus(sent.id, "delivery_failed", "40008"), 200);
-  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-lost", 10_000);
+  const error = await juliet.waitFor(errorFor("g-lost"), 10_000);
   assert.equal(error.attrs.from, room);
-  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /could not deliver/);
+  assert.match(errorWords(error), /could not deliver/);
 });
 
 test("a text whose cc leaves only its sender besides the user stays one-to-one", async () => {
@@ -189,33 +148,28 @@ test("a webhook listing 200 recipients is refused as malformed, makes no room, a
 test("a group of nine others makes a room, and an answer to it is refused with Telnyx's limit of eight, nothing sent", async () => {
   const eight = Array.from({ length: 8 }, (_, index) => `+1415557${String(index).padStart(4, "0")}`);
   assert.equal((await groupText(ROMEO, eight, "A crowd.")).status, 200);
-  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.jid !== room, 15_000);
-  const crowd = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && invitedTo(stanza) !== room, 15_000);
+  const crowd = invitedTo(invitation);
   const { presences } = await join(juliet, crowd, "Juliet");
   assert.equal(presences.filter((presence) => presence.attrs.from !== `${crowd}/Juliet`).length, 9);
   const before = s.telnyx.groupMessages.length;
-  await juliet.send(xml("message", { to: crowd, type: "groupchat", id: "g-9" }, xml("body", {}, "Too many of us.")));
-  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-9", 10_000);
-  assert.equal(error.attrs.from, crowd);
-  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /at most 8 people/);
+  const refused = await refusedMessage(juliet, crowd, "g-9", "Too many of us.");
+  assert.equal(refused.from, crowd);
+  assert.match(refused.words, /at most 8 people/);
   await pause(200);
   assert.equal(s.telnyx.groupMessages.length, before);
 });
 
 test("a number Telnyx refuses in a group comes back as an error from the room, with Telnyx's reason", async () => {
   s.telnyx.refuse(NURSE, "40300");
-  await juliet.send(xml("message", { to: room, type: "groupchat", id: "g-stop" }, xml("body", {}, "Are you there?")));
-  const error = await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === "g-stop", 10_000);
-  assert.equal(error.attrs.from, room);
-  assert.match(error.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /opted out/);
+  const refused = await refusedMessage(juliet, room, "g-stop", "Are you there?");
+  assert.equal(refused.from, room);
+  assert.match(refused.words, /opted out/);
 });
 
 test("a group started from XMPP: the first message goes as one group MMS, and the answers come back into that room", async () => {
-  const TYBALT = "+14155550131";
-  const BENVOLIO = "+14155550132";
-  await juliet.send(xml("message", { to: SMS, type: "chat" }, xml("body", {}, `group ${TYBALT} ${BENVOLIO} subject="Truce"`)));
-  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.reason === "Truce", 15_000);
-  const started = invitation.getChild("x", "jabber:x:conference")!.attrs.jid!;
+  const { TYBALT, BENVOLIO } = NUMBERS;
+  const started = await startGroup(juliet, SMS, [TYBALT, BENVOLIO], "Truce");
   await join(juliet, started, "Juliet");
   const before = s.telnyx.groupMessages.length;
   await juliet.send(xml("message", { to: started, type: "groupchat", id: "g-new" }, xml("body", {}, "Shall we talk?")));

@@ -6,19 +6,13 @@
 // through the real `twilio` SDK, with a real Prosody and a real Jabber client.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { commandsOf, errorFor, errorWords, groupchatIn, groupchatStartingWith, invitedTo, isInvitation } from "../support/groups.js";
+import { joinRoom as join, joinSeen, NUMBERS, oobUrl, pause, refusedMessage, startGroup } from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import type { StandinConversation } from "../support/twilio-standin.js";
 import { incomingUrl, joinSms, phoneJid, SMS, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
 
-const OURS = "+14155550100";
-const ROMEO = "+14155550123";
-const NURSE = "+14155550124";
-const FRIAR = "+14155550125";
-const TYBALT = "+14155550131";
-const BENVOLIO = "+14155550132";
-const MUC = "http://jabber.org/protocol/muc";
-const MUC_USER = "http://jabber.org/protocol/muc#user";
-const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const { OURS, ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO } = NUMBERS;
 
 let s: SmsHarness;
 let juliet: TestClient;
@@ -36,15 +30,6 @@ before(async () => {
 after(async () => {
   await s?.stop();
 });
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isInvitation = (stanza: Element): boolean => stanza.name === "message" && stanza.getChild("x", "jabber:x:conference") !== undefined;
-const invitedTo = (stanza: Element): string => stanza.getChild("x", "jabber:x:conference")?.attrs.jid ?? "";
-const fromRoom = (jid: string) => (stanza: Element) => stanza.attrs.from?.split("/")[0] === jid;
-const groupchatIn = (jid: string, body: string) => (stanza: Element) =>
-  stanza.name === "message" && stanza.attrs.type === "groupchat" && fromRoom(jid)(stanza) && stanza.getChildText("body") === body;
-const errorFor = (id: string) => (stanza: Element) => stanza.name === "message" && stanza.attrs.type === "error" && stanza.attrs.id === id;
-const errorWords = (stanza: Element): string => stanza.getChild("error")?.getChildText("text", STANZAS) ?? "";
 
 /** The stand-in's API calls on the Conversations API, by method and path pattern. */
 const calls = (method: string, path: RegExp) => s.twilio.requests.filter((entry) => entry.method === method && path.test(entry.path));
@@ -70,18 +55,6 @@ async function postEvent(fields: Record<string, string>): Promise<number> {
   return (await s.twilio.postSigned(incomingUrl(s.h), s.operator.authToken, { AccountSid: s.operator.sid, ...fields })).status;
 }
 
-async function join(client: TestClient, jid: string, nick: string): Promise<{ presences: Element[]; messages: Element[] }> {
-  await client.send(xml("presence", { to: `${jid}/${nick}` }, xml("x", { xmlns: MUC })));
-  await client.waitFor(
-    (stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.getChild("subject") !== undefined && !stanza.getChild("body"),
-    10_000,
-  );
-  const presences = client.received.filter((stanza) => stanza.name === "presence" && fromRoom(jid)(stanza));
-  const messages = client.received.filter((stanza) => stanza.name === "message" && fromRoom(jid)(stanza) && stanza.attrs.type === "groupchat");
-  client.received.splice(0, client.received.length, ...client.received.filter((stanza) => !presences.includes(stanza) && !messages.includes(stanza)));
-  return { presences, messages };
-}
-
 async function say(jid: string, id: string, body: string, ...children: Element[]): Promise<void> {
   await juliet.send(xml("message", { to: jid, type: "groupchat", id }, xml("body", {}, body), ...children));
   await juliet.waitFor((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.attrs.id === id, 10_000);
@@ -103,16 +76,8 @@ const lastMessage = () => {
 };
 
 test("with Twilio the SMS component offers to start a group, as Twilio now carries group texts", async () => {
-  const commands = await juliet.iq(
-    xml("iq", { type: "get", to: SMS }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })),
-  );
-  assert.ok(
-    commands
-      .getChild("query")
-      ?.getChildren("item")
-      .some((item) => item.attrs.node === "new-group"),
-    commands.toString(),
-  );
+  const commands = await commandsOf(juliet, SMS);
+  assert.ok(commands.includes("new-group"), commands.join(", "));
 });
 
 test("a text to the user's number alone still arrives one-to-one, through the number's messaging webhook", async () => {
@@ -139,13 +104,9 @@ test("a group text from a member, in a conversation Twilio made for it, invites 
 });
 
 test("joining shows the three numbers as occupants and the text as history", async () => {
-  const { presences, messages } = await join(juliet, room, "Juliet");
-  const others = presences.filter((presence) => presence.attrs.from !== `${room}/Juliet`);
-  assert.deepEqual(others.map((presence) => presence.attrs.from?.split("/")[1]).sort(), [FRIAR, NURSE, ROMEO].sort());
-  assert.deepEqual(others.map((presence) => presence.getChild("x", MUC_USER)?.getChild("item")?.attrs.jid).sort(), [FRIAR, NURSE, ROMEO].map(phoneJid).sort());
-  assert.equal(messages.length, 1);
-  assert.equal(messages[0]!.attrs.from, `${room}/${ROMEO}`);
-  assert.equal(messages[0]!.getChildText("body"), "Meet at the cell at noon?");
+  const people = [FRIAR, NURSE, ROMEO].sort();
+  const history = [[`${room}/${ROMEO}`, "Meet at the cell at noon?"]];
+  assert.deepEqual(await joinSeen(juliet, room, "Juliet"), { nicks: people, jids: people.map(phoneJid), history });
 });
 
 test("the user's answer leaves as one Conversations message from the user's number, in the conversation of all three", async () => {
@@ -177,9 +138,7 @@ test("a later text of the same three, from another of them, lands in the same ro
 });
 
 test("a group started from XMPP makes a conversation (the user's number projected, each member by address, a webhook of its own) and sends into it", async () => {
-  await juliet.send(xml("message", { to: SMS, type: "chat" }, xml("body", {}, `group ${TYBALT} ${BENVOLIO} subject="Truce"`)));
-  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.reason === "Truce", 15_000);
-  started = invitedTo(invitation);
+  started = await startGroup(juliet, SMS, [TYBALT, BENVOLIO], "Truce");
   await join(juliet, started, "Juliet");
   const made = conversationsMade();
   const before = conversationMessages().length;
@@ -259,15 +218,8 @@ test("a picture in a group text arrives in the room, fetched through the Media C
   const picture = Buffer.from("\x89PNG the balcony");
   const posted = await groupText(ROMEO, [NURSE, FRIAR], "The balcony.", { media: [{ contentType: "image/png", data: picture }] });
   assert.deepEqual(posted.statuses, [200]);
-  const message = await juliet.waitFor(
-    (stanza) =>
-      stanza.name === "message" &&
-      stanza.attrs.type === "groupchat" &&
-      fromRoom(room)(stanza) &&
-      (stanza.getChildText("body") ?? "").startsWith("The balcony."),
-    10_000,
-  );
-  const link = message.getChild("x", "jabber:x:oob")?.getChildText("url") ?? "";
+  const message = await juliet.waitFor(groupchatStartingWith(room, "The balcony."), 10_000);
+  const link = oobUrl(message);
   assert.match(link, /^http/);
   assert.deepEqual(Buffer.from(await (await fetch(link)).arrayBuffer()), picture);
   assert.equal(calls("GET", /^\/v1\/Services\/IS\w+\/Media\/ME\w+$/).at(-1)?.status, 200);
@@ -295,15 +247,12 @@ test("a forged signature on a Conversations webhook is answered 403, and nothing
 
 test("a group of ten others is refused in words (Twilio: ten participants, the user's number one of them), and nothing leaves", async () => {
   const ten = Array.from({ length: 10 }, (_, index) => `+1415557${String(index).padStart(4, "0")}`);
-  await juliet.send(xml("message", { to: SMS, type: "chat" }, xml("body", {}, `group ${ten.join(" ")} subject="Crowd"`)));
-  const invitation = await juliet.waitFor((stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.reason === "Crowd", 15_000);
-  const crowd = invitedTo(invitation);
+  const crowd = await startGroup(juliet, SMS, ten, "Crowd");
   await join(juliet, crowd, "Juliet");
   const requests = s.twilio.requests.length;
-  await juliet.send(xml("message", { to: crowd, type: "groupchat", id: "g-10" }, xml("body", {}, "Too many of us.")));
-  const error = await juliet.waitFor(errorFor("g-10"), 10_000);
-  assert.equal(error.attrs.from, crowd);
-  assert.match(errorWords(error), /at most 9 people/);
+  const refused = await refusedMessage(juliet, crowd, "g-10", "Too many of us.");
+  assert.equal(refused.from, crowd);
+  assert.match(refused.words, /at most 9 people/);
   await pause(300);
   assert.equal(s.twilio.requests.length, requests, "Twilio was not asked anything");
 });
@@ -311,17 +260,11 @@ test("a group of ten others is refused in words (Twilio: ten participants, the u
 test("a number Twilio refuses as a participant comes back as an error from the room in words, and the half-made conversation is removed", async () => {
   const BAD = "+14155550199";
   s.twilio.refuse(BAD, 50407);
-  await juliet.send(xml("message", { to: SMS, type: "chat" }, xml("body", {}, `group ${TYBALT} ${BAD} subject="Bad number"`)));
-  const invitation = await juliet.waitFor(
-    (stanza) => isInvitation(stanza) && stanza.getChild("x", "jabber:x:conference")?.attrs.reason === "Bad number",
-    15_000,
-  );
-  const bad = invitedTo(invitation);
+  const bad = await startGroup(juliet, SMS, [TYBALT, BAD], "Bad number");
   await join(juliet, bad, "Juliet");
   const made = conversationsMade();
-  await juliet.send(xml("message", { to: bad, type: "groupchat", id: "g-bad" }, xml("body", {}, "Hello?")));
-  const error = await juliet.waitFor(errorFor("g-bad"), 10_000);
-  assert.match(errorWords(error), /not a valid phone number for a group text\. \(Twilio error 50407\)/);
+  const refused = await refusedMessage(juliet, bad, "g-bad", "Hello?");
+  assert.match(refused.words, /not a valid phone number for a group text\. \(Twilio error 50407\)/);
   assert.equal(conversationsMade(), made + 1);
   const removed = calls("DELETE", /^\/v1\/Conversations\/CH\w+$/).at(-1);
   assert.equal(removed?.status, 204);
