@@ -1,2 +1,0 @@
-// Kept where bench/ imports it from; the Twilio provider's code lives in providers/twilio/.
-export { createBaseUrlRequestClient } from "./providers/twilio/base-url.js";
