@@ -1,7 +1,9 @@
-// Baseline for XMPP → SMS: the twilio SDK alone sending the same texts to the same stand-in, with
-// the same per-request settings the gateway uses (its base-URL HTTP client, no auto-retry).
+// Baseline for XMPP → SMS: the twilio SDK alone, with its own HTTP client, sending the same texts
+// to the same stand-in with the gateway's per-request settings (20 s timeout, no auto-retry). The
+// gateway sends through an HTTP client of its own (transports/sms/providers/twilio/http-client.ts);
+// `node dist/bench/twilio-client.js` compares the two clients alone.
 import twilio from "twilio";
-import { createBaseUrlRequestClient } from "../../transports/sms/twilio-base-url.js";
+import { stockClientAt } from "../twilio-stock-client.js";
 import { nowMs } from "../stats.js";
 import { tokenOf } from "../tally.js";
 import { inParallel } from "../parallel.js";
@@ -18,7 +20,7 @@ const input = inputOf<{
   concurrency: number;
   statusCallback: string;
 }>();
-const client = twilio(input.accountSid, input.authToken, { httpClient: createBaseUrlRequestClient(input.baseUrl, 20_000), autoRetry: false });
+const client = twilio(input.accountSid, input.authToken, { httpClient: stockClientAt(input.baseUrl, 20_000), autoRetry: false });
 const cpuAtStart = cpuMs();
 const startedAt = nowMs();
 let failed = 0;

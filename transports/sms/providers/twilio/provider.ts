@@ -16,7 +16,7 @@ import {
 import type { TwilioSmsConfig } from "../../config.js";
 import { twilioAccount, twilioAccounts } from "./accounts.js";
 import { describeTwilioCode, isTemporary } from "./errors.js";
-import { createBaseUrlRequestClient } from "./base-url.js";
+import { createTwilioHttpClient } from "./http-client.js";
 import { createGroupConversations, MAX_GROUP_MEMBERS } from "./conversations.js";
 
 type TwilioClient = ReturnType<typeof twilio>;
@@ -34,7 +34,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
   // The Media Content Service is another host; a proxy or stand-in serves every Twilio host at its base.
   const apiBase = options.apiBaseUrl.replace(/\/$/, "");
   const mcsBase = apiBase === "https://api.twilio.com" ? MCS_ORIGIN : apiBase;
-  const httpClient = createBaseUrlRequestClient(options.apiBaseUrl, API_TIMEOUT_MS);
+  const httpClient = createTwilioHttpClient(options.apiBaseUrl, API_TIMEOUT_MS);
   // One SDK client per account; BYO users each have theirs.
   const clients = new Map<string, TwilioClient>();
   const sidOf = (account: ProviderAccount): string => account.credentials.accountSid ?? "";
