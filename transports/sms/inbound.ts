@@ -70,7 +70,9 @@ export function createInboundHandler(options: {
         sentAt: new Date(entry.receivedAt),
         ...(group && { group }),
       });
-      if (!delivery.duplicate) log.info({ ...context, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
+      // One line per text at debug, like the e-mail transport's per mail; a keyword (STOP, HELP…) is worth an info line.
+      if (!delivery.duplicate)
+        log[keyword ? "info" : "debug"]({ ...context, media: attachments.length, keyword, filtered: delivery.filtered }, "text stored for delivery");
     } catch (error) {
       if (error instanceof GatewayError && error.condition === "registration-required") {
         log.warn(context, "a text arrived for a user who is no longer registered; dropped");

@@ -118,7 +118,8 @@ export function createSender(options: {
       await recordAfterSend(log, context, "that all parts left", () => progress.delete(message.id));
     }
     options.accountState(message.user, { ok: true });
-    log.info({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
+    // Per text at debug (the messages metric counts them); refusals and failures stay at info.
+    log.debug({ ...context, providerId: done.ids[0] }, "texts accepted by the provider");
     return { kind: "accepted", providerId: done.ids[0]! };
   };
 }
