@@ -65,8 +65,32 @@ test("joining a name that is no room yet makes an empty room the user owns (110,
   const elsewhere = await configure(`no-such-room@${EMAIL}`);
   assert.equal(elsewhere.attrs.type, "error", "no room to accept");
   const configured = await configure(PICNIC, xml("field", { var: "muc#roomconfig_publicroom" }, xml("value", {}, "1")));
-  assert.equal(configured.getChild("error")?.getChildElements()[0]?.name, "feature-not-implemented", "a configuration other than the default is refused");
-  assert.match(configured.getChild("error")?.getChildText("text") ?? "", /cannot be configured/);
+  assert.equal(configured.getChild("error")?.getChildElements()[0]?.name, "not-acceptable", "a configuration other than the default is refused");
+  assert.match(configured.getChild("error")?.getChildText("text") ?? "", /"Listed in searches" cannot be changed/);
+
+  // Gajim asks for the configuration form and sends it back from its dialog.
+  const asked = await juliet.iq(xml("iq", { type: "get", to: PICNIC }, xml("query", { xmlns: MUC_OWNER })));
+  assert.equal(asked.attrs.type, "result", asked.toString());
+  const form = asked.getChild("query", MUC_OWNER)?.getChild("x", "jabber:x:data");
+  assert.equal(form?.attrs.type, "form");
+  const shown = new Map(form?.getChildren("field").map((field) => [field.attrs.var as string, field.getChildText("value") ?? ""]));
+  assert.equal(shown.get("FORM_TYPE"), "http://jabber.org/protocol/muc#roomconfig");
+  assert.equal(shown.get("muc#roomconfig_roomname"), "picnic", "the room's name");
+  assert.equal(shown.get("muc#roomconfig_membersonly"), "1");
+  assert.equal(shown.get("muc#roomconfig_whois"), "anyone", "participants' addresses are shown");
+  const sentBack = [...shown].map(([name, value]) => xml("field", { var: name }, xml("value", {}, value)));
+  const unchanged = await configure(PICNIC, ...sentBack);
+  assert.equal(unchanged.attrs.type, "result", `the form sent back unchanged is accepted: ${unchanged.toString()}`);
+  const renamed = await configure(
+    PICNIC,
+    ...sentBack.map((field) => (field.attrs.var === "muc#roomconfig_roomname" ? xml("field", { var: field.attrs.var }, xml("value", {}, "barbecue")) : field)),
+  );
+  assert.equal(renamed.getChild("error")?.getChildElements()[0]?.name, "not-acceptable");
+  assert.match(renamed.getChild("error")?.getChildText("text") ?? "", /change the subject/);
+  const strange = await configure(PICNIC, xml("field", { var: "muc#roomconfig_<script>" }, xml("value", {}, "1")));
+  assert.equal(strange.getChild("error")?.getChildElements()[0]?.name, "not-acceptable", "a setting the room does not have is refused");
+  const elsewhereForm = await juliet.iq(xml("iq", { type: "get", to: `no-such-room@${EMAIL}` }, xml("query", { xmlns: MUC_OWNER })));
+  assert.equal(elsewhereForm.attrs.type, "error", "no room, no form");
 
   const info = await juliet.iq(xml("iq", { type: "get", to: PICNIC }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
   assert.equal(info.attrs.type, "result", info.toString());

@@ -46,6 +46,11 @@ test("slixmpp sets the subject, invites an e-mail contact and filters the archiv
   const step = await stepsOf(runSlixmppScript("slixmpp-muc.py", args));
 
   assert.deepEqual(step("subject"), { step: "subject", subject: "Tea on Friday", nick: "Jules" });
+  assert.deepEqual(
+    step("config"),
+    { step: "config", name: "Tea on Friday", membersonly: true },
+    "the form shows the new subject, and sent back it is accepted",
+  );
   assert.deepEqual(step("invited"), { step: "invited", nick: BENVOLIO, jid: emailJid(BENVOLIO) });
   assert.deepEqual(step("mam").bodies, ["Noon, at the cell."], "Romeo's message only, not the nurse's");
 

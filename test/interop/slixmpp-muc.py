@@ -87,6 +87,12 @@ class Client(slixmpp.ClientXMPP):
         told = await asyncio.wait_for(subject, timeout=15)
         report(step="subject", subject=told["subject"], nick=told["from"].resource)
 
+        # The owner's configuration form, as Gajim's dialog asks for it, sent back unchanged.
+        form = await self["xep_0045"].get_room_config(room)
+        values = form.get_values()
+        await self["xep_0045"].set_room_config(room, form)
+        report(step="config", name=values.get("muc#roomconfig_roomname"), membersonly=values.get("muc#roomconfig_membersonly"))
+
         online = loop.create_future()
         self.add_event_handler("muc::%s::got_online" % room, lambda presence: online.done() or online.set_result(presence))
         self["xep_0045"].invite(room, invitee, "Join us")

@@ -1,15 +1,14 @@
 // Leaving a group conversation for good (XEP-0045 §10.9, the owner destroys the room): its history
 // goes, the user's joined resources are told, and later mail of the thread stays in the mailbox
 // instead of coming back as a room. Leaving with presence unavailable only leaves until the next join.
+// The same owner query carries the room's configuration (room-config.ts).
 import { gatewayError } from "../../errors.js";
 import { xml } from "../../xmpp/xml.js";
 import type { Router } from "../router.js";
 import type { GroupContext } from "./context.js";
-import { acceptInstantRoom } from "./instant-room.js";
+import { acceptConfiguration, configurationForm, NS_MUC_OWNER } from "./room-config.js";
 import { roomLocalOf } from "./room-id.js";
 import { MUC } from "./stanzas.js";
-
-export const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
 
 export function registerLeave(router: Router, context: GroupContext): void {
   const { gateway, rooms, occupants } = context;
@@ -20,8 +19,9 @@ export function registerLeave(router: Router, context: GroupContext): void {
     async ({ from, to, payload }) => {
       const user = from.bare;
       if (!payload.getChild("destroy")) {
-        if (!(await rooms.active(user, to.local))) throw gatewayError("item-not-found", "There is no such group chat here.");
-        return acceptInstantRoom(payload);
+        const room = await rooms.active(user, to.local);
+        if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+        return acceptConfiguration(payload, room);
       }
       const roomJid = context.roomJid(to.local);
       const joined = await context.perRoom.run(`${user}|${to.local}`, async () => {
@@ -62,8 +62,10 @@ export function registerLeave(router: Router, context: GroupContext): void {
     "get",
     NS_MUC_OWNER,
     "query",
-    () => {
-      throw gatewayError("feature-not-implemented", "This group chat cannot be configured; it follows its mail thread.");
+    async ({ from, to }) => {
+      const room = await rooms.active(from.bare, to.local);
+      if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+      return configurationForm(room);
     },
     ["room"],
   );
