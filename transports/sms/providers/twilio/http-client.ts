@@ -24,6 +24,8 @@ class TwilioHttpClient extends twilio.RequestClient {
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly pool: Dispatcher;
+  /** The SDK's own client honours these (as it reads them when made): with either set, it sends. */
+  private readonly sdkSends = Boolean(process.env.HTTP_PROXY || process.env.TWILIO_CA_BUNDLE);
 
   constructor(baseUrl: string, timeoutMs: number) {
     super({ timeout: timeoutMs, autoRetry: false });
@@ -37,7 +39,7 @@ class TwilioHttpClient extends twilio.RequestClient {
   override request<T>(opts: RequestOptions): Promise<SdkResponse<T>> {
     const uri = this.aimed(opts.uri);
     const form = formOf(opts);
-    if (!form || !opts.username || !opts.password || process.env.HTTP_PROXY || process.env.TWILIO_CA_BUNDLE) {
+    if (!form || !opts.username || !opts.password || this.sdkSends) {
       return super.request<T>({ ...opts, uri } as never) as Promise<SdkResponse<T>>;
     }
     return this.send<T>(opts, uri, form);
