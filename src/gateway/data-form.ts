@@ -48,8 +48,9 @@ export function checkFields(values: Fields, form: RegistrationForm): Fields {
     if (field.type === "fixed") continue;
     let value = (values[field.var] ?? "").trim();
     if (field.type === "boolean" && value) {
-      if (!["1", "0", "true", "false"].includes(value)) throw gatewayError("not-acceptable", `${field.label} must be true or false.`);
-      value = value === "1" || value === "true" ? "true" : "false";
+      const flag = booleanOf(value);
+      if (flag === undefined) throw gatewayError("not-acceptable", `${field.label} must be true or false.`);
+      value = String(flag);
     }
     if (field.required && !value) throw gatewayError("not-acceptable", `${field.label} is required.`);
     if (value && field.type === "list-single" && field.options && !field.options.some((option) => option.value === value)) {
@@ -58,4 +59,11 @@ export function checkFields(values: Fields, form: RegistrationForm): Fields {
     if (value) checked[field.var] = value;
   }
   return checked;
+}
+
+/** A XEP-0004 boolean value ("1", "true", "0", "false"), or undefined for anything else. */
+export function booleanOf(value: string): boolean | undefined {
+  if (value === "1" || value === "true") return true;
+  if (value === "0" || value === "false") return false;
+  return undefined;
 }

@@ -6,7 +6,7 @@
 import { gatewayError } from "../../errors.js";
 import type { FormField, RegistrationForm } from "../../transport/contract.js";
 import { xml, type Element } from "../../xmpp/xml.js";
-import { formElement, submittedFields } from "../data-form.js";
+import { booleanOf, formElement, submittedFields } from "../data-form.js";
 import { NS } from "../gateway.js";
 import type { Room } from "./room-store.js";
 
@@ -67,7 +67,7 @@ export function acceptConfiguration(query: Element, room: Room): void {
 
 function sameValue(field: FormField, submitted: string): boolean {
   const value = submitted.trim();
-  if (field.type === "boolean") return (value === "1" || value === "true" ? "1" : value === "0" || value === "false" ? "0" : value) === field.value;
+  if (field.type === "boolean") return booleanOf(value) === booleanOf(field.value ?? "");
   // A name left empty keeps the name.
   if (field.var === ROOM_NAME && value === "") return true;
   return value === field.value;
