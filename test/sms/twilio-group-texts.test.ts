@@ -10,6 +10,7 @@ import { commandsOf, errorFor, errorWords, groupchatIn, groupchatStartingWith, i
 import { joinRoom as join, joinSeen, NUMBERS, oobUrl, pause, refusedMessage, startGroup } from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import type { StandinConversation } from "../support/twilio-standin.js";
+import { countRowsNaming } from "../support/postgres.js";
 import { incomingUrl, joinSms, phoneJid, SMS, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
 
 const { OURS, ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO } = NUMBERS;
@@ -315,4 +316,18 @@ test("when Twilio cannot be asked who is in a conversation, the webhook is answe
   assert.equal(juliet.received.filter(groupchatIn(room, "Try again.")).length, 0);
   assert.deepEqual((await groupText(NURSE, [ROMEO, FRIAR], "Try again.")).statuses, [200]);
   await juliet.waitFor(groupchatIn(room, "Try again."), 10_000);
+});
+
+test("unregistering forgets the people of the user's group texts: no row of the store names them any more", async () => {
+  const uri = s.h.config.store.uri;
+  const people = [ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO];
+  const named = async () => Object.fromEntries(await Promise.all(people.map(async (number) => [number, await countRowsNaming(uri, number)] as const)));
+  const before = await named();
+  assert.ok(
+    Object.values(before).every((count) => count > 0),
+    `rows naming each of them before: ${JSON.stringify(before)}`,
+  );
+  const removed = await juliet.iq(xml("iq", { type: "set", to: SMS }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove"))));
+  assert.equal(removed.attrs.type, "result", removed.toString());
+  assert.deepEqual(await named(), Object.fromEntries(people.map((number) => [number, 0])));
 });

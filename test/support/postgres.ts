@@ -129,6 +129,28 @@ export async function countKeys(uri: string, part: string): Promise<number> {
   }
 }
 
+/** How many key/value rows of the store at `uri` have `part` in their key or their value. */
+export async function countRowsNaming(uri: string, part: string): Promise<number> {
+  if (/^sqlite:/i.test(uri)) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE instr(key, ?) > 0 OR instr(value, ?) > 0").get(part, part) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: uri });
+  await client.connect();
+  try {
+    return Number(
+      (await client.query<{ n: string }>("SELECT COUNT(*) AS n FROM keyv WHERE strpos(key, $1) > 0 OR strpos(value, $1) > 0", [part])).rows[0]?.n ?? 0,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 /** Writes one key/value row of the store at `uri` as it is given, as an earlier release may have. */
 export async function putRawKey(uri: string, key: string, value: string): Promise<void> {
   if (/^sqlite:/i.test(uri)) {

@@ -180,6 +180,17 @@ export function createAccounts(options: {
         }
       }
       await serially(() => release(user, number));
+      // What the provider remembers of group texts through the number names their members: it goes
+      // with the user (the next holder of an operator number gets its conversations looked up anew).
+      const through = account ?? operatorAccount;
+      if (through && number && provider.forgetNumber) {
+        try {
+          const removed = await provider.forgetNumber(through, number as PhoneAddress);
+          if (removed > 0) log.info({ user, removed }, "forgot the conversations of the user's number");
+        } catch (error) {
+          log.warn({ user, err: error }, "could not forget the conversations of the user's number");
+        }
+      }
     },
     senderOf(fields) {
       if (fields.mode === "own") {

@@ -148,6 +148,9 @@ export interface SmsProvider {
   /** Make the number's inbound texts go to `smsUrl` (null: stop sending them to the gateway). */
   pointNumber(account: ProviderAccount, numberId: string, smsUrl: string | null): Promise<void>;
   fetchMedia(account: ProviderAccount, url: string, maxBytes: number): Promise<{ data: Buffer; mediaType: string }>;
+  /** The user texting through `number` left: what the provider remembers of conversations through
+   *  it (members' numbers) goes; returns how many records. Absent: it remembers none. */
+  forgetNumber?(account: ProviderAccount, number: PhoneAddress): Promise<number>;
   /** A sentence for one of the provider's error codes, with the code for support requests. */
   describeError(code: string | undefined, fallback?: string): string;
 

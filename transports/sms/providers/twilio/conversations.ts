@@ -57,6 +57,8 @@ export interface GroupConversations {
   /** A verified Conversations webhook (it has an EventType); throws ProviderError when malformed,
    *  a temporary one when Twilio's API had to be asked and did not answer. */
   read(params: Params, account: ProviderAccount | undefined): Promise<WebhookEvent>;
+  /** Forgets every conversation known through `own` in `account`; returns how many records went. */
+  forgetNumber(account: ProviderAccount, own: string): Promise<number>;
 }
 
 /** Conversations events that change who is in a conversation: what was remembered of it is forgotten. */
@@ -282,6 +284,15 @@ export function createGroupConversations(options: {
   };
 
   return {
+    async forgetNumber(account, own) {
+      // The trailing colon: "+14155550100" must not take "+141555501000"'s groups with it.
+      let removed = await groups.deletePrefix(`${account.id}:${own}:`);
+      // Conversations are keyed by their SID: listed (paged by key) and picked by what they hold.
+      const through: string[] = [];
+      for await (const [sid, known] of conversations.entries()) if (known.accountId === account.id && known.own === own) through.push(sid);
+      for (const sid of through) if (await conversations.delete(sid)) removed += 1;
+      return removed;
+    },
     async send(account, text) {
       const own = text.from;
       const members = [...new Set(text.to)].filter((number) => number !== own).sort();

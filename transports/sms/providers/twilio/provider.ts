@@ -76,6 +76,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     limits: { bodyChars: 1_600, media: 10, groupRecipients: MAX_GROUP_MEMBERS },
     describeError: describeTwilioCode,
     sendGroup: (account, text) => groupTexts.send(account, text),
+    forgetNumber: (account, number) => groupTexts.forgetNumber(account, number),
     async send(account, text) {
       const message = await call(() =>
         clientFor(account).messages.create({
