@@ -1,13 +1,16 @@
 // Where a gateway's CPU time went: reads .cpuprofile files written with
 // `npm run bench -- --gateway-node-flag=--cpu-prof --gateway-node-flag=--cpu-prof-dir=DIR` and prints
-// self time by package or project folder, and the busiest functions.
-//   node dist/bench/profile-summary.js DIR_OR_FILE…
+// self time by package or project folder, and the busiest functions; with --callers PATTERN, also
+// the call paths that lead to the functions whose name matches PATTERN (e.g. "^exec$": which of
+// the store's statements run by exec(), COMMIT among them, take the time).
+//   node dist/bench/profile-summary.js [--callers PATTERN] DIR_OR_FILE…
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface Profile {
@@ -69,7 +72,45 @@ function summarize(file: string): void {
   console.log(top(selfByFunction, 20).join("\n"));
 }
 
-const files = process.argv.slice(2).flatMap((path) =>
+/** Frames above a matched function shown per call path. */
+const CALLER_DEPTH = 4;
+
+/** Time spent in (and under) functions named like `pattern`, by the call paths above them. */
+function callers(file: string, pattern: RegExp): void {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const frame = (node: ProfileNode): string => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    return `${functionName || "(anonymous)"} ${url.replace(/^.*\/(node_modules|dist|\.bench-dist\/\d+)\//, "")}:${lineNumber + 1}`;
+  };
+  const byPath = new Map<string, number>();
+  let matched = 0;
+  profile.samples.forEach((id, index) => {
+    const micros = profile.timeDeltas[index] ?? 0;
+    if (micros > 100_000) return;
+    const stack: ProfileNode[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) stack.push(byId.get(at)!);
+    const hit = stack.findIndex((node) => pattern.test(node.callFrame.functionName));
+    if (hit < 0) return;
+    matched += micros;
+    const path = stack
+      .slice(hit, hit + 1 + CALLER_DEPTH)
+      .map(frame)
+      .join(" < ");
+    byPath.set(path, (byPath.get(path) ?? 0) + micros);
+  });
+  console.log(`  in functions matching ${pattern}: ${(matched / 1000).toFixed(0)} ms, by caller:`);
+  for (const [path, micros] of [...byPath].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+    console.log(`  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${path}`);
+  }
+}
+
+const args = process.argv.slice(2);
+const callersAt = args.indexOf("--callers");
+const callerPattern = callersAt >= 0 ? new RegExp(args.splice(callersAt, 2)[1] ?? "") : undefined;
+const files = args.flatMap((path) =>
   statSync(path).isDirectory()
     ? readdirSync(path)
         .filter((name) => name.endsWith(".cpuprofile"))
@@ -77,7 +118,10 @@ const files = process.argv.slice(2).flatMap((path) =>
     : [path],
 );
 if (files.length === 0) {
-  console.error("usage: node dist/bench/profile-summary.js DIR_OR_FILE…");
+  console.error("usage: node dist/bench/profile-summary.js [--callers PATTERN] DIR_OR_FILE…");
   process.exit(64);
 }
-for (const file of files) summarize(file);
+for (const file of files) {
+  summarize(file);
+  if (callerPattern) callers(file, callerPattern);
+}
