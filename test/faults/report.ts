@@ -32,16 +32,20 @@ const table = [
       `| ${row.scenario} | ${storeName(row.store)} | ${row.sent} | ${row.delivered} | ${row.lost} | ${row.doubled}${row.doubledSameId !== undefined ? ` (${row.doubledSameId})` : ""} | ${row.result} | ${row.note ?? ""} |`,
   ),
 ].join("\n");
-// Messages lost with several instances: what the scenarios found, and why (read in the killed
-// instance's journal after a failing run: its unfinished entries were the missing messages).
+// Messages lost with several instances: what the scenarios found, and why. (Before the killed
+// instance came back to hand its journal over, its unfinished entries were hundreds of the missing
+// messages; what is left is what the server wrote into the socket the process never read.)
 const multiInstanceLoss = rows.some((row) => row.store === "postgresql" && row.lost > 0 && /two instances/.test(row.scenario))
   ? `
-With two instances, messages were lost where the table says so. An instance writes what the XMPP
-server hands it to its intake journal, a file of its own, and moves it to the shared outbox after
-that; the entries still in the journal when the instance is killed, or exits because its database
-connection broke, are read again only when that instance next holds the domain. The instance that
-takes over cannot see them. Under load the journal runs hundreds of messages ahead of the outbox,
-so hundreds went missing. Keeping the intake in the shared ledger closes this.
+With two instances, messages were lost where the table says so. Each lost one was among the
+messages sent within a second of the kill (the scenario checks this, and fails on any other): the
+XMPP server had written them into the killed instance's socket, and the process died before
+reading them. What an instance has read is recorded before its first await, in its intake journal
+(on PostgreSQL a file of its own, handed to the shared outbox when the instance comes back and
+stands by, as it does here after \`RestartSec\`), so none of that is lost. What the server wrote
+and nobody read dies with the socket: XEP-0114 has no acknowledgements, so the server does not
+bounce it, and the sender learns of it only by the missing delivery receipt (XEP-0184), where
+their client asks for receipts and they have not turned the gateway's off.
 `
   : "";
 const minutes = (seconds: number) => `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
