@@ -12,21 +12,21 @@ import { MUC } from "./stanzas.js";
 
 export function registerLeave(router: Router, context: GroupContext): void {
   const { gateway, rooms, occupants } = context;
+  const roomOf = async (user: Parameters<typeof rooms.active>[0], local: string) => {
+    const room = await rooms.active(user, local);
+    if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+    return room;
+  };
   router.iq(
     "set",
     NS_MUC_OWNER,
     "query",
     async ({ from, to, payload }) => {
       const user = from.bare;
-      if (!payload.getChild("destroy")) {
-        const room = await rooms.active(user, to.local);
-        if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
-        return acceptConfiguration(payload, room);
-      }
+      if (!payload.getChild("destroy")) return acceptConfiguration(payload, await roomOf(user, to.local));
       const roomJid = context.roomJid(to.local);
       const joined = await context.perRoom.run(`${user}|${to.local}`, async () => {
-        const room = await rooms.active(user, to.local);
-        if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
+        const room = await roomOf(user, to.local);
         await rooms.leave(user, room);
         if (room.named) {
           // The name is free again; its conversation's later answers stay at their source, as a thread's do.
@@ -58,15 +58,5 @@ export function registerLeave(router: Router, context: GroupContext): void {
     },
     ["room"],
   );
-  router.iq(
-    "get",
-    NS_MUC_OWNER,
-    "query",
-    async ({ from, to }) => {
-      const room = await rooms.active(from.bare, to.local);
-      if (!room) throw gatewayError("item-not-found", "There is no such group chat here.");
-      return configurationForm(room);
-    },
-    ["room"],
-  );
+  router.iq("get", NS_MUC_OWNER, "query", async ({ from, to }) => configurationForm(await roomOf(from.bare, to.local)), ["room"]);
 }
