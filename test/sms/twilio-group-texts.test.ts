@@ -10,7 +10,7 @@ import { commandsOf, errorFor, errorWords, groupchatIn, groupchatStartingWith, i
 import { joinRoom as join, joinSeen, NUMBERS, oobUrl, pause, refusedMessage, startGroup } from "../support/groups.js";
 import { xml, type Element, type TestClient } from "../support/xmpp-client.js";
 import type { StandinConversation } from "../support/twilio-standin.js";
-import { countRowsNaming } from "../support/postgres.js";
+import { countKeys } from "../support/postgres.js";
 import { incomingUrl, joinSms, phoneJid, SMS, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
 
 const { OURS, ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO } = NUMBERS;
@@ -321,7 +321,8 @@ test("when Twilio cannot be asked who is in a conversation, the webhook is answe
 test("unregistering forgets the people of the user's group texts: no row of the store names them any more", async () => {
   const uri = s.h.config.store.uri;
   const people = [ROMEO, NURSE, FRIAR, TYBALT, BENVOLIO];
-  const named = async () => Object.fromEntries(await Promise.all(people.map(async (number) => [number, await countRowsNaming(uri, number)] as const)));
+  const named = async () =>
+    Object.fromEntries(await Promise.all(people.map(async (number) => [number, await countKeys(uri, number, { inValues: true })] as const)));
   const before = await named();
   assert.ok(
     Object.values(before).every((count) => count > 0),

@@ -109,13 +109,15 @@ export async function refuseWrites(uri: string, refuse: boolean): Promise<void> 
   }
 }
 
-/** How many key/value rows of the store at `uri` (SQLite or PostgreSQL) have a key containing `part`. */
-export async function countKeys(uri: string, part: string): Promise<number> {
+/** How many key/value rows of the store at `uri` (SQLite or PostgreSQL) have `part` in their key,
+ *  or with `inValues` in their key or their value. */
+export async function countKeys(uri: string, part: string, options: { inValues?: boolean } = {}): Promise<number> {
   if (/^sqlite:/i.test(uri)) {
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
     try {
-      return (db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE instr(key, ?) > 0").get(part) as { n: number }).n;
+      const where = options.inValues ? "instr(key, @part) > 0 OR instr(value, @part) > 0" : "instr(key, @part) > 0";
+      return (db.prepare(`SELECT COUNT(*) AS n FROM keyv WHERE ${where}`).get({ part }) as { n: number }).n;
     } finally {
       db.close();
     }
@@ -123,29 +125,8 @@ export async function countKeys(uri: string, part: string): Promise<number> {
   const client = new pg.Client({ connectionString: uri });
   await client.connect();
   try {
-    return Number((await client.query<{ n: string }>("SELECT COUNT(*) AS n FROM keyv WHERE strpos(key, $1) > 0", [part])).rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
-}
-
-/** How many key/value rows of the store at `uri` have `part` in their key or their value. */
-export async function countRowsNaming(uri: string, part: string): Promise<number> {
-  if (/^sqlite:/i.test(uri)) {
-    const { default: Database } = await import("better-sqlite3");
-    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
-    try {
-      return (db.prepare("SELECT COUNT(*) AS n FROM keyv WHERE instr(key, ?) > 0 OR instr(value, ?) > 0").get(part, part) as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: uri });
-  await client.connect();
-  try {
-    return Number(
-      (await client.query<{ n: string }>("SELECT COUNT(*) AS n FROM keyv WHERE strpos(key, $1) > 0 OR strpos(value, $1) > 0", [part])).rows[0]?.n ?? 0,
-    );
+    const where = options.inValues ? "strpos(key, $1) > 0 OR strpos(value, $1) > 0" : "strpos(key, $1) > 0";
+    return Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM keyv WHERE ${where}`, [part])).rows[0]?.n ?? 0);
   } finally {
     await client.end();
   }
