@@ -31,9 +31,23 @@ function placeOf(url: string, name: string): string {
   return project ? `${project[1]}/${project[2]}` : url.replace(/^file:\/\//, "");
 }
 
-function summarize(file: string): void {
+/** A function as the tables name it: its name and where it is, without the install's own path. */
+function labelOf(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  return `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|dist|\.bench-dist\/\d+)\//, "")}:${lineNumber + 1}` : ""}`.trim();
+}
+
+/** Samples further apart than this are the process being frozen (SIGSTOP in the e-mail → XMPP
+ *  scenario), not time spent where the next sample happens to land; samples come every ~1 ms. */
+const FROZEN_MICROS = 100_000;
+
+function readProfile(file: string): { profile: Profile; byId: Map<number, ProfileNode> } {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  return { profile, byId: new Map(profile.nodes.map((node) => [node.id, node])) };
+}
+
+function summarize(file: string): void {
+  const { profile, byId } = readProfile(file);
   const selfByPlace = new Map<string, number>();
   const selfByFunction = new Map<string, number>();
   let total = 0;
@@ -42,17 +56,14 @@ function summarize(file: string): void {
     const micros = profile.timeDeltas[index] ?? 0;
     const node = byId.get(id);
     if (!node) return;
-    // Samples come every ~1 ms; a gap of seconds is the process being frozen (SIGSTOP in the
-    // e-mail → XMPP scenario), not time spent where the next sample happens to land.
-    if (micros > 100_000) {
+    if (micros > FROZEN_MICROS) {
       paused += micros;
       return;
     }
     total += micros;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const place = placeOf(url, functionName);
+    const place = placeOf(node.callFrame.url, node.callFrame.functionName);
     selfByPlace.set(place, (selfByPlace.get(place) ?? 0) + micros);
-    const label = `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, "")}:${lineNumber + 1}` : ""}`.trim();
+    const label = labelOf(node);
     selfByFunction.set(label, (selfByFunction.get(label) ?? 0) + micros);
   });
   const idle = selfByPlace.get("(idle)") ?? 0;
@@ -72,24 +83,20 @@ function summarize(file: string): void {
   console.log(top(selfByFunction, 20).join("\n"));
 }
 
-/** Frames above a matched function shown per call path. */
-const CALLER_DEPTH = 4;
+/** Frames above a matched function shown per call path: enough to get from a system call up
+ *  through Node's stream layers to the library or project code that made it. */
+const CALLER_DEPTH = 8;
 
 /** Time spent in (and under) functions named like `pattern`, by the call paths above them. */
 function callers(file: string, pattern: RegExp): void {
-  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const { profile, byId } = readProfile(file);
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-  const frame = (node: ProfileNode): string => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    return `${functionName || "(anonymous)"} ${url.replace(/^.*\/(node_modules|dist|\.bench-dist\/\d+)\//, "")}:${lineNumber + 1}`;
-  };
   const byPath = new Map<string, number>();
   let matched = 0;
   profile.samples.forEach((id, index) => {
     const micros = profile.timeDeltas[index] ?? 0;
-    if (micros > 100_000) return;
+    if (micros > FROZEN_MICROS) return;
     const stack: ProfileNode[] = [];
     for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) stack.push(byId.get(at)!);
     const hit = stack.findIndex((node) => pattern.test(node.callFrame.functionName));
@@ -97,7 +104,7 @@ function callers(file: string, pattern: RegExp): void {
     matched += micros;
     const path = stack
       .slice(hit, hit + 1 + CALLER_DEPTH)
-      .map(frame)
+      .map(labelOf)
       .join(" < ");
     byPath.set(path, (byPath.get(path) ?? 0) + micros);
   });
