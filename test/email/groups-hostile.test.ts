@@ -137,6 +137,28 @@ test("the worst names and subjects in a mail thread do not break the room, the j
   assert.ok(nicks.includes("p2@elsewhere.test"), "a name that breaks the bidi rule gives way to the address");
   const history = juliet.received.find((stanza) => stanza.name === "message" && stanza.attrs.type === "groupchat" && stanza.getChild("body"));
   assert.equal(history?.getChildText("body"), "Body with  nul,  escape and  non-character </body>");
+  // The configuration form carries the subject as the room's name, cleaned, and sent back as shown
+  // it is accepted.
+  const OWNER = "http://jabber.org/protocol/muc#owner";
+  const asked = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: OWNER })));
+  assert.equal(asked.attrs.type, "result", asked.toString());
+  const fields = asked.getChild("query", OWNER)!.getChild("x", "jabber:x:data")!.getChildren("field");
+  const shown = fields.map((field) => [field.attrs.var!, field.getChildText("value") ?? ""] as const);
+  const name = shown.find(([field]) => field === "muc#roomconfig_roomname")![1];
+  assert.ok(name.startsWith("Plans <b>"), name);
+  assert.ok(!/[\u0000-\u0008\uFFFE]/.test(name), JSON.stringify(name));
+  const sentBack = await juliet.iq(
+    xml(
+      "iq",
+      { type: "set", to: room },
+      xml(
+        "query",
+        { xmlns: OWNER },
+        xml("x", { xmlns: "jabber:x:data", type: "submit" }, ...shown.map(([field, value]) => xml("field", { var: field }, xml("value", {}, value)))),
+      ),
+    ),
+  );
+  assert.equal(sentBack.attrs.type, "result", sentBack.toString());
   // The component's stream is still up: the room still answers.
   const info = await juliet.iq(xml("iq", { type: "get", to: room }, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" })));
   assert.equal(info.attrs.type, "result");

@@ -5,7 +5,7 @@
 // A change is refused with <not-acceptable/> and a sentence naming the setting.
 import { gatewayError } from "../../errors.js";
 import type { FormField, RegistrationForm } from "../../transport/contract.js";
-import { xml, type Element } from "../../xmpp/xml.js";
+import { xml, xmlSafe, type Element } from "../../xmpp/xml.js";
 import { booleanOf, formElement, submittedFields } from "../data-form.js";
 import { NS } from "../gateway.js";
 import type { Room } from "./room-store.js";
@@ -70,5 +70,7 @@ function sameValue(field: FormField, submitted: string): boolean {
   if (field.type === "boolean") return booleanOf(value) === booleanOf(field.value ?? "");
   // A name left empty keeps the name.
   if (field.var === ROOM_NAME && value === "") return true;
-  return value === field.value;
+  // Compared with the value as the form showed it: a subject from a mail may hold characters XML
+  // cannot carry, which the link dropped on the way out, and spaces a client trims.
+  return value === xmlSafe(field.value ?? "").trim();
 }
