@@ -98,6 +98,10 @@ export interface OutboundMessage {
   nick?: string;
   /** Set for a message to a group chat: it goes to all of the group's participants. */
   group?: OutboundGroup;
+  /** Set when an earlier process (killed, or cut off from the store) may have handed this message to
+   *  the network without recording the answer: a transport that can ask the network what it already
+   *  has should do so before sending again. */
+  uncertain?: boolean;
 }
 
 /** `providerCode`: the provider's or server's own code for the failure (Twilio 21211, SMTP 550);

@@ -1,8 +1,9 @@
 // Two gateway instances on one PostgreSQL store: one holds the domains, the other stands by. The
 // holder is killed with kill -9 while texts go out, webhooks come in and mails arrive in the user's
 // mailbox and leave it; the standby takes the domains over within 15 s and finishes what the first
-// had taken on, from the shared ledger. Nothing is lost; a text may go out twice only where Twilio
-// had it and the killed instance never recorded the answer (Twilio has no idempotency key).
+// had taken on, from the shared ledger. Nothing is lost but what the server had written into the
+// killed process's socket; a text the killed instance handed to Twilio without recording the answer
+// is found in Twilio's list of recent texts and not sent again.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -74,8 +75,7 @@ test(`kill -9 of the active instance amid ${N} texts out, ${N} webhooks in, ${N}
     { ...result.mailsIn!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid inbound mail (IMAP → XMPP)", note: takeover },
     { ...result.mailsOut!, scenario: "two instances on PostgreSQL, kill -9 of the active one amid outbound mail (XMPP → SMTP)", note: takeover },
   ];
-  // Twilio's gap: the one text the killed instance had handed over without recording the answer.
-  if (rows[0]!.doubled > 0) rows[0]!.note += `; ${rows[0]!.doubled} text(s) reached Twilio twice: Twilio's API has no idempotency key`;
+  rows[0]!.note += "; what the killed instance had taken on was looked up in Twilio's list of recent texts before going again";
   // Outgoing: what the server had written into the killed process's socket, never read, is lost
   // (XEP-0114 has no acknowledgements); anything else lost is the gateway's fault.
   const inFlight = [rows[0]!, rows[3]!].map((row) => lostInFlight(row.missing ?? [], result));
@@ -92,7 +92,7 @@ test(`kill -9 of the active instance amid ${N} texts out, ${N} webhooks in, ${N}
     assert.deepEqual(inFlight[index]!.elsewhere, [], `lost other than in the killed socket: ${JSON.stringify(row)}`);
     assert.ok(inFlight[index]!.inFlight < result.perSecond, `at most a second's worth in flight: ${JSON.stringify(row)}`);
   }
-  assert.ok(rows[0]!.doubled <= 1, JSON.stringify(rows[0]));
+  assert.equal(rows[0]!.doubled, 0, JSON.stringify(rows[0]));
   for (const row of rows.slice(1)) assert.equal(row.doubled - (row.doubledSameId ?? 0), 0, JSON.stringify(row));
   // Known and not yet explained: now and then one mail goes out twice early in a run, long before
   // the fault, with the same Message-ID (also seen on SQLite; issue 11's note). Tolerated once, and

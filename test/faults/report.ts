@@ -94,9 +94,12 @@ ${table}
 ## The known gaps
 ${multiInstanceLoss}
 Handing a message to another system and recording that it was taken cannot be one atomic step.
-A message in that window at \`kill -9\` time goes again: into XMPP with the same ids, by mail with the
-same Message-ID, and to Twilio as a second text (Twilio's Messages API has no idempotency key), so
-at most one text per sender number in flight can be doubled by a crash.
+A message in that window at \`kill -9\` time goes again: into XMPP with the same ids, and by mail
+with the same Message-ID, which clients and mail systems show once. Twilio's Messages API has no
+idempotency key, so before a text the dead process had taken on is sent again, the gateway reads
+Twilio's list of the latest texts from that number to that contact and sends only what Twilio does
+not have (docs/sms.md, "After a crash"); a text is doubled only where that list cannot tell, as with
+Telnyx, whose API lists no sent texts.
 `,
 );
 console.log(`wrote ${OUT} (${rows.length} scenarios)`);

@@ -98,7 +98,7 @@ for (const engine of ["sqlite", "postgresql"] as const) {
     );
 
     // A new holder of the domain frees what the old one still claims.
-    assert.equal(await ledger.outboxReleaseOthers("newest"), CONVERSATIONS * PER_CONVERSATION);
+    assert.equal((await ledger.outboxReleaseOthers("newest")).length, CONVERSATIONS * PER_CONVERSATION);
     assert.equal((await ledger.outboxClaim(later, 1_000, { owner: "newest", until: later + 60_000 })).length, CONVERSATIONS * PER_CONVERSATION);
 
     // A rescheduled message gives up its claim and is due again at its new time.

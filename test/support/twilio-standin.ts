@@ -72,6 +72,7 @@ export interface StandinMessage {
   status: string;
   errorCode: number | null;
   numSegments: number;
+  createdAt: Date;
   /** What the stand-in got when it fetched each MediaUrl, as Twilio does for MMS. */
   fetchedMedia: Array<{ url: string; status: number; contentType: string; bytes: Buffer }>;
 }
@@ -406,6 +407,7 @@ export class TwilioStandin {
 
     if (rest === "" && method === "GET") return reply(200, accountJson(account));
     if (rest === "/Messages" && method === "POST") return this.createMessage(account, form, reply, fail);
+    if (rest === "/Messages" && method === "GET") return reply(200, this.listMessages(account, url));
     const messageMatch = /^\/Messages\/(\w+)$/.exec(rest);
     if (messageMatch && method === "GET") {
       const message = this.messages.find((candidate) => candidate.sid === messageMatch[1] && candidate.accountSid === account.sid);
@@ -672,6 +674,7 @@ export class TwilioStandin {
       status: "queued",
       errorCode: null,
       numSegments: segmentsOf(body),
+      createdAt: new Date(),
       fetchedMedia: [],
     };
     this.messages.push(message);
@@ -679,6 +682,36 @@ export class TwilioStandin {
     // Like Twilio, fetch the media of an MMS after accepting it.
     for (const mediaUrl of mediaUrls) void this.fetchMedia(message, mediaUrl);
     if (this.autoStatus && message.statusCallback) void this.postStatus(message.sid, this.autoStatus).catch(() => undefined);
+  }
+
+  /** Read a Message list: filtered by To and From, newest first, paged by Page and PageSize, with
+   *  the relative page URIs the 2010-04-01 API answers. */
+  private listMessages(account: StandinAccount, url: URL): unknown {
+    const to = url.searchParams.get("To");
+    const from = url.searchParams.get("From");
+    const pageSize = Math.min(1_000, Math.max(1, Number(url.searchParams.get("PageSize") ?? "50") || 50));
+    const page = Math.max(0, Number(url.searchParams.get("Page") ?? "0") || 0);
+    const found = this.messages
+      .filter((message) => message.accountSid === account.sid && (!to || message.to === to) && (!from || message.from === from))
+      .reverse();
+    const base = `${API}/Accounts/${account.sid}/Messages.json`;
+    const pageUri = (number: number): string => {
+      const query = new URLSearchParams({ ...(to && { To: to }), ...(from && { From: from }), PageSize: String(pageSize), Page: String(number) });
+      if (number > 0) query.set("PageToken", `PASM${hex(16)}`);
+      return `${base}?${query}`;
+    };
+    const items = found.slice(page * pageSize, (page + 1) * pageSize);
+    return {
+      messages: items.map(messageJson),
+      end: page * pageSize + Math.max(0, items.length - 1),
+      first_page_uri: pageUri(0),
+      next_page_uri: (page + 1) * pageSize < found.length ? pageUri(page + 1) : null,
+      page,
+      page_size: pageSize,
+      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+      start: page * pageSize,
+      uri: pageUri(page),
+    };
   }
 
   private async fetchMedia(message: StandinMessage, mediaUrl: string): Promise<void> {
@@ -747,9 +780,9 @@ function messageJson(message: StandinMessage): unknown {
     account_sid: message.accountSid,
     api_version: "2010-04-01",
     body: message.body,
-    date_created: rfc2822(),
+    date_created: rfc2822(message.createdAt),
     date_sent: null,
-    date_updated: rfc2822(),
+    date_updated: rfc2822(message.createdAt),
     direction: "outbound-api",
     error_code: message.errorCode,
     error_message: null,

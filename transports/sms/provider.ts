@@ -122,6 +122,15 @@ export interface AccountKind {
   };
 }
 
+/** A text an account sent, as the provider lists it. */
+export interface ListedText {
+  id: string;
+  body: string;
+  /** How many media it carries. */
+  media: number;
+  createdAt: Date;
+}
+
 export type Params = Record<string, string | string[]>;
 
 export interface SmsProvider {
@@ -140,6 +149,10 @@ export interface SmsProvider {
   /** One group MMS to all of `text.to`; throws ProviderError. Absent: the provider carries no group
    *  texts, and the transport does not offer group chats with it. */
   sendGroup?(account: ProviderAccount, text: OutgoingGroupText): Promise<{ id: string }>;
+  /** The latest texts (at most `limit`, newest first) the account sent from `from` to `to`: where a
+   *  process died after handing a text over and before recording the answer, the next one looks
+   *  here before sending it again. Throws ProviderError. Absent: such a text is sent again. */
+  recentTexts?(account: ProviderAccount, conversation: { from: string; to: string }, limit: number): Promise<ListedText[]>;
   /** Throws ProviderError when the credentials are refused or the API cannot be reached. */
   verifyAccount(account: ProviderAccount): Promise<void>;
   /** What pointNumber needs to point one of the account's numbers, or undefined when the account

@@ -7,6 +7,7 @@ import type { Accounts } from "./accounts.js";
 import type { DailyCap } from "./daily-cap.js";
 import type { Pacer } from "./pacing.js";
 import { ProviderError, type SmsProvider } from "./provider.js";
+import { earlierSends } from "./earlier-sends.js";
 import { splitBody } from "./segments.js";
 import type { StatusTracker } from "./status.js";
 
@@ -32,6 +33,7 @@ export function createSender(options: {
   const { provider, accounts, status, pacer, progress, log } = options;
   const brand = provider.displayName;
   const MAX_MEDIA = provider.limits.media;
+  const findEarlier = earlierSends(provider, status);
 
   // A group text (send-group.ts picks its people) goes part by part the same way, as one group MMS each.
   return async (message, fields, group) => {
@@ -57,12 +59,18 @@ export function createSender(options: {
       return { kind: "permanent", reason: refusal };
     }
 
+    // A message an earlier process may have handed over: what the provider already has is not sent again.
+    const earlier = message.uncertain && !group ? findEarlier(sender.account, { from: sender.from, to: message.peer }, message) : undefined;
+
     for (let index = done.ids.length; index < texts.length; index += 1) {
-      await pacer.take(sender.from);
       try {
         const part = { from: sender.from, body: texts[index]!, mediaUrls: index === 0 ? media : [], statusCallback: options.statusUrl() };
-        const { id } =
-          group && provider.sendGroup
+        const found = await earlier?.({ body: part.body, media: part.mediaUrls.length }, done.ids);
+        if (found) log.info({ ...context, part: index + 1, providerId: found }, "the provider already had this text from before a restart; not sent again");
+        else await pacer.take(sender.from);
+        const { id } = found
+          ? { id: found }
+          : group && provider.sendGroup
             ? await provider.sendGroup(sender.account, { ...part, to: group.to })
             : await provider.send(sender.account, { ...part, to: message.peer });
         done.ids.push(id);
@@ -110,7 +118,7 @@ export function createSender(options: {
       const partId = done.ids[index]!;
       await recordAfterSend(log, part, "the daily count", () => options.cap.count(message.user, 1));
       if (texts.length > 1) await recordAfterSend(log, part, "which parts left", () => progress.set(message.id, done, PROGRESS_TTL_MS));
-      await recordAfterSend(log, part, "the text's provider id", () => status.partSent(done.ids[0]!, index, texts.length, partId));
+      await recordAfterSend(log, part, "the text's provider id", () => status.partSent(done.ids[0]!, index, texts.length, partId, message.id));
     }
     // A single text was recorded as complete with its provider id (status.partSent).
     if (texts.length > 1) {

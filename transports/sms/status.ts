@@ -13,6 +13,8 @@ export interface SentPart {
   /** False while later texts of the message are still being sent. */
   complete: boolean;
   sentAt: number;
+  /** The gateway's id of the message the text belongs to (absent in records written by 0.1.0). */
+  message?: string;
 }
 
 interface Progress {
@@ -31,7 +33,9 @@ const MAX_CHECKS = 600;
 
 export interface StatusTracker {
   /** Remember each text of a message as it leaves, before the core learns the message's provider id. */
-  partSent(primary: string, index: number, total: number, id: string): Promise<void>;
+  partSent(primary: string, index: number, total: number, id: string, message: string): Promise<void>;
+  /** What is on record of a text the provider has, by its provider id. */
+  partOf(id: string): Promise<SentPart | undefined>;
   /** All texts of the message left (or it was given up): statuses may now be reported. */
   complete(ids: string[]): Promise<void>;
   /** Kept before the webhook is answered; reported once the send's bookkeeping surely finished. */
@@ -101,9 +105,12 @@ export function createStatusTracker(options: {
   };
 
   return {
-    async partSent(primary, index, total, id) {
+    async partSent(primary, index, total, id, message) {
       // A message of one text is complete once that text left: no second write for it.
-      await parts.set(id, { primary, index, total, complete: total === 1, sentAt: Date.now() }, KEEP_MS);
+      await parts.set(id, { primary, index, total, complete: total === 1, sentAt: Date.now(), message }, KEEP_MS);
+    },
+    partOf(id) {
+      return parts.get(id);
     },
     async complete(ids) {
       const sentAt = Date.now();

@@ -105,6 +105,8 @@ export function createOutbox(options: {
   /** Set by resume(): this instance holds the domain and sends. */
   let running = false;
 
+  /** Messages an earlier holder had claimed when this one took over: it may have sent them. */
+  const uncertain = new Set<string>();
   /** Messages finished lately: a poll that read them before they finished must not send them again. */
   const finished = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
 
@@ -168,6 +170,7 @@ export function createOutbox(options: {
   const finish = async (entry: OutboxEntry): Promise<void> => {
     await ledger.outboxFinish(entry.message.id, entry.message.user, Date.now() + REMEMBER_MS);
     finished.set(entry.message.id, true);
+    uncertain.delete(entry.message.id);
     setWaiting(waiting - 1);
   };
 
@@ -203,13 +206,15 @@ export function createOutbox(options: {
       // Its sender left: nothing of theirs is kept, not even the id.
       await ledger.outboxRemove(message.id);
       finished.set(message.id, true);
+      uncertain.delete(message.id);
       setWaiting(waiting - 1);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
       return "finished";
     }
     let result: SendResult;
     try {
-      result = await transport.send({ ...message, sentAt: new Date(message.sentAt) }, registration.fields);
+      const unknownOutcome = uncertain.has(message.id) && { uncertain: true };
+      result = await transport.send({ ...message, sentAt: new Date(message.sentAt), ...unknownOutcome }, registration.fields);
     } catch (error) {
       log.warn({ ...context, err: error }, "transport threw while sending; will retry");
       result = { kind: "temporary", reason: (error as Error).message || "the transport failed" };
@@ -268,7 +273,9 @@ export function createOutbox(options: {
       // This instance now holds the domain, so whoever claimed rows before it (an earlier run of this
       // process, or an instance that died) is no longer sending them.
       const freed = await ledger.outboxReleaseOthers(owner);
-      if (freed > 0) log.info({ freed }, "took over outgoing messages an earlier holder had claimed");
+      for (const id of freed) uncertain.add(id);
+      if (freed.length > 0)
+        log.info({ freed: freed.length }, "took over outgoing messages an earlier holder had claimed; the transport checks before sending them again");
       const left = await ledger.outboxCount();
       setWaiting(left);
       renewer ??= setInterval(() => {

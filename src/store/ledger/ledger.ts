@@ -66,8 +66,8 @@ export interface TransportLedger {
   /** Extends the owner's claim on messages it is still sending. */
   outboxRenew(ids: readonly string[], claim: Claim): Promise<void>;
   /** Frees every claim not held by `owner`: called by a domain's new holder, whose lease proves the
-   *  previous one is gone. Returns how many were freed. */
-  outboxReleaseOthers(owner: string): Promise<number>;
+   *  previous one is gone. Returns the ids freed: the old holder may have been sending any of them. */
+  outboxReleaseOthers(owner: string): Promise<string[]>;
   /** When a message next falls due (or a claim on one runs out), or undefined when none waits. */
   outboxNextDue(): Promise<number | undefined>;
   /** Another attempt later: the row's claim is given up, so whoever polls at `dueAt` may take it. */

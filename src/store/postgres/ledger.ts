@@ -115,10 +115,12 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       ]);
     },
     async outboxReleaseOthers(owner) {
-      return (
-        (await query(pool, "UPDATE outbox SET claimed_until = 0 WHERE transport = $1 AND claimed_by <> $2 AND claimed_until > 0", [transport, owner]))
-          .rowCount ?? 0
+      const freed = await query<{ id: string }>(
+        pool,
+        "UPDATE outbox SET claimed_until = 0 WHERE transport = $1 AND claimed_by <> $2 AND claimed_until > 0 RETURNING id",
+        [transport, owner],
       );
+      return freed.rows.map((row) => row.id);
     },
     async outboxNextDue() {
       const row = await query<{ due: string | null }>(pool, "SELECT MIN(GREATEST(due_at, claimed_until)) AS due FROM outbox WHERE transport = $1", [transport]);

@@ -63,8 +63,14 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
       );
     },
     outboxReleaseOthers(owner) {
-      return sql.write(
-        () => sql.statement("UPDATE outbox SET claimed_until = 0 WHERE transport = ? AND claimed_by <> ? AND claimed_until > 0").run(transport, owner).changes,
+      return sql.write(() =>
+        (
+          sql
+            .statement("UPDATE outbox SET claimed_until = 0 WHERE transport = ? AND claimed_by <> ? AND claimed_until > 0 RETURNING id")
+            .all(transport, owner) as Array<{
+            id: string;
+          }>
+        ).map((row) => row.id),
       );
     },
     async outboxNextDue() {

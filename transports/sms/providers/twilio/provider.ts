@@ -97,6 +97,10 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       }
       return { id: message.sid };
     },
+    async recentTexts(account, conversation, limit) {
+      const listed = await call(() => clientFor(account).messages.list({ from: conversation.from, to: conversation.to, limit }));
+      return listed.map((text) => ({ id: text.sid, body: text.body ?? "", media: Number(text.numMedia) || 0, createdAt: text.dateCreated }));
+    },
     async verifyAccount(account) {
       await call(() => clientFor(account).api.v2010.accounts(sidOf(account)).fetch());
     },

@@ -1,0 +1,126 @@
+// A process killed after handing a text to Twilio, before recording Twilio's answer, leaves the
+// message in the outbox claimed by it. The next holder asks Twilio what the number sent the contact
+// lately and sends only what Twilio does not have. The dead process's state is written into the
+// store as it would have left it (outbox rows it claimed; the texts it had handed over are at the
+// stand-in), then the gateway starts on that store.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createLogger } from "../../src/log.js";
+import { openStore } from "../../src/store/store.js";
+import type { OutboxEntry } from "../../src/gateway/delivery/outbox.js";
+import { splitBody } from "../../transports/sms/segments.js";
+import { chat, joinSms, phoneJid, startSmsHarness, statusUrl, type SmsHarness } from "./sms-harness.js";
+import type { TestClient } from "../support/xmpp-client.js";
+import type { BareJid } from "../../src/xmpp/jid.js";
+
+let s: SmsHarness;
+let juliet: TestClient;
+const ROMEO = "+14155550123";
+const JULIET = "juliet@example.test" as BareJid;
+
+before(async () => {
+  s = await startSmsHarness();
+  juliet = await s.h.login("juliet");
+  await joinSms(juliet, { number: s.numbers[0]! });
+});
+after(async () => {
+  await s?.stop();
+});
+
+const atTwilio = (body: string): number => s.twilio.messages.filter((message) => message.to === ROMEO && message.body === body).length;
+
+/** What the dead process had done: a text handed to Twilio by the API, as its send did. */
+async function handedOver(body: string): Promise<string> {
+  const response = await fetch(`${s.twilio.baseUrl}/2010-04-01/Accounts/${s.operator.sid}/Messages.json`, {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from(`${s.operator.sid}:${s.operator.authToken}`).toString("base64")}` },
+    body: new URLSearchParams({ To: ROMEO, From: s.numbers[0]!, Body: body }),
+  });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { sid: string }).sid;
+}
+
+/** Outbox rows as a process killed while sending them leaves them: claimed by it, not finished. */
+async function leftByTheKilledProcess(messages: Array<{ name: string; body: string; receipt?: boolean }>): Promise<void> {
+  const store = await openStore(s.h.config.store.uri, createLogger("silent"));
+  try {
+    const ledger = store.ledger.forTransport("sms");
+    const now = Date.now();
+    for (const { name, body, receipt } of messages) {
+      const entry: OutboxEntry = {
+        message: {
+          id: `uncertain-${name}`,
+          user: JULIET,
+          peer: ROMEO,
+          body,
+          attachments: [],
+          sentAt: new Date(now - 1_000).toISOString(),
+          sourceId: `stanza-${name}`,
+        },
+        replyTo: juliet.fullJid,
+        contactJid: phoneJid(ROMEO),
+        wantsReceipt: receipt ?? false,
+        attempts: 0,
+        firstAttemptAt: now - 1_000,
+        nextAttemptAt: now - 1_000,
+      };
+      const claim = { owner: "the-killed-process", until: now + 300_000 };
+      assert.equal(await ledger.outboxAdd(entry.message.id, JULIET, ROMEO, now - 1_000, entry, now, claim), true);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+test("after a crash between Twilio's answer and its record, only what Twilio does not have is sent again", async () => {
+  // Sent and recorded before the crash: the same words, written again by the user, must still go.
+  await juliet.send(chat(phoneJid(ROMEO), "On my way", "before-1"));
+  await s.twilio.waitForMessages(1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await s.h.stopGateway();
+
+  const long = `${"first ".repeat(200)}${"second ".repeat(200)}`.trim();
+  const [firstPart, secondPart] = splitBody(long, 1_600);
+  assert.ok(firstPart && secondPart);
+  const handed = await handedOver("Handed over, answer lost");
+  await handedOver(firstPart);
+
+  await leftByTheKilledProcess([
+    { name: "handed", body: "Handed over, answer lost", receipt: true },
+    { name: "never", body: "Never reached Twilio" },
+    { name: "again", body: "On my way" },
+    { name: "long", body: long },
+  ]);
+
+  await s.h.startGateway();
+  await s.twilio.waitForMessages(s.twilio.messages.length + 3, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(atTwilio("Handed over, answer lost"), 1, "the text Twilio had is not sent again");
+  assert.equal(atTwilio("Never reached Twilio"), 1, "the text Twilio did not have is sent");
+  assert.equal(atTwilio("On my way"), 2, "a text on record as another message's does not stand for this one");
+  assert.equal(atTwilio(firstPart), 1, "the part Twilio had is not sent again");
+  assert.equal(atTwilio(secondPart), 1, "the part it did not have is sent");
+
+  // The text found at Twilio is on record again: its delivery report becomes Juliet's receipt.
+  // The dead process named its status URL when it sent; here the restarted listener has a new port.
+  s.twilio.messages.find((message) => message.sid === handed)!.statusCallback = statusUrl(s.h);
+  assert.equal(await s.twilio.postStatus(handed, "delivered"), 200);
+  const receipt = await juliet.waitFor((stanza) => stanza.getChild("received", "urn:xmpp:receipts")?.attrs.id === "stanza-handed", 8_000);
+  assert.equal(receipt.attrs.from, phoneJid(ROMEO));
+  assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0);
+});
+
+test("when Twilio cannot answer the look-up, the message waits and goes once Twilio answers", async () => {
+  await s.h.stopGateway();
+  await leftByTheKilledProcess([{ name: "wait", body: "Sent once Twilio lists" }]);
+  const asked = s.twilio.requests.length;
+  // Twilio is failing when the gateway comes back: the look-up (and anything else asked) fails twice.
+  s.twilio.failNext(2, 503);
+  await s.h.startGateway();
+  await s.twilio.waitForMessages(s.twilio.messages.length + 1, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(atTwilio("Sent once Twilio lists"), 1);
+  const lookups = s.twilio.requests.slice(asked).filter((request) => request.method === "GET" && request.path.endsWith("/Messages.json"));
+  assert.ok(lookups.some((request) => request.status === 503) && lookups.at(-1)?.status === 200, JSON.stringify(lookups));
+  assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "a failed look-up is retried, not bounced");
+});
