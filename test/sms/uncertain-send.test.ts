@@ -92,8 +92,9 @@ test("after a crash between Twilio's answer and its record, only what Twilio doe
     { name: "long", body: long },
   ]);
 
+  const sentBefore = s.twilio.messages.length;
   await s.h.startGateway();
-  await s.twilio.waitForMessages(s.twilio.messages.length + 3, 10_000);
+  await s.twilio.waitForMessages(sentBefore + 3, 10_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(atTwilio("Handed over, answer lost"), 1, "the text Twilio had is not sent again");
   assert.equal(atTwilio("Never reached Twilio"), 1, "the text Twilio did not have is sent");
@@ -114,13 +115,30 @@ test("when Twilio cannot answer the look-up, the message waits and goes once Twi
   await s.h.stopGateway();
   await leftByTheKilledProcess([{ name: "wait", body: "Sent once Twilio lists" }]);
   const asked = s.twilio.requests.length;
-  // Twilio is failing when the gateway comes back: the look-up (and anything else asked) fails twice.
-  s.twilio.failNext(2, 503);
+  // Twilio is failing when the gateway comes back: the look-up fails twice.
+  s.twilio.failMatching(2, "GET", /\/Messages\.json$/, 503);
+  const sentBefore = s.twilio.messages.length;
   await s.h.startGateway();
-  await s.twilio.waitForMessages(s.twilio.messages.length + 1, 10_000);
+  await s.twilio.waitForMessages(sentBefore + 1, 10_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(atTwilio("Sent once Twilio lists"), 1);
   const lookups = s.twilio.requests.slice(asked).filter((request) => request.method === "GET" && request.path.endsWith("/Messages.json"));
-  assert.ok(lookups.some((request) => request.status === 503) && lookups.at(-1)?.status === 200, JSON.stringify(lookups));
+  assert.deepEqual(
+    lookups.map((request) => request.status),
+    [503, 503, 200],
+    "asked again after each failure",
+  );
   assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "a failed look-up is retried, not bounced");
+});
+
+test("when Twilio refuses the look-up itself, the message is sent as before rather than held", async () => {
+  await s.h.stopGateway();
+  await leftByTheKilledProcess([{ name: "refused-lookup", body: "Sent though the list is refused" }]);
+  s.twilio.failMatching(1, "GET", /\/Messages\.json$/, 403);
+  const sentBefore = s.twilio.messages.length;
+  await s.h.startGateway();
+  await s.twilio.waitForMessages(sentBefore + 1, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(atTwilio("Sent though the list is refused"), 1);
+  assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "the user is not told the text was refused");
 });

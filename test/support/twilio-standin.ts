@@ -105,6 +105,7 @@ export class TwilioStandin {
   private readonly media = new Map<string, StoredMedia>();
   /** Per coming request: 0 handles it, otherwise the HTTP status to fail it with. */
   private failures: number[] = [];
+  private readonly matchingFailures: Array<{ method: string; path: RegExp; status: number }> = [];
   private server: Server | null = null;
   private port = 0;
 
@@ -148,6 +149,11 @@ export class TwilioStandin {
   /** After `skip` requests are handled normally, the next `count` answer `status` (429 or 5xx) instead. */
   failNext(count: number, status: 429 | 500 | 503, skip = 0): void {
     this.failures.push(...Array.from({ length: skip }, () => 0), ...Array.from({ length: count }, () => status));
+  }
+
+  /** The next `count` requests of `method` to a path matching `path` answer `status` instead. */
+  failMatching(count: number, method: string, path: RegExp, status: 403 | 429 | 500 | 503): void {
+    for (let n = 0; n < count; n += 1) this.matchingFailures.push({ method, path, status });
   }
 
   /** Media downloads wait this long before they are answered, like a slow carrier store. */
@@ -385,7 +391,9 @@ export class TwilioStandin {
     const fail = (status: number, code: number, message: string): void =>
       reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
-    const failure = this.failures.shift();
+    const matching = this.matchingFailures.findIndex((entry) => entry.method === req.method && entry.path.test(url.pathname));
+    const failure = matching >= 0 ? this.matchingFailures.splice(matching, 1)[0]!.status : this.failures.shift();
+    if (failure === 403) return fail(403, 20403, "Forbidden");
     if (failure === 429) return fail(429, 20429, "Too Many Requests");
     if (failure) return fail(failure, 20500, "An internal server error has occurred");
 

@@ -65,7 +65,12 @@ export function createSender(options: {
     for (let index = done.ids.length; index < texts.length; index += 1) {
       try {
         const part = { from: sender.from, body: texts[index]!, mediaUrls: index === 0 ? media : [], statusCallback: options.statusUrl() };
-        const found = await earlier?.({ body: part.body, media: part.mediaUrls.length }, done.ids);
+        const found = await earlier?.({ body: part.body, media: part.mediaUrls.length }, done.ids).catch((error: unknown) => {
+          // The provider will never answer this look-up (not a passing failure): send as before it.
+          if (!(error instanceof ProviderError) || error.options.temporary || error.options.auth) throw error;
+          log.warn({ ...context, err: error }, "could not ask the provider what it already has; sending the text again");
+          return undefined;
+        });
         if (found) log.info({ ...context, part: index + 1, providerId: found }, "the provider already had this text from before a restart; not sent again");
         else await pacer.take(sender.from);
         const { id } = found
