@@ -38,12 +38,14 @@ test("a listed text counts only with the same body and media, made after the mes
     { id: "SM-new", body: "hello", media: 0, createdAt: at(2_000) },
     { id: "SM-media", body: "hello", media: 1, createdAt: at(1_000) },
     { id: "SM-old", body: "hello", media: 0, createdAt: at(-6 * 60_000) },
+    { id: "SM-undated", body: "undated", media: 0, createdAt: new Date(Number.NaN) },
   ]);
   const earlier = find(account, conversation, { id: "m1", sentAt: written })!;
   assert.equal(await earlier({ body: "hello", media: 0 }, []), "SM-new");
   assert.equal(await earlier({ body: "hello", media: 1 }, []), "SM-media");
   assert.equal(await earlier({ body: "hello", media: 2 }, []), undefined);
   assert.equal(await earlier({ body: "hello!", media: 0 }, []), undefined);
+  assert.equal(await earlier({ body: "undated", media: 0 }, []), undefined, "a text without a creation time Twilio gave is not counted");
   assert.equal(await earlier({ body: "hello", media: 0 }, ["SM-new"]), undefined, "a text already matched to a part is not matched again");
 });
 

@@ -39,7 +39,7 @@ export function earlierSends(provider: Pick<SmsProvider, "recentTexts">, status:
     return async (part, taken) => {
       // Oldest first, so that the parts of one message match in the order they left.
       for (const text of [...(await listFor(account, conversation))].reverse()) {
-        if (text.body !== part.body || text.media !== part.media || taken.includes(text.id) || text.createdAt.getTime() < since) continue;
+        if (text.body !== part.body || text.media !== part.media || taken.includes(text.id) || !(text.createdAt.getTime() >= since)) continue;
         const known = await status.partOf(text.id);
         if (known && known.message !== message.id) continue;
         return text.id;
