@@ -72,6 +72,20 @@ async function leftByTheKilledProcess(messages: Array<{ name: string; body: stri
   }
 }
 
+const LOOKUP = /\/Messages\.json$/;
+
+/** Stops the gateway, leaves one message as a killed process would, readies Twilio with `prepare`,
+ *  and starts the gateway again until it has sent one text. */
+async function restartWithOneLeft(body: string, prepare: () => void): Promise<void> {
+  await s.h.stopGateway();
+  await leftByTheKilledProcess([{ name: body.toLowerCase().replace(/\W+/g, "-"), body }]);
+  prepare();
+  const sentBefore = s.twilio.messages.length;
+  await s.h.startGateway();
+  await s.twilio.waitForMessages(sentBefore + 1, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
 test("after a crash between Twilio's answer and its record, only what Twilio does not have is sent again", async () => {
   // Sent and recorded before the crash: the same words, written again by the user, must still go.
   await juliet.send(chat(phoneJid(ROMEO), "On my way", "before-1"));
@@ -112,15 +126,9 @@ test("after a crash between Twilio's answer and its record, only what Twilio doe
 });
 
 test("when Twilio cannot answer the look-up, the message waits and goes once Twilio answers", async () => {
-  await s.h.stopGateway();
-  await leftByTheKilledProcess([{ name: "wait", body: "Sent once Twilio lists" }]);
   const asked = s.twilio.requests.length;
   // Twilio is failing when the gateway comes back: the look-up fails twice.
-  s.twilio.failMatching(2, "GET", /\/Messages\.json$/, 503);
-  const sentBefore = s.twilio.messages.length;
-  await s.h.startGateway();
-  await s.twilio.waitForMessages(sentBefore + 1, 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await restartWithOneLeft("Sent once Twilio lists", () => s.twilio.failMatching(2, "GET", LOOKUP, 503));
   assert.equal(atTwilio("Sent once Twilio lists"), 1);
   const lookups = s.twilio.requests.slice(asked).filter((request) => request.method === "GET" && request.path.endsWith("/Messages.json"));
   assert.deepEqual(
@@ -132,13 +140,7 @@ test("when Twilio cannot answer the look-up, the message waits and goes once Twi
 });
 
 test("when Twilio refuses the look-up itself, the message is sent as before rather than held", async () => {
-  await s.h.stopGateway();
-  await leftByTheKilledProcess([{ name: "refused-lookup", body: "Sent though the list is refused" }]);
-  s.twilio.failMatching(1, "GET", /\/Messages\.json$/, 403);
-  const sentBefore = s.twilio.messages.length;
-  await s.h.startGateway();
-  await s.twilio.waitForMessages(sentBefore + 1, 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await restartWithOneLeft("Sent though the list is refused", () => s.twilio.failMatching(1, "GET", LOOKUP, 403));
   assert.equal(atTwilio("Sent though the list is refused"), 1);
   assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "the user is not told the text was refused");
 });
