@@ -29,7 +29,9 @@ export function earlierSends(provider: Pick<SmsProvider, "recentTexts">, status:
     const texts = provider.recentTexts!(account, conversation, LISTED);
     lists.set(key, { readAt: now, texts });
     // A failed look-up is asked again at the message's next attempt.
-    texts.catch(() => lists.delete(key));
+    texts.catch(() => {
+      if (lists.get(key)?.texts === texts) lists.delete(key);
+    });
     return texts;
   };
 
