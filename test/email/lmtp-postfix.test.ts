@@ -75,15 +75,17 @@ test("while the gateway is down Postfix keeps the mail in its queue, and deliver
   await world.h.stopGateway();
   try {
     await submit([JULIET], mailText({ From: TYBALT, To: JULIET, Subject: "Queued", "Message-ID": "<pf-2@capulet.test>" }, "Kept by Postfix"));
+    // The reason is "Connection refused", or first "lost connection" when Postfix tried the LMTP
+    // session it had kept open from the mail before: either way it names the listener's address.
     const queued = await eventually(
       async () =>
         (await postfix.queue()).find(
-          (entry) => entry.queue_name === "deferred" && entry.recipients.some((recipient) => /refused/i.test(recipient.delay_reason ?? "")),
+          (entry) => entry.queue_name === "deferred" && entry.recipients.some((recipient) => recipient.address === JULIET && recipient.delay_reason),
         ),
       "the mail deferred in Postfix's queue",
-      20_000,
+      30_000,
     );
-    assert.equal(queued.recipients[0]?.address, JULIET);
+    assert.match(queued.recipients[0]?.delay_reason ?? "", /127\.0\.0\.1/);
   } finally {
     await world.h.startGateway();
   }
