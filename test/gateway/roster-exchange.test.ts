@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, type Harness } from "../support/harness.js";
+import { GATEWAY } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
 
@@ -17,6 +18,12 @@ before(async () => {
   await registerAndSubscribe(juliet);
   // Her client announces itself to the transport, as clients do when they come online.
   await juliet.send(xml("presence", {}));
+  // The transport shows itself online three times: after her subscription, to the presence her
+  // server sends it when she approves its own, and to the one above. Only once all three are in
+  // does it know her client, and only then is what it suggests to her settled.
+  for (let answered = 0; answered < 3; answered++) {
+    await juliet.waitFor((stanza) => stanza.name === "presence" && !stanza.attrs.type && stanza.attrs.from === GATEWAY);
+  }
 });
 after(async () => {
   await h?.stop();
