@@ -103,9 +103,9 @@ export class TwilioStandin {
   private readonly directMedia = new Map<string, string>();
   private readonly refusals = new Map<string, number>();
   private readonly media = new Map<string, StoredMedia>();
-  /** Per coming request: 0 handles it, otherwise the HTTP status to fail it with. */
-  private failures: number[] = [];
-  private readonly matchingFailures: Array<{ method: string; path: RegExp; status: number }> = [];
+  /** Coming requests' fates, in order: a request takes the first entry it fits (one without a
+   *  method and path fits any), and fails with its status; status 0 lets it through. */
+  private failures: Array<{ status: number; method?: string; path?: RegExp }> = [];
   private server: Server | null = null;
   private port = 0;
 
@@ -148,12 +148,12 @@ export class TwilioStandin {
 
   /** After `skip` requests are handled normally, the next `count` answer `status` (429 or 5xx) instead. */
   failNext(count: number, status: 429 | 500 | 503, skip = 0): void {
-    this.failures.push(...Array.from({ length: skip }, () => 0), ...Array.from({ length: count }, () => status));
+    this.failures.push(...Array.from({ length: skip }, () => ({ status: 0 })), ...Array.from({ length: count }, () => ({ status })));
   }
 
   /** The next `count` requests of `method` to a path matching `path` answer `status` instead. */
   failMatching(count: number, method: string, path: RegExp, status: 403 | 429 | 500 | 503): void {
-    for (let n = 0; n < count; n += 1) this.matchingFailures.push({ method, path, status });
+    this.failures.push(...Array.from({ length: count }, () => ({ status, method, path })));
   }
 
   /** Media downloads wait this long before they are answered, like a slow carrier store. */
@@ -391,8 +391,8 @@ export class TwilioStandin {
     const fail = (status: number, code: number, message: string): void =>
       reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
-    const matching = this.matchingFailures.findIndex((entry) => entry.method === req.method && entry.path.test(url.pathname));
-    const failure = matching >= 0 ? this.matchingFailures.splice(matching, 1)[0]!.status : this.failures.shift();
+    const fate = this.failures.findIndex((entry) => (!entry.method || entry.method === req.method) && (!entry.path || entry.path.test(url.pathname)));
+    const failure = fate >= 0 ? this.failures.splice(fate, 1)[0]!.status : 0;
     if (failure === 403) return fail(403, 20403, "Forbidden");
     if (failure === 429) return fail(429, 20429, "Too Many Requests");
     if (failure) return fail(failure, 20500, "An internal server error has occurred");

@@ -19,14 +19,19 @@ const LIST_KEPT_MS = 10_000;
 export type EarlierSend = (part: { body: string; media: number }, taken: readonly string[]) => Promise<string | undefined>;
 
 export function earlierSends(provider: Pick<SmsProvider, "recentTexts">, status: Pick<StatusTracker, "partOf">) {
+  const recentTexts = provider.recentTexts?.bind(provider);
   const lists = new Map<string, { readAt: number; texts: Promise<ListedText[]> }>();
-  const listFor = (account: ProviderAccount, conversation: { from: string; to: string }): Promise<ListedText[]> => {
+  const listFor = (
+    read: NonNullable<SmsProvider["recentTexts"]>,
+    account: ProviderAccount,
+    conversation: { from: string; to: string },
+  ): Promise<ListedText[]> => {
     const now = Date.now();
     for (const [key, list] of lists) if (now - list.readAt > LIST_KEPT_MS) lists.delete(key);
     const key = `${account.id}\u0000${conversation.from}\u0000${conversation.to}`;
     const kept = lists.get(key);
     if (kept) return kept.texts;
-    const texts = provider.recentTexts!(account, conversation, LISTED);
+    const texts = read(account, conversation, LISTED);
     lists.set(key, { readAt: now, texts });
     // A failed look-up is asked again at the message's next attempt.
     texts.catch(() => {
@@ -36,11 +41,11 @@ export function earlierSends(provider: Pick<SmsProvider, "recentTexts">, status:
   };
 
   return (account: ProviderAccount, conversation: { from: string; to: string }, message: { id: string; sentAt: Date }): EarlierSend | undefined => {
-    if (!provider.recentTexts) return undefined;
+    if (!recentTexts) return undefined;
     const since = message.sentAt.getTime() - CLOCK_MARGIN_MS;
     return async (part, taken) => {
       // Oldest first, so that the parts of one message match in the order they left.
-      for (const text of [...(await listFor(account, conversation))].reverse()) {
+      for (const text of [...(await listFor(recentTexts, account, conversation))].reverse()) {
         if (text.body !== part.body || text.media !== part.media || taken.includes(text.id) || !(text.createdAt.getTime() >= since)) continue;
         const known = await status.partOf(text.id);
         if (known && known.message !== message.id) continue;
