@@ -15,32 +15,29 @@ export interface SmsHarness {
   stop(): Promise<void>;
 }
 
-export async function startSmsHarness(
-  options: {
-    numbers?: string[];
-    ownAccounts?: boolean;
-    operator?: boolean;
-    extra?: Record<string, unknown>;
-    config?: (config: Record<string, unknown>) => void;
-  } = {},
-): Promise<SmsHarness> {
-  const twilio = await startTwilioStandin();
-  const operator = twilio.addAccount();
-  const numbers = options.numbers ?? ["+14155550100", "+14155550101"];
-  for (const number of numbers) twilio.addNumber(operator, number);
-  let h: Harness;
+export interface SmsHarnessOptions {
+  numbers?: string[];
+  ownAccounts?: boolean;
+  /** false: no operator account, so users bring their own. */
+  operator?: boolean;
+  extra?: Record<string, unknown>;
+  config?: (config: Record<string, unknown>) => void;
+}
+
+/** Prosody and the gateway with the SMS transport on `provider`'s options; the stand-in is stopped
+ *  if they fail to start. */
+export async function startSmsGateway(standin: { stop(): Promise<void> }, provider: Record<string, unknown>, options: SmsHarnessOptions): Promise<Harness> {
   try {
-    h = await startHarness({
+    return await startHarness({
       ...(options.config && { config: options.config }),
       transports: {
         sms: {
           domain: SMS,
           options: {
-            apiBaseUrl: twilio.baseUrl,
             defaultRegion: "US",
             messagesPerSecond: 50,
             statusGraceMs: 200,
-            ...(options.operator !== false && { operator: { accountSid: operator.sid, authToken: operator.authToken, numbers } }),
+            ...provider,
             ...(options.ownAccounts && { ownAccounts: true }),
             ...options.extra,
           },
@@ -48,9 +45,24 @@ export async function startSmsHarness(
       },
     });
   } catch (error) {
-    await twilio.stop();
+    await standin.stop();
     throw error;
   }
+}
+
+export async function startSmsHarness(options: SmsHarnessOptions = {}): Promise<SmsHarness> {
+  const twilio = await startTwilioStandin();
+  const operator = twilio.addAccount();
+  const numbers = options.numbers ?? ["+14155550100", "+14155550101"];
+  for (const number of numbers) twilio.addNumber(operator, number);
+  const h = await startSmsGateway(
+    twilio,
+    {
+      apiBaseUrl: twilio.baseUrl,
+      ...(options.operator !== false && { operator: { accountSid: operator.sid, authToken: operator.authToken, numbers } }),
+    },
+    options,
+  );
   // Twilio posts to the number's SmsUrl; an operator sets it once in the console, as here.
   for (const number of operator.numbers.values()) number.smsUrl = incomingUrl(h);
   return {
