@@ -58,8 +58,14 @@ export function tally(scenario: string, expected: string[], arrived: string[], e
   };
 }
 
+let failed = 0;
+
+/** How many rows this test process recorded as failed. */
+export const failedRows = (): number => failed;
+
 /** Keeps `row` for docs/reliability.md, under the store this test process runs on. */
 export function record(row: Tally): void {
+  if (row.result === "fail") failed += 1;
   mkdirSync(join(tmpdir(), "switchboard-faults"), { recursive: true });
   appendFileSync(RESULTS, `${JSON.stringify({ store: STORE_KIND, ...row, at: new Date().toISOString() })}\n`);
 }

@@ -12,7 +12,9 @@ import { registrationForm } from "../support/register.js";
 import { SmtpRelay } from "../support/smtp-relay.js";
 import { startTwilioStandin, type StandinAccount, type TwilioStandin } from "../support/twilio-standin.js";
 import { TestClient, xml } from "../support/xmpp-client.js";
+import { printEvidence } from "./evidence.js";
 import { GatewayProcess } from "./gateway-process.js";
+import { failedRows } from "./ledger.js";
 
 export const DOMAIN = "example.test";
 export const EMAIL = "email.example.test";
@@ -64,6 +66,7 @@ export interface WorldOptions {
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const instances = options.instances ?? 1;
   const dir = mkdtempSync(join(tmpdir(), "switchboard-faults-"));
+  const failedBefore = failedRows();
   const prosody = new LocalProsody({ dir: join(dir, "prosody"), domain: DOMAIN, components: [EMAIL, SMS].map((domain) => ({ domain, secret: SECRET })) });
   for (const user of ["juliet", "romeo"]) prosody.addUser(user, PASSWORD);
   await prosody.start();
@@ -183,6 +186,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       await relay.stop();
       await dovecot.destroy();
       await prosody.stop();
+      if (failedRows() > failedBefore) printEvidence(dir);
       if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };
