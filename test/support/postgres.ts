@@ -158,15 +158,26 @@ export async function putRawKey(uri: string, key: string, value: string): Promis
 export async function refuseKeyWrites(uri: string, part: string, refuse: boolean): Promise<void> {
   if (/^sqlite:/i.test(uri)) {
     const { default: Database } = await import("better-sqlite3");
-    const db = new Database(uri.replace(/^sqlite:\/\//i, ""));
+    // No busy wait: a gateway in this same process commits its open transaction only on a later
+    // turn of the event loop, which a synchronous wait for its lock would never let come.
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { timeout: 0 });
     try {
-      for (const event of ["INSERT", "UPDATE"]) {
+      const statements = ["INSERT", "UPDATE"].map((event) => {
         const name = `switchboard_test_full_${event.toLowerCase()}`;
-        db.exec(
-          refuse
-            ? `CREATE TRIGGER ${name} BEFORE ${event} ON keyv WHEN instr(NEW.key, ${quoteSql(part)}) > 0 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`
-            : `DROP TRIGGER IF EXISTS ${name}`,
-        );
+        return refuse
+          ? `CREATE TRIGGER ${name} BEFORE ${event} ON keyv WHEN instr(NEW.key, ${quoteSql(part)}) > 0 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`
+          : `DROP TRIGGER IF EXISTS ${name}`;
+      });
+      for (const deadline = Date.now() + 10_000; ; ) {
+        try {
+          db.transaction(() => {
+            for (const statement of statements) db.exec(statement);
+          })();
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
       }
     } finally {
       db.close();

@@ -188,10 +188,16 @@ export function createInbox(
     };
     // "Seen before?" and "store it" are one statement.
     if ((await ledger.inboxAdd(key, user, stored, Date.now())) === "duplicate") return duplicate();
-    const known = await contacts.get(user, message.peer);
-    if (!known) {
-      await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
-      hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+    // From here the message is stored, and its source sees a second delivery as a duplicate: nothing
+    // may stop it from being sent now, or it would wait for the next start.
+    try {
+      const known = await contacts.get(user, message.peer);
+      if (!known) {
+        await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
+        hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+      }
+    } catch (error) {
+      log.warn({ user, sourceId: message.sourceId, err: error }, "could not note the sender as a contact; the message goes on");
     }
     return { duplicate: false, delivered: send(key, stored) };
   }
