@@ -42,7 +42,9 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     const { stanza, from, to, target } = request;
     const type = stanza.attrs.type ?? "normal";
     if (type === "error") {
-      log.info({ from: from.full, to: to.full, error: stanza.getChild("error")?.toString() }, "a message we sent bounced");
+      // The user's server refused or could not store a message we delivered: it is lost to the
+      // user, so it is a warning, with the id that names it in the gateway's other lines.
+      log.warn({ from: from.full, to: to.full, id: stanza.attrs.id, error: stanza.getChild("error")?.toString() }, "a message we sent bounced");
       return;
     }
     if (type === "groupchat" || type === "headline") throw gatewayError("feature-not-implemented", `This gateway does not handle ${type} messages.`);
