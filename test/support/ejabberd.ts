@@ -67,6 +67,13 @@ export class LocalEjabberd {
     this.users.push([username, password]);
   }
 
+  async removeUser(username: string): Promise<void> {
+    await run("ejabberdctl", this.args("unregister", username, this.options.domain), asEjabberd());
+    // Not registered again when the server restarts.
+    const kept = this.users.filter(([name]) => name !== username);
+    this.users.splice(0, this.users.length, ...kept);
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;

@@ -45,6 +45,7 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       // The user's server refused or could not store a message we delivered: it is lost to the
       // user, so it is a warning, with the id that names it in the gateway's other lines.
       log.warn({ from: from.full, to: to.full, id: stanza.attrs.id, error: stanza.getChild("error")?.toString() }, "a message we sent bounced");
+      gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "bounced" });
       return;
     }
     if (type === "groupchat" || type === "headline") throw gatewayError("feature-not-implemented", `This gateway does not handle ${type} messages.`);
