@@ -38,7 +38,7 @@ test("a message the user's server bounces is counted in /metrics and logged as a
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { level: number; msg: string; id?: string; to?: string; error?: string })
-    .filter((entry) => entry.msg === "a message we sent bounced");
+    .filter((entry) => entry.msg === "a message we delivered bounced");
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.level, 40);
   assert.match(warnings[0]!.id ?? "", /^sb-/);

@@ -34,6 +34,9 @@ type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaI
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
 const RESUME_PAGE = 500;
 const STANZA_ID_PREFIX = "sb-";
+
+/** Whether a stanza id is one the inbox gave a message it delivered from a transport. */
+export const isDeliveryId = (id: string | undefined): boolean => id?.startsWith(STANZA_ID_PREFIX) ?? false;
 /** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
 const DELAY_AFTER_MS = 60_000;
 

@@ -9,7 +9,7 @@ import { NS } from "../gateway.js";
 import type { Outbox } from "../delivery/outbox.js";
 import type { RateLimiter } from "../../transport/rate-limit.js";
 import type { Router, StanzaRequest } from "../router.js";
-import type { InboundRecord } from "../delivery/inbox.js";
+import { isDeliveryId, type InboundRecord } from "../delivery/inbox.js";
 import type { PreferenceStore } from "../state/preferences.js";
 import type { Turn } from "../delivery/sender-lanes.js";
 import { featureOut, type FeatureText } from "../features/feature-out.js";
@@ -42,9 +42,15 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     const { stanza, from, to, target } = request;
     const type = stanza.attrs.type ?? "normal";
     if (type === "error") {
-      // The user's server refused or could not store a message we delivered: it is lost to the
-      // user, so it is a warning, with the id that names it in the gateway's other lines.
-      log.warn({ from: from.full, to: to.full, id: stanza.attrs.id, error: stanza.getChild("error")?.toString() }, "a message we sent bounced");
+      const error = stanza.getChild("error")?.toString();
+      // Only what came from a transport is lost to the user; receipts, markers and notices are not.
+      if (!isDeliveryId(stanza.attrs.id)) {
+        log.info({ from: from.full, to: to.full, id: stanza.attrs.id, error }, "a message we sent bounced");
+        return;
+      }
+      // The user's server refused or could not store a message from a contact: a warning, with the
+      // id that names it in the gateway's other lines.
+      log.warn({ from: from.full, to: to.full, id: stanza.attrs.id, error }, "a message we delivered bounced");
       gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "bounced" });
       return;
     }
