@@ -149,6 +149,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       sentTo: (user, peer) => sentTexts.recent(user, peer),
     },
     records.delivered,
+    { ...(options.retryBaseMs !== undefined && { retryBaseMs: options.retryBaseMs }) },
   );
   const accounts = createAccounts(gateway, {
     async registered(user, isNew) {
@@ -223,6 +224,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       },
     }),
     delivered: (stanzaId) => inbox.record(stanzaId),
+    bounced: (stanzaId, from, error) => inbox.bounced(stanzaId, from, error),
     sent: sentTexts,
     turnOf: (stanza) => intake.turnOf(stanza),
     insertsAtCall: records.insertsAtCall,

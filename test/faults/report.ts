@@ -90,7 +90,9 @@ ${table}
 - Messages from e-mail and SMS are stored before their source is acknowledged (webhook 200, IMAP
   \\Seen) and marked done only after an iq round trip on the component stream confirmed the XMPP
   server has them. What was sent but not yet confirmed when the gateway died is sent again with
-  the same ids.
+  the same ids. What the server sends back instead of storing it (an error where it would have
+  answered the confirming ping: a server shutting down, offline storage full, an account deleted)
+  is sent again after 2 s, 10 s, 1 min and 4 min, then given up with a warning.
 
 ## The known gaps
 ${multiInstanceLoss}

@@ -39,6 +39,9 @@ const STANZA_ID_PREFIX = "sb-";
 export const isDeliveryId = (id: string | undefined): boolean => id?.startsWith(STANZA_ID_PREFIX) ?? false;
 /** Messages older than this carry a XEP-0203 delay so clients show when they were written. */
 const DELAY_AFTER_MS = 60_000;
+/** A message the user's server sends back is tried again after these many retry periods (2 s by
+ *  default): a server restarting or short of storage takes it later; a deleted account never does. */
+const BOUNCE_RETRIES = [1, 5, 30, 120];
 
 export interface Inbox {
   deliver(message: InboundMessage): Promise<Delivery>;
@@ -48,6 +51,8 @@ export interface Inbox {
   settle(timeoutMs: number): Promise<void>;
   /** What the gateway knows of a message it delivered under this stanza id (for replies). */
   record(stanzaId: string): Promise<InboundRecord | undefined>;
+  /** The user's server sent back (as `from`) the message it got under this stanza id. */
+  bounced(stanzaId: string, from: string, error: string | undefined): void;
 }
 
 export interface InboxHooks {
@@ -65,32 +70,62 @@ export function createInbox(
   ledger: TransportLedger,
   hooks: InboxHooks,
   journal?: DeliveryJournal,
+  options: { retryBaseMs?: number } = {},
 ): Inbox {
   const { registrations, contacts, log, limits, domain, metrics, transport } = gateway;
   const count = (result: string): void => metrics.messages.inc({ transport: transport.name, direction: "in", result });
   const inFlight = new Map<string, Promise<void>>();
+  const retryBaseMs = options.retryBaseMs ?? 2_000;
+  /** What the server said when it sent back a message still in flight, by key. A server that
+   *  refuses at once (Prosody) sends that before it answers the ping that confirms the message. */
+  const bounces = new Map<string, { from: string; error: string }>();
   // A reaction sent as text quotes the message it is about, which may be one the user received.
   const quotes = transport.capabilities.reactions === "text";
   // Deliveries of the same source id run one after the other, so a second one sees the first.
   const intake = createKeyedQueue();
 
+  /** Sends until the server keeps it: "kept"; "refused" when the link set it aside (it closed the
+   *  stream each time); "returned" when the user's server sent it back each time. */
+  const handOver = async (key: string, stored: StoredInbound): Promise<"kept" | "refused" | "returned"> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await gateway.send(buildStanza(stored));
+      } catch (error) {
+        if (error instanceof StanzaRefusedError) return "refused";
+        throw error;
+      }
+      const refusal = bounces.get(key);
+      bounces.delete(key);
+      // Only the user's side can send back what was addressed to the user.
+      if (refusal?.from !== stored.user) return "kept";
+      const context = { user: stored.user, sourceId: stored.sourceId, attempts: attempt, error: refusal.error };
+      const wait = BOUNCE_RETRIES[attempt - 1];
+      if (wait === undefined) {
+        log.warn(context, "the user's server sent the message back each time; given up");
+        return "returned";
+      }
+      log.info({ ...context, retryInMs: wait * retryBaseMs }, "the user's server sent the message back; trying again later");
+      // A stop meanwhile leaves the message in the inbox, for the next start.
+      await new Promise((resolve) => setTimeout(resolve, wait * retryBaseMs).unref());
+    }
+  };
+
   const send = (key: string, stored: StoredInbound, alreadyConfirmed = false): Promise<void> => {
     const running = inFlight.get(key);
     if (running) return running;
     const done = (async () => {
+      const outcome = alreadyConfirmed ? "kept" : await handOver(key, stored);
+      if (outcome === "refused") {
+        // Sending it again would only close the stream again: it is kept as a dead letter
+        // (the link already logged it and the user is told), and its source is let go.
+        count("refused");
+        await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
+        return;
+      }
       if (!alreadyConfirmed) {
-        try {
-          await gateway.send(buildStanza(stored));
-        } catch (error) {
-          if (!(error instanceof StanzaRefusedError)) throw error;
-          // Sending it again would only close the stream again: it is kept as a dead letter
-          // (the link already logged it and the user is told), and its source is let go.
-          count("refused");
-          await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
-          return;
-        }
         journal?.confirmed(key);
-        if (stored.takenAt) metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
+        if (stored.takenAt && outcome === "kept")
+          metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
       }
       // Waiting row out, delivered id in: one transaction.
       const record: InboundRecord = {
@@ -100,10 +135,15 @@ export function createInbox(
         ...(quotes && { user: stored.user, excerpt: stored.body.slice(0, EXCERPT_CHARS) }),
       };
       await ledger.inboxDone(key, stored.user, record, Date.now() + SEEN_TTL_MS);
-      count("delivered");
+      count(outcome === "returned" ? "undeliverable" : "delivered");
     })();
     inFlight.set(key, done);
-    void done.finally(() => inFlight.delete(key)).catch(() => undefined);
+    void done
+      .finally(() => {
+        inFlight.delete(key);
+        bounces.delete(key);
+      })
+      .catch(() => undefined);
     return done;
   };
 
@@ -145,6 +185,10 @@ export function createInbox(
     },
     async record(stanzaId) {
       return stanzaId.startsWith(STANZA_ID_PREFIX) ? ledger.seenGet<InboundRecord>("in", stanzaId.slice(STANZA_ID_PREFIX.length), Date.now()) : undefined;
+    },
+    bounced(stanzaId, from, error) {
+      const key = stanzaId.slice(STANZA_ID_PREFIX.length);
+      if (isDeliveryId(stanzaId) && inFlight.has(key)) bounces.set(key, { from, error: error ?? "" });
     },
     async settle(timeoutMs) {
       await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);

@@ -21,6 +21,8 @@ export interface MessageOutDeps {
   rateLimiter: RateLimiter;
   /** What the gateway knows of a message it delivered: for replies and threads. */
   delivered(stanzaId: string): Promise<InboundRecord | undefined>;
+  /** The user's server sent back (as `from`) a message the gateway delivered. */
+  bounced(stanzaId: string, from: string, error: string | undefined): void;
   /** Messages to the transport's own JID (help, commands). */
   toService(request: StanzaRequest): Promise<void>;
   preferences: PreferenceStore;
@@ -42,16 +44,18 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
     const { stanza, from, to, target } = request;
     const type = stanza.attrs.type ?? "normal";
     if (type === "error") {
+      const { id } = stanza.attrs;
       const error = stanza.getChild("error")?.toString();
       // Only what came from a transport is lost to the user; receipts, markers and notices are not.
-      if (!isDeliveryId(stanza.attrs.id)) {
-        log.info({ from: from.full, to: to.full, id: stanza.attrs.id, error }, "a message we sent bounced");
+      if (!id || !isDeliveryId(id)) {
+        log.info({ from: from.full, to: to.full, id, error }, "a message we sent bounced");
         return;
       }
       // The user's server refused or could not store a message from a contact: a warning, with the
       // id that names it in the gateway's other lines.
-      log.warn({ from: from.full, to: to.full, id: stanza.attrs.id, error }, "a message we delivered bounced");
+      log.warn({ from: from.full, to: to.full, id, error }, "a message we delivered bounced");
       gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "bounced" });
+      deps.bounced(id, from.bare, error);
       return;
     }
     if (type === "groupchat" || type === "headline") throw gatewayError("feature-not-implemented", `This gateway does not handle ${type} messages.`);
