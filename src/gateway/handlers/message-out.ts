@@ -51,9 +51,9 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
         log.info({ from: from.full, to: to.full, id, error }, "a message we sent bounced");
         return;
       }
-      // The user's server refused or could not store a message from a contact: a warning, with the
-      // id that names it in the gateway's other lines.
-      log.warn({ from: from.full, to: to.full, id, error }, "a message we delivered bounced");
+      // The user's server refused or could not store a message from a contact (the user may also
+      // have blocked the contact): the inbox tries again, and warns if it gives up.
+      log.info({ from: from.full, to: to.full, id, error }, "a message we delivered bounced");
       gateway.metrics.messages.inc({ transport: gateway.transport.name, direction: "in", result: "bounced" });
       deps.bounced(id, from.bare, error);
       return;
