@@ -1,7 +1,7 @@
 // A Prosody of our own in a folder: for `switchboard trial` and for the test harness.
 // It listens on loopback only, keeps its data in the folder and stops with us.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { freePort, waitForPort } from "./ports.js";
 import { stopProcess } from "./stop-process.js";
 import { join } from "node:path";
@@ -87,6 +87,11 @@ export class LocalProsody {
     const dir = join(this.options.dir, "data", encodePath(this.options.domain), "accounts");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${encodePath(username)}.dat`), `return {\n\t["password"] = ${luaString(password)};\n};\n`);
+  }
+
+  /** Deletes an account's storage file, as `prosodyctl deluser` does; Prosody reads it afresh. */
+  removeUser(username: string): void {
+    rmSync(join(this.options.dir, "data", encodePath(this.options.domain), "accounts", `${encodePath(username)}.dat`));
   }
 
   private writeConfig(): void {

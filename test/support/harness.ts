@@ -27,7 +27,7 @@ export interface TestServer {
   restart(): Promise<void>;
   addUser(username: string, password: string): void | Promise<void>;
   /** Deletes an account, as the server's admin would. */
-  removeUser(username: string): Promise<void>;
+  removeUser(username: string): void | Promise<void>;
   /** Operating-system processes of the server (to freeze it with SIGSTOP). */
   pids(): Promise<number[]>;
 }
@@ -174,11 +174,6 @@ function createServer(
   });
   return Object.assign(prosody, {
     name: "prosody" as const,
-    async removeUser(username: string) {
-      // What prosodyctl deluser does to the internal storage's account file; Prosody reads it afresh.
-      const { rmSync } = await import("node:fs");
-      rmSync(join(dir, "data", DOMAIN.replace(/\./g, "%2e"), "accounts", `${username}.dat`));
-    },
     async pids() {
       const { readFileSync } = await import("node:fs");
       return [Number(readFileSync(join(dir, "prosody.pid"), "utf8"))];

@@ -184,11 +184,12 @@ export function createInbox(
       return intake.run(key, () => accept(user, key, message));
     },
     async record(stanzaId) {
-      return stanzaId.startsWith(STANZA_ID_PREFIX) ? ledger.seenGet<InboundRecord>("in", stanzaId.slice(STANZA_ID_PREFIX.length), Date.now()) : undefined;
+      return isDeliveryId(stanzaId) ? ledger.seenGet<InboundRecord>("in", stanzaId.slice(STANZA_ID_PREFIX.length), Date.now()) : undefined;
     },
     bounced(stanzaId, from, error) {
+      if (!isDeliveryId(stanzaId)) return;
       const key = stanzaId.slice(STANZA_ID_PREFIX.length);
-      if (isDeliveryId(stanzaId) && inFlight.has(key)) bounces.set(key, { from, error: error ?? "" });
+      if (inFlight.has(key)) bounces.set(key, { from, error: error ?? "" });
     },
     async settle(timeoutMs) {
       await Promise.race([Promise.allSettled([...inFlight.values()]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
