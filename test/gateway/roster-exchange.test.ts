@@ -1,7 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, type Harness } from "../support/harness.js";
-import { GATEWAY } from "../support/harness.js";
+import { GATEWAY, startHarness, type Harness } from "../support/harness.js";
 import { contactJid, registerAndSubscribe } from "../support/register.js";
 import { xml, type TestClient } from "../support/xmpp-client.js";
 
