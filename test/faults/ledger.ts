@@ -58,14 +58,17 @@ export function tally(scenario: string, expected: string[], arrived: string[], e
   };
 }
 
-let failed = 0;
+const failed: Tally[] = [];
 
 /** How many rows this test process recorded as failed. */
-export const failedRows = (): number => failed;
+export const failedRows = (): number => failed.length;
+
+/** The keys listed as missing by the failed rows recorded after the first `since`. */
+export const missingSince = (since: number): string[] => failed.slice(since).flatMap((row) => row.missing ?? []);
 
 /** Keeps `row` for docs/reliability.md, under the store this test process runs on. */
 export function record(row: Tally): void {
-  if (row.result === "fail") failed += 1;
+  if (row.result === "fail") failed.push(row);
   mkdirSync(join(tmpdir(), "switchboard-faults"), { recursive: true });
   appendFileSync(RESULTS, `${JSON.stringify({ store: STORE_KIND, ...row, at: new Date().toISOString() })}\n`);
 }

@@ -12,9 +12,9 @@ import { registrationForm } from "../support/register.js";
 import { SmtpRelay } from "../support/smtp-relay.js";
 import { startTwilioStandin, type StandinAccount, type TwilioStandin } from "../support/twilio-standin.js";
 import { TestClient, xml } from "../support/xmpp-client.js";
-import { printEvidence } from "./evidence.js";
+import { printEvidence, printWhereLost } from "./evidence.js";
 import { GatewayProcess } from "./gateway-process.js";
-import { failedRows } from "./ledger.js";
+import { failedRows, missingSince } from "./ledger.js";
 
 export const DOMAIN = "example.test";
 export const EMAIL = "email.example.test";
@@ -186,7 +186,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       await relay.stop();
       await dovecot.destroy();
       await prosody.stop();
-      if (failedRows() > failedBefore) printEvidence(dir);
+      if (failedRows() > failedBefore) {
+        printEvidence(dir);
+        await printWhereLost(dir, store.uri, missingSince(failedBefore));
+      }
       if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -132,6 +132,26 @@ export async function countKeys(uri: string, part: string, options: { inValues?:
   }
 }
 
+/** How many rows of the ledger table `table` (SQLite or PostgreSQL) hold `part` in `column`. */
+export async function countRowsHolding(uri: string, table: "inbox" | "outbox" | "seen", column: "stored" | "entry" | "value", part: string): Promise<number> {
+  if (/^sqlite:/i.test(uri)) {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
+    try {
+      return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE instr(${column}, ?) > 0`).get(part) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: uri });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE strpos(${column}::text, $1) > 0`, [part])).rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Writes one key/value row of the store at `uri` as it is given, as an earlier release may have. */
 export async function putRawKey(uri: string, key: string, value: string): Promise<void> {
   if (/^sqlite:/i.test(uri)) {
