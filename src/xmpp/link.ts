@@ -1,9 +1,11 @@
 // One XEP-0114 component link: connects, authenticates, reconnects with back-off, queues stanzas
 // while the server is away and confirms each stanza with an iq round trip (the server handles a
 // stream's stanzas in order, so an answered ping proves everything written before it arrived).
-// A stanza after which the server closes the stream with a stream error is sent alone on the next
-// connection; if the server closes the stream again, that stanza is set aside ("refused") so it
-// cannot hold the link hostage. Every stanza is cleaned for XML 1.0 just before it is written.
+// A stanza after which the server closes the stream is sent alone on the next connection; if the
+// server then closes the stream on it with a stream error that blames a stanza, that stanza is set
+// aside ("refused") so it cannot hold the link hostage. A server that only goes away (restarts,
+// closes without a word) does not make a stanza refused so soon: that takes several such closes
+// with the stanza alone in flight. Every stanza is cleaned for XML 1.0 just before it is written.
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import { Component } from "@xmpp/component-core";
@@ -32,8 +34,10 @@ interface Outgoing {
   element: Element;
   resolve: () => void;
   reject: (error: Error) => void;
-  /** How many times the server closed the stream with an error while this stanza was unconfirmed. */
+  /** How many times the server closed the stream while this stanza was unconfirmed. */
   strikes: number;
+  /** Of those, closes without a stream error while it was alone in flight. */
+  silentAlone: number;
 }
 
 interface PendingIq {
@@ -72,6 +76,10 @@ const INNOCENT_STREAM_ERRORS = new Set([
   "host-unknown",
   "resource-constraint",
 ]);
+
+/** A server that closes the stream on a stanza without saying why (no stream error) is told from
+ *  one that restarts only by doing so this many times with the stanza alone in flight. */
+const SILENT_CLOSES_TO_REFUSE = 3;
 
 export class ComponentLink extends EventEmitter {
   state: LinkState = "offline";
@@ -130,7 +138,7 @@ export class ComponentLink extends EventEmitter {
       return Promise.reject(new LinkDownError(`the link to the XMPP server is down and ${this.options.maxQueue} stanzas are already waiting`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ element: cleanTree(element), resolve, reject, strikes: 0 });
+      this.queue.push({ element: cleanTree(element), resolve, reject, strikes: 0, silentAlone: 0 });
       if (this.state === "online") this.flushSoon();
     });
   }
@@ -244,10 +252,10 @@ export class ComponentLink extends EventEmitter {
     this.stopPinging();
     this.drops += 1;
     // The server may close the socket before its stream error is read (a write then fails with
-    // EPIPE), so a loss without one counts too; a server that stopped answering or said it is
-    // going away does not.
+    // EPIPE), so a loss without one counts too, only less; a server that stopped answering or said
+    // it is going away does not count.
     const condition = this.streamError ?? "connection closed";
-    if (!this.timedOut && !INNOCENT_STREAM_ERRORS.has(condition)) this.blame(condition);
+    if (!this.timedOut && !INNOCENT_STREAM_ERRORS.has(condition)) this.blame(condition, this.streamError !== undefined);
     // What the dead connection never confirmed goes out again, in its original order.
     this.queue = [...this.unconfirmed, ...this.queue];
     this.unconfirmed = [];
@@ -259,18 +267,22 @@ export class ComponentLink extends EventEmitter {
   }
 
   /**
-   * The server closed the stream with an error while these stanzas were unconfirmed. A stanza
-   * that was alone in flight and had been blamed before is the cause: it is set aside. The others
-   * each get a strike, which makes the next connection send them one at a time.
+   * The server closed the stream while these stanzas were unconfirmed: with a stream error that
+   * names the fault (`named`), or silently. A stanza alone in flight that had been blamed before is
+   * the cause when the server named a fault, or when it closed silently on it alone several times
+   * (a restarting server closes silently too, and once or twice is chance): it is set aside. Every
+   * other one gets a strike, which makes the next connection send them one at a time.
    */
-  private blame(condition: string): void {
+  private blame(condition: string, named: boolean): void {
     const [only] = this.unconfirmed;
-    if (this.unconfirmed.length === 1 && only && only.strikes > 0) {
+    const alone = this.unconfirmed.length === 1 && only !== undefined && only.strikes > 0;
+    if (alone && !named) only.silentAlone += 1;
+    if (alone && (named || only.silentAlone >= SILENT_CLOSES_TO_REFUSE)) {
       this.unconfirmed = [];
       const { name, attrs } = only.element;
       this.log.error(
-        { domain: this.domain, condition, stanza: name, to: attrs.to, from: attrs.from, id: attrs.id },
-        "the XMPP server refused a stanza twice; it is set aside",
+        { domain: this.domain, condition, closes: only.strikes + 1, stanza: name, to: attrs.to, from: attrs.from, id: attrs.id },
+        "the XMPP server closed the stream on a stanza sent alone; it is set aside",
       );
       this.emit("refused", only.element, condition);
       only.reject(new StanzaRefusedError(condition));

@@ -26,3 +26,12 @@ export function sameIdCopies(client: TestClient, from: string, keys?: readonly s
     .map((stanza) => stanza.attrs.id);
   return ids.length - new Set(ids).size;
 }
+
+/** The sum of a metric's series on the gateway listening on `port`. */
+export async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+}

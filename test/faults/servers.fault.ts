@@ -7,7 +7,7 @@ import nodemailer from "nodemailer";
 import { simpleParser } from "mailparser";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
-import { bodies, pool, sameIdCopies } from "./flow.js";
+import { bodies, metric, pool, sameIdCopies } from "./flow.js";
 import { until } from "../support/wait.js";
 import { record, tally } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
@@ -15,6 +15,9 @@ import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld,
 const N = Number(process.env.FAULT_COUNT ?? 1000);
 const SMTP_DOWN_MS = Number(process.env.FAULT_SMTP_DOWN_SECONDS ?? 30) * 1000;
 const ROMEO_PHONE = "+14155550123";
+const RESTARTS = Number(process.env.FAULT_RESTARTS ?? 10);
+/** Message SIDs of the repeated-restart scenario start here, apart from the first scenario's. */
+const RESTART_SIDS = 1_000_000;
 let w: World;
 let juliet: TestClient;
 
@@ -54,6 +57,19 @@ async function webhook(index: number, body: string, options: { abortAfterMs?: nu
   }
 }
 
+/** Mail straight into Dovecot over LMTP, as Romeo's mail server would deliver it. */
+const lmtpToDovecot = () =>
+  nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+
+async function mailToJuliet(lmtp: ReturnType<typeof lmtpToDovecot>, mail: { subject: string; text: string; messageId: string }): Promise<void> {
+  await lmtp.sendMail({
+    envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
+    from: mailAddress("romeo"),
+    to: mailAddress("juliet"),
+    ...mail,
+  });
+}
+
 async function relogin(): Promise<void> {
   const kept = juliet.received.splice(0);
   juliet = await w.login("juliet");
@@ -65,15 +81,7 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   const mail = emailJid(mailAddress("romeo"));
   const textKeys = Array.from({ length: N }, (_, i) => `prosody text ${i}`);
   const mailKeys = Array.from({ length: N }, (_, i) => `prosody mail ${i}`);
-  const lmtp = nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: w.dovecot.lmtpPort,
-    lmtp: true,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const lmtp = lmtpToDovecot();
   const restart = (async () => {
     await until(() => bodies(juliet, sms).length + bodies(juliet, mail).length >= N * 0.6, 120_000);
     await w.prosody.restart();
@@ -82,14 +90,7 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   await Promise.all([
     pool(N, 10, (i) => webhook(i, textKeys[i]!)),
     pool(N, 2, async (i) => {
-      await lmtp.sendMail({
-        envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
-        from: mailAddress("romeo"),
-        to: mailAddress("juliet"),
-        subject: `p${i}`,
-        text: mailKeys[i]!,
-        messageId: `<prosody-${i}@mail.example.test>`,
-      });
+      await mailToJuliet(lmtp, { subject: `p${i}`, text: mailKeys[i]!, messageId: `<prosody-${i}@mail.example.test>` });
     }),
   ]);
   lmtp.close();
@@ -107,6 +108,60 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   record(mails);
   assert.equal(texts.result, "pass", JSON.stringify(texts));
   assert.equal(mails.result, "pass", JSON.stringify(mails));
+});
+
+test(`Prosody restarted ${RESTARTS} times in a row while texts and mails flow in: none is set aside, each arrives`, async () => {
+  const sms = phoneJid(ROMEO_PHONE);
+  const mail = emailJid(mailAddress("romeo"));
+  const refusedBefore = await metric(w.gateway.httpPort, "switchboard_stanzas_refused_total");
+  const textKeys: string[] = [];
+  const mailKeys: string[] = [];
+  let restarting = true;
+  // A restarting server closes the component stream without a stream error, at any point of the
+  // link's work: while it drains a backlog, while it sends a stanza alone after the last close.
+  // None of that may make the link take a message for one the server refuses.
+  const restarts = (async () => {
+    for (let i = 0; i < RESTARTS; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 300 + ((i * 383) % 1200)));
+      await w.prosody.restart();
+      await relogin();
+    }
+    restarting = false;
+  })();
+  const lmtp = lmtpToDovecot();
+  // Bounded by the restarts, and by a count in case the restarts run slow.
+  const flowing = (): boolean => restarting && textKeys.length < 30_000;
+  await Promise.all([
+    ...Array.from({ length: 5 }, async () => {
+      while (flowing()) {
+        const i = textKeys.push(`restarts text ${textKeys.length}`) - 1;
+        await webhook(RESTART_SIDS + i, textKeys[i]!);
+      }
+    }),
+    ...Array.from({ length: 2 }, async () => {
+      while (flowing()) {
+        const i = mailKeys.push(`restarts mail ${mailKeys.length}`) - 1;
+        await mailToJuliet(lmtp, { subject: `r${i}`, text: mailKeys[i]!, messageId: `<restarts-${i}@mail.example.test>` });
+      }
+    }),
+  ]);
+  lmtp.close();
+  await restarts;
+  await until(() => new Set(bodies(juliet, sms)).size >= textKeys.length && new Set(bodies(juliet, mail)).size >= mailKeys.length, 120_000).catch(
+    () => undefined, // the tally below says what is missing
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const texts = tally(`Prosody restarted ${RESTARTS} times during inbound texts (SMS → XMPP)`, textKeys, bodies(juliet, sms), {
+    doubledSameId: sameIdCopies(juliet, sms, textKeys),
+  });
+  const mails = tally(`Prosody restarted ${RESTARTS} times during inbound mail (IMAP → XMPP)`, mailKeys, bodies(juliet, mail), {
+    doubledSameId: sameIdCopies(juliet, mail, mailKeys),
+  });
+  record(texts);
+  record(mails);
+  assert.equal(texts.result, "pass", JSON.stringify(texts));
+  assert.equal(mails.result, "pass", JSON.stringify(mails));
+  assert.equal(await metric(w.gateway.httpPort, "switchboard_stanzas_refused_total"), refusedBefore, "no stanza was set aside");
 });
 
 test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, async () => {
@@ -133,48 +188,18 @@ test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, asyn
 test(`Dovecot restarted while ${N} mails are read: each arrives once`, async () => {
   const from = emailJid(mailAddress("romeo"));
   const keys = Array.from({ length: N }, (_, i) => `dovecot mail ${i}`);
-  const lmtp = nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: w.dovecot.lmtpPort,
-    lmtp: true,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const lmtp = lmtpToDovecot();
   const first = Math.floor(N * 0.6);
   await pool(first, 2, async (i) => {
-    await lmtp.sendMail({
-      envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
-      from: mailAddress("romeo"),
-      to: mailAddress("juliet"),
-      subject: `d${i}`,
-      text: keys[i]!,
-      messageId: `<dovecot-${i}@mail.example.test>`,
-    });
+    await mailToJuliet(lmtp, { subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
   });
   lmtp.close();
   await until(() => bodies(juliet, from).filter((body) => body.startsWith("dovecot")).length >= N * 0.2, 120_000);
   await w.dovecot.restart();
-  const again = nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: w.dovecot.lmtpPort,
-    lmtp: true,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const again = lmtpToDovecot();
   await pool(N - first, 2, async (j) => {
     const i = first + j;
-    await again.sendMail({
-      envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
-      from: mailAddress("romeo"),
-      to: mailAddress("juliet"),
-      subject: `d${i}`,
-      text: keys[i]!,
-      messageId: `<dovecot-${i}@mail.example.test>`,
-    });
+    await mailToJuliet(again, { subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
   });
   again.close();
   await until(() => new Set(bodies(juliet, from)).size >= keys.length + 0 && keys.every((key) => bodies(juliet, from).includes(key)), 120_000);
