@@ -76,7 +76,8 @@ ${timing}
   carried the same id as the first (the same XEP-0359 origin-id / stanza id in XMPP, the same
   Message-ID in mail), which clients and mail systems show once. A scenario passes with 0 lost and
   no doubled copy under a new id. A failed one also prints the last warnings and errors of its
-  gateway and Prosody logs (\`test/faults/evidence.ts\`), since a run's folders are removed.
+  gateway and Prosody logs, and where each lost message still is (the gateway's waiting rows and
+  delivered records, Prosody's storage; \`test/faults/evidence.ts\`), since a run's folders are removed.
 
 ${table}
 

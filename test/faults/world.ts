@@ -41,6 +41,8 @@ export interface World {
   gateway: GatewayProcess;
   /** Every instance, the first one first. */
   gateways: GatewayProcess[];
+  /** The store the instances share (sqlite:// or postgresql://). */
+  storeUri: string;
   /** The SMS webhook URL of an instance (the first by default). */
   webhookUrl(gateway?: GatewayProcess): string;
   login(user: string): Promise<TestClient>;
@@ -143,6 +145,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     operator,
     gateway,
     gateways,
+    storeUri: store.uri,
     webhookUrl,
     incomingUrl,
     async login(user) {
