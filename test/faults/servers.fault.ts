@@ -9,7 +9,7 @@ import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
 import { bodies, metric, pool, sameIdCopies } from "./flow.js";
 import { until } from "../support/wait.js";
-import { record, tally } from "./ledger.js";
+import { record, tally, type Tally } from "./ledger.js";
 import { countRowsHolding } from "../support/postgres.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
 
@@ -77,6 +77,30 @@ async function relogin(): Promise<void> {
   juliet.received.unshift(...kept);
 }
 
+/**
+ * The tally of texts from Romeo carried through Prosody restarts. A text that did not arrive but
+ * that the gateway recorded as delivered (its record keeps the text's start, for reactions that
+ * quote it; one set aside keeps none) was confirmed by Prosody: Prosody answered the ping after
+ * it. Such a text can still die between Prosody and our client, which has no stream management,
+ * when Prosody shuts down: that is not the gateway's to keep. It is noted, and tolerated up to one
+ * in a thousand; any other loss fails the row.
+ */
+async function textsThroughRestarts(scenario: string, keys: string[]): Promise<Tally> {
+  const sms = phoneJid(ROMEO_PHONE);
+  const arrived = bodies(juliet, sms);
+  const got = new Set(arrived);
+  const held = await Promise.all(
+    keys.filter((key) => !got.has(key)).map(async (key) => (await countRowsHolding(w.storeUri, "seen", "value", `"excerpt":${JSON.stringify(key)}`)) > 0),
+  );
+  const afterServer = held.filter(Boolean).length;
+  const row = tally(scenario, keys, arrived, {
+    doubledSameId: sameIdCopies(juliet, sms, keys),
+    ...(afterServer > 0 && { note: `${afterServer} lost after Prosody had confirmed them, between Prosody and a client without stream management` }),
+  });
+  const excused = afterServer <= Math.ceil(keys.length / 1_000) ? afterServer : 0;
+  return { ...row, result: row.lost === excused && row.doubled === row.doubledSameId ? "pass" : "fail" };
+}
+
 test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives once`, async () => {
   const sms = phoneJid(ROMEO_PHONE);
   const mail = emailJid(mailAddress("romeo"));
@@ -99,9 +123,7 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   // Messages the server stored while Juliet was between sessions reach her on login.
   await until(() => new Set(bodies(juliet, sms)).size >= N && new Set(bodies(juliet, mail)).size >= N, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const texts = tally("Prosody restarted during inbound texts (SMS → XMPP)", textKeys, bodies(juliet, sms), {
-    doubledSameId: sameIdCopies(juliet, sms, textKeys),
-  });
+  const texts = await textsThroughRestarts("Prosody restarted during inbound texts (SMS → XMPP)", textKeys);
   const mails = tally("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, bodies(juliet, mail), {
     doubledSameId: sameIdCopies(juliet, mail, mailKeys),
   });
@@ -137,27 +159,11 @@ test(`Prosody restarted ${RESTARTS} times in a row while texts flow in: none is 
     }),
   );
   await restarts;
-  await until(() => new Set(bodies(juliet, sms)).size >= keys.length, 120_000).catch(() => undefined); // the tally says what is missing
+  await until(() => new Set(bodies(juliet, sms)).size >= keys.length, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  // Prosody confirmed a text the gateway handed over when the gateway recorded it as delivered
-  // (the record keeps the text's start, for reactions that quote it; one set aside keeps none).
-  // Such a text can still die between Prosody and our client, which has no stream management,
-  // when Prosody shuts down: that is not the gateway's to keep.
-  const arrived = new Set(bodies(juliet, sms));
-  const missing = keys.flatMap((key, i) => (arrived.has(key) ? [] : [i]));
-  const confirmed = await Promise.all(
-    missing.map(async (i) => (await countRowsHolding(w.storeUri, "seen", "value", `"excerpt":${JSON.stringify(keys[i])}`)) > 0),
-  );
-  const afterServer = confirmed.filter(Boolean).length;
-  const row = tally(`Prosody restarted ${RESTARTS} times during inbound texts (SMS → XMPP)`, keys, bodies(juliet, sms), {
-    doubledSameId: sameIdCopies(juliet, sms, keys),
-    ...(afterServer > 0 && { note: `${afterServer} lost after Prosody had confirmed them, between Prosody and a client without stream management` }),
-  });
-  const result = row.lost === afterServer && row.doubled === row.doubledSameId ? "pass" : "fail";
-  record({ ...row, result });
-  assert.equal(row.lost - afterServer, 0, `texts the gateway did not hand over: ${JSON.stringify(row)}`);
-  assert.ok(afterServer <= Math.ceil(keys.length / 1_000), `more lost after Prosody than a restart explains: ${JSON.stringify(row)}`);
-  assert.equal(result, "pass", JSON.stringify(row));
+  const row = await textsThroughRestarts(`Prosody restarted ${RESTARTS} times during inbound texts (SMS → XMPP)`, keys);
+  record(row);
+  assert.equal(row.result, "pass", JSON.stringify(row));
   assert.equal(await metric(w.gateway.httpPort, "switchboard_stanzas_refused_total"), refusedBefore, "no stanza was set aside");
 });
 
@@ -166,10 +172,9 @@ test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, asyn
   const before = w.twilio.messages.length;
   const half = Math.floor(N / 2);
   for (let i = 0; i < half; i += 1) await juliet.send(xml("message", { to: phoneJid(ROMEO_PHONE), type: "chat", id: `po-${i}` }, xml("body", {}, keys[i]!)));
-  // Our test client's stream management does not outlive a Prosody restart (its next login is a
-  // new session): what it wrote but Prosody had not yet routed would die with Prosody and say
-  // nothing about the gateway. The gateway handles a sender's stanzas in order, so its answer to a
-  // ping means it has the messages before it.
+  // Our test client has no stream management: what it wrote but Prosody had not yet routed would
+  // die with Prosody and say nothing about the gateway. The gateway handles a sender's stanzas in
+  // order, so its answer to a ping means it has the messages before it.
   await juliet.iq(xml("iq", { type: "get", to: SMS_DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })), 60_000);
   await w.prosody.restart();
   await w.gateway.waitReady();
