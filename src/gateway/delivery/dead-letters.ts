@@ -1,4 +1,4 @@
-// Stanzas the XMPP server refused (it closed the stream on them twice): kept for the operator,
+// Stanzas the XMPP server refused (it closed the stream on them, sent alone): kept for the operator,
 // and the user they were meant for hears that something did not arrive.
 import { randomUUID } from "node:crypto";
 import type { Table } from "../../store/store.js";
