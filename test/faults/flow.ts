@@ -1,4 +1,5 @@
 // What the fault scenarios share: running many sends at once, and reading what a client got.
+import nodemailer from "nodemailer";
 import type { TestClient } from "../support/xmpp-client.js";
 
 /** Runs `task(i)` for 0..n-1, `width` at a time. */
@@ -35,3 +36,7 @@ export async function metric(port: number, name: string): Promise<number> {
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
     .reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 }
+
+/** Mail straight into Dovecot's LMTP listener on `port`, as the sender's mail server would deliver it. */
+export const lmtpSender = (port: number) =>
+  nodemailer.createTransport({ host: "127.0.0.1", port, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });

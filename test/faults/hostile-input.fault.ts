@@ -5,10 +5,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import nodemailer from "nodemailer";
 import twilio from "twilio";
 import type { TestClient } from "../support/xmpp-client.js";
-import { bodies, metric } from "./flow.js";
+import { bodies, lmtpSender, metric } from "./flow.js";
 import { until } from "../support/wait.js";
 import { record, tally } from "./ledger.js";
 import { emailJid, mailAddress, NUMBER, phoneJid, startWorld, EMAIL, MAIL_PASSWORD, type World } from "./world.js";
@@ -260,15 +259,7 @@ function hostileMails(): Array<{ name: string; raw: Buffer }> {
 
 test("hostile mails are handed on cleaned or left with a logged reason; mail after them still arrives; the gateway stays up", async () => {
   const mails = hostileMails();
-  const lmtp = nodemailer.createTransport({
-    host: "127.0.0.1",
-    port: w.dovecot.lmtpPort,
-    lmtp: true,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: 2,
-  });
+  const lmtp = lmtpSender(w.dovecot.lmtpPort);
   const valid = Array.from({ length: 20 }, (_, i) => `valid mail ${i}`);
   const romeo = mailAddress("romeo");
   for (const [i, mail] of mails.entries()) {
@@ -311,12 +302,9 @@ test("hostile mails are handed on cleaned or left with a logged reason; mail aft
   assert.equal(w.gateway.starts, 1);
 });
 
-const lmtpTransport = () =>
-  nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
-
 test("mails from 120 new senders with hostile display names all arrive, and the component link never drops", async () => {
   const names = hostileStrings(120, 42);
-  const lmtp = lmtpTransport();
+  const lmtp = lmtpSender(w.dovecot.lmtpPort);
   const to = mailAddress("juliet");
   const stranger = (i: number): string => `stranger${i}@mail.example.test`;
   for (const [i, name] of names.entries()) {
@@ -422,7 +410,7 @@ test("30 bounces whose diagnostics carry hostile text reach the sender as clean 
     await juliet.send(xml("message", { type: "chat", to: emailJid(romeoAddress), id: `bounce-${i}` }, xml("body", {}, `bounce me ${i}`)));
   }
   await w.relay.waitForMail(before + texts.length, 60_000);
-  const lmtp = lmtpTransport();
+  const lmtp = lmtpSender(w.dovecot.lmtpPort);
   for (const [i, text] of texts.entries()) {
     const sent = w.relay.received.slice(before).find((mail) => mail.raw.toString("utf8").includes(`bounce me ${i}`))!;
     const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(sent.raw.toString("utf8"))![1]!;

@@ -3,11 +3,10 @@
 // retries a webhook it gave up waiting for. Every message must arrive exactly once.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import nodemailer from "nodemailer";
 import { simpleParser } from "mailparser";
 import type { TestClient } from "../support/xmpp-client.js";
 import { xml } from "../support/xmpp-client.js";
-import { bodies, metric, pool, sameIdCopies } from "./flow.js";
+import { bodies, lmtpSender, metric, pool, sameIdCopies } from "./flow.js";
 import { until } from "../support/wait.js";
 import { record, tally, type Tally } from "./ledger.js";
 import { countRowsHolding } from "../support/postgres.js";
@@ -58,11 +57,7 @@ async function webhook(index: number, body: string, options: { abortAfterMs?: nu
   }
 }
 
-/** Mail straight into Dovecot over LMTP, as Romeo's mail server would deliver it. */
-const lmtpToDovecot = () =>
-  nodemailer.createTransport({ host: "127.0.0.1", port: w.dovecot.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
-
-async function mailToJuliet(lmtp: ReturnType<typeof lmtpToDovecot>, mail: { subject: string; text: string; messageId: string }): Promise<void> {
+async function mailToJuliet(lmtp: ReturnType<typeof lmtpSender>, mail: { subject: string; text: string; messageId: string }): Promise<void> {
   await lmtp.sendMail({
     envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
     from: mailAddress("romeo"),
@@ -106,7 +101,7 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   const mail = emailJid(mailAddress("romeo"));
   const textKeys = Array.from({ length: N }, (_, i) => `prosody text ${i}`);
   const mailKeys = Array.from({ length: N }, (_, i) => `prosody mail ${i}`);
-  const lmtp = lmtpToDovecot();
+  const lmtp = lmtpSender(w.dovecot.lmtpPort);
   const restart = (async () => {
     await until(() => bodies(juliet, sms).length + bodies(juliet, mail).length >= N * 0.6, 120_000);
     await w.prosody.restart();
@@ -191,7 +186,7 @@ test(`Prosody restarted while ${N} texts go out: each reaches Twilio once`, asyn
 test(`Dovecot restarted while ${N} mails are read: each arrives once`, async () => {
   const from = emailJid(mailAddress("romeo"));
   const keys = Array.from({ length: N }, (_, i) => `dovecot mail ${i}`);
-  const lmtp = lmtpToDovecot();
+  const lmtp = lmtpSender(w.dovecot.lmtpPort);
   const first = Math.floor(N * 0.6);
   await pool(first, 2, async (i) => {
     await mailToJuliet(lmtp, { subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
@@ -199,7 +194,7 @@ test(`Dovecot restarted while ${N} mails are read: each arrives once`, async () 
   lmtp.close();
   await until(() => bodies(juliet, from).filter((body) => body.startsWith("dovecot")).length >= N * 0.2, 120_000);
   await w.dovecot.restart();
-  const again = lmtpToDovecot();
+  const again = lmtpSender(w.dovecot.lmtpPort);
   await pool(N - first, 2, async (j) => {
     const i = first + j;
     await mailToJuliet(again, { subject: `d${i}`, text: keys[i]!, messageId: `<dovecot-${i}@mail.example.test>` });
