@@ -112,33 +112,22 @@ export async function refuseWrites(uri: string, refuse: boolean): Promise<void> 
 /** How many key/value rows of the store at `uri` (SQLite or PostgreSQL) have `part` in their key,
  *  or with `inValues` in their key or their value. */
 export async function countKeys(uri: string, part: string, options: { inValues?: boolean } = {}): Promise<number> {
-  if (/^sqlite:/i.test(uri)) {
-    const { default: Database } = await import("better-sqlite3");
-    const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
-    try {
-      const where = options.inValues ? "instr(key, @part) > 0 OR instr(value, @part) > 0" : "instr(key, @part) > 0";
-      return (db.prepare(`SELECT COUNT(*) AS n FROM keyv WHERE ${where}`).get({ part }) as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: uri });
-  await client.connect();
-  try {
-    const where = options.inValues ? "strpos(key, $1) > 0 OR strpos(value, $1) > 0" : "strpos(key, $1) > 0";
-    return Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM keyv WHERE ${where}`, [part])).rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
+  return countWhere(uri, "keyv", options.inValues ? ["key", "value"] : ["key"], part);
 }
 
 /** How many rows of the ledger table `table` (SQLite or PostgreSQL) hold `part` in `column`. */
 export async function countRowsHolding(uri: string, table: "inbox" | "outbox" | "seen", column: "stored" | "entry" | "value", part: string): Promise<number> {
+  return countWhere(uri, table, [column], part);
+}
+
+/** Rows of `table` with `part` in any of `columns`: a read-only look at a store's file or database. */
+async function countWhere(uri: string, table: string, columns: string[], part: string): Promise<number> {
   if (/^sqlite:/i.test(uri)) {
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(uri.replace(/^sqlite:\/\//i, ""), { readonly: true });
     try {
-      return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE instr(${column}, ?) > 0`).get(part) as { n: number }).n;
+      const where = columns.map((column) => `instr(${column}, @part) > 0`).join(" OR ");
+      return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get({ part }) as { n: number }).n;
     } finally {
       db.close();
     }
@@ -146,7 +135,8 @@ export async function countRowsHolding(uri: string, table: "inbox" | "outbox" | 
   const client = new pg.Client({ connectionString: uri });
   await client.connect();
   try {
-    return Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE strpos(${column}::text, $1) > 0`, [part])).rows[0]?.n ?? 0);
+    const where = columns.map((column) => `strpos(${column}::text, $1) > 0`).join(" OR ");
+    return Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, [part])).rows[0]?.n ?? 0);
   } finally {
     await client.end();
   }
