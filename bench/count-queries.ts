@@ -27,6 +27,8 @@ const Database = require("better-sqlite3") as {
 const counts = new Map<string, number>();
 let total = 0;
 let transactions = 0;
+/** Set while the preload runs statements of its own, which are not the gateway's to count. */
+let ownReading = false;
 /** Statements run through exec(): the SQLite engine's BEGIN and COMMIT of each turn's writes. */
 const execs = new Map<string, number>();
 
@@ -39,6 +41,7 @@ for (const name of ["run", "get", "all", "iterate"]) {
   const original = statementPrototype[name];
   if (typeof original !== "function") continue;
   statementPrototype[name] = function (this: { source: string }, ...args: unknown[]) {
+    if (ownReading) return original.apply(this, args);
     const sql = this.source;
     const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "?";
     const table = /\b(?:FROM|INTO|UPDATE)\s+(\w+)/i.exec(sql)?.[1] ?? "";
@@ -57,9 +60,14 @@ const sinceCheckpoint = new WeakMap<Handle, number>();
 /** Pages written to the log, by the table or index they belong to. */
 const pages = new Map<string, number>();
 const checkpoint = (db: Handle): void => {
-  tallyLogPages(db, pages);
-  // Emptied, so that the next reading counts only what was written since.
-  db.pragma("wal_checkpoint(TRUNCATE)");
+  ownReading = true;
+  try {
+    tallyLogPages(db, pages);
+    // Emptied, so that the next reading counts only what was written since.
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  } finally {
+    ownReading = false;
+  }
   sinceCheckpoint.set(db, 0);
 };
 
@@ -67,7 +75,11 @@ const exec = Database.prototype.exec!;
 Database.prototype.exec = function (this: Handle, ...args: unknown[]) {
   const verb = typeof args[0] === "string" ? (/^\s*(\w+)/.exec(args[0])?.[1]?.toUpperCase() ?? "?") : "?";
   execs.set(verb, (execs.get(verb) ?? 0) + 1);
-  if (verb === "BEGIN" && !sinceCheckpoint.has(this) && !this.memory) this.pragma("wal_autocheckpoint = 0");
+  if (verb === "BEGIN" && !sinceCheckpoint.has(this) && !this.memory) {
+    ownReading = true;
+    this.pragma("wal_autocheckpoint = 0");
+    ownReading = false;
+  }
   const result = exec.apply(this, args);
   if (verb === "COMMIT" && !this.memory) {
     const commits = (sinceCheckpoint.get(this) ?? 0) + 1;
