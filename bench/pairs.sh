@@ -5,6 +5,7 @@
 #   bash bench/pairs.sh RESULTS_DIR SCENARIOS REV...
 #   e.g. bash bench/pairs.sh /tmp/pairs xmpp-to-sms,sms-to-xmpp 7da8a91 HEAD
 # A commit whose bench lacks a scenario (lmtp-to-xmpp before it existed) runs the ones it has.
+# PAIRS_ARGS adds options to every run, e.g. PAIRS_ARGS="--store postgresql".
 set -euo pipefail
 results=$1 scenarios=$2
 shift 2
@@ -27,7 +28,7 @@ run() {
   done
   echo "=== $rev ($(git -C "$repo" rev-parse --short "$rev")) round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
   # run.js exits 1 when a target is missed: that is a figure here, not a failure of the script.
-  (cd "$dir" && node dist/bench/run.js --count 2000 --runs 1 --only "$(IFS=,; echo "${have[*]}")" --results "$results/$rev-$round") |
+  (cd "$dir" && node dist/bench/run.js --count 2000 --runs 1 --only "$(IFS=,; echo "${have[*]}")" --results "$results/$rev-$round" ${PAIRS_ARGS:-}) |
     grep -aE "^(XMPP|SMS|e-mail|LMTP)|failed" || true
 }
 for rev in "$@"; do run "$rev" 1; done

@@ -2,7 +2,9 @@
 import type { KeyvStoreAdapter } from "keyv";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
+import type { Literal } from "./postgres/one-trip.js";
 import { prepared } from "./postgres/prepared.js";
+import { createTurnBatch } from "./postgres/turn-batch.js";
 
 /** What the store needs of a keyv engine beyond keyv's own interface; both engines here have it. */
 export type StoreAdapter = Omit<KeyvStoreAdapter, "iterator"> & {
@@ -27,6 +29,8 @@ export async function openAdapter(uri: string, log: Logger): Promise<StoreAdapte
 }
 
 const PAGE = 500;
+const WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
+const isLiteral = (value: unknown): value is Literal => typeof value === "string" || (typeof value === "number" && Number.isSafeInteger(value));
 
 /** The sentence for a store.uri whose engine is not one of ours (the config check uses it too). */
 export function unsupportedEngine(scheme: string): string {
@@ -48,7 +52,14 @@ async function openPostgres(uri: string, log: Logger): Promise<StoreAdapter> {
       // Only code and sentence: the error carries its connection, whose settings hold the password.
       pool.on("error", (error: Error & { code?: string }) => log.warn({ code: error.code, reason: error.message }, "postgresql connection lost"));
       const own = pool;
-      return async (sql: string, values?: unknown[]) => (await own.query(prepared(sql, values))).rows;
+      const batch = createTurnBatch(own);
+      return async (sql: string, values?: unknown[]) => {
+        // A write of one turn shares the turn's round trip and commit with the others (turn-batch.ts);
+        // reads, and writes of arrays (keyv's setMany), go by themselves as named statements.
+        if (WRITE.test(sql) && values && values.length > 0 && values.every(isLiteral))
+          return (await batch.run(String(values[0]), false, sql, values as Literal[])).rows;
+        return (await own.query(prepared(sql, values))).rows;
+      };
     }
     override async disconnect() {
       await pool?.end();

@@ -4,8 +4,8 @@ import pg from "pg";
 import { inDueOrder, type Claim, type Ledger, type SeenKind, type TransportLedger } from "../ledger/ledger.js";
 import { importKeyvQueues } from "../ledger/import-keyv.js";
 import { LEDGER_TABLES, MIGRATIONS } from "../ledger/schema.js";
-import { lockedStatement } from "./one-trip.js";
 import { prepared } from "./prepared.js";
+import { createTurnBatch } from "./turn-batch.js";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -39,6 +39,8 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     }
   };
   await migrate(transaction);
+  // The keyed writes (and the seen ids) of one turn go in one round trip and one commit (turn-batch.ts).
+  const batch = createTurnBatch(pool);
 
   // "Add unless waiting or done" and "done: remove and remember" on one key must not interleave:
   // under READ COMMITTED an add could miss the remembered id not yet committed and then find the
@@ -50,9 +52,10 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     });
   const json = (value: unknown): string => JSON.stringify(value ?? null);
   const parse = <T>(text: string): T => JSON.parse(text) as T;
-  const putSeen = (on: Queryable, transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number) =>
-    query(
-      on,
+  const putSeen = (transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number) =>
+    batch.run(
+      `${transport} ${kind} ${key}`,
+      false,
       `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
       [transport, kind, key, user, json(value), expiresAt],
@@ -60,23 +63,23 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
 
   const forTransport = (transport: string): TransportLedger => ({
     async outboxAdd(id, user, peer, dueAt, entry, now, claim) {
-      // The key's lock and the insert in one round trip (see one-trip.ts).
-      const added = await lockedStatement(
-        pool,
+      // The key's lock and the insert, in this turn's round trip (see turn-batch.ts).
+      const added = await batch.run(
         `${transport} ${id}`,
+        true,
         `INSERT INTO outbox (transport, id, user_jid, peer, due_at, entry, claimed_by, claimed_until, taken_at)
          SELECT $1, $2, $3, $4, $5, $6, $8, $9, $7 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'out' AND seen_key = $2 AND expires_at > $7)
          ON CONFLICT DO NOTHING`,
         [transport, id, user, peer, dueAt, json(entry), now, claim.owner, claim.until],
       );
-      return added > 0;
+      return (added.rowCount ?? 0) > 0;
     },
     async outboxFinish(id, user, expiresAt) {
-      // Row out, id remembered: one statement, under the key's lock, in one round trip.
-      await lockedStatement(
-        pool,
+      // Row out, id remembered: one statement, under the key's lock, in this turn's round trip.
+      await batch.run(
         `${transport} ${id}`,
+        true,
         `WITH gone AS (DELETE FROM outbox WHERE transport = $1 AND id = $2)
          INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, 'out', $2, $3, 'null', $4)
          ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
@@ -147,23 +150,23 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     },
 
     async inboxAdd(key, user, stored, now) {
-      // The key's lock and the insert in one round trip (see one-trip.ts).
-      const added = await lockedStatement(
-        pool,
+      // The key's lock and the insert, in this turn's round trip (see turn-batch.ts).
+      const added = await batch.run(
         `${transport} ${key}`,
+        true,
         `INSERT INTO inbox (transport, source_key, user_jid, stored, received_at)
          SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS
            (SELECT 1 FROM seen WHERE transport = $1 AND kind = 'in' AND seen_key = $2 AND expires_at > $5)
          ON CONFLICT DO NOTHING`,
         [transport, key, user, json(stored), now],
       );
-      return added > 0 ? "added" : "duplicate";
+      return (added.rowCount ?? 0) > 0 ? "added" : "duplicate";
     },
     async inboxDone(key, user, record, expiresAt) {
-      // Waiting row out, id remembered: one statement, under the key's lock, in one round trip.
-      await lockedStatement(
-        pool,
+      // Waiting row out, id remembered: one statement, under the key's lock, in this turn's round trip.
+      await batch.run(
         `${transport} ${key}`,
+        true,
         `WITH gone AS (DELETE FROM inbox WHERE transport = $1 AND source_key = $2)
          INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, 'in', $2, $3, $4, $5)
          ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
@@ -213,7 +216,7 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       return row ? parse<T>(row.value) : undefined;
     },
     async seenPut(kind, key, user, value, expiresAt) {
-      await putSeen(pool, transport, kind, key, user, value, expiresAt);
+      await putSeen(transport, kind, key, user, value, expiresAt);
     },
     async seenDelete(kind, key) {
       await query(pool, "DELETE FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3", [transport, kind, key]);

@@ -16,14 +16,16 @@ export function withLiterals(text: string, values: readonly Literal[]): string {
       if (!Number.isSafeInteger(value)) throw new Error(`$${index} is not an integer`);
       return String(value);
     }
+    // The simple protocol sends the text as a C string, which a NUL would cut short; PostgreSQL's
+    // text holds none anyway (a parameter with one is refused too).
+    if (value.includes("\0")) throw new Error(`$${index} holds a NUL character, which PostgreSQL text cannot hold`);
     return pg.escapeLiteral(value);
   });
 }
 
-/** Runs `statement` while holding the transaction-scoped advisory lock of `lockKey`, in one round
- *  trip; returns the row count of the statement. */
-export async function lockedStatement(pool: pg.Pool, lockKey: string, statement: string, values: readonly Literal[]): Promise<number> {
-  const text = `${withLiterals("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey])};\n${withLiterals(statement, values)}`;
-  const results = (await pool.query(text)) as unknown as pg.QueryResult[];
-  return results[results.length - 1]?.rowCount ?? 0;
+/** The text of `statement` with its values, after the statement that takes the transaction-scoped
+ *  advisory lock of `lockKey` (none when it is undefined). */
+export function lockedText(lockKey: string | undefined, statement: string, values: readonly Literal[]): string {
+  const write = withLiterals(statement, values);
+  return lockKey === undefined ? write : `${withLiterals("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey])};\n${write}`;
 }
