@@ -227,7 +227,6 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     bounced: (stanzaId, from, error) => inbox.bounced(stanzaId, from, error),
     sent: sentTexts,
     turnOf: (stanza) => intake.turnOf(stanza),
-    insertsAtCall: records.insertsAtCall,
     async toService({ stanza, from }) {
       const intro = `This is ${transport.displayName} (${domain}). ${transport.address.description} Contacts are ADDRESS@${domain}.`;
       const answer = await chatCommand(commands, from.bare, stanza.getChildText("body") ?? "", intro);

@@ -64,6 +64,20 @@ test("calls on one key run in the order they were made, whatever the other keys 
   );
 });
 
+test("callers are answered in the order they called, across texts, whatever the order of their keys", async () => {
+  const { pool, sent } = await setUp();
+  const batch = createTurnBatch(pool);
+  const answered: string[] = [];
+  const call = (key: string) => batch.run(key, true, INSERT, [key, "x"]).then(() => void answered.push(key));
+  const first = ["z", "m", "a"].map(call);
+  // Made while the first text is on its way: they wait for the next one, and come after.
+  await new Promise((resolve) => setImmediate(resolve));
+  const second = ["y", "b"].map(call);
+  await Promise.all([...first, ...second]);
+  assert.deepEqual(answered, ["z", "m", "a", "y", "b"]);
+  assert.equal(sent(), 2);
+});
+
 test("a call the server refuses fails alone; the rest of its turn is stored", async () => {
   const { pool } = await setUp();
   const batch = createTurnBatch(pool);

@@ -11,7 +11,7 @@ import { openLedgerIntake } from "./intake-ledger.js";
 export interface Records {
   /** Records each incoming message with content before the first await. */
   intake: IntakeJournal | undefined;
-  /** The intake writes at the call: a message's outbox insert may follow its turn at once. */
+  /** The ledger itself records what the server handed over, at the call: no journal to hand over. */
   insertsAtCall: boolean;
   /** Journal file an earlier release left beside a SQLite store: what it holds is handled once. */
   leftIntake: IntakeJournal | undefined;

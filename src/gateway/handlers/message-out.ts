@@ -30,9 +30,6 @@ export interface MessageOutDeps {
   daily?: { limit: number; table: Table<number> };
   /** The message's place among its sender's messages (see sender-lanes.ts); none: handled alone. */
   turnOf?(stanza: Element): Turn | undefined;
-  /** The outbox's insert is made at the call, in call order (SQLite): the next message may take its
-   *  place as soon as this one's insert is issued, not only once it is committed. */
-  insertsAtCall?: boolean;
   /** The user's recent messages per contact: what corrections, reactions and retractions point at. */
   sent: SentTexts;
 }
@@ -156,9 +153,10 @@ export function registerMessageOut(router: Router, gateway: Gateway, deps: Messa
       contactJid: contacts.jidOf(peer),
       wantsReceipt: Boolean(stanza.getChild("request", NS.receipts)),
     });
-    if (deps.insertsAtCall) turn?.pass();
-    const taken = await taking;
+    // Both ledgers fix the outbox's order at the call (ledger.ts): the next message may take its
+    // place as soon as this one's insert is issued, not only once it is committed.
     turn?.pass();
+    const taken = await taking;
     if (!taken) {
       log.info({ user, stanzaId }, "ignored a repeated message id");
       return;

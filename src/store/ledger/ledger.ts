@@ -53,7 +53,9 @@ export interface Backlog {
 /** One transport's share of the ledger; every row it writes carries the transport's name. */
 export interface TransportLedger {
   /** Stores a new outgoing message, claimed by `claim.owner` (who sends it at once); false when one
-   *  with this id is waiting or was handled already. */
+   *  with this id is waiting or was handled already. The order is fixed at the call: inserts are
+   *  made, and answered, in the order they were called (SQLite writes at the call; PostgreSQL
+   *  queues the statement at the call and answers in call order, turn-batch.ts). */
   outboxAdd(id: string, user: string, peer: string, dueAt: number, entry: unknown, now: number, claim: Claim): Promise<boolean>;
   /** The message was sent or given up: its row goes and its id is remembered, in one transaction. */
   outboxFinish(id: string, user: string, expiresAt: number): Promise<void>;
