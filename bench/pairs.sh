@@ -7,7 +7,8 @@
 # A commit whose bench lacks a scenario (lmtp-to-xmpp before it existed) runs the ones it has.
 # PAIRS_ARGS adds options to every run, e.g. PAIRS_ARGS="--store postgresql".
 set -euo pipefail
-results=$1 scenarios=$2
+# The results folder as an absolute path: each run works in its own export, deleted at the end.
+results=$(realpath -m "$1") scenarios=$2
 shift 2
 repo=$(git rev-parse --show-toplevel)
 work=$(mktemp -d /tmp/switchboard-pairs-XXXXXX)
