@@ -18,11 +18,21 @@ const counts = new Map<string, number>();
 const inTransaction = new WeakSet<Client>();
 let roundTrips = 0;
 let alone = 0;
+/** Texts of several calls (src/store/postgres/turn-batch.ts), and the writes they carried. */
+let groups = 0;
+let groupedWrites = 0;
 
 /** "INSERT keyv", "SELECT outbox", "lock+INSERT outbox": what a round trip was, without its values. */
 function labelOf(text: string): string {
-  // lockedStatement (src/store/postgres/one-trip.ts) sends the key's lock and the statement as one text.
+  // A call of the turn batch is its key's lock (for a ledger call) and its statement; a text of
+  // several calls is counted as one group, with the writes it carried.
   const statements = text.split(/;\s*\n/).filter((part) => part.trim() !== "");
+  const writes = statements.filter((part) => !/^\s*SELECT pg_advisory_xact_lock/.test(part)).length;
+  if (writes > 1) {
+    groups += 1;
+    groupedWrites += writes;
+    return "group of writes";
+  }
   const last = statements[statements.length - 1] ?? "";
   const locked = statements.length > 1 && /pg_advisory_xact_lock/.test(statements[0] ?? "") ? "lock+" : "";
   // "WITH gone AS (DELETE FROM outbox …) INSERT INTO seen …": both parts named.
@@ -52,5 +62,7 @@ pg.Client.prototype.query = function (this: Client, config: unknown, ...rest: un
 
 process.once("exit", () => {
   const lines = [...counts].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${String(count).padStart(8)}  ${label}`);
-  process.stderr.write(`postgresql round trips: ${roundTrips}, of them transactions of their own: ${alone}\n${lines.join("\n")}\n`);
+  process.stderr.write(
+    `postgresql round trips: ${roundTrips}, of them transactions of their own: ${alone}; groups of writes: ${groups}, carrying ${groupedWrites} writes\n${lines.join("\n")}\n`,
+  );
 });
