@@ -18,10 +18,14 @@ export function createDailyCap(limit: number | undefined, table: Table<number>):
   return {
     async refusal(user, texts) {
       if (limit === undefined) return null;
-      const sent = (await table.get(keyOf(user))) ?? 0;
-      if (sent + texts <= limit) return null;
-      const left = Math.max(0, limit - sent);
-      return `This gateway lets each user send ${limit} texts a day; you have ${left} left today and this message needs ${texts}. The count starts again at midnight UTC.`;
+      // In the user's turn, after the counts already under way: on PostgreSQL a count is stored with
+      // the turn's other writes, a moment after the text left, and must not be read before it.
+      return turns.run(user, async () => {
+        const sent = (await table.get(keyOf(user))) ?? 0;
+        if (sent + texts <= limit) return null;
+        const left = Math.max(0, limit - sent);
+        return `This gateway lets each user send ${limit} texts a day; you have ${left} left today and this message needs ${texts}. The count starts again at midnight UTC.`;
+      });
     },
     count(user, texts) {
       if (limit === undefined) return Promise.resolve();
