@@ -286,7 +286,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     async handOver() {
       // Only a journal file can hold what the shared store lacks (a ledger that records at the call
       // is the store itself). Its messages go into the shared outbox, unclaimed, for the holder.
-      if (records.insertsAtCall) return 0;
+      if (records.ledgerRecordsIntake) return 0;
       const left = await intake.replay(records.intake);
       await intake.idle();
       if (left > 0) log.info({ handedOver: left }, "handed the messages this instance's journal held to the shared outbox, for the domain's holder");

@@ -53,12 +53,14 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
   if (!earlierRows) throw new Error("keyv came without its row reader");
   keyv.deserialize = rowReader(earlierRows);
   keyv.serialize = serializeRow;
+  // Shared by every table object of this store (one name may have several): see createTable.
+  const writing = new Map<string, Promise<unknown>>();
 
   return {
     table<T>(name: string): Table<T> {
       // Table names become LIKE prefixes in SQL adapters, so keep them free of wildcards.
       if (!TABLE_NAME.test(name)) throw new Error(`invalid store table name "${name}"`);
-      return createTable<T>(keyv, adapter, name);
+      return createTable<T>(keyv, adapter, name, writing);
     },
     ledger: guardLedger(engine.ledger),
     async close() {
@@ -70,7 +72,8 @@ export async function openStore(uri: string, log: Logger, options: { sync?: Sync
 
 export { StoreUnavailableError };
 
-function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<T> {
+/** `writing`: the last write still under way on each full key, shared by the store's tables. */
+function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string, writing: Map<string, Promise<unknown>>): Table<T> {
   const fullKey = (key: string): string => `${name}:${key}`;
   const guard = async <R>(operation: () => Promise<R>): Promise<R> => {
     try {
@@ -79,30 +82,62 @@ function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string): Table<
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
     }
   };
+  // keyv takes more steps to write than to read (it serializes first), and on PostgreSQL a write
+  // waits for its turn's shared round trip: a read made after a write not yet awaited could reach
+  // the database first and see the older value, and of two writes the later could land first.
+  // Reads and writes of a key wait for the writes made on it before them.
+  const write = <R>(shortKey: string, operation: () => Promise<R>): Promise<R> => {
+    const key = fullKey(shortKey);
+    const before = writing.get(key);
+    const result = before ? before.then(() => guard(operation)) : guard(operation);
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    writing.set(key, done);
+    void done.then(() => {
+      if (writing.get(key) === done) writing.delete(key);
+    });
+    return result;
+  };
+  /** The writes still under way on any of `keys`, or nothing (then a read need not wait a tick). */
+  const written = (keys: readonly string[]): Promise<unknown> | undefined => {
+    if (writing.size === 0) return undefined;
+    const pending = keys.map((key) => writing.get(fullKey(key))).filter((promise) => promise !== undefined);
+    return pending.length > 0 ? Promise.all(pending) : undefined;
+  };
   return {
     async get(key) {
+      const pending = written([key]);
+      if (pending) await pending;
       return guard(async () => (await keyv.get<T>(fullKey(key))) ?? undefined);
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
+      const pending = written(keys);
+      if (pending) await pending;
       return guard(async () => (await keyv.getMany<T>(keys.map(fullKey))).map((value) => value ?? undefined));
     },
-    async set(key, value, ttlMs) {
-      await guard(async () => {
+    set(key, value, ttlMs) {
+      return write(key, async () => {
         // keyv reports a failed write as `false` (and an "error" event), not as an exception.
         const ok = await keyv.set(fullKey(key), value, ttlMs);
         if (!ok) throw new Error(`the store did not save ${name}:${key}`);
       });
     },
-    async delete(key) {
-      return guard(() => keyv.delete(fullKey(key)));
+    delete(key) {
+      return write(key, () => keyv.delete(fullKey(key)));
     },
     async has(key) {
+      const pending = written([key]);
+      if (pending) await pending;
       return guard(() => keyv.has(fullKey(key)));
     },
-    async insert(key, value) {
-      const serialized = await keyv.serializeData({ value });
-      return guard(() => adapter.insertIfAbsent(fullKey(key), String(serialized), Date.now()));
+    insert(key, value) {
+      return write(key, async () => {
+        const serialized = await keyv.serializeData({ value });
+        return adapter.insertIfAbsent(fullKey(key), String(serialized), Date.now());
+      });
     },
     async deletePrefix(prefix) {
       return guard(() => adapter.deletePrefix(fullKey(prefix)));

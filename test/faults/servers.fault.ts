@@ -10,7 +10,8 @@ import { bodies, lmtpSender, metric, pool, sameIdCopies } from "./flow.js";
 import { until } from "../support/wait.js";
 import { record, tally, type Tally } from "./ledger.js";
 import { countRowsHolding } from "../support/postgres.js";
-import { emailJid, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
+import { markedSeen } from "./evidence.js";
+import { emailJid, MAIL_PASSWORD, mailAddress, NUMBER, phoneJid, SMS as SMS_DOMAIN, startWorld, type World } from "./world.js";
 
 const N = Number(process.env.FAULT_COUNT ?? 1000);
 const SMTP_DOWN_MS = Number(process.env.FAULT_SMTP_DOWN_SECONDS ?? 30) * 1000;
@@ -57,6 +58,9 @@ async function webhook(index: number, body: string, options: { abortAfterMs?: nu
   }
 }
 
+/** The Message-ID of the mail whose text is `key` ("prosody mail 7"). */
+const messageIdOf = (key: string): string => `<${key.replaceAll(" ", "-")}@mail.example.test>`;
+
 async function mailToJuliet(lmtp: ReturnType<typeof lmtpSender>, mail: { subject: string; text: string; messageId: string }): Promise<void> {
   await lmtp.sendMail({
     envelope: { from: mailAddress("romeo"), to: [mailAddress("juliet")] },
@@ -73,28 +77,31 @@ async function relogin(): Promise<void> {
 }
 
 /**
- * The tally of texts from Romeo carried through Prosody restarts. A text that did not arrive but
- * that the gateway recorded as delivered (its record keeps the text's start, for reactions that
- * quote it; one set aside keeps none) was confirmed by Prosody: Prosody answered the ping after
- * it. Such a text can still die between Prosody and our client, which has no stream management,
- * when Prosody shuts down: that is not the gateway's to keep. It is noted, and tolerated up to one
- * in a thousand; any other loss fails the row.
+ * The tally of messages from `from` carried through Prosody restarts. A message that did not arrive
+ * but that the gateway holds as confirmed by Prosody (Prosody answered the ping after it) can still
+ * die between Prosody and our client, which has no stream management, when Prosody shuts down:
+ * that is not the gateway's to keep. `confirmed` counts such messages among the missing ones. They
+ * are noted, and tolerated up to one in a thousand; any other loss fails the row.
  */
-async function textsThroughRestarts(scenario: string, keys: string[]): Promise<Tally> {
-  const sms = phoneJid(ROMEO_PHONE);
-  const arrived = bodies(juliet, sms);
+async function throughRestarts(scenario: string, keys: string[], from: string, confirmed: (missing: string[]) => Promise<number>): Promise<Tally> {
+  const arrived = bodies(juliet, from);
   const got = new Set(arrived);
-  const held = await Promise.all(
-    keys.filter((key) => !got.has(key)).map(async (key) => (await countRowsHolding(w.storeUri, "seen", "value", `"excerpt":${JSON.stringify(key)}`)) > 0),
-  );
-  const afterServer = held.filter(Boolean).length;
+  const afterServer = await confirmed(keys.filter((key) => !got.has(key)));
   const row = tally(scenario, keys, arrived, {
-    doubledSameId: sameIdCopies(juliet, sms, keys),
+    doubledSameId: sameIdCopies(juliet, from, keys),
     ...(afterServer > 0 && { note: `${afterServer} lost after Prosody had confirmed them, between Prosody and a client without stream management` }),
   });
   const excused = afterServer <= Math.ceil(keys.length / 1_000) ? afterServer : 0;
   return { ...row, result: row.lost === excused && row.doubled === row.doubledSameId ? "pass" : "fail" };
 }
+
+/** Texts the gateway recorded as delivered: the seen row of a text keeps its start, for reactions
+ *  that quote it (one set aside keeps none). */
+const textsConfirmed = async (missing: string[]): Promise<number> =>
+  (await Promise.all(missing.map(async (key) => (await countRowsHolding(w.storeUri, "seen", "value", `"excerpt":${JSON.stringify(key)}`)) > 0))).filter(Boolean)
+    .length;
+
+const textsThroughRestarts = (scenario: string, keys: string[]): Promise<Tally> => throughRestarts(scenario, keys, phoneJid(ROMEO_PHONE), textsConfirmed);
 
 test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives once`, async () => {
   const sms = phoneJid(ROMEO_PHONE);
@@ -110,7 +117,7 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   await Promise.all([
     pool(N, 10, (i) => webhook(i, textKeys[i]!)),
     pool(N, 2, async (i) => {
-      await mailToJuliet(lmtp, { subject: `p${i}`, text: mailKeys[i]!, messageId: `<prosody-${i}@mail.example.test>` });
+      await mailToJuliet(lmtp, { subject: `p${i}`, text: mailKeys[i]!, messageId: messageIdOf(mailKeys[i]!) });
     }),
   ]);
   lmtp.close();
@@ -119,9 +126,10 @@ test(`Prosody restarted while ${N} texts and ${N} mails flow in: each arrives on
   await until(() => new Set(bodies(juliet, sms)).size >= N && new Set(bodies(juliet, mail)).size >= N, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const texts = await textsThroughRestarts("Prosody restarted during inbound texts (SMS → XMPP)", textKeys);
-  const mails = tally("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, bodies(juliet, mail), {
-    doubledSameId: sameIdCopies(juliet, mail, mailKeys),
-  });
+  // A mail the gateway marked \Seen in Dovecot had its chat message confirmed by Prosody.
+  const mailsConfirmed = async (missing: string[]): Promise<number> =>
+    (await markedSeen(w.dovecot.imapPort, mailAddress("juliet"), MAIL_PASSWORD, missing.map(messageIdOf))).size;
+  const mails = await throughRestarts("Prosody restarted during inbound mail (IMAP → XMPP)", mailKeys, mail, mailsConfirmed);
   record(texts);
   record(mails);
   assert.equal(texts.result, "pass", JSON.stringify(texts));

@@ -106,6 +106,26 @@ test(`the ${STORE_KIND} store reads mappings an earlier release wrote, and write
   }
 });
 
+test(`the ${STORE_KIND} store answers a read with a write made before it, even one not yet awaited`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-store-"));
+  try {
+    const store = await openStore(await scratchStoreUri(dir), log);
+    const counts = store.table<number>("counts");
+    await counts.set("a", 1);
+    // On PostgreSQL these writes wait for the turn's shared round trip; the reads after them must
+    // not go ahead of them and see the older value, or none.
+    const written = [counts.set("a", 2), counts.set("b", 5), counts.delete("a"), counts.set("a", 3)];
+    assert.equal(await counts.get("a"), 3);
+    assert.deepEqual(await counts.getMany(["b", "a"]), [5, 3]);
+    void counts.set("c", 7);
+    assert.equal(await counts.has("c"), true);
+    await Promise.all(written);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("secrets are sealed with AES-GCM: unreadable without the key, tamper-evident", () => {
   const box = createSecretBox("a long operator passphrase");
   const sealed = box.seal("hunter2");

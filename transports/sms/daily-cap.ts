@@ -18,8 +18,8 @@ export function createDailyCap(limit: number | undefined, table: Table<number>):
   return {
     async refusal(user, texts) {
       if (limit === undefined) return null;
-      // In the user's turn, after the counts already under way: on PostgreSQL a count is stored with
-      // the turn's other writes, a moment after the text left, and must not be read before it.
+      // In the user's turn, after the counts already under way: a count reads, then writes, and
+      // a read between the two would miss the texts it is adding.
       return turns.run(user, async () => {
         const sent = (await table.get(keyOf(user))) ?? 0;
         if (sent + texts <= limit) return null;

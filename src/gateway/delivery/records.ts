@@ -12,7 +12,7 @@ export interface Records {
   /** Records each incoming message with content before the first await. */
   intake: IntakeJournal | undefined;
   /** The ledger itself records what the server handed over, at the call: no journal to hand over. */
-  insertsAtCall: boolean;
+  ledgerRecordsIntake: boolean;
   /** Journal file an earlier release left beside a SQLite store: what it holds is handled once. */
   leftIntake: IntakeJournal | undefined;
   /** Where the inbox notes what the server confirmed, when the ledger cannot in its transaction. */
@@ -26,14 +26,14 @@ export function openRecords(ledger: TransportLedger, journalFile: string | undef
     const leftDelivered = deliveredFile && existsSync(deliveredFile) ? openDeliveryJournal(deliveredFile, log) : undefined;
     return {
       intake: ledgerIntake,
-      insertsAtCall: true,
+      ledgerRecordsIntake: true,
       leftIntake: journalFile && existsSync(journalFile) ? openIntakeJournal(journalFile, log) : undefined,
       delivered: leftDelivered && { ...leftDelivered, confirmed: () => undefined },
     };
   }
   return {
     intake: journalFile ? openIntakeJournal(journalFile, log) : undefined,
-    insertsAtCall: false,
+    ledgerRecordsIntake: false,
     leftIntake: undefined,
     delivered: deliveredFile ? openDeliveryJournal(deliveredFile, log) : undefined,
   };

@@ -52,15 +52,6 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
     });
   const json = (value: unknown): string => JSON.stringify(value ?? null);
   const parse = <T>(text: string): T => JSON.parse(text) as T;
-  const putSeen = (transport: string, kind: SeenKind, key: string, user: string, value: unknown, expiresAt: number) =>
-    batch.run(
-      `${transport} ${kind} ${key}`,
-      false,
-      `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
-      [transport, kind, key, user, json(value), expiresAt],
-    );
-
   const forTransport = (transport: string): TransportLedger => ({
     async outboxAdd(id, user, peer, dueAt, entry, now, claim) {
       // The key's lock and the insert, in this turn's round trip (see turn-batch.ts).
@@ -216,7 +207,13 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
       return row ? parse<T>(row.value) : undefined;
     },
     async seenPut(kind, key, user, value, expiresAt) {
-      await putSeen(transport, kind, key, user, value, expiresAt);
+      await batch.run(
+        `${transport} ${kind} ${key}`,
+        false,
+        `INSERT INTO seen (transport, kind, seen_key, user_jid, value, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (transport, kind, seen_key) DO UPDATE SET user_jid = excluded.user_jid, value = excluded.value, expires_at = excluded.expires_at`,
+        [transport, kind, key, user, json(value), expiresAt],
+      );
     },
     async seenDelete(kind, key) {
       await query(pool, "DELETE FROM seen WHERE transport = $1 AND kind = $2 AND seen_key = $3", [transport, kind, key]);
