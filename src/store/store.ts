@@ -9,6 +9,8 @@ import { StoreUnavailableError } from "./unavailable.js";
 import type { Ledger } from "./ledger/ledger.js";
 import type { SyncMode } from "./sqlite/database.js";
 
+/** Calls on one key take effect in the order they were made, awaited or not: a get sees every set
+ *  and delete of its key made before it. entries() and deletePrefix() are not so ordered. */
 export interface Table<T> {
   get(key: string): Promise<T | undefined>;
   /** The values of several keys in one statement (one round trip on PostgreSQL), in their order. */
