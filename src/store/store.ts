@@ -102,23 +102,18 @@ function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string, writing
     });
     return result;
   };
-  /** The writes still under way on any of `keys`, or nothing (then a read need not wait a tick). */
-  const written = (keys: readonly string[]): Promise<unknown> | undefined => {
-    if (writing.size === 0) return undefined;
-    const pending = keys.map((key) => writing.get(fullKey(key))).filter((promise) => promise !== undefined);
-    return pending.length > 0 ? Promise.all(pending) : undefined;
+  /** Reads `keys` once the writes under way on them are done (at once, not a tick later, when none is). */
+  const read = <R>(keys: readonly string[], operation: () => Promise<R>): Promise<R> => {
+    const pending = writing.size === 0 ? [] : keys.map((key) => writing.get(fullKey(key))).filter((promise) => promise !== undefined);
+    return pending.length > 0 ? Promise.all(pending).then(() => guard(operation)) : guard(operation);
   };
   return {
-    async get(key) {
-      const pending = written([key]);
-      if (pending) await pending;
-      return guard(async () => (await keyv.get<T>(fullKey(key))) ?? undefined);
+    get(key) {
+      return read([key], async () => (await keyv.get<T>(fullKey(key))) ?? undefined);
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      const pending = written(keys);
-      if (pending) await pending;
-      return guard(async () => (await keyv.getMany<T>(keys.map(fullKey))).map((value) => value ?? undefined));
+      return read(keys, async () => (await keyv.getMany<T>(keys.map(fullKey))).map((value) => value ?? undefined));
     },
     set(key, value, ttlMs) {
       return write(key, async () => {
@@ -130,10 +125,8 @@ function createTable<T>(keyv: Keyv, adapter: StoreAdapter, name: string, writing
     delete(key) {
       return write(key, () => keyv.delete(fullKey(key)));
     },
-    async has(key) {
-      const pending = written([key]);
-      if (pending) await pending;
-      return guard(() => keyv.has(fullKey(key)));
+    has(key) {
+      return read([key], () => keyv.has(fullKey(key)));
     },
     insert(key, value) {
       return write(key, async () => {

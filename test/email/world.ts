@@ -149,7 +149,10 @@ export async function swaksDeliver(world: World, args: string[]): Promise<void> 
 }
 
 /** Every mail in a mailbox, parsed, with its flags. */
-export async function readMailbox(world: World, user: string): Promise<Array<{ uid: number; flags: Set<string>; mail: ParsedMail; raw: Buffer }>> {
+export async function readMailbox(
+  world: Pick<World, "dovecot">,
+  user: string,
+): Promise<Array<{ uid: number; flags: Set<string>; mail: ParsedMail; raw: Buffer }>> {
   const client = new ImapFlow({
     host: "127.0.0.1",
     port: world.dovecot.imapPort,

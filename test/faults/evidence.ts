@@ -2,7 +2,6 @@
 // a run's output, not its folders: without this a rare loss leaves nothing to study.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ImapFlow } from "imapflow";
 import { countRowsHolding } from "../support/postgres.js";
 
 const LINES_PER_LOG = 30;
@@ -67,27 +66,4 @@ function gatewayNotable(line: string): boolean {
 
 function prosodyNotable(line: string): boolean {
   return /\s(warn|error)\s/.test(line);
-}
-
-/** Of the mails with these Message-IDs in the mailbox, the ones marked \Seen: the gateway marks a
- *  mail only once the XMPP server has confirmed its chat message. */
-export async function markedSeen(imapPort: number, user: string, password: string, messageIds: string[]): Promise<Set<string>> {
-  const marked = new Set<string>();
-  if (messageIds.length === 0) return marked;
-  const client = new ImapFlow({ host: "127.0.0.1", port: imapPort, secure: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    await client.mailboxOpen("INBOX", { readOnly: true });
-    for (const messageId of messageIds) {
-      const uids = await client.search({ header: { "message-id": messageId } }, { uid: true });
-      for (const uid of uids || []) {
-        const message = await client.fetchOne(String(uid), { flags: true }, { uid: true });
-        if (message !== false && message.flags?.has("\\Seen")) marked.add(messageId);
-      }
-    }
-  } finally {
-    await client.logout().catch(() => client.close());
-  }
-  return marked;
 }

@@ -78,8 +78,8 @@ ${timing}
   no doubled copy under a new id, with one exception, named in its note: while Prosody restarts, a
   message Prosody had confirmed to the gateway (its delivered record, or its mail marked \\Seen) can
   die between Prosody and the test's client, which has no stream management; up to one in a
-  thousand such is tolerated, since no gateway can keep what the server confirmed. A failed one also prints the last warnings and errors of its
-  gateway and Prosody logs, and where each lost message still is (the gateway's waiting rows and
+  thousand such is tolerated, since no gateway can keep what the server confirmed. A failed one
+  also prints the last warnings and errors of its gateway and Prosody logs, and where each lost message still is (the gateway's waiting rows and
   delivered records, Prosody's storage; \`test/faults/evidence.ts\`), since a run's folders are removed.
 
 ${table}
