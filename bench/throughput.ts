@@ -1,5 +1,6 @@
 // Figures of a throughput scenario: messages/s through the gateway, latencies, the baseline's
 // messages/s and their ratio; a loss or a duplicate is a problem that fails the run.
+import type { MachineUse } from "./machine-cpu.js";
 import type { RunResult } from "./scenario.js";
 import { median, percentile } from "./stats.js";
 import type { TallySummary } from "./tally.js";
@@ -13,7 +14,8 @@ export function ratioResult(input: {
   count: number;
   latencies?: number[];
   details?: Record<string, unknown>;
-  cpu?: { gatewayMs: number; baselineMs: number };
+  /** CPU of the gateway and of its baseline; `machine`: all the machine spent while the gateway worked. */
+  cpu?: { gatewayMs: number; baselineMs: number; machine?: MachineUse | undefined };
 }): RunResult {
   const { run, problems, count } = input;
   if (run.lost > 0) problems.push(`${run.lost} of ${count} messages lost`);
@@ -37,6 +39,13 @@ export function ratioResult(input: {
         gatewayCpuMsPerMessage: input.cpu.gatewayMs / count,
         baselineCpuMsPerMessage: input.cpu.baselineMs / count,
         cpuRatio: input.cpu.baselineMs / input.cpu.gatewayMs,
+      }),
+      ...(input.cpu?.machine && {
+        machineCpuMsPerMessage: input.cpu.machine.cpuMs / count,
+        // Prosody, Dovecot, the stand-ins and the bench's clients: what the gateway's work made them do.
+        othersCpuMsPerMessage: (input.cpu.machine.cpuMs - input.cpu.gatewayMs) / count,
+        machineBusyShare: input.cpu.machine.cpuMs / (input.cpu.machine.wallMs * input.cpu.machine.cores),
+        cores: input.cpu.machine.cores,
       }),
       arrived: run.arrived,
       stray: run.stray,

@@ -3,6 +3,7 @@
 // (SIGSTOP) while the mails are put in by LMTP, then thawed: the clock runs from the thaw.
 // Baseline: imapflow alone fetching and parsing the same mails, in its own process.
 import { runChild } from "../child.js";
+import { type MachineUse, machineWindow } from "../machine-cpu.js";
 import { mailboxFields } from "../gateway-config.js";
 import { fillMailbox } from "../mail-fill.js";
 import { deadlineFor, startGateway, type Scenario } from "../scenario.js";
@@ -34,6 +35,7 @@ export const emailToXmpp: Scenario = {
     let baseline: { startedAt: number; finishedAt: number; fetched: number; distinct: number; cpuMs: number };
     let fillMs = 0;
     let gatewayCpuMs = Number.NaN;
+    let machineUse: MachineUse | undefined;
     try {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       await waitForSessions(gateway, 1);
@@ -58,8 +60,11 @@ export const emailToXmpp: Scenario = {
         tally.start();
         gateway.pause(false);
       }
+      // From the thaw: the filling and the baseline ran while the gateway was frozen.
+      const machine = machineWindow();
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
+      machineUse = machine.end();
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -77,7 +82,7 @@ export const emailToXmpp: Scenario = {
       baselineMs: baseline.finishedAt - baseline.startedAt,
       latencies: tally.arrivalsSinceStart(),
       details: { fillMs },
-      cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs },
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs, machine: machineUse },
     });
   },
 };

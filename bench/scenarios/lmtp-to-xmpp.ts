@@ -8,6 +8,7 @@ import nodemailer from "nodemailer";
 import { freePort } from "../../src/trial/ports.js";
 import { createDatabase } from "../../test/support/postgres.js";
 import { runChild } from "../child.js";
+import { type MachineUse, machineWindow } from "../machine-cpu.js";
 import { gatewayConfig } from "../gateway-config.js";
 import { GatewayProcess } from "../gateway-process.js";
 import { benchMail } from "../mail-fill.js";
@@ -114,12 +115,15 @@ export const lmtpToXmpp: Scenario = {
     let fed: Fed;
     let peakRssKb = 0;
     let gatewayCpuMs = Number.NaN;
+    let machineUse: MachineUse | undefined;
     try {
       await register(client, COMPONENTS.email, { address: `in${tag}` });
       const cpuBefore = gateway.cpuMs();
+      const machine = machineWindow();
       fed = await feed(lmtpPort, address, count, tag, (index, at) => tally.sent(index, at));
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
+      machineUse = machine.end();
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -149,7 +153,7 @@ export const lmtpToXmpp: Scenario = {
       count,
       baselineMs: base.finishedAt - base.startedAt,
       latencies: fed.latencies,
-      cpu: { gatewayMs: gatewayCpuMs, baselineMs: answered.cpuMs },
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: answered.cpuMs, machine: machineUse },
       details: { endToEndP50Ms: percentile(run.latencies, 50), endToEndP99Ms: percentile(run.latencies, 99), baselineP99Ms: percentile(base.latencies, 99) },
     });
   },

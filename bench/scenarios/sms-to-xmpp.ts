@@ -2,6 +2,7 @@
 // each; latency is the webhook's response time (Twilio gives up after 15 s). Baseline: a bare Node
 // HTTP server that only checks the signature and answers, fed the same webhooks the same way.
 import { runChild } from "../child.js";
+import { type MachineUse, machineWindow } from "../machine-cpu.js";
 import { inParallel } from "../parallel.js";
 import { deadlineFor, startGateway, type Scenario } from "../scenario.js";
 import { COMPONENTS, LOADER, SMS_NUMBER, type Servers } from "../servers.js";
@@ -59,6 +60,7 @@ export const smsToXmpp: Scenario = {
     let fired: Fired;
     let peakRssKb = 0;
     let gatewayCpuMs = Number.NaN;
+    let machineUse: MachineUse | undefined;
     const client = await login(servers.prosody.c2sPort, LOADER).catch(async (error: unknown) => {
       await gateway.stop();
       throw error;
@@ -69,9 +71,11 @@ export const smsToXmpp: Scenario = {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const url = `http://127.0.0.1:${gateway.options.httpPort}/sms/${COMPONENTS.sms}/incoming`;
       const cpuBefore = gateway.cpuMs();
+      const machine = machineWindow();
       fired = await fire(servers, url, count, tag, (index, at) => tally.sent(index, at));
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
+      machineUse = machine.end();
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -106,7 +110,7 @@ export const smsToXmpp: Scenario = {
       count,
       baselineMs: base.finishedAt - base.startedAt,
       latencies: fired.latencies,
-      cpu: { gatewayMs: gatewayCpuMs, baselineMs: answered.cpuMs },
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: answered.cpuMs, machine: machineUse },
       details: { endToEndP50Ms: percentile(run.latencies, 50), endToEndP99Ms: percentile(run.latencies, 99), baselineP99Ms: percentile(base.latencies, 99) },
     });
   },

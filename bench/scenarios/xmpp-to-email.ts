@@ -3,6 +3,7 @@
 // Prosody to a bare echo component and back, (b) nodemailer alone sending the same mails to the
 // same SMTP server with the gateway's pool size.
 import { runChild } from "../child.js";
+import { type MachineUse, machineWindow } from "../machine-cpu.js";
 import { mailboxFields } from "../gateway-config.js";
 import { deadlineFor, startGateway, type Scenario } from "../scenario.js";
 import { COMPONENTS, LOADER, PASSWORD, SECRET } from "../servers.js";
@@ -38,6 +39,7 @@ export const xmppToEmail: Scenario = {
     let peakRssKb = 0;
     let echoMs = Number.NaN;
     let gatewayCpuMs = Number.NaN;
+    let machineUse: MachineUse | undefined;
     let echoCpuMs = Number.NaN;
     let mailerCpuMs = Number.NaN;
     let mailerMs = Number.NaN;
@@ -45,6 +47,7 @@ export const xmppToEmail: Scenario = {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       const contact = (index: number): string => `${PEERS[index % PEERS.length]!.replace("@", "\\40")}@${COMPONENTS.email}`;
       const cpuBefore = gateway.cpuMs();
+      const machine = machineWindow();
       await pump({
         tally,
         count,
@@ -54,6 +57,7 @@ export const xmppToEmail: Scenario = {
       });
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
+      machineUse = machine.end();
       peakRssKb = gateway.memory().peakKb;
       await gateway.stop();
       if (inbound.errors.length > 0) problems.push(`${inbound.errors.length} error stanzas, first: ${inbound.errors[0]}`);
@@ -121,7 +125,7 @@ export const xmppToEmail: Scenario = {
       count,
       baselineMs,
       // Both baselines' CPU: the gateway does the work of both legs.
-      cpu: { gatewayMs: gatewayCpuMs, baselineMs: echoCpuMs + mailerCpuMs },
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: echoCpuMs + mailerCpuMs, machine: machineUse },
       details: {
         echoRate: (count / echoMs) * 1000,
         nodemailerRate: (count / mailerMs) * 1000,

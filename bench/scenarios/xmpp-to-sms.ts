@@ -1,6 +1,7 @@
 // XMPP → SMS: chat messages from one Jabber user to 50 phone contacts, until the Twilio stand-in
 // holds each. Baseline: the twilio SDK alone sending the same texts to the same stand-in.
 import { runChild } from "../child.js";
+import { type MachineUse, machineWindow } from "../machine-cpu.js";
 import { observePushes } from "../observe.js";
 import { deadlineFor, startGateway, type Scenario } from "../scenario.js";
 import { ratioResult } from "../throughput.js";
@@ -32,9 +33,11 @@ export const xmppToSms: Scenario = {
     const unwatch = watchMessages(client, inbound);
     let peakRssKb = 0;
     let gatewayCpuMs = Number.NaN;
+    let machineUse: MachineUse | undefined;
     try {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const cpuBefore = gateway.cpuMs();
+      const machine = machineWindow();
       await pump({
         tally,
         count,
@@ -44,6 +47,7 @@ export const xmppToSms: Scenario = {
       });
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
+      machineUse = machine.end();
       peakRssKb = gateway.memory().peakKb;
     } finally {
       unwatch();
@@ -84,6 +88,6 @@ export const xmppToSms: Scenario = {
     baseTally.start(baseline.startedAt);
     const base = baseTally.summary();
     if (base.lost > 0 || baseline.failed > 0) problems.push(`baseline lost ${base.lost} (failed ${baseline.failed})`);
-    return ratioResult({ run, problems, peakRssKb, baselineMs: base.elapsedMs, count, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs } });
+    return ratioResult({ run, problems, peakRssKb, baselineMs: base.elapsedMs, count, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs, machine: machineUse } });
   },
 };
