@@ -54,7 +54,12 @@ export function rowOf(outcome: ScenarioOutcome): Row {
     cpuGatewayMs: med(runs, (run) => run.details.gatewayCpuMsPerMessage as number | undefined),
     cpuBaselineMs: med(runs, (run) => run.details.baselineCpuMsPerMessage as number | undefined),
     cpuOthersMs: others,
-    cpuAllowedMs: allowedOf(scenario, med(runs, (run) => run.baselineRate), med(runs, (run) => run.details.cores as number | undefined), others),
+    cpuAllowedMs: allowedOf(
+      scenario,
+      med(runs, (run) => run.baselineRate),
+      med(runs, (run) => run.details.cores as number | undefined),
+      others,
+    ),
     target,
     // Any loss, duplicate or failed run fails the scenario, however fast the others were.
     pass: runs.length > 0 && problems.length === 0 && value !== null && meets(scenario.target, value),

@@ -88,6 +88,13 @@ export const xmppToSms: Scenario = {
     baseTally.start(baseline.startedAt);
     const base = baseTally.summary();
     if (base.lost > 0 || baseline.failed > 0) problems.push(`baseline lost ${base.lost} (failed ${baseline.failed})`);
-    return ratioResult({ run, problems, peakRssKb, baselineMs: base.elapsedMs, count, cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs, machine: machineUse } });
+    return ratioResult({
+      run,
+      problems,
+      peakRssKb,
+      baselineMs: base.elapsedMs,
+      count,
+      cpu: { gatewayMs: gatewayCpuMs, baselineMs: baseline.cpuMs, machine: machineUse },
+    });
   },
 };
