@@ -3,6 +3,7 @@
 // Beside the gateway's own CPU, it says how much of the machine the target leaves the gateway.
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
+import { cpuMsOf } from "./memory.js";
 import { nowMs } from "./stats.js";
 
 /** /proc/stat counts in USER_HZ ticks, which Linux fixes at 100 a second for user space. */
@@ -21,19 +22,24 @@ export interface MachineUse {
   cpuMs: number;
   /** Of it, the bench's own process: its XMPP clients, the stand-ins and the load it sends. */
   benchCpuMs: number;
+  /** Of it, the gateway's main thread, where all its JavaScript runs (the rest of the gateway's
+   *  CPU is the garbage collector's and libuv's helper threads). */
+  gatewayMainThreadMs: number;
   wallMs: number;
   cores: number;
 }
 
-/** Starts a window; its end() says what the machine spent meanwhile. */
-export function machineWindow(): { end(): MachineUse } {
+/** Starts a window while the gateway `gatewayPid` works; its end() says what the machine spent meanwhile. */
+export function machineWindow(gatewayPid: number): { end(): MachineUse } {
   const cpuAtStart = machineCpuMs();
   const benchAtStart = ownCpuMs();
+  const mainAtStart = cpuMsOf(gatewayPid, gatewayPid);
   const startedAt = nowMs();
   return {
     end: () => ({
       cpuMs: machineCpuMs() - cpuAtStart,
       benchCpuMs: ownCpuMs() - benchAtStart,
+      gatewayMainThreadMs: cpuMsOf(gatewayPid, gatewayPid) - mainAtStart,
       wallMs: nowMs() - startedAt,
       cores: availableParallelism(),
     }),

@@ -13,9 +13,10 @@ export function memoryOf(pid: number): Memory {
   return { rssKb: field("VmRSS"), peakKb: field("VmHWM") };
 }
 
-/** User + system CPU time of a process so far, in ms (from /proc/PID/stat, in clock ticks of 10 ms). */
-export function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** User + system CPU time of a process so far, or of one of its threads, in ms (from /proc/PID/stat
+ *  or /proc/PID/task/TID/stat, in clock ticks of 10 ms). */
+export function cpuMsOf(pid: number, thread?: number): number {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, "utf8");
   // Fields after the command name (which may hold spaces) start at the closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;

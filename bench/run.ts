@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killAll } from "./cleanup.js";
 import { parseOptions, USAGE } from "./options.js";
+import { budgetRowOf, budgetTerminal } from "./budget.js";
 import { terminalTable, rowOf, writeResults, type ScenarioOutcome } from "./report.js";
 import type { BenchContext, Scenario } from "./scenario.js";
 import { emailToXmpp } from "./scenarios/email-to-xmpp.js";
@@ -109,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
 
   const rows = outcomes.map(rowOf);
   console.log(`\n${terminalTable(rows)}\n`);
+  const budget = budgetTerminal(outcomes.map(budgetRowOf));
+  if (budget) console.log(`CPU at the target:\n${budget}\n`);
   const args = argv.join(" ");
   const meta = {
     args,

@@ -45,6 +45,7 @@ export function ratioResult(input: {
         // Prosody, Dovecot, the stand-ins and the bench's clients: what the gateway's work made them do.
         othersCpuMsPerMessage: (input.cpu.machine.cpuMs - input.cpu.gatewayMs) / count,
         benchCpuMsPerMessage: input.cpu.machine.benchCpuMs / count,
+        gatewayMainThreadMsPerMessage: input.cpu.machine.gatewayMainThreadMs / count,
         machineBusyShare: input.cpu.machine.cpuMs / (input.cpu.machine.wallMs * input.cpu.machine.cores),
         cores: input.cpu.machine.cores,
       }),

@@ -61,7 +61,7 @@ export const emailToXmpp: Scenario = {
         gateway.pause(false);
       }
       // From the thaw: the filling and the baseline ran while the gateway was frozen.
-      const machine = machineWindow();
+      const machine = machineWindow(gateway.pid);
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;
       machineUse = machine.end();

@@ -119,7 +119,7 @@ export const lmtpToXmpp: Scenario = {
     try {
       await register(client, COMPONENTS.email, { address: `in${tag}` });
       const cpuBefore = gateway.cpuMs();
-      const machine = machineWindow();
+      const machine = machineWindow(gateway.pid);
       fed = await feed(lmtpPort, address, count, tag, (index, at) => tally.sent(index, at));
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;

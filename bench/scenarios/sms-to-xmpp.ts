@@ -71,7 +71,7 @@ export const smsToXmpp: Scenario = {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const url = `http://127.0.0.1:${gateway.options.httpPort}/sms/${COMPONENTS.sms}/incoming`;
       const cpuBefore = gateway.cpuMs();
-      const machine = machineWindow();
+      const machine = machineWindow(gateway.pid);
       fired = await fire(servers, url, count, tag, (index, at) => tally.sent(index, at));
       await tally.settle(deadlineFor(count));
       gatewayCpuMs = gateway.cpuMs() - cpuBefore;

@@ -47,7 +47,7 @@ export const xmppToEmail: Scenario = {
       await register(client, COMPONENTS.email, mailboxFields(servers, address, PASSWORD));
       const contact = (index: number): string => `${PEERS[index % PEERS.length]!.replace("@", "\\40")}@${COMPONENTS.email}`;
       const cpuBefore = gateway.cpuMs();
-      const machine = machineWindow();
+      const machine = machineWindow(gateway.pid);
       await pump({
         tally,
         count,

@@ -37,7 +37,7 @@ export const xmppToSms: Scenario = {
     try {
       await register(client, COMPONENTS.sms, { number: SMS_NUMBER });
       const cpuBefore = gateway.cpuMs();
-      const machine = machineWindow();
+      const machine = machineWindow(gateway.pid);
       await pump({
         tally,
         count,
