@@ -6,7 +6,9 @@ export interface RateLimiter {
   take(key: string): boolean;
 }
 
-export function createRateLimiter(limit: number | (() => number), windowMs = 60_000, now: () => number = Date.now): RateLimiter {
+/** Time is read from the monotonic clock by default: the wall clock set back an hour would have
+ *  emptied every bucket for an hour. */
+export function createRateLimiter(limit: number | (() => number), windowMs = 60_000, now: () => number = () => performance.now()): RateLimiter {
   const buckets = new Map<string, { tokens: number; at: number }>();
   let known = typeof limit === "function" ? limit() : limit;
   return {

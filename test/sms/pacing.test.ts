@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { createPacer } from "../../transports/sms/pacing.js";
 
@@ -27,4 +27,27 @@ test("different sender numbers do not wait for each other", async () => {
   await Promise.all(["+14155550100", "+14155550101", "+14155550102"].map((sender) => pacer.take(sender)));
   // At one text a second, any waiting would take a whole second.
   assert.ok(Date.now() - started < 500);
+});
+
+test("the wall clock set back does not hold a number's texts", async (t) => {
+  const pacer = createPacer(20);
+  await pacer.take("+14155550100");
+  // An operator (or NTP) steps the clock back an hour between two texts.
+  const realNow = Date.now.bind(Date);
+  mock.method(Date, "now", () => realNow() - 3_600_000);
+  t.after(() => mock.restoreAll());
+  const started = performance.now();
+  await pacer.take("+14155550100");
+  // 50 ms apart at 20 a second; a pacer on the wall clock would wait the hour.
+  assert.ok(performance.now() - started < 1_000, `the second text waited ${Math.round(performance.now() - started)} ms`);
+});
+
+test("at a rate above a text a millisecond, a burst from one number does not wait a timer per text", async () => {
+  // What an operator sets for a short code or a high-throughput account, and what the bench sets.
+  const pacer = createPacer(1_000_000);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 1_000 }, () => pacer.take("+14155550100")));
+  // A timer of at least 1 ms per text, one after the other, would take a second or more.
+  const took = performance.now() - started;
+  assert.ok(took < 500, `1,000 texts took ${Math.round(took)} ms`);
 });

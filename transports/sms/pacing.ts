@@ -10,18 +10,22 @@ export function createPacer(perSecond: number): Pacer {
   const interval = 1_000 / perSecond;
   // Each sender's turns run one after another, and each waits from the previous one's real
   // departure: a timer that fires late then delays the texts after it instead of bunching them.
+  // Times are read from the monotonic clock, in fractions of a millisecond: the wall clock set back
+  // would hold a number's texts for as long as it went back, and whole milliseconds would make
+  // every text of a burst at a high rate wait for a timer, one event-loop turn each.
   const turns = createKeyedQueue();
   const departed = new Map<string, number>();
   return {
     async take(sender) {
       await turns.run(sender, async () => {
-        const wait = (departed.get(sender) ?? 0) + interval - Date.now();
+        const last = departed.get(sender);
+        const wait = last === undefined ? 0 : last + interval - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        departed.set(sender, Date.now());
+        departed.set(sender, performance.now());
       });
       // Forget senders idle for longer than the interval: their next text may leave at once anyway.
       setTimeout(() => {
-        if ((departed.get(sender) ?? 0) + interval <= Date.now()) departed.delete(sender);
+        if ((departed.get(sender) ?? 0) + interval <= performance.now()) departed.delete(sender);
       }, interval + 1).unref();
     },
   };
