@@ -23,7 +23,7 @@ export interface MachineUse {
   /** Of it, the bench's own process: its XMPP clients, the stand-ins and the load it sends. */
   benchCpuMs: number;
   /** Of it, the gateway's main thread, where all its JavaScript runs (the rest of the gateway's
-   *  CPU is the garbage collector's and libuv's helper threads). */
+   *  CPU is V8's helper threads, garbage collection and compiling, and libuv's). */
   gatewayMainThreadMs: number;
   wallMs: number;
   cores: number;
