@@ -32,21 +32,16 @@ export interface MachineUse {
 /** Starts a window while the gateway `gatewayPid` works; its end() says what the machine spent meanwhile. */
 export function machineWindow(gatewayPid: number): { end(): MachineUse } {
   const cpuAtStart = machineCpuMs();
-  const benchAtStart = ownCpuMs();
+  const benchAtStart = cpuMsOf(process.pid);
   const mainAtStart = cpuMsOf(gatewayPid, gatewayPid);
   const startedAt = nowMs();
   return {
     end: () => ({
       cpuMs: machineCpuMs() - cpuAtStart,
-      benchCpuMs: ownCpuMs() - benchAtStart,
+      benchCpuMs: cpuMsOf(process.pid) - benchAtStart,
       gatewayMainThreadMs: cpuMsOf(gatewayPid, gatewayPid) - mainAtStart,
       wallMs: nowMs() - startedAt,
       cores: availableParallelism(),
     }),
   };
-}
-
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
 }
