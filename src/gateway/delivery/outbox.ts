@@ -110,19 +110,35 @@ export function createOutbox(options: {
   /** Messages finished lately: a poll that read them before they finished must not send them again. */
   const finished = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
 
+  /** Rows the poller claimed while they were still being sent: their retry was written, and fell due,
+   *  before its write was answered. Sent again when that send settles, or they would stay claimed by
+   *  this instance, unsent, until the claim ran out. */
+  const claimedWhileSending = new Map<string, OutboxEntry>();
+
+  const settled = (id: string): void => {
+    sending.delete(id);
+    const again = claimedWhileSending.get(id);
+    claimedWhileSending.delete(id);
+    if (again) dispatch(id, again);
+  };
+
   const dispatch = (id: string, entry: OutboxEntry): void => {
-    if (sending.has(id) || finished.has(id)) return;
+    if (finished.has(id)) return;
+    if (sending.has(id)) {
+      claimedWhileSending.set(id, entry);
+      return;
+    }
     const user = entry.message.user;
     const running = conversations
       .run(`${user} ${entry.message.peer}`, () => send(entry))
       .then(
         (outcome) => {
-          sending.delete(id);
+          settled(id);
           // A finished message changes nothing due; a rescheduled one may be the next due.
           if (outcome === "rescheduled") wake();
         },
         (error: unknown) => {
-          sending.delete(id);
+          settled(id);
           // The ledger could not record the outcome: the row is still due; the poller tries again soon.
           log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
           setTimeout(wake, STORE_RETRY_MS).unref();
