@@ -194,33 +194,14 @@ export function createOutbox(options: {
    * What the transport answered is known: record it, however long the store takes to come back.
    * Sending again because the bookkeeping failed would hand the message over twice. Until it is
    * recorded, the conversation waits; if the process dies meanwhile, the next run sends it again.
-   * `together`: the news and the row's removal are written in the same turn, so they share one
-   * commit (one transaction on either engine) and the conversation waits for one, not two; a failure
-   * told to the user (an error stanza, which cannot be taken back) goes out before the row goes.
    */
-  const recordOutcome = async (context: object, tell: () => Promise<void>, entry: OutboxEntry, together: boolean): Promise<void> => {
+  const recordOutcome = async (context: object, tell: () => Promise<void>, entry: OutboxEntry): Promise<void> => {
     let told = false;
-    let removed = false;
-    const tellOnce = async (): Promise<void> => {
-      if (told) return;
-      await tell();
-      told = true;
-    };
-    const removeOnce = async (): Promise<void> => {
-      if (removed) return;
-      await finish(entry);
-      removed = true;
-    };
     for (let attempt = 0; ; attempt += 1) {
       try {
-        if (together) {
-          const [news, row] = await Promise.allSettled([tellOnce(), removeOnce()]);
-          if (news.status === "rejected") throw news.reason;
-          if (row.status === "rejected") throw row.reason;
-        } else {
-          await tellOnce();
-          await removeOnce();
-        }
+        if (!told) await tell();
+        told = true;
+        await finish(entry);
         return;
       } catch (error) {
         if (stopped) throw error;
@@ -259,13 +240,13 @@ export function createOutbox(options: {
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
       metrics.deliveryLatency.observe({ ...labels, direction: "out" }, (Date.now() - entry.firstAttemptAt) / 1000);
-      await recordOutcome(context, () => events.accepted(entry, result.providerId), entry, true);
+      await recordOutcome(context, () => events.accepted(entry, result.providerId), entry);
       count("accepted");
       return "finished";
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
-      await recordOutcome(context, () => events.failed(entry, result.reason), entry, false);
+      await recordOutcome(context, () => events.failed(entry, result.reason), entry);
       count("refused");
       return "finished";
     }
@@ -274,7 +255,7 @@ export function createOutbox(options: {
       const hours = Math.round((now - entry.firstAttemptAt) / 360_000) / 10;
       const reason = `Not sent after ${entry.attempts} attempts over ${hours} hours. Last problem: ${result.reason}`;
       log.warn({ ...context, reason }, "gave up on an outgoing message");
-      await recordOutcome(context, () => events.failed(entry, reason), entry, false);
+      await recordOutcome(context, () => events.failed(entry, reason), entry);
       count("failed");
       return "finished";
     }
