@@ -139,9 +139,15 @@ export function createOutbox(options: {
         },
         (error: unknown) => {
           settled(id);
-          // The ledger could not record the outcome: the row is still due; the poller tries again soon.
-          log.error({ user, id, err: error }, "could not record an outgoing message's outcome; it will be tried again");
-          setTimeout(wake, STORE_RETRY_MS).unref();
+          if (stopped) return;
+          // The store failed (reading the sender, or rescheduling): the row is still there, claimed by
+          // this instance, so the poller would not take it before the claim ran out. It is tried from
+          // here, no sooner than its retry was due.
+          const wait = Math.max(STORE_RETRY_MS, entry.nextAttemptAt - Date.now());
+          log.error({ user, id, err: error, retryInMs: wait }, "the store failed while sending an outgoing message; it will be tried again");
+          setTimeout(() => {
+            if (!stopped) dispatch(id, entry);
+          }, wait).unref();
         },
       );
     sending.set(id, { user, running });
