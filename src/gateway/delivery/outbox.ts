@@ -115,11 +115,13 @@ export function createOutbox(options: {
    *  this instance, unsent, until the claim ran out. */
   const claimedWhileSending = new Map<string, OutboxEntry>();
 
-  const settled = (id: string): void => {
+  /** The send of `id` ended; true when a claim made meanwhile sends it again now. */
+  const settled = (id: string): boolean => {
     sending.delete(id);
     const again = claimedWhileSending.get(id);
     claimedWhileSending.delete(id);
     if (again) dispatch(id, again);
+    return again !== undefined;
   };
 
   const dispatch = (id: string, entry: OutboxEntry): void => {
@@ -138,8 +140,7 @@ export function createOutbox(options: {
           if (outcome === "rescheduled") wake();
         },
         (error: unknown) => {
-          settled(id);
-          if (stopped) return;
+          if (settled(id) || stopped) return;
           // The store failed (reading the sender, or rescheduling): the row is still there, claimed by
           // this instance, so the poller would not take it before the claim ran out. It is tried from
           // here, no sooner than its retry was due.
