@@ -9,6 +9,7 @@
 // Measurement only: nothing in the gateway changes.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { percentile } from "./stats.js";
 
 type Send = (envelope: unknown, message: unknown, done: (...args: unknown[]) => void) => unknown;
 
@@ -32,10 +33,9 @@ if (dir && prototype) {
   };
   process.on("exit", () => {
     if (times.length === 0) return;
-    times.sort((a, b) => a - b);
-    const at = (share: number): string => times[Math.min(times.length - 1, Math.floor(times.length * share))]!.toFixed(2);
+    const at = (p: number): string => percentile(times, p).toFixed(2);
     const mean = times.reduce((sum, time) => sum + time, 0) / times.length;
-    const line = `${process.argv[1] ?? "node"}: ${times.length} SMTP transactions, ms p10 ${at(0.1)}, p50 ${at(0.5)}, p90 ${at(0.9)}, mean ${mean.toFixed(2)}\n`;
+    const line = `${process.argv[1] ?? "node"}: ${times.length} SMTP transactions, ms p10 ${at(10)}, p50 ${at(50)}, p90 ${at(90)}, mean ${mean.toFixed(2)}\n`;
     writeFileSync(join(dir, `smtp-${process.pid}.txt`), line);
   });
 }
