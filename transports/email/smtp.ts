@@ -1,8 +1,7 @@
-// Mail out through nodemailer: one pooled connection set per SMTP account; the server's answer
-// decides whether a failure is final (5xx: back to the sender with the server's words) or
-// temporary (4xx, no connection: the outbox tries again later).
+// Mail out through nodemailer, on a thread of its own (smtp-thread.ts): one pooled connection set
+// per SMTP account; the server's answer decides whether a failure is final (5xx: back to the
+// sender with the server's words) or temporary (4xx, no connection: the outbox tries again later).
 import { createHash } from "node:crypto";
-import nodemailer, { type Transporter } from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type Mail from "nodemailer/lib/mailer/index.js";
@@ -12,6 +11,8 @@ import type { SendResult } from "../../src/transport/contract.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
 import { serverTarget, type ServerTarget } from "./server-guard.js";
+import type { SmtpFailure } from "./smtp-thread.js";
+import { smtpThread } from "./smtp-thread-client.js";
 
 export interface Mailer {
   send(login: ServerLogin, mail: Mail.Options): Promise<SendResult>;
@@ -23,16 +24,9 @@ export interface Mailer {
   close(): void;
 }
 
-interface SmtpFailure {
-  code?: string;
-  responseCode?: number;
-  response?: string;
-  message?: string;
-}
-
 export function createMailer(config: EmailConfig, log: Logger): Mailer {
-  /** One pool per account, aimed at the address its server had when the pool opened. */
-  const pools = new Map<string, { address: string; transporter: Transporter }>();
+  /** Holds one pool per account, aimed at the address its server had when the pool opened. */
+  const thread = smtpThread(log);
 
   const keyOf = (login: ServerLogin): string =>
     createHash("sha256")
@@ -62,17 +56,6 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
     maxConnections: config.smtp.maxConnections,
   });
 
-  const transporter = (login: ServerLogin, target: ServerTarget): Transporter => {
-    const key = keyOf(login);
-    const found = pools.get(key);
-    if (found?.address === target.host) return found.transporter;
-    found?.transporter.close();
-    const created = nodemailer.createTransport(options(login, target));
-    created.on("error", (error: Error) => log.debug({ smtp: login.host, err: error }, "smtp pool error"));
-    pools.set(key, { address: target.host, transporter: created });
-    return created;
-  };
-
   return {
     async send(login, mail) {
       let target: ServerTarget;
@@ -83,12 +66,8 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
         const refused = error as GatewayError;
         return refused.code === "private-address" ? { kind: "permanent", reason: refused.message } : { kind: "temporary", reason: refused.message };
       }
-      try {
-        await transporter(login, target).sendMail(mail);
-        return { kind: "accepted", providerId: String(mail.messageId) };
-      } catch (error) {
-        return classify(login, error as SmtpFailure);
-      }
+      const failure = await thread.send(keyOf(login), options(login, target), mail);
+      return failure ? classify(login, failure) : { kind: "accepted", providerId: String(mail.messageId) };
     },
     async verify(login) {
       const target = await serverTarget(login, config, "SMTP server");
@@ -140,13 +119,10 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
       }
     },
     forget(login) {
-      const key = keyOf(login);
-      pools.get(key)?.transporter.close();
-      pools.delete(key);
+      thread.forget(keyOf(login));
     },
     close() {
-      for (const pool of pools.values()) pool.transporter.close();
-      pools.clear();
+      thread.close();
     },
   };
 }

@@ -1,0 +1,101 @@
+// Mail goes out on the mailer's own thread (transports/email/smtp-thread.ts): what crosses to it and
+// back must arrive whole, and a mail the thread still held when it stopped must come back as
+// temporary, so the outbox sends it again.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { simpleParser } from "mailparser";
+import { pino } from "pino";
+import { SMTPServer } from "smtp-server";
+import { freePort } from "../../src/trial/ports.js";
+import { emailConfigSchema } from "../../transports/email/config.js";
+import { createMailer } from "../../transports/email/smtp.js";
+import { until } from "../support/wait.js";
+import { FAST } from "./world.js";
+
+const received: Buffer[] = [];
+/** While set, the server reads a mail's DATA and does not answer it until this is called. */
+let holding: Array<() => void> | null = null;
+let port = 0;
+const server = new SMTPServer({
+  secure: false,
+  disabledCommands: ["STARTTLS"],
+  authOptional: true,
+  logger: false,
+  onData(stream, _session, callback) {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => {
+      received.push(Buffer.concat(chunks));
+      if (holding) holding.push(() => callback(null));
+      else callback(null);
+    });
+  },
+});
+
+const login = (): { host: string; port: number; security: "none" } => ({ host: "127.0.0.1", port, security: "none" });
+
+before(async () => {
+  port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+});
+after(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+test("a mail with a binary attachment reaches the SMTP server byte for byte, and the answer names its Message-ID", async () => {
+  const mailer = createMailer(emailConfigSchema.parse(FAST), pino({ level: "silent" }));
+  try {
+    const bytes = Buffer.from(Array.from({ length: 4096 }, (_unused, index) => (index * 7) % 256));
+    const before = received.length;
+    const result = await mailer.send(login(), {
+      from: "juliet@capulet.test",
+      to: "romeo@montague.test",
+      subject: "Ünïcode ✉ subject",
+      text: "see attached",
+      messageId: "<thread-1@gw.test>",
+      attachments: [{ filename: "bytes.bin", content: bytes, contentType: "application/octet-stream" }],
+    });
+    assert.deepEqual(result, { kind: "accepted", providerId: "<thread-1@gw.test>" });
+    assert.equal(received.length, before + 1);
+    const parsed = await simpleParser(received[before]!);
+    assert.equal(parsed.subject, "Ünïcode ✉ subject");
+    assert.equal(parsed.attachments.length, 1);
+    assert.equal(parsed.attachments[0]!.filename, "bytes.bin");
+    assert.ok(parsed.attachments[0]!.content.equals(bytes), "the attachment's bytes arrive unchanged");
+  } finally {
+    mailer.close();
+  }
+});
+
+test("a mail still unanswered when the mailer closes is temporary, and a mailer closed and used again sends", async () => {
+  const mailer = createMailer(emailConfigSchema.parse(FAST), pino({ level: "silent" }));
+  const held: Array<() => void> = [];
+  holding = held;
+  try {
+    const before = received.length;
+    const pending = mailer.send(login(), {
+      from: "juliet@capulet.test",
+      to: "romeo@montague.test",
+      subject: "x",
+      text: "held",
+      messageId: "<thread-2@gw.test>",
+    });
+    assert.ok(await until(() => received.length > before, 10_000), "the server read the held mail");
+    mailer.close();
+    const result = await pending;
+    assert.equal(result.kind, "temporary");
+    assert.match(result.kind === "temporary" ? result.reason : "", /127\.0\.0\.1: the gateway is stopping/);
+  } finally {
+    holding = null;
+    for (const answer of held) answer();
+  }
+  const again = await mailer.send(login(), {
+    from: "juliet@capulet.test",
+    to: "romeo@montague.test",
+    subject: "x",
+    text: "after",
+    messageId: "<thread-3@gw.test>",
+  });
+  assert.deepEqual(again, { kind: "accepted", providerId: "<thread-3@gw.test>" });
+  mailer.close();
+});
