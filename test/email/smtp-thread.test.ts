@@ -9,6 +9,7 @@ import { SMTPServer } from "smtp-server";
 import { freePort } from "../../src/trial/ports.js";
 import { emailConfigSchema } from "../../transports/email/config.js";
 import { createMailer } from "../../transports/email/smtp.js";
+import { smtpThread } from "../../transports/email/smtp-thread-client.js";
 import { until } from "../support/wait.js";
 import { FAST } from "./world.js";
 
@@ -98,4 +99,24 @@ test("a mail still unanswered when the mailer closes is temporary, and a mailer 
   });
   assert.deepEqual(again, { kind: "accepted", providerId: "<thread-3@gw.test>" });
   mailer.close();
+});
+
+test("when the thread dies, the mails it held come back temporary and the next mail starts a new thread", async () => {
+  const thread = smtpThread(pino({ level: "silent" }), new URL("../support/crashing-smtp-thread.js", import.meta.url));
+  const options = { host: "127.0.0.1", port, secure: false, ignoreTLS: true, pool: true as const, logger: false };
+  const held: Array<() => void> = [];
+  holding = held;
+  try {
+    const before = received.length;
+    const waiting = thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "x", text: "held" });
+    assert.ok(await until(() => received.length > before, 10_000), "the server read the held mail");
+    const crashing = thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "crash", text: "x" });
+    assert.match((await crashing)?.message ?? "", /the mail sending thread failed: the thread met a bug/);
+    assert.equal((await waiting)?.code, "ETHREAD");
+  } finally {
+    holding = null;
+    for (const answer of held) answer();
+  }
+  assert.equal(await thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "x", text: "after" }), undefined);
+  thread.close();
 });

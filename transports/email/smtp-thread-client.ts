@@ -15,7 +15,8 @@ export interface SmtpThread {
   close(): void;
 }
 
-export function smtpThread(log: Logger): SmtpThread {
+/** `script` is the thread's code: smtp-thread.js, or in tests a wrapper of it. */
+export function smtpThread(log: Logger, script = new URL("./smtp-thread.js", import.meta.url)): SmtpThread {
   let worker: Worker | undefined;
   let nextId = 1;
   const waiting = new Map<number, (failure: SmtpFailure | undefined) => void>();
@@ -36,7 +37,7 @@ export function smtpThread(log: Logger): SmtpThread {
   };
 
   const start = (): Worker => {
-    const started = new Worker(new URL("./smtp-thread.js", import.meta.url));
+    const started = new Worker(script);
     started.unref();
     started.on("message", (message: FromSmtpThread) => {
       if (message.kind === "pool-error") log.debug({ smtp: message.host, err: message.message }, "smtp pool error");
