@@ -3,6 +3,6 @@
 import { parentPort } from "node:worker_threads";
 import "../../transports/email/smtp-thread.js";
 
-parentPort?.on("message", (message: { kind: string; mail?: { subject?: unknown } }) => {
-  if (message.kind === "send" && message.mail?.subject === "crash") throw new Error("the thread met a bug");
+parentPort?.on("message", (message: { kind: string; request?: { mail?: { subject?: unknown } } }) => {
+  if (message.kind === "call" && message.request?.mail?.subject === "crash") throw new Error("the thread met a bug");
 });

@@ -5,12 +5,19 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type Mail from "nodemailer/lib/mailer/index.js";
-import { parentPort } from "node:worker_threads";
+import { serveCalls } from "../../src/transport/thread-serve.js";
 
-export type ToSmtpThread =
-  | { kind: "send"; id: number; pool: string; options: SMTPPool.Options; mail: Mail.Options }
-  | { kind: "forget"; pool: string }
-  | { kind: "close" };
+export interface SmtpSend {
+  /** The account's pool. */
+  pool: string;
+  options: SMTPPool.Options;
+  mail: Mail.Options;
+}
+
+/** Closes one account's pooled connections. */
+export interface SmtpForget {
+  forget: string;
+}
 
 /** The fields of a nodemailer error the gateway reads (what classify() needs). */
 export interface SmtpFailure {
@@ -20,25 +27,20 @@ export interface SmtpFailure {
   message?: string;
 }
 
-export type FromSmtpThread =
-  | { kind: "sent"; id: number }
-  | { kind: "failed"; id: number; failure: SmtpFailure }
-  | { kind: "pool-error"; host: string; message: string };
-
-const port = parentPort;
-if (!port) throw new Error("smtp-thread.js runs as a worker thread");
+export interface SmtpPoolError {
+  host: string;
+  message: string;
+}
 
 /** One pool per account and server address; a pool whose address changed is replaced. */
 const pools = new Map<string, { host: string; transporter: Transporter }>();
-
-const post = (message: FromSmtpThread): void => port.postMessage(message);
 
 const transporter = (pool: string, options: SMTPPool.Options): Transporter => {
   const found = pools.get(pool);
   if (found && found.host === options.host) return found.transporter;
   found?.transporter.close();
   const created = nodemailer.createTransport(options);
-  created.on("error", (error: Error) => post({ kind: "pool-error", host: String(options.host), message: error.message }));
+  created.on("error", (error: Error) => thread.note({ host: String(options.host), message: error.message } satisfies SmtpPoolError));
   pools.set(pool, { host: String(options.host), transporter: created });
   return created;
 };
@@ -62,33 +64,22 @@ const failureOf = (error: SmtpFailure): SmtpFailure => ({
   ...(error.message !== undefined && { message: String(error.message) }),
 });
 
-const send = (message: Extract<ToSmtpThread, { kind: "send" }>): void => {
-  let sending: Promise<unknown>;
-  try {
-    sending = transporter(message.pool, message.options).sendMail(withBuffers(message.mail));
-  } catch (error) {
-    // A mail or an option nodemailer refuses at once fails alone; the thread goes on.
-    sending = Promise.reject(error);
-  }
-  sending.then(
-    () => post({ kind: "sent", id: message.id }),
-    (error: SmtpFailure) => post({ kind: "failed", id: message.id, failure: failureOf(error ?? {}) }),
-  );
-};
-
-port.on("message", (message: ToSmtpThread) => {
-  switch (message.kind) {
-    case "send":
-      send(message);
-      break;
-    case "forget":
-      pools.get(message.pool)?.transporter.close();
-      pools.delete(message.pool);
-      break;
-    case "close":
-      for (const pool of pools.values()) pool.transporter.close();
-      pools.clear();
-      port.close();
-      break;
-  }
+const thread = serveCalls<SmtpSend, SmtpFailure | undefined>({
+  async answer({ pool, options, mail }) {
+    try {
+      await transporter(pool, options).sendMail(withBuffers(mail));
+      return undefined;
+    } catch (error) {
+      return failureOf((error ?? {}) as SmtpFailure);
+    }
+  },
+  hear(note) {
+    const pool = (note as SmtpForget).forget;
+    pools.get(pool)?.transporter.close();
+    pools.delete(pool);
+  },
+  close() {
+    for (const pool of pools.values()) pool.transporter.close();
+    pools.clear();
+  },
 });
