@@ -89,8 +89,11 @@ export function threadCalls<Q, A>(script: URL, options: ThreadOptions): ThreadCa
       worker?.postMessage({ kind: "tell", note } satisfies ToThread<Q>);
     },
     close() {
-      worker?.postMessage({ kind: "close" } satisfies ToThread<Q>);
+      const closing = worker;
       worker = undefined;
+      // It ends once it has closed what it holds; the process does not wait for that.
+      closing?.postMessage({ kind: "close" } satisfies ToThread<Q>);
+      closing?.unref();
       rejectAll("the gateway is stopping");
     },
   };

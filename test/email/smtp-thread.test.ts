@@ -2,6 +2,10 @@
 // back must arrive whole, and a mail the thread still held when it stopped must come back as
 // temporary, so the outbox sends it again.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { simpleParser } from "mailparser";
 import { pino } from "pino";
@@ -119,4 +123,42 @@ test("when the thread dies, the mails it held come back temporary and the next m
   }
   assert.equal(await thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "x", text: "after" }), undefined);
   thread.close();
+});
+
+test("a gateway that closes its mailer while a server holds a mail is not kept alive by the thread", async () => {
+  const held: Array<() => void> = [];
+  holding = held;
+  const before = received.length;
+  const smtp = new URL("../../transports/email/smtp.js", import.meta.url).href;
+  const config = new URL("../../transports/email/config.js", import.meta.url).href;
+  // The child sends one mail, closes the mailer once the server has read it, and has nothing else to do.
+  const script = `
+    import { createMailer } from ${JSON.stringify(smtp)};
+    import { emailConfigSchema } from ${JSON.stringify(config)};
+    const mailer = createMailer(emailConfigSchema.parse(${JSON.stringify(FAST)}), { debug() {}, error() {} });
+    const sending = mailer.send({ host: "127.0.0.1", port: ${port}, security: "none" }, { from: "a@b.test", to: "c@d.test", subject: "x", text: "x", messageId: "<child@gw.test>" });
+    process.stdin.once("data", () => mailer.close());
+    sending.then((result) => console.log(result.kind, result.reason ?? ""));
+  `;
+  // A file, not --eval: the thread inherits the process's node options, and --input-type is not one
+  // a thread may have.
+  const file = join(await mkdtemp(join(tmpdir(), "smtp-thread-")), "child.mjs");
+  await writeFile(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  let errors = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  try {
+    assert.ok(await until(() => received.length > before, 10_000), `the server read the child's mail ${output} ${errors}`);
+    child.stdin.end("close\n");
+    const code = await Promise.race([exited, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 10_000))]);
+    assert.equal(code, 0, "the child exited by itself while the server still held its mail");
+    assert.match(output, /^temporary .*the gateway is stopping/);
+  } finally {
+    child.kill();
+    holding = null;
+    for (const answer of held) answer();
+  }
 });
