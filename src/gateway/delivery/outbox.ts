@@ -133,10 +133,6 @@ export function createOutbox(options: {
     const user = entry.message.user;
     const running = conversations
       .run(`${user} ${entry.message.peer}`, () => send(entry))
-      .then(async (sent) => {
-        await sent.recording;
-        return sent.outcome;
-      })
       .then(
         (outcome) => {
           settled(id);
@@ -224,8 +220,8 @@ export function createOutbox(options: {
     }
   };
 
-  const send = async (entry: OutboxEntry): Promise<{ outcome: "finished" | "rescheduled" | "stopped"; recording?: Promise<void> }> => {
-    if (stopped) return { outcome: "stopped" };
+  const send = async (entry: OutboxEntry): Promise<"finished" | "rescheduled" | "stopped"> => {
+    if (stopped) return "stopped";
     const { message } = entry;
     const context = { user: message.user, id: message.id, attempt: entry.attempts + 1 };
     const registration = await registrations.get(message.user);
@@ -236,7 +232,7 @@ export function createOutbox(options: {
       uncertain.delete(message.id);
       setWaiting(waiting - 1);
       log.info(context, "dropped an outgoing message: its sender is no longer registered");
-      return { outcome: "finished" };
+      return "finished";
     }
     let result: SendResult;
     try {
@@ -251,14 +247,15 @@ export function createOutbox(options: {
     if (result.kind === "accepted") {
       log.debug({ ...context, providerId: result.providerId }, "message accepted by transport");
       metrics.deliveryLatency.observe({ ...labels, direction: "out" }, (Date.now() - entry.firstAttemptAt) / 1000);
-      const recording = recordOutcome(context, () => events.accepted(entry, result.providerId), entry).then(() => count("accepted"));
-      return { outcome: "finished", recording };
+      await recordOutcome(context, () => events.accepted(entry, result.providerId), entry);
+      count("accepted");
+      return "finished";
     }
     if (result.kind === "permanent") {
       log.info({ ...context, reason: result.reason }, "message refused by transport");
       await recordOutcome(context, () => events.failed(entry, result.reason), entry);
       count("refused");
-      return { outcome: "finished" };
+      return "finished";
     }
     const now = Date.now();
     if (now - entry.firstAttemptAt >= retryForMs) {
@@ -267,7 +264,7 @@ export function createOutbox(options: {
       log.warn({ ...context, reason }, "gave up on an outgoing message");
       await recordOutcome(context, () => events.failed(entry, reason), entry);
       count("failed");
-      return { outcome: "finished" };
+      return "finished";
     }
     metrics.retries.inc(labels);
     const backoff = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 20));
@@ -275,7 +272,7 @@ export function createOutbox(options: {
     entry.lastError = result.reason;
     await ledger.outboxReschedule(message.id, entry.nextAttemptAt, entry);
     log.info({ ...context, reason: result.reason, retryInMs: entry.nextAttemptAt - now }, "message will be retried");
-    return { outcome: "rescheduled" };
+    return "rescheduled";
   };
 
   return {
