@@ -13,7 +13,6 @@ import { SMTPServer } from "smtp-server";
 import { freePort } from "../../src/trial/ports.js";
 import { emailConfigSchema } from "../../transports/email/config.js";
 import { createMailer } from "../../transports/email/smtp.js";
-import { smtpThread } from "../../transports/email/smtp-thread-client.js";
 import { until } from "../support/wait.js";
 import { FAST } from "./world.js";
 
@@ -106,23 +105,26 @@ test("a mail still unanswered when the mailer closes is temporary, and a mailer 
 });
 
 test("when the thread dies, the mails it held come back temporary and the next mail starts a new thread", async () => {
-  const thread = smtpThread(pino({ level: "silent" }), new URL("../support/crashing-smtp-thread.js", import.meta.url));
-  const options = { host: "127.0.0.1", port, secure: false, ignoreTLS: true, pool: true as const, logger: false };
+  const mailer = createMailer(emailConfigSchema.parse(FAST), pino({ level: "silent" }), new URL("../support/crashing-smtp-thread.js", import.meta.url));
+  const mail = (subject: string, text: string) => ({ from: "juliet@capulet.test", to: "romeo@montague.test", subject, text, messageId: `<${text}@gw.test>` });
   const held: Array<() => void> = [];
   holding = held;
   try {
     const before = received.length;
-    const waiting = thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "x", text: "held" });
+    const waiting = mailer.send(login(), mail("x", "held"));
     assert.ok(await until(() => received.length > before, 10_000), "the server read the held mail");
-    const crashing = thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "crash", text: "x" });
-    assert.match((await crashing)?.message ?? "", /the mail sending thread failed: the thread met a bug/);
-    assert.equal((await waiting)?.code, "ETHREAD");
+    const crashing = await mailer.send(login(), mail("crash", "x"));
+    assert.equal(crashing.kind, "temporary");
+    assert.match(crashing.kind === "temporary" ? crashing.reason : "", /the mail sending thread failed: the thread met a bug/);
+    const heldBack = await waiting;
+    assert.equal(heldBack.kind, "temporary");
+    assert.equal(heldBack.kind === "temporary" ? heldBack.providerCode : "", "ETHREAD");
   } finally {
     holding = null;
     for (const answer of held) answer();
   }
-  assert.equal(await thread.send("pool", options, { from: "juliet@capulet.test", to: "romeo@montague.test", subject: "x", text: "after" }), undefined);
-  thread.close();
+  assert.deepEqual(await mailer.send(login(), mail("x", "after")), { kind: "accepted", providerId: "<after@gw.test>" });
+  mailer.close();
 });
 
 test("a gateway that closes its mailer while a server holds a mail is not kept alive by the thread", async () => {

@@ -11,8 +11,8 @@ import type { SendResult } from "../../src/transport/contract.js";
 import type { ServerLogin } from "./account.js";
 import type { EmailConfig } from "./config.js";
 import { serverTarget, type ServerTarget } from "./server-guard.js";
-import type { SmtpFailure } from "./smtp-thread.js";
-import { smtpThread } from "./smtp-thread-client.js";
+import { threadCalls } from "../../src/transport/thread-calls.js";
+import type { SmtpFailure, SmtpForget, SmtpPoolError, SmtpSend } from "./smtp-thread.js";
 
 export interface Mailer {
   send(login: ServerLogin, mail: Mail.Options): Promise<SendResult>;
@@ -24,9 +24,19 @@ export interface Mailer {
   close(): void;
 }
 
-export function createMailer(config: EmailConfig, log: Logger): Mailer {
-  /** Holds one pool per account, aimed at the address its server had when the pool opened. */
-  const thread = smtpThread(log);
+/** `thread` is the sending thread's code: smtp-thread.js, or in tests a wrapper of it. */
+export function createMailer(config: EmailConfig, log: Logger, thread = new URL("./smtp-thread.js", import.meta.url)): Mailer {
+  /** Holds one pool per account, aimed at the address its server had when the pool opened. If it
+   *  dies, the mails it held fail as temporary (the outbox sends them again), and the next mail
+   *  starts a new thread. */
+  const sender = threadCalls<SmtpSend, SmtpFailure | undefined>(thread, {
+    name: "the mail sending thread",
+    log,
+    onNote(note) {
+      const { host, message } = note as SmtpPoolError;
+      log.debug({ smtp: host, err: message }, "smtp pool error");
+    },
+  });
 
   const keyOf = (login: ServerLogin): string =>
     createHash("sha256")
@@ -66,7 +76,10 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
         const refused = error as GatewayError;
         return refused.code === "private-address" ? { kind: "permanent", reason: refused.message } : { kind: "temporary", reason: refused.message };
       }
-      const failure = await thread.send(keyOf(login), options(login, target), mail);
+      const failure = await sender
+        .call({ pool: keyOf(login), options: options(login, target), mail })
+        // The thread stopped, or the mail could not be copied to it: not sent, so temporary.
+        .catch((error: Error): SmtpFailure => ({ code: "ETHREAD", message: error.message }));
       return failure ? classify(login, failure) : { kind: "accepted", providerId: String(mail.messageId) };
     },
     async verify(login) {
@@ -119,10 +132,10 @@ export function createMailer(config: EmailConfig, log: Logger): Mailer {
       }
     },
     forget(login) {
-      thread.forget(keyOf(login));
+      sender.tell({ forget: keyOf(login) } satisfies SmtpForget);
     },
     close() {
-      thread.close();
+      sender.close();
     },
   };
 }
