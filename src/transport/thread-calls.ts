@@ -1,7 +1,7 @@
 // Calls to a worker thread, answered by id: for work a transport moves off the gateway's event loop
 // (the e-mail transport's SMTP conversations). The thread starts with the first call and does not keep the
-// process alive while nothing is asked of it. When it dies, every call it held is rejected with a
-// ThreadStopped, and the next call starts a new thread. The thread's side is serveCalls() in
+// process alive while nothing is asked of it. When it dies, every call it held is rejected with an
+// Error saying so, and the next call starts a new thread. The thread's side is serveCalls() in
 // thread-serve.ts.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
@@ -9,13 +9,8 @@ import type { Logger } from "pino";
 export type ToThread<Q> = { kind: "call"; id: number; request: Q } | { kind: "tell"; note: unknown } | { kind: "close" };
 export type FromThread<A> = { kind: "answer"; id: number; answer: A } | { kind: "threw"; id: number; message: string } | { kind: "note"; note: unknown };
 
-/** The thread stopped (it failed, or the gateway is stopping) before it answered. */
-export class ThreadStopped extends Error {
-  override readonly name = "ThreadStopped";
-}
-
 export interface ThreadCalls<Q, A> {
-  /** The thread's answer; rejects with ThreadStopped, or with the thread's own error as an Error. */
+  /** The thread's answer; rejects when the thread stopped before answering, or with its own error. */
   call(request: Q): Promise<A>;
   /** A message that needs no answer (dropped when no thread runs). */
   tell(note: unknown): void;
@@ -46,7 +41,7 @@ export function threadCalls<Q, A>(script: URL, options: ThreadOptions): ThreadCa
   };
 
   const rejectAll = (why: string): void => {
-    for (const id of [...waiting.keys()]) take(id)?.reject(new ThreadStopped(why));
+    for (const id of [...waiting.keys()]) take(id)?.reject(new Error(why));
   };
 
   const stopped = (from: Worker, why: string): void => {
