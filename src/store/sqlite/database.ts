@@ -9,7 +9,7 @@ export type SqliteDatabase = Database.Database;
 
 /**
  * "full": a commit is on disk before it returns (survives power loss); "normal": WAL commits are
- * synced at checkpoints (survives a crash of the process, may lose the last commits on power loss).
+ * synced at checkpoints (survives a crash of the process; a power loss may take about the last second).
  */
 export type SyncMode = "full" | "normal";
 
@@ -65,14 +65,15 @@ export function statementCache(db: SqliteDatabase): StatementCache {
   let batch: Waiter[] | null = null;
   let later: Array<{ work: () => void; resolve(): void; reject(error: unknown): void }> = [];
   let laterTimer: NodeJS.Timeout | null = null;
-  let checkpointTimer: NodeJS.Timeout | null = null;
+  let checkpointDue = false;
 
   const checkpoint = (): void => {
-    checkpointTimer = null;
+    checkpointDue = false;
     if (!db.open) return;
     // A transaction opened earlier in this turn is committed at its end: check again after it.
     if (db.inTransaction) {
-      checkpointTimer = setTimeout(checkpoint, 0).unref();
+      checkpointDue = true;
+      setTimeout(checkpoint, 0).unref();
       return;
     }
     try {
@@ -97,7 +98,10 @@ export function statementCache(db: SqliteDatabase): StatementCache {
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
-    checkpointTimer ??= setTimeout(checkpoint, CHECKPOINT_MS).unref();
+    if (!checkpointDue) {
+      checkpointDue = true;
+      setTimeout(checkpoint, CHECKPOINT_MS).unref();
+    }
     for (const waiter of waiters) waiter.resolve();
   };
 
