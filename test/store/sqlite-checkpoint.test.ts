@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { CHECKPOINT_MS, openSqliteFile, statementCache } from "../../src/store/sqlite/database.js";
+import { CHECKPOINT_MS, openSqliteFile, type StatementCache, statementCache } from "../../src/store/sqlite/database.js";
 
 /** The rows a copy of the database file alone holds, as after losing the log. */
 function rowsWithoutLog(dir: string, file: string): string[] {
@@ -23,50 +23,50 @@ function rowsWithoutLog(dir: string, file: string): string[] {
   }
 }
 
-test("a commit is in the database file a second later, without waiting for the log to fill", async () => {
+/** A store file with a table of notes whose creation is already in the database file. */
+async function withNotes(work: (sql: StatementCache, rows: () => string[]) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-checkpoint-"));
   const file = join(dir, "store.sqlite");
   const db = openSqliteFile(file);
   try {
     db.exec("CREATE TABLE notes (note TEXT NOT NULL)");
-    db.pragma("wal_checkpoint(TRUNCATE)"); // the table itself is in the file from here on
-    const sql = statementCache(db);
-    await sql.write(() => sql.statement("INSERT INTO notes (note) VALUES (?)").run("first"));
-    assert.deepEqual(rowsWithoutLog(dir, file), [], "committed, but so far only in the log");
-
-    await sleep(CHECKPOINT_MS + 500);
-    assert.deepEqual(rowsWithoutLog(dir, file), ["first"]);
-
-    // The next commit schedules the next checkpoint.
-    await sql.write(() => sql.statement("INSERT INTO notes (note) VALUES (?)").run("second"));
-    await sleep(CHECKPOINT_MS + 500);
-    assert.deepEqual(rowsWithoutLog(dir, file), ["first", "second"]);
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    await work(statementCache(db), () => rowsWithoutLog(dir, file));
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const note = (sql: StatementCache, text: string): Promise<unknown> => sql.write(() => sql.statement("INSERT INTO notes (note) VALUES (?)").run(text));
+
+test("a commit is in the database file a second later, without waiting for the log to fill", async () => {
+  await withNotes(async (sql, rows) => {
+    await note(sql, "first");
+    assert.deepEqual(rows(), [], "committed, but so far only in the log");
+
+    await sleep(CHECKPOINT_MS + 500);
+    assert.deepEqual(rows(), ["first"]);
+
+    // The next commit schedules the next checkpoint.
+    await note(sql, "second");
+    await sleep(CHECKPOINT_MS + 500);
+    assert.deepEqual(rows(), ["first", "second"]);
+  });
 });
 
 test("a checkpoint due while a transaction is open waits for its commit", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "switchboard-checkpoint-"));
-  const file = join(dir, "store.sqlite");
-  const db = openSqliteFile(file);
-  try {
-    db.exec("CREATE TABLE notes (note TEXT NOT NULL)");
-    const sql = statementCache(db);
-    await sql.write(() => sql.statement("INSERT INTO notes (note) VALUES (?)").run("first"));
+  await withNotes(async (sql, rows) => {
+    await note(sql, "first");
     // Keep opening a transaction in every timer turn around the moment the checkpoint is due.
     const until = Date.now() + CHECKPOINT_MS + 300;
     let writes = 0;
     while (Date.now() < until) {
       await sleep(5);
-      void sql.write(() => sql.statement("INSERT INTO notes (note) VALUES (?)").run(`busy ${writes}`));
+      void note(sql, `busy ${writes}`);
       writes += 1;
     }
     await sleep(CHECKPOINT_MS + 500);
-    assert.equal(rowsWithoutLog(dir, file).length, writes + 1, "every row reached the database file");
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assert.equal(rows().length, writes + 1, "every row reached the database file");
+  });
 });
