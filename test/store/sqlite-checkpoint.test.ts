@@ -55,7 +55,7 @@ test("a commit is in the database file a second later, without waiting for the l
   });
 });
 
-test("a checkpoint due while a transaction is open waits for its commit", async () => {
+test("rows written while transactions keep opening around the checkpoint's moment all reach the database file", async () => {
   await withNotes(async (sql, rows) => {
     await note(sql, "first");
     // Keep opening a transaction in every timer turn around the moment the checkpoint is due.
