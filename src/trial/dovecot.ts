@@ -5,7 +5,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
-import { freePort } from "./ports.js";
+import { PortTakenError, freePort, startOnFreePorts } from "./ports.js";
 
 export interface DovecotMailbox {
   user: string;
@@ -37,7 +37,21 @@ export class LocalDovecot {
     this.writeUsers();
   }
 
+  /** Starts Dovecot; a first start picks free ports, again if another program takes one first.
+   *  Ports set before (the trial's) and a restart's are kept. */
   async start(): Promise<void> {
+    if (this.imapPort || this.lmtpPort) return this.launch();
+    await startOnFreePorts(
+      async () => {
+        this.imapPort = await freePort();
+        this.lmtpPort = await freePort();
+        await this.launch();
+      },
+      () => true,
+    );
+  }
+
+  private async launch(): Promise<void> {
     if (!this.imapPort) this.imapPort = await freePort();
     if (!this.lmtpPort) this.lmtpPort = await freePort();
     this.writeConfig();
@@ -46,7 +60,12 @@ export class LocalDovecot {
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     this.child = child;
     const exited = new Promise<never>((_resolve, reject) =>
-      child.once("exit", (code) => reject(new Error(`dovecot exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`))),
+      child.once("exit", (code) => {
+        if (this.child === child) this.child = null;
+        const taken = /listen\(127\.0\.0\.1, (\d+)\) failed: Address already in use/.exec(stderr);
+        if (taken) reject(new PortTakenError(`dovecot could not listen on 127.0.0.1:${taken[1]}: another program holds that port`));
+        else reject(new Error(`dovecot exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`));
+      }),
     );
     exited.catch(() => undefined);
     await Promise.race([Promise.all([waitForPort(this.imapPort), waitForPort(this.lmtpPort)]), exited]);

@@ -24,6 +24,25 @@ export async function freePort(): Promise<number> {
   throw new Error("no fresh loopback port after 50 tries");
 }
 
+/** A server could not listen on a port it was given: another program holds it. */
+export class PortTakenError extends Error {}
+
+/**
+ * Starts a server on ports from freePort. Another process may take such a port between the pick
+ * and the server's own bind (the tests start many servers at once), so on PortTakenError `forget`
+ * drops the ports picked for it and the start is tried again, three times in all. `forget` says
+ * whether it dropped any: ports fixed by the caller are not picked again.
+ */
+export async function startOnFreePorts(start: () => Promise<void>, forget: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3 || !forget()) throw error;
+    }
+  }
+}
+
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");

@@ -1,8 +1,8 @@
 // A Prosody of our own in a folder: for `switchboard trial` and for the test harness.
 // It listens on loopback only, keeps its data in the folder and stops with us.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { freePort, waitForPort } from "./ports.js";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { PortTakenError, freePort, startOnFreePorts, waitForPort } from "./ports.js";
 import { stopProcess } from "./stop-process.js";
 import { join } from "node:path";
 
@@ -54,11 +54,25 @@ export class LocalProsody {
     return join(this.options.dir, "prosody.log");
   }
 
+  /** Starts Prosody; on a first start the ports it was not given are picked free, and picked
+   *  again if another program takes one first. A restart keeps its ports. */
   async start(): Promise<void> {
-    if (!this.c2sPort) this.c2sPort = this.options.c2sPort ?? (await freePort());
-    if (!this.componentPort) this.componentPort = this.options.componentPort ?? (await freePort());
-    if (this.options.fileShare && !this.httpPort) this.httpPort = await freePort();
+    if (this.c2sPort) return this.launch();
+    const picked = { c2s: this.options.c2sPort === undefined, component: this.options.componentPort === undefined };
+    await startOnFreePorts(
+      async () => {
+        this.c2sPort = this.options.c2sPort ?? (await freePort());
+        this.componentPort = this.options.componentPort ?? (await freePort());
+        if (this.options.fileShare) this.httpPort = await freePort();
+        await this.launch();
+      },
+      () => picked.c2s || picked.component || Boolean(this.options.fileShare),
+    );
+  }
+
+  private async launch(): Promise<void> {
     this.writeConfig();
+    const logStart = existsSync(this.logPath) ? statSync(this.logPath).size : 0;
     const child = spawn("prosody", ["--config", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -67,8 +81,28 @@ export class LocalProsody {
       child.once("exit", (code) => reject(new Error(`prosody exited (code ${code}) before it was ready: ${stderr.trim()} (see ${this.logPath})`))),
     );
     exited.catch(() => undefined);
+    // Prosody keeps running when a port is taken, and then another program answers on it: its
+    // log is the only place that tells.
+    const services = ["c2s", "component", ...(this.options.fileShare ? ["http"] : [])];
+    const log = await Promise.race([this.activated(logStart, services), exited]);
+    const taken = /Failed to open server port (\d+)/.exec(log);
+    if (taken) {
+      await this.stop();
+      throw new PortTakenError(`prosody could not listen on 127.0.0.1:${taken[1]}: another program holds that port (see ${this.logPath})`);
+    }
     const ports = [this.c2sPort, this.componentPort, ...(this.options.fileShare ? [this.httpPort] : [])];
     await Promise.race([Promise.all(ports.map((port) => waitForPort(port))), exited]);
+  }
+
+  /** The log written since `offset`, once it says each of `services` was activated (on its port or on none). */
+  private async activated(offset: number, services: string[], timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const log = existsSync(this.logPath) ? readFileSync(this.logPath).subarray(offset).toString() : "";
+      if (services.every((service) => log.includes(`Activated service '${service}' on`))) return log;
+      if (Date.now() > deadline) throw new Error(`prosody did not activate ${services.join(", ")} within ${timeoutMs} ms (see ${this.logPath})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async stop(): Promise<void> {

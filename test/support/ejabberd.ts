@@ -5,7 +5,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, waitForPort } from "../../src/trial/ports.js";
+import { PortTakenError, freePort, startOnFreePorts, waitForPort } from "../../src/trial/ports.js";
 
 const run = promisify(execFile);
 
@@ -36,9 +36,21 @@ export class LocalEjabberd {
     this.users.push([username, password]);
   }
 
+  /** Starts ejabberd; a first start picks free ports, again if another program takes one first.
+   *  A restart keeps its ports. */
   async start(): Promise<void> {
-    if (!this.c2sPort) this.c2sPort = await freePort();
-    if (!this.componentPort) this.componentPort = await freePort();
+    if (this.c2sPort) return this.launch();
+    await startOnFreePorts(
+      async () => {
+        this.c2sPort = await freePort();
+        this.componentPort = await freePort();
+        await this.launch();
+      },
+      () => true,
+    );
+  }
+
+  private async launch(): Promise<void> {
     const { dir } = this.options;
     for (const sub of ["logs", "spool"]) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, "ejabberd.yml"), this.config());
@@ -52,7 +64,13 @@ export class LocalEjabberd {
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     this.child = child;
     const exited = new Promise<never>((_resolve, reject) =>
-      child.once("exit", (code) => reject(new Error(`ejabberd exited (${code}): ${output.slice(-2000)}`))),
+      child.once("exit", (code) => {
+        if (this.child === child) this.child = null;
+        // Its own report runs to pages of Erlang terms; the port and the reason are what count.
+        const taken = /failed_to_start_child,\s*\{(\d+),\s*\{127,0,0,1\},\s*tcp\},\s*eaddrinuse/.exec(output);
+        if (taken) reject(new PortTakenError(`ejabberd could not listen on 127.0.0.1:${taken[1]}: another program holds that port`));
+        else reject(new Error(`ejabberd exited (${code}): ${output.slice(-2000)}`));
+      }),
     );
     exited.catch(() => undefined);
     await Promise.race([Promise.all([waitForPort(this.c2sPort, 30_000, "ejabberd"), waitForPort(this.componentPort, 30_000, "ejabberd")]), exited]);
