@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalProsody } from "../../src/trial/prosody.js";
-import { freePort } from "../../src/trial/ports.js";
+import { PortTakenError, freePort, startOnFreePorts } from "../../src/trial/ports.js";
 import { DOMAIN, GATEWAY, PASSWORD, SECRET } from "../support/harness.js";
 import { TestClient } from "../support/xmpp-client.js";
 
@@ -33,7 +33,22 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProcess(options: { users: string[]; log?: string; limits?: string; access?: string }): Promise<GatewayProcess> {
+type GatewayProcessOptions = { users: string[]; log?: string; limits?: string; access?: string };
+
+/** Another test process may take the HTTP port picked for the gateway before the gateway binds
+ *  it: then all of it is started again on a new port. */
+export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
+  let started: GatewayProcess | undefined;
+  await startOnFreePorts(
+    async () => {
+      started = await launchGatewayProcess(options);
+    },
+    () => true,
+  );
+  return started!;
+}
+
+async function launchGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-ops-"));
   const prosody = new LocalProsody({ dir: join(dir, "prosody"), domain: DOMAIN, components: [{ domain: GATEWAY, secret: SECRET }] });
   for (const user of options.users) prosody.addUser(user, PASSWORD);
@@ -138,7 +153,18 @@ export async function startGatewayProcess(options: { users: string[]; log?: stri
     },
   };
   try {
-    await gateway.waitForLine((line) => line.msg === "component link online" || line.msg === "switchboard started", 20_000);
+    const online = gateway.waitForLine((line) => line.msg === "component link online" || line.msg === "switchboard started", 20_000);
+    // "close" rather than "exit": by then its last log lines are read.
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const exitedFirst = closed.then(() => {
+      const taken = lines.some((line) => (line.err as { code?: string } | undefined)?.code === "EADDRINUSE");
+      if (taken) throw new PortTakenError(`the gateway could not listen on 127.0.0.1:${httpPort}: another program holds that port`);
+      throw new Error(`the gateway exited before it was ready; stderr: ${stderr}\nlog:\n${lines.map((line) => JSON.stringify(line)).join("\n")}`);
+    });
+    // Whichever loses the race settles later, unheard.
+    online.catch(() => undefined);
+    exitedFirst.catch(() => undefined);
+    await Promise.race([online, exitedFirst]);
     // Ready means every component link is online.
     for (let tries = 0; tries < 100; tries += 1) {
       const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(

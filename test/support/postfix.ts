@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, waitForPort } from "../../src/trial/ports.js";
+import { PortTakenError, freePort, startOnFreePorts, waitForPort } from "../../src/trial/ports.js";
 
 const run = promisify(execFile);
 const POSTFIX = existsSync("/usr/sbin/postfix") ? "/usr/sbin/postfix" : "postfix";
@@ -41,15 +41,32 @@ export class LocalPostfix {
     return join(this.dir, "postfix.log");
   }
 
+  /** A first start picks its port free, again if another program takes it first; later starts keep it. */
   async start(): Promise<void> {
-    this.smtpPort ||= await freePort();
+    if (this.smtpPort) return this.launch();
+    await startOnFreePorts(
+      async () => {
+        this.smtpPort = await freePort();
+        await this.launch();
+      },
+      () => true,
+    );
+  }
+
+  private async launch(): Promise<void> {
     // The queue's daemons run as the postfix user and must reach their folders inside.
     chmodSync(this.dir, 0o755);
     for (const folder of ["conf", "queue", "data"]) mkdirSync(join(this.dir, folder), { recursive: true });
     chownSync(join(this.dir, "data"), postfixUid(), postfixGid());
     writeFileSync(join(this.config, "main.cf"), this.mainCf());
     writeFileSync(join(this.config, "master.cf"), this.masterCf());
-    await run(POSTFIX, ["-c", this.config, "start"]);
+    await run(POSTFIX, ["-c", this.config, "start"]).catch((error: Error) => {
+      const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8") : "";
+      if (log.includes(`bind 127.0.0.1 port ${this.smtpPort}: Address already in use`)) {
+        throw new PortTakenError(`postfix could not listen on 127.0.0.1:${this.smtpPort}: another program holds that port`);
+      }
+      throw error;
+    });
     await waitForPort(this.smtpPort, 15_000, "Postfix's smtpd");
   }
 
@@ -78,7 +95,13 @@ export class LocalPostfix {
         () => false,
       );
     for (const deadline = Date.now() + 10_000; (await running()) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
-    await run(POSTFIX, ["-c", this.config, "start"]);
+    await run(POSTFIX, ["-c", this.config, "start"]).catch((error: Error) => {
+      const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8") : "";
+      if (log.includes(`bind 127.0.0.1 port ${this.smtpPort}: Address already in use`)) {
+        throw new PortTakenError(`postfix could not listen on 127.0.0.1:${this.smtpPort}: another program holds that port`);
+      }
+      throw error;
+    });
     await waitForPort(this.smtpPort, 15_000, "Postfix's smtpd");
   }
 
