@@ -11,7 +11,8 @@ import { run } from "../run.js";
 import { ensureCertificate } from "./certificate.js";
 import { LocalDovecot } from "./dovecot.js";
 import { TrialSubmission } from "./submission.js";
-import { freePort, portFree } from "./ports.js";
+import { PortTakenError, freePort, portFree } from "./ports.js";
+import { moveTakenPorts } from "./moved-ports.js";
 import { LocalProsody, prosodyInstalled } from "./prosody.js";
 import { trialTransports } from "./trial-transports.js";
 
@@ -27,6 +28,11 @@ interface TrialState {
 }
 
 const DOMAIN = "localhost";
+const PORT_NAMES = {
+  c2sPort: "the XMPP server (Prosody) for your Jabber client",
+  componentPort: "Prosody's component port",
+  httpPort: "the gateway's HTTP listener",
+};
 
 export async function runTrial(folder: string, options: { withMail?: boolean } = {}): Promise<number> {
   const dir = resolve(folder);
@@ -45,23 +51,42 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
     };
     writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
   }
+  const moved = await moveTakenPorts(state, PORT_NAMES);
+  if (state.mail) {
+    moved.push(...(await moveTakenPorts(state.mail, { imapPort: "IMAP (Dovecot)", lmtpPort: "Dovecot's LMTP", smtpPort: "SMTP submission" })));
+  }
+  if (moved.length) writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
   const mail = options.withMail ? state.mail : undefined;
   const transports = trialTransports(DOMAIN, { localMail: mail !== undefined });
   const tls = ensureCertificate(dir, DOMAIN);
 
-  const prosody = new LocalProsody({
-    dir: join(dir, "prosody"),
-    domain: DOMAIN,
-    components: transports.map((transport) => ({ domain: transport.domain, secret: state.componentSecret })),
-    c2sPort: state.c2sPort,
-    componentPort: state.componentPort,
-    tls,
-  });
-  for (const [user, password] of Object.entries(state.users)) prosody.addUser(user, password);
+  const prosodyOnPorts = (): LocalProsody => {
+    const prosody = new LocalProsody({
+      dir: join(dir, "prosody"),
+      domain: DOMAIN,
+      components: transports.map((transport) => ({ domain: transport.domain, secret: state.componentSecret })),
+      c2sPort: state.c2sPort,
+      componentPort: state.componentPort,
+      tls,
+    });
+    for (const [user, password] of Object.entries(state.users)) prosody.addUser(user, password);
+    return prosody;
+  };
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
-    await prosody.start();
-    started.push(prosody);
+    // A port can still be taken between the look above and Prosody's own bind.
+    for (let attempt = 1; ; attempt += 1) {
+      const prosody = prosodyOnPorts();
+      try {
+        await prosody.start();
+        started.push(prosody);
+        break;
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+        moved.push(...(await moveTakenPorts(state, PORT_NAMES)));
+        writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
+      }
+    }
     if (mail) {
       // Dovecot's own users (as root) must reach its folder inside: let them through, not list.
       if (process.getuid?.() === 0) chmodSync(dir, 0o711);
@@ -84,6 +109,7 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
       [
         "",
         "Switchboard trial",
+        ...moved,
         `  XMPP server (Prosody) on 127.0.0.1:${state.c2sPort} for ${DOMAIN}, with STARTTLS; log in with your Jabber client as:`,
         ...users,
         `  Its certificate is self-signed. SHA-256 fingerprint:`,
