@@ -85,10 +85,14 @@ export class LocalProsody {
     // log is the only place that tells.
     const services = ["c2s", "component", ...(this.options.fileShare ? ["http"] : [])];
     const log = await Promise.race([this.activated(logStart, services), exited]);
-    const taken = /Failed to open server port (\d+)/.exec(log);
-    if (taken) {
+    const failed = /Failed to open server port (\d+) on [^,]*, ([^\n]*)/.exec(log);
+    if (failed) {
       await this.stop();
-      throw new PortTakenError(`prosody could not listen on 127.0.0.1:${taken[1]}: another program holds that port (see ${this.logPath})`);
+      const [, port, reason] = failed;
+      // Prosody words a taken port in four ways (portmanager.lua), by port number.
+      if (/ in use|already (running|using)/.test(reason ?? ""))
+        throw new PortTakenError(`prosody could not listen on 127.0.0.1:${port}: another program holds that port (see ${this.logPath})`);
+      throw new Error(`prosody could not listen on 127.0.0.1:${port}: ${reason} (see ${this.logPath})`);
     }
     const ports = [this.c2sPort, this.componentPort, ...(this.options.fileShare ? [this.httpPort] : [])];
     await Promise.race([Promise.all(ports.map((port) => waitForPort(port))), exited]);
