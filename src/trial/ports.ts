@@ -33,12 +33,12 @@ export class PortTakenError extends Error {}
  * drops the ports picked for it and the start is tried again, three times in all. `forget` says
  * whether it dropped any: ports fixed by the caller are not picked again.
  */
-export async function startOnFreePorts(start: () => Promise<void>, forget: () => boolean): Promise<void> {
+export async function startOnFreePorts(start: () => Promise<void>, forget: () => boolean | Promise<boolean>): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await start();
     } catch (error) {
-      if (!(error instanceof PortTakenError) || attempt === 3 || !forget()) throw error;
+      if (!(error instanceof PortTakenError) || attempt === 3 || !(await forget())) throw error;
     }
   }
 }

@@ -58,7 +58,6 @@ export class LocalProsody {
    *  again if another program takes one first. A restart keeps its ports. */
   async start(): Promise<void> {
     if (this.c2sPort) return this.launch();
-    const picked = { c2s: this.options.c2sPort === undefined, component: this.options.componentPort === undefined };
     await startOnFreePorts(
       async () => {
         this.c2sPort = this.options.c2sPort ?? (await freePort());
@@ -66,7 +65,8 @@ export class LocalProsody {
         if (this.options.fileShare) this.httpPort = await freePort();
         await this.launch();
       },
-      () => picked.c2s || picked.component || Boolean(this.options.fileShare),
+      // Ports the caller gave are not picked again; a retry needs at least one of its own.
+      () => this.options.c2sPort === undefined || this.options.componentPort === undefined || Boolean(this.options.fileShare),
     );
   }
 

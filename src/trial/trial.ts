@@ -11,7 +11,7 @@ import { run } from "../run.js";
 import { ensureCertificate } from "./certificate.js";
 import { LocalDovecot } from "./dovecot.js";
 import { TrialSubmission } from "./submission.js";
-import { PortTakenError, freePort, portFree } from "./ports.js";
+import { freePort, portFree, startOnFreePorts } from "./ports.js";
 import { moveTakenPorts } from "./moved-ports.js";
 import { LocalProsody, prosodyInstalled } from "./prosody.js";
 import { trialTransports } from "./trial-transports.js";
@@ -75,18 +75,18 @@ export async function runTrial(folder: string, options: { withMail?: boolean } =
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
     // A port can still be taken between the look above and Prosody's own bind.
-    for (let attempt = 1; ; attempt += 1) {
-      const prosody = prosodyOnPorts();
-      try {
+    await startOnFreePorts(
+      async () => {
+        const prosody = prosodyOnPorts();
         await prosody.start();
         started.push(prosody);
-        break;
-      } catch (error) {
-        if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+      },
+      async () => {
         moved.push(...(await moveTakenPorts(state, PORT_NAMES)));
         writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
-      }
-    }
+        return true;
+      },
+    );
     if (mail) {
       // Dovecot's own users (as root) must reach its folder inside: let them through, not list.
       if (process.getuid?.() === 0) chmodSync(dir, 0o711);

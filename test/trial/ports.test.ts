@@ -79,41 +79,19 @@ test("a port taken between the pick and the bind is picked again, and the server
   assert.ok(taken && listening && listening.port !== taken.port, "the server listens on a port other than the taken one");
 });
 
-test("a port that stays taken is given up on after three tries, and other failures are not tried again", async () => {
+/** How many times startOnFreePorts tries a start that always fails with `error`. */
+async function triesOf(error: Error, forget: () => boolean): Promise<number> {
   let tries = 0;
-  await assert.rejects(
-    startOnFreePorts(
-      async () => {
-        tries += 1;
-        throw new PortTakenError("taken");
-      },
-      () => true,
-    ),
-    PortTakenError,
-  );
-  assert.equal(tries, 3);
-  tries = 0;
-  await assert.rejects(
-    startOnFreePorts(
-      async () => {
-        tries += 1;
-        throw new Error("bad config");
-      },
-      () => true,
-    ),
-    /bad config/,
-  );
-  assert.equal(tries, 1);
-  tries = 0;
-  await assert.rejects(
-    startOnFreePorts(
-      async () => {
-        tries += 1;
-        throw new PortTakenError("fixed port taken");
-      },
-      () => false,
-    ),
-    PortTakenError,
-  );
-  assert.equal(tries, 1, "ports the caller fixed are not picked again");
+  const start = async (): Promise<void> => {
+    tries += 1;
+    throw error;
+  };
+  await assert.rejects(startOnFreePorts(start, forget), error);
+  return tries;
+}
+
+test("a port that stays taken is given up on after three tries, and other failures are not tried again", async () => {
+  assert.equal(await triesOf(new PortTakenError("taken"), () => true), 3);
+  assert.equal(await triesOf(new Error("bad config"), () => true), 1);
+  assert.equal(await triesOf(new PortTakenError("fixed port taken"), () => false), 1, "ports the caller fixed are not picked again");
 });
