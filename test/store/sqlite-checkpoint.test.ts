@@ -4,12 +4,12 @@
 // however little the gateway writes. Here a "power loss" keeps the database file and loses the log.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { CHECKPOINT_MS, openSqliteFile, type StatementCache, statementCache } from "../../src/store/sqlite/database.js";
+import { CHECKPOINT_MS, openSqliteFile, type StatementCache, statementCache, walLimitBytes } from "../../src/store/sqlite/database.js";
 
 /** The rows a copy of the database file alone holds, as after losing the log. */
 function rowsWithoutLog(dir: string, file: string): string[] {
@@ -68,5 +68,24 @@ test("rows written while transactions keep opening around the checkpoint's momen
     }
     await sleep(CHECKPOINT_MS + 500);
     assert.equal(rows().length, writes + 1, "every row reached the database file");
+  });
+});
+
+test("after one transaction larger than the log's usual size, the log file is cut back to that size", async () => {
+  await withNotes(async (sql) => {
+    const file = sql.statement("PRAGMA database_list").get() as { file: string };
+    const logBytes = (): number => statSync(`${file.file}-wal`).size;
+    const limit = walLimitBytes(sql.statement("SELECT 1").database);
+    // A removal of a large account, say: one commit writing more pages than the log usually holds.
+    const page = "x".repeat(4000);
+    await sql.write(() => {
+      const insert = sql.statement("INSERT INTO notes (note) VALUES (?)");
+      for (let i = 0; i < Math.ceil((limit * 1.3) / 4000); i += 1) insert.run(`${i} ${page}`);
+    });
+    assert.ok(logBytes() > limit, `the log grew past ${limit} bytes with the transaction (${logBytes()})`);
+
+    await sleep(CHECKPOINT_MS + 500);
+    await note(sql, "after");
+    assert.ok(logBytes() <= limit, `the log is back within ${limit} bytes (${logBytes()})`);
   });
 });

@@ -27,12 +27,21 @@ const WAL_PAGES = 10_000;
  */
 export const CHECKPOINT_MS = 1_000;
 
+/** The size the log is cut back to once checkpointed: what WAL_PAGES pages take. */
+export function walLimitBytes(db: SqliteDatabase): number {
+  return WAL_PAGES * (db.pragma("page_size", { simple: true }) as number);
+}
+
 export function openSqliteFile(file: string, sync: SyncMode = "normal"): SqliteDatabase {
   if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true, mode: 0o700 });
   const db = new Database(file, { timeout: 10_000 });
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.pragma(`wal_autocheckpoint = ${WAL_PAGES}`);
+  // SQLite reuses the log file from its start after a checkpoint but never shrinks it: one large
+  // transaction (a big account's removal) or a checkpoint held off by a long reader (a backup) would
+  // leave it that large for good. Cut back to the size ordinary work reaches anyway.
+  db.pragma(`journal_size_limit = ${walLimitBytes(db)}`);
   return db;
 }
 
