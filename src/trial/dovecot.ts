@@ -41,14 +41,11 @@ export class LocalDovecot {
    *  Ports set before (the trial's) and a restart's are kept. */
   async start(): Promise<void> {
     if (this.imapPort || this.lmtpPort) return this.launch();
-    await startOnFreePorts(
-      async () => {
-        this.imapPort = await freePort();
-        this.lmtpPort = await freePort();
-        await this.launch();
-      },
-      () => true,
-    );
+    await startOnFreePorts(async () => {
+      this.imapPort = await freePort();
+      this.lmtpPort = await freePort();
+      await this.launch();
+    });
   }
 
   private async launch(): Promise<void> {

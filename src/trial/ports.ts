@@ -31,9 +31,10 @@ export class PortTakenError extends Error {}
  * Starts a server on ports from freePort. Another process may take such a port between the pick
  * and the server's own bind (the tests start many servers at once), so on PortTakenError `forget`
  * drops the ports picked for it and the start is tried again, three times in all. `forget` says
- * whether it dropped any: ports fixed by the caller are not picked again.
+ * whether it dropped any: ports fixed by the caller are not picked again. Without `forget`, each
+ * try of `start` picks all its ports afresh.
  */
-export async function startOnFreePorts(start: () => Promise<void>, forget: () => boolean | Promise<boolean>): Promise<void> {
+export async function startOnFreePorts(start: () => Promise<void>, forget: () => boolean | Promise<boolean> = () => true): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await start();

@@ -39,12 +39,9 @@ type GatewayProcessOptions = { users: string[]; log?: string; limits?: string; a
  *  it: then all of it is started again on a new port. */
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   let started: GatewayProcess | undefined;
-  await startOnFreePorts(
-    async () => {
-      started = await launchGatewayProcess(options);
-    },
-    () => true,
-  );
+  await startOnFreePorts(async () => {
+    started = await launchGatewayProcess(options);
+  });
   return started!;
 }
 

@@ -40,14 +40,11 @@ export class LocalEjabberd {
    *  A restart keeps its ports. */
   async start(): Promise<void> {
     if (this.c2sPort) return this.launch();
-    await startOnFreePorts(
-      async () => {
-        this.c2sPort = await freePort();
-        this.componentPort = await freePort();
-        await this.launch();
-      },
-      () => true,
-    );
+    await startOnFreePorts(async () => {
+      this.c2sPort = await freePort();
+      this.componentPort = await freePort();
+      await this.launch();
+    });
   }
 
   private async launch(): Promise<void> {

@@ -44,13 +44,10 @@ export class LocalPostfix {
   /** A first start picks its port free, again if another program takes it first; later starts keep it. */
   async start(): Promise<void> {
     if (this.smtpPort) return this.launch();
-    await startOnFreePorts(
-      async () => {
-        this.smtpPort = await freePort();
-        await this.launch();
-      },
-      () => true,
-    );
+    await startOnFreePorts(async () => {
+      this.smtpPort = await freePort();
+      await this.launch();
+    });
   }
 
   private async launch(): Promise<void> {
