@@ -150,6 +150,24 @@ test("a text from a short code arrives from the short code's JID, and a reply go
   assert.equal(sent.at(-1)!.to, "89887");
 });
 
+test("texts from a sender's name or a national service number arrive, and a reply to the name says why it cannot go", async () => {
+  // Banks and services outside North America text from alphanumeric sender IDs; such a From is no number.
+  for (const [from, body] of [
+    ["VM-AMAZON", "Your parcel is out for delivery"],
+    ["1234567", "Service number text"],
+  ]) {
+    const result = await inbound(body!, { from });
+    assert.equal(result.status, 200, `a text from ${from} is acknowledged`);
+    const message = await juliet.waitFor((stanza) => stanza.getChildText("body") === body);
+    assert.equal(message.attrs.from?.toLowerCase(), phoneJid(from!).toLowerCase());
+  }
+  const before = s.twilio.messages.length;
+  await juliet.send(chat(phoneJid("VM-AMAZON"), "who is this?", "name-reply-1"));
+  const refused = await juliet.waitFor((stanza) => stanza.attrs.type === "error" && stanza.attrs.id === "name-reply-1");
+  assert.match(refused.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /sender's name, not a phone number/);
+  assert.equal(s.twilio.messages.length, before, "nothing was sent to Twilio");
+});
+
 test("a text to a number nobody holds is acknowledged and delivered to no one", async () => {
   const result = await inbound("to nobody", { to: s.numbers[1]! });
   assert.equal(result.status, 200);

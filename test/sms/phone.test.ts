@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayError } from "../../src/errors.js";
-import { createPhoneCodec, parsePhone } from "../../transports/sms/phone.js";
+import { createPhoneCodec, parsePhone, parseSender } from "../../transports/sms/phone.js";
 
 test("an international number is kept in E.164 whatever the punctuation", () => {
   assert.equal(parsePhone("+1 (415) 555-0123", "US"), "+14155550123");
@@ -44,4 +44,14 @@ test("a number read again is read the same, and a national number again by its r
   assert.equal(parsePhone("07700 900123", "GB"), "+447700900123");
   assert.throws(() => parsePhone("07700 900123", "US"), /not a possible phone number/);
   assert.equal(parsePhone("(415) 555-0123", "GB"), "+444155550123");
+});
+
+test("an incoming text's sender may be a name or a digit string outside the numbering plan; anything else is refused", () => {
+  assert.equal(parseSender("+1 (415) 555-0123", "US"), "+14155550123");
+  assert.equal(parseSender(" VM-AMAZON ", "US"), "VM-AMAZON");
+  assert.equal(parseSender("Google", "US"), "Google");
+  assert.equal(parseSender("1234567", "US"), "1234567");
+  for (const bad of ["", "A name far too long", "<script>", "evil\u0000name", "juliet@example.org", "12345678901234567", "Ba\u200bnk"]) {
+    assert.throws(() => parseSender(bad, "US"), GatewayError, JSON.stringify(bad));
+  }
 });

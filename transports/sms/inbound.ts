@@ -4,8 +4,9 @@
 // its media are then fetched and it is handed over, again after a restart if need be.
 import type { Logger } from "pino";
 import { GatewayError, type MediaStore, HttpError, type Table, type BareJid } from "../../src/transport/index.js";
-import type { AddressCodec, Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
+import type { Attachment, Delivery, InboundMessage } from "../../src/transport/contract.js";
 import type { Accounts } from "./accounts.js";
+import type { PhoneCodec } from "./phone.js";
 import { groupOf } from "./group-in.js";
 import { explainKeyword, keywordOf } from "./keywords.js";
 import { ProviderError, type IncomingText, type SmsProvider } from "./provider.js";
@@ -34,7 +35,7 @@ const MEDIA_RETRY_MS = 2_000;
 export function createInboundHandler(options: {
   provider: SmsProvider;
   accounts: Accounts;
-  codec: AddressCodec;
+  codec: PhoneCodec;
   media: () => MediaStore;
   deliver: (message: InboundMessage) => Promise<Delivery>;
   /** MMS handed to the core, by provider message id: a repeated webhook is answered without fetching media again. */
@@ -174,7 +175,7 @@ export function createInboundHandler(options: {
       let from: string;
       let to: string;
       try {
-        from = codec.parse(text.from);
+        from = codec.sender(text.from);
         to = codec.parse(text.to);
       } catch (error) {
         throw new HttpError(400, `Malformed inbound message webhook: ${(error as Error).message}`);
