@@ -108,7 +108,14 @@ export interface OutboundMessage {
  *  the core counts failures by it (switchboard_provider_errors_total). */
 export type SendResult =
   | { kind: "accepted"; providerId: string }
-  | { kind: "temporary"; reason: string; retryAfterMs?: number; providerCode?: string }
+  | {
+      kind: "temporary";
+      reason: string;
+      retryAfterMs?: number;
+      providerCode?: string;
+      /** The network may have the message though no answer came back: the next attempt is `uncertain`. */
+      unanswered?: boolean;
+    }
   | { kind: "permanent"; reason: string; providerCode?: string };
 
 /** Keeps attachments and serves them at unguessable URLs under the gateway's public URL. */

@@ -144,3 +144,20 @@ test("when Twilio refuses the look-up itself, the message is sent as before rath
   assert.equal(atTwilio("Sent though the list is refused"), 1);
   assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "the user is not told the text was refused");
 });
+
+test("a text whose answer was cut off is looked up at Twilio before it is tried again, and sent once", async () => {
+  const asked = s.twilio.requests.length;
+  s.twilio.loseAnswers(1);
+  await juliet.send(chat(phoneJid(ROMEO), "Answer lost on the way back", "lost-1"));
+  // The retry first asks Twilio what the number sent Romeo lately, and finds the text there.
+  const deadline = Date.now() + 15_000;
+  const lookedUp = () => s.twilio.requests.slice(asked).some((request) => request.method === "GET" && LOOKUP.test(request.path) && request.status === 200);
+  while (!lookedUp() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(lookedUp(), "the retry asked Twilio what it already has");
+  await juliet.send(chat(phoneJid(ROMEO), "Next text after the lost answer", "lost-2"));
+  const until = Date.now() + 10_000;
+  while (atTwilio("Next text after the lost answer") === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(atTwilio("Answer lost on the way back"), 1, "Twilio got the text once");
+  assert.equal(atTwilio("Next text after the lost answer"), 1);
+  assert.equal(juliet.received.filter((stanza) => stanza.attrs.type === "error").length, 0, "the user is not told of a failure");
+});

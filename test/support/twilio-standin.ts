@@ -156,6 +156,14 @@ export class TwilioStandin {
     this.failures.push(...Array.from({ length: count }, () => ({ status, method, path })));
   }
 
+  /** The next `count` texts sent are created, but the connection is cut before the answer: the
+   *  gateway cannot tell whether Twilio has them. */
+  loseAnswers(count: number): void {
+    this.answersToLose += count;
+  }
+
+  private answersToLose = 0;
+
   /** Media downloads wait this long before they are answered, like a slow carrier store. */
   mediaDelayMs = 0;
 
@@ -385,6 +393,11 @@ export class TwilioStandin {
     this.requests.push(record);
     const reply = (status: number, body: unknown, contentType = "application/json"): void => {
       record.status = status;
+      if (this.answersToLose > 0 && req.method === "POST" && url.pathname.endsWith("/Messages.json") && status === 201) {
+        this.answersToLose -= 1;
+        res.socket?.destroy();
+        return;
+      }
       res.writeHead(status, { "content-type": contentType, "twilio-request-id": newSid("RQ") });
       res.end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
     };

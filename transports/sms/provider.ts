@@ -45,11 +45,25 @@ export class ProviderError extends Error {
       auth?: boolean;
       /** The provider asked the gateway to slow down. */
       rateLimited?: boolean;
+      /** No answer came back, though the request may have reached the provider (a connection cut or
+       *  timed out after it was written): it may have carried the request out. */
+      unanswered?: boolean;
     },
   ) {
     super(message);
     this.name = "ProviderError";
   }
+}
+
+/** Network failures that mean the request never left: nothing was connected to, or the name did not resolve. */
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** A call that got no answer from `provider`; `unanswered` unless the request cannot have left. */
+export function noAnswerError(provider: string, error: unknown): ProviderError {
+  let neverSent = false;
+  for (let cause = error, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth += 1)
+    if (NEVER_SENT.has(String((cause as NodeJS.ErrnoException).code))) neverSent = true;
+  return new ProviderError(`${provider} could not be reached: ${(error as Error).message}`, { temporary: true, unanswered: !neverSent });
 }
 
 /** An inbound text as the provider's webhook described it. */

@@ -81,7 +81,7 @@ export function createSender(options: {
         done.ids.push(id);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
-        const { code, httpStatus, retryAfterMs, auth, rateLimited } = error.options;
+        const { code, httpStatus, retryAfterMs, auth, rateLimited, unanswered } = error.options;
         let { temporary } = error.options;
         const providerCode = code ?? (httpStatus !== undefined ? `http-${httpStatus}` : undefined);
         if (auth) {
@@ -106,7 +106,7 @@ export function createSender(options: {
                 ? `${brand} answered HTTP ${httpStatus}; the gateway tries again later.`
                 : error.message;
           log.info({ ...context, part: index + 1, httpStatus, code }, "the provider could not take a text now");
-          return { kind: "temporary", reason, providerCode, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+          return { kind: "temporary", reason, providerCode, ...(retryAfterMs !== undefined && { retryAfterMs }), ...(unanswered && { unanswered }) };
         }
         await recordAfterSend(log, context, "what was sent of a refused message", () => status.complete(done.ids));
         await recordAfterSend(log, context, "what was sent of a refused message", () => progress.delete(message.id));

@@ -21,6 +21,8 @@ export interface OutboxEntry {
   firstAttemptAt: number;
   nextAttemptAt: number;
   lastError?: string;
+  /** An attempt got no answer: the network may have the message, so the next attempts are `uncertain`. */
+  unanswered?: boolean;
 }
 
 export interface OutboxEvents {
@@ -236,7 +238,7 @@ export function createOutbox(options: {
     }
     let result: SendResult;
     try {
-      const unknownOutcome = uncertain.has(message.id) && { uncertain: true };
+      const unknownOutcome = (uncertain.has(message.id) || entry.unanswered) && { uncertain: true };
       result = await transport.send({ ...message, sentAt: new Date(message.sentAt), ...unknownOutcome }, registration.fields);
     } catch (error) {
       log.warn({ ...context, err: error }, "transport threw while sending; will retry");
@@ -270,6 +272,7 @@ export function createOutbox(options: {
     const backoff = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 20));
     entry.nextAttemptAt = now + Math.max(result.retryAfterMs ?? 0, backoff);
     entry.lastError = result.reason;
+    if (result.unanswered) entry.unanswered = true;
     await ledger.outboxReschedule(message.id, entry.nextAttemptAt, entry);
     log.info({ ...context, reason: result.reason, retryInMs: entry.nextAttemptAt - now }, "message will be retried");
     return "rescheduled";

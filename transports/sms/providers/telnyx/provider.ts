@@ -9,6 +9,7 @@ import { gatewayError, guardedAgent } from "../../../../src/transport/index.js";
 import type { TelnyxSmsConfig } from "../../config.js";
 import { readMedia } from "../../media-download.js";
 import {
+  noAnswerError,
   ProviderError,
   type IncomingText,
   type ProviderAccount,
@@ -183,7 +184,7 @@ export function createTelnyxProvider(config: Pick<TelnyxSmsConfig, "apiBaseUrl" 
       }
       // Only the message: a network error may carry the request, Authorization header included.
       log.debug({ reason: (error as Error).message }, "telnyx API call failed without an answer");
-      throw new ProviderError(`Telnyx could not be reached: ${(error as Error).message}`, { temporary: true });
+      throw noAnswerError("Telnyx", error);
     }
   }
 }

@@ -5,6 +5,7 @@ import twilio from "twilio";
 import type { Logger } from "pino";
 import { readMedia } from "../../media-download.js";
 import {
+  noAnswerError,
   ProviderError,
   type IncomingText,
   type Params,
@@ -206,7 +207,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       }
       // Only the message: the SDK's network errors carry the request, Authorization header included.
       log.debug({ reason: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, "twilio API call failed without an answer");
-      throw new ProviderError(`Twilio could not be reached: ${(error as Error).message}`, { temporary: true });
+      throw noAnswerError("Twilio", error);
     }
   }
 }
