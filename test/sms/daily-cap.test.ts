@@ -30,3 +30,23 @@ test("past the operator's daily number of texts, a message comes back with an er
   assert.match(errorText(last), /you have 0 left today/);
   assert.equal(s.twilio.messages.length, 3);
 });
+
+test("a burst of messages to many contacts at once sends no more texts than the day allows", async () => {
+  const romeo = await s.h.login("romeo");
+  await joinSms(romeo, { number: s.numbers[1]! });
+  const before = s.twilio.messages.length;
+  // Sent together, so that they are in flight at the same time.
+  await Promise.all(
+    Array.from({ length: 12 }, (_unused, index) =>
+      romeo.send(chat(phoneJid(`+141555502${String(index).padStart(2, "0")}`), `burst ${index}`, `burst-${index}`)),
+    ),
+  );
+  const refusals = async (): Promise<number> =>
+    romeo.received.filter((stanza) => stanza.attrs.type === "error" && (stanza.attrs.id ?? "").startsWith("burst-") && /3 texts a day/.test(errorText(stanza)))
+      .length;
+  const deadline = Date.now() + 15_000;
+  while ((await refusals()) < 9 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(s.twilio.messages.length - before, 3, "three texts left");
+  assert.equal(await refusals(), 9, "each other message came back with the daily limit's error");
+});
