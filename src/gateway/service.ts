@@ -118,7 +118,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   const ledger = store.ledger.forTransport(transport.name);
   metrics.watch(transport.name, { backlog: () => ledger.backlog(), registrations: () => gateway.registrations.count() });
   const records = openRecords(ledger, options.journalFile, log);
-  const tracker = createDeliveryTracker(gateway, ledger, preferences);
+  const tracker = createDeliveryTracker(gateway, ledger, preferences, (user) => presence.onlineResources(user));
   const outbox = createOutbox({
     ledger,
     transport: unreadable.guard(transport, gateway.registrations),

@@ -29,7 +29,16 @@ export interface DeliveryTracker extends OutboxEvents {
 
 const EARLY_TTL_MS = 10 * 60_000;
 
-export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger, preferences: PreferenceStore): DeliveryTracker {
+/** A failure later than this after the user wrote the message may find the resource that wrote it gone. */
+const LATE_MS = 60_000;
+
+export function createDeliveryTracker(
+  gateway: Gateway,
+  ledger: TransportLedger,
+  preferences: PreferenceStore,
+  /** The user's resources that sent the gateway their presence. */
+  onlineResources: (user: BareJid) => string[],
+): DeliveryTracker {
   const { log } = gateway;
   // accepted() and report() for one message must not interleave, or a status could be parked
   // just after accepted() looked for it.
@@ -38,7 +47,24 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
   // sends such a message again under a new provider id.
   const early = new Map<string, { status: DeliveryStatus; until: number }>();
 
-  const bounce = async (record: Omit<SentRecord, "wantsReceipt">, reason: string, condition: StanzaCondition = "undefined-condition"): Promise<void> => {
+  const bounce = async (
+    record: Omit<SentRecord, "wantsReceipt">,
+    reason: string,
+    condition: StanzaCondition = "undefined-condition",
+    late = false,
+  ): Promise<void> => {
+    // The server drops an error message to a resource that is offline, and never stores one: a late
+    // failure whose resource is gone is told to the account as a chat message, which is kept offline.
+    if (late && !onlineResources(record.user as BareJid).includes(record.replyTo)) {
+      await gateway.send(
+        xml(
+          "message",
+          { type: "chat", from: record.contactJid, to: record.user, id: randomUUID() },
+          xml("body", {}, `Not delivered: ${reason}\n${quoted(record.body)}`),
+        ),
+      );
+      return;
+    }
     const error = new GatewayError(condition, reason, { type: "cancel" });
     // The original body goes back with the error so the user sees which message failed.
     await gateway.send(
@@ -57,6 +83,7 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
     },
     failed(entry: OutboxEntry, reason: string) {
       const { message } = entry;
+      const late = Date.now() - new Date(message.sentAt).getTime() > LATE_MS;
       return bounce(
         {
           user: message.user,
@@ -66,6 +93,8 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
           ...(message.sourceId !== message.id && { stanzaId: message.sourceId }),
         },
         reason,
+        undefined,
+        late,
       );
     },
     report(providerId, status) {
@@ -109,8 +138,18 @@ export function createDeliveryTracker(gateway: Gateway, ledger: TransportLedger,
         );
       }
     } else {
-      await bounce(record, status.reason, "recipient-unavailable");
+      await bounce(record, status.reason, "recipient-unavailable", true);
     }
     await ledger.seenDelete("sent", providerId);
   }
 }
+
+/** The message that failed, quoted so that the user sees which one it was. */
+function quoted(body: string): string {
+  const lines = body.split("\n");
+  const shown = lines.slice(0, QUOTED_LINES).map((line) => `> ${line.length > QUOTED_CHARS ? `${line.slice(0, QUOTED_CHARS)}…` : line}`);
+  return lines.length > QUOTED_LINES ? [...shown, "> …"].join("\n") : shown.join("\n");
+}
+
+const QUOTED_LINES = 5;
+const QUOTED_CHARS = 200;
