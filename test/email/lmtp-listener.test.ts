@@ -140,3 +140,45 @@ test("a handler that fails answers 451 for every recipient instead of taking the
     await server.stop();
   }
 });
+
+test("an address named twice is handed over once and answered once per RCPT, also when the mail is too large or cannot be taken", async () => {
+  const port = await freePort();
+  const taken: string[][] = [];
+  const server = listener(lmtpConfig({ port }), async (envelope, source) => {
+    taken.push(envelope.recipients);
+    if (source.includes("boom")) throw new Error("boom");
+    return envelope.recipients.map(() => LMTP_REPLY.stored);
+  });
+  await server.start();
+  const { client } = await RawLmtp.open(port);
+  const twice = ["juliet@mail.example.test", "juliet@MAIL.Example.Test"];
+  try {
+    await client.command("LHLO mta.example.test");
+    const stored = await client.transaction("tybalt@capulet.test", twice, mailText({ From: "tybalt@capulet.test" }, "twice"));
+    assert.deepEqual(
+      stored.rcpt.map((reply) => reply.slice(0, 3)),
+      ["250", "250"],
+    );
+    assert.deepEqual(
+      stored.replies.map((reply) => reply.slice(0, 9)),
+      ["250 2.1.5", "250 2.1.5"],
+    );
+    assert.deepEqual(taken, [["juliet@mail.example.test"]]);
+
+    const failed = await client.transaction("tybalt@capulet.test", twice, mailText({ From: "tybalt@capulet.test" }, "boom"));
+    assert.deepEqual(
+      failed.replies.map((reply) => reply.slice(0, 9)),
+      ["451 4.3.0", "451 4.3.0"],
+    );
+
+    const huge = await client.transaction("tybalt@capulet.test", twice, `From: tybalt@capulet.test\r\n\r\n${`${"x".repeat(999)}\r\n`.repeat(1100)}`);
+    assert.deepEqual(
+      huge.replies.map((reply) => reply.slice(0, 9)),
+      ["552 5.3.4", "552 5.3.4"],
+    );
+    assert.match(await client.command("NOOP"), /^250/, "no reply was left over for NOOP to pick up");
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});

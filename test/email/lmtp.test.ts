@@ -127,7 +127,7 @@ test("each recipient gets its own answer after DATA: Romeo's policy refuses a st
   }
 });
 
-test("the envelope sender stands in for a missing From; a mail with neither, or marked as spam, is refused with a reason", async () => {
+test("the envelope sender stands in for a missing From; a mail with neither is refused with a reason", async () => {
   await lmtpSend(world.lmtpPort, TYBALT, [JULIET], mailText({ To: JULIET, Subject: "no from" }, "Who wrote this?"));
   await waitForChat(juliet, TYBALT, (body) => body === "Who wrote this?");
 
@@ -136,12 +136,84 @@ test("the envelope sender stands in for a missing From; a mail with neither, or 
     await client.command("LHLO mta.example.test");
     const anonymous = await client.transaction("", [JULIET], mailText({ To: JULIET, Subject: "anonymous" }, "nobody wrote this"));
     assert.match(anonymous.replies[0]!, /^550 5\.1\.7 /);
-    const spam = await client.transaction(TYBALT, [JULIET], mailText({ From: TYBALT, "X-Spam-Flag": "YES" }, "cheap pills"));
-    assert.match(spam.replies[0]!, /^550 5\.7\.1 The mail is marked as spam/);
   } finally {
     client.close();
   }
-  await stillServing("after the refused ones");
+  await stillServing("after the refused one");
+});
+
+test("a mail the operator's filter marked as spam is taken with 250 (no bounce to a forged sender) and never reaches the chat", async () => {
+  const { client } = await RawLmtp.open(world.lmtpPort);
+  try {
+    await client.command("LHLO mta.example.test");
+    const spam = await client.transaction(
+      "winner@lottery.test",
+      [JULIET, ROMEO],
+      mailText({ From: "winner@lottery.test", "X-Spam-Flag": "YES", "Message-ID": "<lmtp-spam@lottery.test>" }, "cheap pills"),
+    );
+    assert.deepEqual(
+      spam.replies.map((reply) => reply.slice(0, 9)),
+      ["250 2.1.5", "250 2.1.5"],
+    );
+    assert.match(spam.replies[0]!, /marked as spam/i);
+  } finally {
+    client.close();
+  }
+  // The marker, sent afterwards, arrives: had the spam been forwarded it would have come first.
+  await stillServing("after the spam");
+  await lmtpSend(world.lmtpPort, TYBALT, [ROMEO], mailText({ From: TYBALT, To: ROMEO }, "Romeo's marker after the spam"));
+  await waitForChat(romeo, TYBALT, (body) => body === "Romeo's marker after the spam");
+  for (const user of [juliet, romeo]) {
+    assert.equal(user.messages().filter((stanza) => stanza.getChildText("body") === "cheap pills").length, 0, "the spam reached a chat");
+  }
+});
+
+test("a recipient named twice (in another case) gets a reply for each RCPT, in order, and the mail reaches the chat once", async () => {
+  const twice = "Juliet@Mail.Example.Test";
+  const { client } = await RawLmtp.open(world.lmtpPort);
+  try {
+    await client.command("LHLO mta.example.test");
+    const result = await client.transaction(
+      TYBALT,
+      [JULIET, `mercutio@${MAIL_DOMAIN}`, ROMEO, twice],
+      mailText({ From: TYBALT, To: "undisclosed-recipients:;", "Message-ID": "<lmtp-twice@capulet.test>" }, "Said twice, sent once"),
+    );
+    assert.deepEqual(
+      result.rcpt.map((reply) => reply.slice(0, 3)),
+      ["250", "550", "250", "250"],
+    );
+    // Postfix waits for one reply per 250 at RCPT: a missing one would leave it waiting, then defer.
+    assert.deepEqual(
+      result.replies.map((reply) => reply.slice(0, 9)),
+      ["250 2.1.5", "250 2.1.5", "250 2.1.5"],
+    );
+    assert.match(await client.command("NOOP"), /^250/, "the reply to NOOP is NOOP's, not a late one for the mail");
+
+    // The replies follow the RCPTs' order: Romeo, who takes mail only from people he wrote to, is second.
+    assert.match(await sayToEmail(romeo, "set spam=known"), /only from addresses I have written to/);
+    try {
+      const ordered = await client.transaction(
+        TYBALT,
+        [twice, ROMEO, JULIET],
+        mailText({ From: TYBALT, To: "undisclosed-recipients:;", "Message-ID": "<lmtp-twice-2@capulet.test>" }, "Said twice again"),
+      );
+      assert.deepEqual(
+        ordered.replies.map((reply) => reply.slice(0, 9)),
+        ["250 2.1.5", "550 5.7.1", "250 2.1.5"],
+      );
+    } finally {
+      await sayToEmail(romeo, "set spam=all");
+    }
+  } finally {
+    client.close();
+  }
+  await waitForChat(juliet, TYBALT, (body) => body === "Said twice, sent once");
+  await waitForChat(romeo, TYBALT, (body) => body === "Said twice, sent once");
+  await waitForChat(juliet, TYBALT, (body) => body === "Said twice again");
+  await stillServing("after the repeated recipient");
+  for (const body of ["Said twice, sent once", "Said twice again"]) {
+    assert.equal(juliet.messages().filter((stanza) => stanza.getChildText("body") === body).length, 0, `a second copy of "${body}"`);
+  }
 });
 
 test("hostile mail gets a clear answer and the link stays up: broken MIME, a 1 MB header line, NUL bytes, an oversized mail", async () => {

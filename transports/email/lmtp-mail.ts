@@ -1,6 +1,7 @@
 // What one mail handed over by LMTP becomes for each of its recipients (RFC 2033 section 4.2: one
 // reply per recipient after DATA): 250 once its chat message is in the store, 5xx when it never
 // can be (the mail server bounces it), 4xx when it may be later (the mail server keeps it and retries).
+// Spam is the exception: 250, and dropped.
 import { createHash } from "node:crypto";
 import type { BareJid } from "../../src/transport/index.js";
 import { tryParseAddress } from "./address.js";
@@ -23,7 +24,8 @@ export const LMTP_REPLY = {
   report: { code: 250, text: "2.1.5 Delivery report taken" },
   unknownRecipient: { code: 550, text: "5.1.1 No user of this gateway holds this address" },
   noSender: { code: 550, text: "5.1.7 The mail has no usable sender address (From or envelope sender) to show as its contact" },
-  spam: { code: 550, text: "5.7.1 The mail is marked as spam; it was not forwarded" },
+  // Not a 5xx: the mail server would bounce it to the sender, who is usually forged (backscatter).
+  spam: { code: 250, text: "2.1.5 Marked as spam; dropped, not forwarded to the chat" },
   policy: { code: 550, text: "5.7.1 The recipient takes mail only from addresses they have written to" },
   unreadable: (why: string): LmtpReply => ({ code: 554, text: `5.6.0 The mail could not be read as MIME: ${why.slice(0, 200)}` }),
   tooBig: (limit: number): LmtpReply => ({ code: 552, text: `5.3.4 The mail is larger than this gateway takes (${limit} bytes)` }),
@@ -77,8 +79,9 @@ export async function takeLmtpMail(deps: LmtpMailDeps, envelope: LmtpEnvelope, s
   } catch (error) {
     return all(failure(deps, error, "could not record a delivery report taken over LMTP"));
   }
+  // The catch-all leaves spam in the mailbox for a person; over LMTP there is no mailbox to leave it in.
   if (isFlaggedSpam(mail)) {
-    log.info({ recipients: envelope.recipients.length }, "refused a mail over LMTP marked as spam");
+    log.info({ messageId: mail.messageId, recipients: envelope.recipients }, "dropped a mail over LMTP marked as spam");
     return all(LMTP_REPLY.spam);
   }
   // A mail without a usable From is still somebody's: the envelope sender names them.

@@ -1,12 +1,12 @@
 // The hosted domain's LMTP listener (RFC 2033): the operator's mail server (Postfix, Exim) hands
 // the domain's mail straight to the gateway, one reply per recipient, instead of a catch-all
-// mailbox the gateway reads. A recipient nobody holds is refused at RCPT; after DATA each
-// recipient gets its own answer from takeLmtpMail (250 only once the chat message is stored).
+// mailbox the gateway reads. A recipient nobody holds is refused at RCPT; after DATA each RCPT
+// that got 250 gets its own answer (section 4.2), from takeLmtpMail.
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import ipaddr from "ipaddr.js";
 import type { Logger } from "pino";
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { BareJid } from "../../src/transport/index.js";
 import type { LmtpConfig } from "./config.js";
 import { LMTP_REPLY, type LmtpEnvelope, type LmtpReply } from "./lmtp-mail.js";
@@ -35,6 +35,12 @@ export class LmtpListener {
   /** Mails whose replies are being worked out, so that stop() can let them finish. */
   private readonly taking = new Set<Promise<unknown>>();
   private readonly allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  /**
+   * Each transaction's RCPTs answered 250, in order and with repeats. smtp-server keeps one
+   * envelope entry per address (ignoring case), so a client that names an address twice would get
+   * one reply fewer after DATA than it waits for. smtp-server gives each transaction a new envelope.
+   */
+  private readonly accepted = new WeakMap<SMTPServerSession["envelope"], string[]>();
 
   constructor(private readonly options: LmtpListenerOptions) {
     this.allowed = options.config.allowFrom.map((entry) =>
@@ -78,15 +84,7 @@ export class LmtpListener {
       closeTimeout: STOP_GRACE_MS,
       logger: false,
       onConnect: (session, callback) => this.onConnect(session, callback),
-      onRcptTo: (address, _session, callback) => {
-        this.options.owner(address.address).then(
-          (user) => callback(user ? null : refusal(LMTP_REPLY.unknownRecipient)),
-          (error: unknown) => {
-            log.warn({ recipient: address.address, err: error }, "could not look up an LMTP recipient; the mail server will retry");
-            callback(refusal(LMTP_REPLY.failed));
-          },
-        );
-      },
+      onRcptTo: (address, session, callback) => this.onRcptTo(address, session, callback),
       onData: (stream, session, callback) => this.onData(stream, session, callback),
     });
     // A client's socket error, a parser failure: logged, never thrown at the gateway.
@@ -142,42 +140,88 @@ export class LmtpListener {
     return false;
   }
 
-  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error?: Error | null, replies?: Array<string | Error>) => void): void {
+  /** Refuses an address nobody holds; notes each one accepted, for its reply after DATA. */
+  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void): void {
+    this.options.owner(address.address).then(
+      (user) => {
+        if (!user) return callback(refusal(LMTP_REPLY.unknownRecipient));
+        // smtp-server answers 250 as soon as this callback says yes: RCPTs come one at a time,
+        // so the envelope is still this transaction's.
+        const accepted = this.accepted.get(session.envelope) ?? [];
+        accepted.push(address.address);
+        this.accepted.set(session.envelope, accepted);
+        callback(null);
+      },
+      (error: unknown) => {
+        this.options.log.warn({ recipient: address.address, err: error }, "could not look up an LMTP recipient; the mail server will retry");
+        callback(refusal(LMTP_REPLY.failed));
+      },
+    );
+  }
+
+  /**
+   * Answers with one reply per accepted RCPT, always as a list: smtp-server sends a list as given,
+   * but repeats a single error only once per distinct address. An address named twice is taken
+   * once, and its second RCPT gets the first one's reply.
+   */
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: null, replies: Array<string | Error>) => void): void {
     const { maxMessageBytes, log } = this.options;
+    const accepted = this.accepted.get(session.envelope) ?? session.envelope.rcptTo.map((recipient) => recipient.address);
+    const { recipients, positions } = distinctRecipients(accepted);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let answered = false;
-    const answer = (error: Error | null, replies?: Array<string | Error>): void => {
+    const answer = (replies: LmtpReply[]): void => {
       if (answered) return;
       answered = true;
-      callback(error, replies);
+      callback(
+        null,
+        positions.map((position) => asResponse(replies[position] ?? LMTP_REPLY.failed)),
+      );
     };
-    // Past the limit the rest is read and dropped: smtp-server answers 552 for every recipient.
+    const toAll = (reply: LmtpReply): LmtpReply[] => recipients.map(() => reply);
+    // Past the limit the rest is read and dropped, then every recipient gets 552.
     stream.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes <= maxMessageBytes) chunks.push(chunk);
     });
-    stream.on("error", (error: Error) => answer(refusal({ code: 451, text: `4.3.0 Reading the mail failed: ${error.message}` })));
+    stream.on("error", (error: Error) => answer(toAll({ code: 451, text: `4.3.0 Reading the mail failed: ${error.message}` })));
     stream.on("end", () => {
       if (stream.sizeExceeded || bytes > maxMessageBytes) {
         log.info({ bytes, limit: maxMessageBytes }, "refused a mail over LMTP larger than maxMessageBytes");
-        return answer(refusal(LMTP_REPLY.tooBig(maxMessageBytes)));
+        return answer(toAll(LMTP_REPLY.tooBig(maxMessageBytes)));
       }
-      const envelope: LmtpEnvelope = {
-        sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-        recipients: session.envelope.rcptTo.map((recipient) => recipient.address),
-      };
+      const envelope: LmtpEnvelope = { sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : "", recipients };
       const taking = this.options
         .take(envelope, Buffer.concat(chunks, Math.min(bytes, maxMessageBytes)))
         .catch((error: unknown) => {
           log.error({ err: error }, "handling a mail over LMTP failed; the mail server will retry");
-          return envelope.recipients.map(() => LMTP_REPLY.failed);
+          return toAll(LMTP_REPLY.failed);
         })
-        .then((replies) => answer(null, replies.map(asResponse)));
+        .then(answer);
       this.taking.add(taking);
       void taking.finally(() => this.taking.delete(taking));
     });
   }
+}
+
+/**
+ * The distinct addresses among the accepted RCPTs, compared as smtp-server compares them (ignoring
+ * case) and spelled as first given, and for each RCPT the position of its address among them.
+ */
+function distinctRecipients(accepted: string[]): { recipients: string[]; positions: number[] } {
+  const seen = new Map<string, number>();
+  const recipients: string[] = [];
+  const positions = accepted.map((address) => {
+    const key = address.toLowerCase();
+    let position = seen.get(key);
+    if (position === undefined) {
+      position = recipients.push(address) - 1;
+      seen.set(key, position);
+    }
+    return position;
+  });
+  return { recipients, positions };
 }
 
 /** An smtp-server per-recipient response: a string for 250, an Error with responseCode otherwise. */
