@@ -30,6 +30,9 @@ interface PendingStatus {
 const KEEP_MS = 14 * 24 * 3_600_000;
 /** How many grace periods a status waits for the rest of its message to be sent. */
 const MAX_CHECKS = 600;
+/** After a failed store read a status is tried again, waiting twice as long each time up to the maximum. */
+const STORE_RETRY_MS = 1_000;
+const MAX_STORE_RETRY_MS = 60_000;
 
 export interface StatusTracker {
   /** Remember each text of a message as it leaves, before the core learns the message's provider id. */
@@ -56,6 +59,15 @@ export function createStatusTracker(options: {
 }): StatusTracker {
   const { parts, progress, pending, log, graceMs } = options;
   const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  const later = (run: () => void, ms: number): void => {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, ms);
+    timers.add(timer);
+  };
   // Statuses for the texts of one message update one progress record: apply them one at a time.
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -82,8 +94,18 @@ export function createStatusTracker(options: {
     if (state.finished) await options.report(primary, { state: "delivered" });
   };
 
-  const schedule = async (key: string, entry: PendingStatus, checks = 0): Promise<void> => {
-    const part = await parts.get(entry.update.id);
+  const schedule = async (key: string, entry: PendingStatus, checks = 0, failures = 0): Promise<void> => {
+    let part: SentPart | undefined;
+    try {
+      part = await parts.get(entry.update.id);
+    } catch (error) {
+      // The provider was answered and the status is kept only in `pending`: unless it is tried again
+      // here, the user hears of it (receipt or failure) at the next start, which may be days away.
+      const retryMs = Math.min(STORE_RETRY_MS * 2 ** failures, MAX_STORE_RETRY_MS);
+      log.warn({ err: error, providerId: entry.update.id, retryMs }, "could not read the record of a sent text; will try its delivery status again");
+      later(() => void schedule(key, entry, checks, failures + 1), retryMs);
+      return;
+    }
     // The core records a provider id only after send() returns, which for a long message is after
     // its last text left: a status that outran that waits, re-checking, for a bounded time.
     // A status for a text not yet on record may have outrun even our own write: re-check a few times.
@@ -97,11 +119,7 @@ export function createStatusTracker(options: {
         .catch((error: unknown) => log.warn({ err: error, providerId: entry.update.id }, "could not report a delivery status; will retry at next start"));
       return;
     }
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      void schedule(key, entry, checks + 1);
-    }, wait);
-    timers.add(timer);
+    later(() => void schedule(key, entry, checks + 1), wait);
   };
 
   return {
@@ -135,6 +153,7 @@ export function createStatusTracker(options: {
       return count;
     },
     stop() {
+      stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
     },

@@ -19,9 +19,20 @@ export function createTwilioHttpClient(baseUrl: string, timeoutMs: number): Inst
   return new TwilioHttpClient(baseUrl, timeoutMs);
 }
 
+/** Aims a URL on a Twilio host at `baseUrl` instead: every Twilio API host (api., messaging.,
+ *  conversations., …) ends in twilio.com; other URLs, and all when `baseUrl` is Twilio's own, are left alone. */
+export function aimAt(baseUrl: string): (uri: string) => string {
+  const base = new URL(baseUrl);
+  const prefix = base.pathname.replace(/\/$/, "");
+  if (base.origin === "https://api.twilio.com" && !prefix) return (uri) => uri;
+  return (uri) => {
+    const target = new URL(uri);
+    return target.hostname.endsWith(".twilio.com") ? `${base.origin}${prefix}${target.pathname}${target.search}` : uri;
+  };
+}
+
 class TwilioHttpClient extends twilio.RequestClient {
-  private readonly origin: string | undefined;
-  private readonly prefix: string;
+  private readonly aimed: (uri: string) => string;
   private readonly timeoutMs: number;
   private readonly pool: Dispatcher;
   /** The SDK's own client honours these (as it reads them when made): with either set, it sends. */
@@ -29,9 +40,7 @@ class TwilioHttpClient extends twilio.RequestClient {
 
   constructor(baseUrl: string, timeoutMs: number) {
     super({ timeout: timeoutMs, autoRetry: false });
-    const base = new URL(baseUrl);
-    this.prefix = base.pathname.replace(/\/$/, "");
-    this.origin = base.origin === "https://api.twilio.com" && !this.prefix ? undefined : base.origin;
+    this.aimed = aimAt(baseUrl);
     this.timeoutMs = timeoutMs;
     this.pool = new Agent({ connections: 20, keepAliveTimeout: 30_000 });
   }
@@ -43,13 +52,6 @@ class TwilioHttpClient extends twilio.RequestClient {
       return super.request<T>({ ...opts, uri } as never) as Promise<SdkResponse<T>>;
     }
     return this.send<T>(opts, uri, form);
-  }
-
-  /** Every Twilio API host (api., messaging., conversations., …) ends in twilio.com; others are left alone. */
-  private aimed(uri: string): string {
-    if (!this.origin) return uri;
-    const target = new URL(uri);
-    return target.hostname.endsWith(".twilio.com") ? `${this.origin}${this.prefix}${target.pathname}${target.search}` : uri;
   }
 
   private async send<T>(opts: RequestOptions, uri: string, form: { query: string; body: string | undefined }): Promise<SdkResponse<T>> {

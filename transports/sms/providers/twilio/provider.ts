@@ -17,12 +17,14 @@ import {
 import type { TwilioSmsConfig } from "../../config.js";
 import { twilioAccount, twilioAccounts } from "./accounts.js";
 import { describeTwilioCode, isTemporary } from "./errors.js";
-import { createTwilioHttpClient } from "./http-client.js";
+import { aimAt, createTwilioHttpClient } from "./http-client.js";
 import { createGroupConversations, MAX_GROUP_MEMBERS } from "./conversations.js";
 
 type TwilioClient = ReturnType<typeof twilio>;
 
 const API_TIMEOUT_MS = 20_000;
+/** Where Twilio's webhooks say an MMS's media is (MediaUrl0, …), whatever base URL the gateway uses. */
+const TWILIO_API_ORIGIN = "https://api.twilio.com";
 /** Twilio's Media Content Service, where media of Conversations messages live. */
 const MCS_ORIGIN = "https://mcs.us1.twilio.com";
 const MCS_MEDIA_PATH = /\/v1\/Services\/IS[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{32}$/;
@@ -36,6 +38,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
   const apiBase = options.apiBaseUrl.replace(/\/$/, "");
   const mcsBase = apiBase === "https://api.twilio.com" ? MCS_ORIGIN : apiBase;
   const httpClient = createTwilioHttpClient(options.apiBaseUrl, API_TIMEOUT_MS);
+  const aimed = aimAt(options.apiBaseUrl);
   // One SDK client per account; BYO users each have theirs.
   const clients = new Map<string, TwilioClient>();
   const sidOf = (account: ProviderAccount): string => account.credentials.accountSid ?? "";
@@ -63,6 +66,8 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
     log,
   });
   const basicAuth = (account: ProviderAccount): string => `Basic ${Buffer.from(`${sidOf(account)}:${tokenOf(account)}`).toString("base64")}`;
+  // Twilio redirects a media URL to its CDN: fetch follows, and drops the Authorization header on a
+  // redirect to another origin (Fetch standard; test/sms/twilio-media-proxy.test.ts checks it).
   const download = (url: string, headers: Record<string, string>) =>
     fetch(url, { headers, redirect: "follow", signal: AbortSignal.timeout(API_TIMEOUT_MS) }).catch((error: unknown) => {
       throw new ProviderError(`could not fetch media: ${(error as Error).message}`, { temporary: true });
@@ -117,14 +122,16 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
       );
     },
     async fetchMedia(account, url, maxBytes) {
-      // Only fetch from Twilio itself: a webhook must not make the gateway fetch arbitrary URLs.
-      const target = URL.canParse(url) ? new URL(url) : undefined;
+      // Only fetch from Twilio itself: a webhook must not make the gateway fetch arbitrary URLs. Media
+      // on Twilio's API host goes through the configured base (an API proxy) as the API calls do.
+      const named = URL.canParse(url) ? new URL(url) : undefined;
+      const target = named?.origin === TWILIO_API_ORIGIN ? new URL(aimed(named.href)) : named;
       const mcsOrigin = new URL(mcsBase).origin;
       if (!target || (target.origin !== apiOrigin && target.origin !== mcsOrigin))
         throw new ProviderError(`media URL outside ${apiOrigin}`, { temporary: false });
       if (target.origin === mcsOrigin && MCS_MEDIA_PATH.test(target.pathname)) {
         // A Conversations message's media: the Media Content Service answers with a short-lived link to it.
-        const described = await download(url, { authorization: basicAuth(account), accept: "application/json" });
+        const described = await download(target.href, { authorization: basicAuth(account), accept: "application/json" });
         if (!described.ok) {
           await described.body?.cancel().catch(() => undefined);
           throw new ProviderError(`the media's description answered HTTP ${described.status}`, {
@@ -141,7 +148,7 @@ export function createTwilioProvider(config: Pick<TwilioSmsConfig, "apiBaseUrl" 
         // The link is signed itself: the account's credentials are not sent along.
         return readMedia(await download(direct.href, {}), maxBytes, (status) => isTemporary(status, undefined));
       }
-      const response = await download(url, { authorization: basicAuth(account) });
+      const response = await download(target.href, { authorization: basicAuth(account) });
       return readMedia(response, maxBytes, (status) => isTemporary(status, undefined));
     },
 
