@@ -1,5 +1,6 @@
 // XEP-0100 presence: the subscription handshake with the transport and its contacts, probes, and
 // whether the user's legacy account works, shown as the transport's and the contacts' presence.
+import { GatewayError } from "../../errors.js";
 import type { AccountState } from "../../transport/contract.js";
 import type { BareJid } from "../../xmpp/jid.js";
 import { xml, type Element } from "../../xmpp/xml.js";
@@ -34,6 +35,16 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
     return false;
   };
 
+  /** The legacy address behind a contact's local part, or the reason there is none. */
+  const addressOrRefusal = (local: string): string | GatewayError => {
+    try {
+      return contacts.addressOf(local);
+    } catch (error) {
+      if (error instanceof GatewayError) return error;
+      throw error;
+    }
+  };
+
   const send = (element: Element): Promise<void> =>
     gateway.send(element).catch((error: unknown) => log.warn({ to: element.attrs.to, err: error }, "could not send presence"));
   const presence = (from: string, to: string, type?: string, status?: string): Element =>
@@ -47,7 +58,15 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
   router.onPresence(async ({ stanza, from, to, target }: StanzaRequest) => {
     const user = from.bare;
     const type = stanza.attrs.type ?? "available";
-    const us = target === "service" ? domain : contacts.jidOf(contacts.addressOf(to.local));
+    const address = target === "contact" ? addressOrRefusal(to.local) : undefined;
+    if (address instanceof GatewayError) {
+      // No contact can stand behind this JID (an "@" not escaped as \40, say). RFC 6121 §3.1.3 and
+      // §3.2: refuse the subscription with unsubscribed, from the JID as addressed, so the user's
+      // roster stops showing it pending and the client can show why.
+      if (type === "subscribe" || type === "unsubscribe" || type === "probe") await send(presence(to.bare, user, "unsubscribed", address.message));
+      return;
+    }
+    const us = address === undefined ? domain : contacts.jidOf(address);
     const registered = await registrations.isRegistered(user);
 
     switch (type) {
@@ -58,13 +77,13 @@ export function registerPresence(router: Router, gateway: Gateway): PresenceActi
         }
         await send(presence(us, user, "subscribed"));
         await send(current(us, user, user));
-        if (target === "contact" && mayWrite(user)) await contacts.remember(user, contacts.addressOf(to.local), { subscribed: true });
+        if (address !== undefined && mayWrite(user)) await contacts.remember(user, address, { subscribed: true });
         return;
       case "unsubscribe":
         await send(presence(us, user, "unsubscribed"));
         await send(presence(us, user, "unavailable"));
         // Only a registered user's contact book is written: a stranger leaves no rows behind.
-        if (target === "contact" && registered && mayWrite(user)) await contacts.remember(user, contacts.addressOf(to.local), { subscribed: false });
+        if (address !== undefined && registered && mayWrite(user)) await contacts.remember(user, address, { subscribed: false });
         return;
       case "probe":
         await send(registered ? current(us, user, user) : presence(us, user, "unsubscribed"));
