@@ -55,7 +55,9 @@ export function createDeliveryTracker(
   ): Promise<void> => {
     // The server drops an error message to a resource that is offline, and never stores one: a late
     // failure whose resource is gone is told to the account as a chat message, which is kept offline.
-    if (late && !onlineResources(record.user as BareJid).includes(record.replyTo)) {
+    // A user who shares no presence with the gateway may still be online there: then both go.
+    const online = late ? onlineResources(record.user as BareJid) : [record.replyTo];
+    if (!online.includes(record.replyTo)) {
       await gateway.send(
         xml(
           "message",
@@ -63,7 +65,7 @@ export function createDeliveryTracker(
           xml("body", {}, `Not delivered: ${reason}\n${quoted(record.body)}`),
         ),
       );
-      return;
+      if (online.length > 0) return;
     }
     const error = new GatewayError(condition, reason, { type: "cancel" });
     // The original body goes back with the error so the user sees which message failed.
