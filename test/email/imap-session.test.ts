@@ -63,6 +63,7 @@ function session(
   state: Table<MailboxState>,
   handle: (mail: FetchedMail) => Promise<MailOutcome>,
   config: Record<string, unknown> = {},
+  maxUnconfirmed?: number,
 ): MailboxSession {
   return new MailboxSession({
     key: user,
@@ -71,6 +72,7 @@ function session(
     log,
     state,
     handle,
+    ...(maxUnconfirmed !== undefined && { maxUnconfirmed }),
   });
 }
 
@@ -205,4 +207,75 @@ test("a mail larger than maxMessageBytes is read only in part, and the handler i
   } finally {
     await watcher.stop();
   }
+});
+
+test("while the XMPP server confirms nothing, a mailbox hands on no more than its bound of mails, and the rest once confirmations come", async () => {
+  const user = newMailbox();
+  const state = memoryTable<MailboxState>();
+  const handed: string[] = [];
+  let confirm!: () => void;
+  const confirmations = new Promise<void>((resolve) => (confirm = resolve));
+  const watcher = session(
+    user,
+    state,
+    async (mail) => {
+      handed.push(subjectOf(mail));
+      // Confirmed only once the XMPP server is back.
+      return { kind: "deliver", delivered: confirmations };
+    },
+    {},
+    5,
+  );
+  watcher.start();
+  try {
+    await eventually(async () => state.map.has(user), "the session's first look");
+    await deliver(
+      user,
+      Array.from({ length: 12 }, (_unused, index) => `backlog ${index}`),
+    );
+    await eventually(async () => handed.length === 5, "the first five handed on");
+    // Each further mail would sit in memory until the server is back: the session waits instead.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(handed.length, 5);
+    confirm();
+    await eventually(async () => handed.length === 12, "the rest handed on once confirmed");
+    await eventually(async () => (await mailbox(user)).every((mail) => mail.seen), "every mail marked read");
+    assert.deepEqual(
+      handed,
+      Array.from({ length: 12 }, (_unused, index) => `backlog ${index}`),
+    );
+  } finally {
+    await watcher.stop();
+  }
+});
+
+test("a session waiting for confirmations that never come still stops at once", async () => {
+  const user = newMailbox();
+  const state = memoryTable<MailboxState>();
+  let handed = 0;
+  const watcher = session(
+    user,
+    state,
+    async () => {
+      handed += 1;
+      return { kind: "deliver", delivered: new Promise(() => undefined) };
+    },
+    {},
+    2,
+  );
+  watcher.start();
+  try {
+    await eventually(async () => state.map.has(user), "the session's first look");
+    await deliver(user, ["a", "b", "c", "d"]);
+    await eventually(async () => handed === 2, "two handed on");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(handed, 2, "the session waits at its bound");
+  } catch (error) {
+    await watcher.stop();
+    throw error;
+  }
+  const began = Date.now();
+  await watcher.stop();
+  // The stop's own grace for confirmations (5 s) bounds it; it does not hang on the wait.
+  assert.ok(Date.now() - began < 9_000, `stopped in ${Date.now() - began} ms`);
 });

@@ -42,6 +42,9 @@ export interface MailboxSessionOptions {
   readAhead?(mail: FetchedMail): void;
   /** Told when the mailbox becomes reachable or stops being so (with a sentence for the user). */
   onState?(state: { ok: true } | { ok: false; reason: string }): void;
+  /** How many handed-on mails may wait for their chat message's confirmation before the session
+   *  waits too (default MAX_UNCONFIRMED). */
+  maxUnconfirmed?: number;
 }
 
 export class MailboxSession {
@@ -64,6 +67,12 @@ export class MailboxSession {
   private connectedOnce = false;
   /** Confirmations of chat messages not yet in. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Chat messages handed on whose confirmation (or failure) is not in yet: while the XMPP server
+   *  is away, each would hold its mail in memory, so past a bound the session waits for them. */
+  private readonly unconfirmed = new Set<Promise<void>>();
+  private stopSignal!: () => void;
+  /** Resolves at stop(): ends a wait for confirmations that may never come. */
+  private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
 
   constructor(private readonly options: MailboxSessionOptions) {}
 
@@ -79,6 +88,7 @@ export class MailboxSession {
    *  so that a restart neither sends them twice nor leaves their mails unmarked. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopSignal();
     await this.draining?.catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(STOP_GRACE_MS)]);
     const client = this.client;
@@ -219,6 +229,9 @@ export class MailboxSession {
         for (const [position, item] of batch.entries()) {
           if (this.stopped || !client.usable) return;
           for (const ahead of fetched.slice(position + 1, position + 1 + READ_AHEAD)) if (ahead) this.options.readAhead?.(ahead);
+          while (this.unconfirmed.size >= (this.options.maxUnconfirmed ?? MAX_UNCONFIRMED) && !this.stopped)
+            await Promise.race([...this.unconfirmed, this.stopping]);
+          if (this.stopped || !client.usable) return;
           await this.process(state, item.uid, fetched[position], isNew);
         }
       } finally {
@@ -253,10 +266,19 @@ export class MailboxSession {
     const outcome: MailOutcome = mail ? await this.options.handle(mail) : { kind: "leave" };
     const open = state.open ?? [];
     if (outcome.kind === "leave") state.open = open.filter((candidate) => candidate !== uid);
-    else if (!open.includes(uid)) open.push(uid);
+    // A new mail's UID is above every open one: only a mail handed on again can be listed already.
+    else if (isNew || !open.includes(uid)) open.push(uid);
     if (isNew) state.lastUid = uid;
     if (outcome.kind === "leave") return;
     this.awaiting.add(uid);
+    if (outcome.kind === "deliver") {
+      const settled = outcome.delivered.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.unconfirmed.add(settled);
+      void settled.finally(() => this.unconfirmed.delete(settled));
+    }
     const confirmed = (outcome.kind === "deliver" ? outcome.delivered : Promise.resolve()).then(
       () => this.confirmed(uid),
       (error: unknown) => {
@@ -363,6 +385,9 @@ const STOP_GRACE_MS = 5_000;
 const READ_AHEAD = 4;
 /** Confirmed mails are marked once this many wait, or this long after the first of them. */
 const MARK_BATCH = 50;
+/** Chat messages a mailbox may have waiting for the XMPP server's confirmation; far above what a
+ *  working link holds (a few milliseconds' worth), so it only bites while the server is away. */
+const MAX_UNCONFIRMED = 500;
 const MARK_DELAY_MS = 100;
 /** The state after a round of marks is written at most this late (earlier with the next batch). */
 const MARKED_SAVE_DELAY_MS = 1_000;
