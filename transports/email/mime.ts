@@ -1,7 +1,7 @@
 // Incoming mail, parsed: who wrote it, to whom, what it says, what it carries, where it belongs.
-import { convert } from "html-to-text";
 import { simpleParser, type AddressObject, type ParsedMail as Parsed, type HeaderValue } from "mailparser";
 import { tryParseAddress, type EmailAddress } from "./address.js";
+import { htmlToText } from "./html-text.js";
 import { trimReply } from "./trim.js";
 
 export interface MailAttachment {
@@ -74,7 +74,7 @@ export async function parseMail(source: Buffer, options: MimeOptions): Promise<I
   }
 
   const text = parsed.text?.trim() ? parsed.text : typeof parsed.html === "string" ? htmlToText(parsed.html) : "";
-  const body = trimReply(text.replace(/\r\n/g, "\n"), options).trim();
+  const body = trimReply(text.replace(/\r\n/g, "\n"), { ...options, ...(parsed.subject && { subject: parsed.subject }) }).trim();
   // Only the topmost of each was written by the receiving server; lower ones may come from the sender.
   const envelopeRecipients = cleanAddresses(
     [headers.get("delivered-to")?.[0], headers.get("x-original-to")?.[0]].filter((value): value is string => value !== undefined),
@@ -97,19 +97,6 @@ export async function parseMail(source: Buffer, options: MimeOptions): Promise<I
     headers,
     ...(reportType && { report: { type: reportType.toLowerCase(), ...(status && { status }), ...(original && { original }) } }),
   };
-}
-
-function htmlToText(html: string): string {
-  return convert(html, {
-    wordwrap: false,
-    selectors: [
-      // Tracking pixels and inline images say nothing in a chat; links keep their address.
-      { selector: "img", format: "skip" },
-      { selector: "a", options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
-      { selector: "style", format: "skip" },
-      { selector: "script", format: "skip" },
-    ],
-  });
 }
 
 function cleanAddresses(list: string[]): EmailAddress[] {
@@ -173,7 +160,11 @@ export function headerTexts(source: Buffer): Map<string, string[]> {
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
-    headers.set(name, [...(headers.get(name) ?? []), line.slice(colon + 1).trim()]);
+    const value = line.slice(colon + 1).trim();
+    // Appended in place: copying the list for each repeat made a block of repeated headers quadratic.
+    const values = headers.get(name);
+    if (values) values.push(value);
+    else headers.set(name, [value]);
   }
   return headers;
 }
