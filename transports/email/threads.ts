@@ -23,9 +23,10 @@ const MAX_REFERENCES = 20;
 
 export interface Threads {
   /** Headers for a user's mail to a peer: answers the mail named by inReplyTo (a source id), or the
-   *  last mail of the chat thread, or the last mail of the conversation. */
+   *  last mail between the user and that peer in the chat thread, or the last of their conversation.
+   *  Never another sender's mail that merely shares the thread. */
   replyHeaders(user: string, peer: string, answer: { inReplyTo?: string; thread?: string }): Promise<ReplyHeaders>;
-  /** After a mail left: remember it as the latest of its conversation and chat thread. */
+  /** After a mail left: remember it as the latest of its conversation and of the peer's chat thread. */
   sent(user: string, peer: string, link: ThreadLink, thread?: string): Promise<void>;
   /** After a mail arrived: the chat thread it belongs to, and `saved`, which resolves once the mail
    *  is remembered under its source id (callers may deliver meanwhile, and await it after). */
@@ -57,6 +58,15 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     const value = await table.get(k);
     return typeof value === "object" ? value : undefined;
   };
+  // The latest mail of a chat thread, per peer: a chat thread's name is shared by everyone who
+  // answers the mail thread (its first Message-ID, or the user's name for it), so a row per thread
+  // let a stranger's mail naming that Message-ID become what the user's next reply to the first
+  // sender answered, with the stranger's subject and Message-ID in it.
+  const threadKey = (user: string, peer: string, thread: string): string => key("peer-thread", user, peer, thread);
+  // The row per thread the release before wrote (no peer in its key or its value). Its content is
+  // never used, since whose mail it holds is unknown; only its existence still says that a mail
+  // thread has its default chat thread (see sent()). It goes with its TTL, or with forget().
+  const sharedThreadKey = (user: string, thread: string): string => key("thread", user, thread);
   const rootOf = (entry: ThreadLink): string => entry.references[0] ?? entry.messageId;
   /** The chat thread of a mail thread nobody named: its first Message-ID without the brackets. */
   const defaultThread = (root: string): string => root.replace(/^<|>$/g, "");
@@ -74,7 +84,7 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     async replyHeaders(user, peer, answer) {
       const previous =
         (answer.inReplyTo ? await link(key("mail", user, answer.inReplyTo)) : undefined) ??
-        (answer.thread ? await link(key("thread", user, answer.thread)) : undefined) ??
+        (answer.thread ? await link(threadKey(user, peer, answer.thread)) : undefined) ??
         (await link(key("conversation", user, peer)));
       return headersAfter(previous);
     },
@@ -98,13 +108,18 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
     async sent(user, peer, entry, thread) {
       const root = key("root", user, rootOf(entry));
       // A mail thread already has a chat thread when its root is named, or when a mail of it
-      // arrived under the default name (received() does not write the root for that).
-      const named = async (): Promise<boolean> => (await table.has(root)) || table.has(key("thread", user, defaultThread(rootOf(entry))));
+      // arrived under the default name (received() does not write the root for that), from this
+      // peer or, before this release, from anyone. One statement for the three.
+      const named = async (): Promise<boolean> => {
+        const fallback = defaultThread(rootOf(entry));
+        const rows = await table.getMany([root, threadKey(user, peer, fallback), sharedThreadKey(user, fallback)]);
+        return rows.some((row) => row !== undefined);
+      };
       await Promise.all([
         table.set(key("mail", user, entry.messageId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
         ...(thread
-          ? [table.set(key("thread", user, thread), entry, TTL_MS), named().then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))]
+          ? [table.set(threadKey(user, peer, thread), entry, TTL_MS), named().then((known) => (known ? undefined : table.set(root, thread, TTL_MS)))]
           : []),
       ]);
     },
@@ -119,7 +134,7 @@ export function createThreads(table: Table<ThreadLink | string>): Threads {
       const saved = Promise.all([
         table.set(key("mail", user, sourceId), entry, TTL_MS),
         table.set(key("conversation", user, peer), entry, TTL_MS),
-        table.set(key("thread", user, thread), entry, TTL_MS),
+        table.set(threadKey(user, peer, thread), entry, TTL_MS),
       ]).then(() => undefined);
       saved.catch(() => undefined); // awaited by the caller; this only keeps an early failure from going unhandled
       return { thread, saved };
