@@ -130,7 +130,9 @@ export type AccountState = { ok: true } | { ok: false; reason: string };
 export type DeliveryStatus = { state: "delivered" } | { state: "failed"; reason: string };
 
 export interface Delivery {
-  /** True when this source id was delivered before; nothing is sent again. */
+  /** True when this source id was handed over before. Nothing is sent twice: a message the XMPP
+   *  server already has is not sent again; one stored but not yet with the server (the link refused
+   *  it) is sent now, and `delivered` waits for it. */
   duplicate: boolean;
   /** Set when the user's policy keeps this message out of XMPP (it was not sent; leave it at its source). */
   filtered?: string;

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { gatewayError } from "../../errors.js";
 import type { TransportLedger } from "../../store/ledger/ledger.js";
-import type { Delivery, InboundMessage } from "../../transport/contract.js";
+import type { Attachment, Delivery, InboundMessage } from "../../transport/contract.js";
 import type { DeliveryJournal } from "./delivery-journal.js";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
@@ -31,6 +31,10 @@ export interface InboundRecord {
  *  text is a phone's reaction to the user's message known by `id` (XEP-0444). */
 type StoredInbound = Omit<InboundMessage, "sentAt"> & { sentAt?: string; stanzaId: string; takenAt?: number; reaction?: { id: string; emoji: string } };
 
+/** What became of a message handed to the server: it kept it; the link set it aside (the server
+ *  closed the stream on it each time); the user's server sent it back each time. */
+type Outcome = "kept" | "refused" | "returned";
+
 const SEEN_TTL_MS = 90 * 24 * 3_600_000;
 const RESUME_PAGE = 500;
 const STANZA_ID_PREFIX = "sb-";
@@ -42,6 +46,15 @@ const DELAY_AFTER_MS = 60_000;
 /** A message the user's server sends back is tried again after these many retry periods (2 s by
  *  default): a server restarting or short of storage takes it later; a deleted account never does. */
 const BOUNCE_RETRIES = [1, 5, 30, 120];
+/** What one chat message carries of its attachments: a mail with thousands of them would make a
+ *  stanza over the server's limit (Prosody's component_stanza_size_limit is 512 KiB, ejabberd's
+ *  max_stanza_size 256 KB), and the server closes the stream on it. The rest are named by a count. */
+const MAX_SHOWN_ATTACHMENTS = 20;
+/** URL text of the attachments shown, in the body and again in their OOB elements. */
+const MAX_ATTACHMENT_URL_CHARS = 4_000;
+const MAX_ATTACHMENT_NAME_CHARS = 200;
+/** The sender's display name (XEP-0172), in the stanza and as the contact's roster name. */
+const MAX_NICK_CHARS = 100;
 
 export interface Inbox {
   deliver(message: InboundMessage): Promise<Delivery>;
@@ -86,7 +99,7 @@ export function createInbox(
 
   /** Sends until the server keeps it: "kept"; "refused" when the link set it aside (it closed the
    *  stream each time); "returned" when the user's server sent it back each time. */
-  const handOver = async (key: string, stored: StoredInbound): Promise<"kept" | "refused" | "returned"> => {
+  const handOver = async (key: string, stored: StoredInbound): Promise<Outcome> => {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await gateway.send(buildStanza(stored));
@@ -110,32 +123,32 @@ export function createInbox(
     }
   };
 
-  const send = (key: string, stored: StoredInbound, alreadyConfirmed = false): Promise<void> => {
+  /** What the server did with messages whose waiting row could not be finished afterwards (the
+   *  store failed): handed on again, they get only the bookkeeping, never a second copy. */
+  const unrecorded = new Map<string, Outcome>();
+
+  /** Sends a stored message once per process at a time; `stored` may be a read of its row, which
+   *  then runs under the in-flight entry (undefined: the row is gone, nothing is sent). */
+  const send = (key: string, stored: StoredInbound | (() => Promise<StoredInbound | undefined>), handedOver?: Outcome): Promise<void> => {
     const running = inFlight.get(key);
     if (running) return running;
     const done = (async () => {
-      const outcome = alreadyConfirmed ? "kept" : await handOver(key, stored);
-      if (outcome === "refused") {
-        // Sending it again would only close the stream again: it is kept as a dead letter
-        // (the link already logged it and the user is told), and its source is let go.
-        count("refused");
-        await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
-        return;
+      const row = typeof stored === "function" ? await stored() : stored;
+      if (!row) return;
+      const earlier = handedOver ?? unrecorded.get(key);
+      const outcome = earlier ?? (await handOver(key, row));
+      if (!earlier) {
+        if (outcome !== "refused") journal?.confirmed(key);
+        if (row.takenAt && outcome === "kept")
+          metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - row.takenAt) / 1000);
       }
-      if (!alreadyConfirmed) {
-        journal?.confirmed(key);
-        if (stored.takenAt && outcome === "kept")
-          metrics.deliveryLatency.observe({ transport: transport.name, direction: "in" }, (Date.now() - stored.takenAt) / 1000);
+      try {
+        await finish(key, row, outcome);
+      } catch (error) {
+        unrecorded.set(key, outcome);
+        throw error;
       }
-      // Waiting row out, delivered id in: one transaction.
-      const record: InboundRecord = {
-        sourceId: stored.sourceId,
-        peer: stored.peer,
-        ...(stored.thread && { thread: stored.thread }),
-        ...(quotes && { user: stored.user, excerpt: stored.body.slice(0, EXCERPT_CHARS) }),
-      };
-      await ledger.inboxDone(key, stored.user, record, Date.now() + SEEN_TTL_MS);
-      count(outcome === "returned" ? "undeliverable" : "delivered");
+      unrecorded.delete(key);
     })();
     inFlight.set(key, done);
     void done
@@ -147,11 +160,51 @@ export function createInbox(
     return done;
   };
 
+  /** The waiting row goes and the delivered id is remembered (one transaction). */
+  const finish = async (key: string, stored: StoredInbound, outcome: Outcome): Promise<void> => {
+    if (outcome === "refused") {
+      // Sending it again would only close the stream again: it is kept as a dead letter
+      // (the link already logged it and the user is told), and its source is let go.
+      count("refused");
+      await ledger.inboxDone(key, stored.user, { sourceId: stored.sourceId, peer: stored.peer }, Date.now() + SEEN_TTL_MS);
+      return;
+    }
+    const record: InboundRecord = {
+      sourceId: stored.sourceId,
+      peer: stored.peer,
+      ...(stored.thread && { thread: stored.thread }),
+      ...(quotes && { user: stored.user, excerpt: stored.body.slice(0, EXCERPT_CHARS) }),
+    };
+    await ledger.inboxDone(key, stored.user, record, Date.now() + SEEN_TTL_MS);
+    count(outcome === "returned" ? "undeliverable" : "delivered");
+  };
+
+  /**
+   * A source hands on again a message it handed on before. A row still waiting and not in flight
+   * here was stored but never reached the server (the link refused it, the store failed after): it
+   * is sent again now, as resume() would at the next start, and its source hears only once the
+   * server has it. A row already done is a plain duplicate.
+   */
+  const handOnAgain = (user: BareJid, key: string, sourceId: string): Promise<void> =>
+    send(key, async () => {
+      const stored = await ledger.inboxGet<StoredInbound>(key);
+      if (stored) log.info({ user, sourceId }, "sending again a stored message that has not reached the XMPP server yet");
+      else ignored(user, sourceId);
+      return stored;
+    });
+
+  const ignored = (user: BareJid, sourceId: string): void => {
+    log.info({ user, sourceId }, "ignored a message delivered before");
+    count("duplicate");
+  };
+
   const buildStanza = (message: StoredInbound): Element => {
     const body = xmlText(message.body, limits.maxBodyChars);
-    const links = (message.attachments ?? []).map((attachment) => attachment.url).filter((url) => !body.includes(url));
+    const shown = shownAttachments(message.attachments ?? []);
+    const hidden = (message.attachments?.length ?? 0) - shown.length;
+    const links = shown.map((attachment) => attachment.url).filter((url) => !body.includes(url));
     // The URL in the body is the fallback for clients that do not show OOB attachments.
-    const fullBody = [body, ...links].filter(Boolean).join("\n");
+    const fullBody = [body, ...links, hidden > 0 ? hiddenNote(hidden) : ""].filter(Boolean).join("\n");
     const sentAt = message.sentAt ? new Date(message.sentAt) : undefined;
     return xml(
       "message",
@@ -159,9 +212,14 @@ export function createInbox(
       message.subject ? xml("subject", {}, xmlText(message.subject, limits.maxSubjectChars)) : null,
       xml("body", {}, fullBody),
       message.thread ? xml("thread", {}, xmlText(message.thread, 256)) : null,
-      message.nick ? xml("nick", { xmlns: NS.nick }, xmlText(message.nick, 200)) : null,
-      ...(message.attachments ?? []).map((attachment) =>
-        xml("x", { xmlns: NS.oob }, xml("url", {}, attachment.url), attachment.name ? xml("desc", {}, xmlText(attachment.name, 500)) : null),
+      message.nick ? xml("nick", { xmlns: NS.nick }, xmlText(message.nick, MAX_NICK_CHARS)) : null,
+      ...shown.map((attachment) =>
+        xml(
+          "x",
+          { xmlns: NS.oob },
+          xml("url", {}, attachment.url),
+          attachment.name ? xml("desc", {}, xmlText(attachment.name, MAX_ATTACHMENT_NAME_CHARS)) : null,
+        ),
       ),
       sentAt && Date.now() - sentAt.getTime() > DELAY_AFTER_MS ? xml("delay", { xmlns: NS.delay, from: domain, stamp: sentAt.toISOString() }) : null,
       // The body (the phone's text) is the fallback for clients without reactions (XEP-0428).
@@ -203,7 +261,9 @@ export function createInbox(
           count += 1;
           // Confirmed by the server just before the last run stopped: only the bookkeeping is left.
           const confirmed = journal?.wasConfirmed(key) ?? false;
-          send(key, stored, confirmed).catch((error: unknown) => log.warn({ err: error, user: stored.user }, "redelivery failed; will try at next start"));
+          send(key, stored, confirmed ? "kept" : undefined).catch((error: unknown) =>
+            log.warn({ err: error, user: stored.user }, "redelivery failed; tried again when its source hands it on, or at the next start"),
+          );
         }
         if (page.length < RESUME_PAGE) break;
         after = page[page.length - 1]!.key;
@@ -216,9 +276,10 @@ export function createInbox(
 
   async function accept(user: BareJid, key: string, message: InboundMessage): Promise<Delivery> {
     const duplicate = (): Delivery => {
-      log.info({ user, sourceId: message.sourceId }, "ignored a message delivered before");
-      count("duplicate");
-      return { duplicate: true, delivered: inFlight.get(key) ?? Promise.resolve() };
+      const running = inFlight.get(key);
+      if (!running) return { duplicate: true, delivered: handOnAgain(user, key, message.sourceId) };
+      ignored(user, message.sourceId);
+      return { duplicate: true, delivered: running };
     };
     const filtered = await hooks.filter(user, message.peer);
     if (filtered) {
@@ -241,8 +302,9 @@ export function createInbox(
     try {
       const known = await contacts.get(user, message.peer);
       if (!known) {
-        await contacts.remember(user, message.peer, message.nick ? { name: message.nick } : {});
-        hooks.newContact(user, message.peer, message.nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
+        const nick = message.nick ? xmlText(message.nick, MAX_NICK_CHARS) || undefined : undefined;
+        await contacts.remember(user, message.peer, nick ? { name: nick } : {});
+        hooks.newContact(user, message.peer, nick).catch((error: unknown) => log.warn({ user, err: error }, "could not offer the new contact"));
       }
     } catch (error) {
       log.warn({ user, sourceId: message.sourceId, err: error }, "could not note the sender as a contact; the message goes on");
@@ -269,4 +331,21 @@ export function createInbox(
       return undefined;
     }
   }
+}
+
+/** The attachments one chat message shows, in order, within the count and URL-text bounds. */
+function shownAttachments(attachments: readonly Attachment[]): Attachment[] {
+  const shown: Attachment[] = [];
+  let urlChars = 0;
+  for (const attachment of attachments) {
+    if (shown.length === MAX_SHOWN_ATTACHMENTS || urlChars + attachment.url.length > MAX_ATTACHMENT_URL_CHARS) break;
+    urlChars += attachment.url.length;
+    shown.push(attachment);
+  }
+  return shown;
+}
+
+function hiddenNote(hidden: number): string {
+  const more = hidden === 1 ? "1 more attachment was" : `${hidden} more attachments were`;
+  return `[${more} left out of this message: too many to show in one chat message.]`;
 }

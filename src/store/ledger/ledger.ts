@@ -83,6 +83,8 @@ export interface TransportLedger {
   inboxAdd(key: string, user: string, stored: unknown, now: number): Promise<"added" | "duplicate">;
   /** The server has it: the waiting row goes and the id is remembered, in one transaction. */
   inboxDone(key: string, user: string, record: unknown, expiresAt: number): Promise<void>;
+  /** The message waiting under `key`, if it is still waiting. */
+  inboxGet<S>(key: string): Promise<S | undefined>;
   /** Waiting messages in key order after `afterKey` (paging by key, never by offset). */
   inboxPage<S>(afterKey: string, limit: number): Promise<Array<InboxRow<S>>>;
 

@@ -164,6 +164,10 @@ export async function openPgLedger(uri: string): Promise<PgLedger> {
         [transport, key, user, json(record), expiresAt],
       );
     },
+    async inboxGet(key) {
+      const rows = await query<{ stored: string }>(pool, "SELECT stored FROM inbox WHERE transport = $1 AND source_key = $2", [transport, key]);
+      return rows.rows[0] ? parse(rows.rows[0].stored) : undefined;
+    },
     async inboxPage(afterKey, limit) {
       const rows = await query<{ source_key: string; stored: string }>(
         pool,

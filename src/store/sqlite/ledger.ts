@@ -122,6 +122,10 @@ export function openSqliteLedger(db: SqliteDatabase, sql: StatementCache): Ledge
         }),
       );
     },
+    async inboxGet(key) {
+      const row = sql.statement("SELECT stored FROM inbox WHERE transport = ? AND source_key = ?").get(transport, key) as { stored: string } | undefined;
+      return row ? parse(row.stored) : undefined;
+    },
     async inboxPage(afterKey, limit) {
       const rows = sql
         .statement("SELECT source_key, stored FROM inbox WHERE transport = ? AND source_key > ? ORDER BY source_key LIMIT ?")
