@@ -1,4 +1,5 @@
 // JIDs as the gateway sees them: split, bare, and XEP-0106 escaping of local parts.
+import { isNodeprepStable } from "./nodeprep-stable.js";
 
 declare const bareJidBrand: unique symbol;
 /** A bare JID (`local@domain`), the identity of a gateway user. */
@@ -57,4 +58,34 @@ export function unescapeLocal(local: string): string {
   return local.replace(/\\(20|22|26|27|2f|3a|3c|3e|40|5c)/gi, (_match, code: string) =>
     code.toLowerCase() === "5c" ? "\\" : UNESCAPE.get(code.toLowerCase())!,
   );
+}
+
+// Text whose escaped local part nodeprep would change comes back as another text's JID (straße as
+// strasse), or cannot be routed at all (right-to-left letters beside the Latin of \40). Such text is
+// written as "u8-" and the hexadecimal of its UTF-8, which nodeprep keeps. No escaped text reads like
+// that: stableLocal encodes any that would.
+const ENCODED_LOCAL = /^u8-((?:[0-9a-f]{2})*)$/i;
+// ignoreBOM keeps a leading U+FEFF, which the decoder would otherwise drop.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The local part for `text` that the server routes as it is: escapeLocal's where nodeprep keeps it,
+ *  else the "u8-" form. ASCII capitals are left to the server, which lower-cases them as it always
+ *  has (the address codecs' canonical forms have none, or are names nobody can answer). */
+export function stableLocal(text: string): string {
+  const escaped = escapeLocal(text);
+  const folded = /[A-Z]/.test(escaped) ? escaped.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : escaped;
+  if (isNodeprepStable(folded) && !ENCODED_LOCAL.test(folded)) return escaped;
+  return `u8-${Buffer.from(text, "utf8").toString("hex")}`;
+}
+
+/** The text a local part stands for: stableLocal's inverse, and unescapeLocal's reading of any
+ *  other local part. Undefined for a "u8-" form that holds no UTF-8 text. */
+export function textOfLocal(local: string): string | undefined {
+  const encoded = ENCODED_LOCAL.exec(local);
+  if (!encoded) return unescapeLocal(local);
+  try {
+    return strictUtf8.decode(Buffer.from(encoded[1]!, "hex"));
+  } catch {
+    return undefined;
+  }
 }

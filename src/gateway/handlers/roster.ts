@@ -66,8 +66,10 @@ export function createRoster(gateway: Gateway, request: (iq: Element) => Promise
         rosterAccess === "none" ? "no roster privilege: contacts are offered by subscription request" : "server granted roster privilege (XEP-0356)",
       );
     },
-    async add(user, address, name) {
+    async add(user, address, given) {
       const jid = contacts.jidOf(address);
+      // An encoded JID (u8-…, see stableLocal) says nothing to a person: the address names it.
+      const name = given ?? (jid.startsWith("u8-") ? address : undefined);
       await contacts.remember(user as Parameters<typeof contacts.remember>[0], address, { ...(name && { name }), subscribed: true });
       if (this.canPush) {
         const push = (subscription?: string): Promise<Element> =>

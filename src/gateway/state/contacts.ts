@@ -1,9 +1,10 @@
-// Legacy addresses as contact JIDs (XEP-0106 escaped), and the contacts each user has dealt with.
+// Legacy addresses as contact JIDs (XEP-0106 escaped, or encoded where the server's nodeprep would
+// change the escaped form), and the contacts each user has dealt with.
 import { LRUCache } from "lru-cache";
 import { GatewayError, gatewayError } from "../../errors.js";
 import type { Table } from "../../store/store.js";
 import type { AddressCodec } from "../../transport/contract.js";
-import { escapeLocal, unescapeLocal, type BareJid } from "../../xmpp/jid.js";
+import { stableLocal, textOfLocal, type BareJid } from "../../xmpp/jid.js";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 
 export interface ContactEntry {
@@ -15,7 +16,7 @@ export interface ContactEntry {
 }
 
 export interface Contacts {
-  /** The canonical contact JID of a legacy address. */
+  /** The canonical contact JID of a legacy address, one the server routes unchanged (stableLocal). */
   jidOf(address: string): string;
   /** The legacy address a contact JID's local part stands for; throws jid-malformed with a reason. */
   addressOf(local: string): string;
@@ -47,11 +48,15 @@ export function createContacts(options: { domain: string; codec: AddressCodec; t
 
   return {
     jidOf(address) {
-      return `${escapeLocal(address)}@${domain}`;
+      // Escaped as it is, straße@example.de would come back from the server as strasse\40example.de:
+      // a reply would go to another mailbox.
+      return `${stableLocal(address)}@${domain}`;
     },
     addressOf(local) {
       if (!local) throw gatewayError("jid-malformed", `This JID has no local part; write to address@${domain}.`);
-      return this.parse(unescapeLocal(local));
+      const text = textOfLocal(local);
+      if (text === undefined) throw gatewayError("jid-malformed", `"${local}@${domain}" is no contact's JID: its "u8-" part encodes no address.`);
+      return this.parse(text);
     },
     parse(text) {
       try {
