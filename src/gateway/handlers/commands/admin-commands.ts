@@ -10,6 +10,7 @@ import type { Outbox } from "../../delivery/outbox.js";
 import type { Command } from "./command.js";
 import { keyValues } from "./command.js";
 import { serviceAdminCommands } from "./service-admin.js";
+import { pageOf, shortened, VALUE_CHARS } from "./answer-size.js";
 
 export interface AdminCommandDeps {
   gateway: Gateway;
@@ -20,6 +21,9 @@ export interface AdminCommandDeps {
 }
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
+
+/** Users a page of the `users` listing shows: 100 lines of a JID cut to VALUE_CHARS and a date are under 100 KB (a JID has no character XML escapes). */
+const USERS_PER_PAGE = 100;
 
 const jidField = { var: "jid", label: "User's JID", type: "text-single" as const, required: true };
 
@@ -33,7 +37,9 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
   const describe = async (user: BareJid): Promise<string> => {
     const registration = await registrations.get(user);
     if (!registration) throw gatewayError("item-not-found", `${user} is not registered with ${domain}.`);
-    const fields = Object.entries(registration.fields).map(([name, value]) => `${name}: ${transport.secretFields.includes(name) ? "(secret, set)" : value}`);
+    const fields = Object.entries(registration.fields).map(
+      ([name, value]) => `${name}: ${transport.secretFields.includes(name) ? "(secret, set)" : shortened(value, VALUE_CHARS)}`,
+    );
     return [`${user}, registered ${registration.registeredAt.toISOString()}`, ...fields].join("\n");
   };
 
@@ -42,13 +48,16 @@ export function adminCommands({ gateway, accounts, outbox, metrics, rootLog }: A
       node: "admin-users",
       name: "Admin: list users",
       admin: true,
-      async run() {
+      async run(_caller, values) {
         const users: string[] = [];
         for await (const registration of registrations.all())
-          users.push(`${registration.user} (since ${registration.registeredAt.toISOString().slice(0, 10)})`);
-        return { note: users.length === 0 ? "No one is registered." : `${users.length} registered:\n${users.sort().join("\n")}` };
+          users.push(`${shortened(registration.user, VALUE_CHARS)} (since ${registration.registeredAt.toISOString().slice(0, 10)})`);
+        if (users.length === 0) return { note: "No one is registered." };
+        const page = pageOf(users.sort(), values.page, USERS_PER_PAGE, "users");
+        const heading = page.range ? `Registered users ${page.range}:` : `${users.length} registered:`;
+        return { note: [heading, ...page.lines, page.closing].filter(Boolean).join("\n") };
       },
-      chat: { keyword: "users", usage: "users", parse: () => ({}) },
+      chat: { keyword: "users", usage: "users [PAGE]", parse: (args) => ({ page: args.trim() }) },
     },
     {
       node: "admin-show-user",

@@ -17,6 +17,18 @@ const node = (name: string): string => `${NS_ADMIN}#${name}`;
 /** Announcements go out this many at a time (each waits for the server's confirmation). */
 const ANNOUNCE_BATCH = 50;
 const MAX_ITEMS = ["25", "50", "75", "100", "150", "200"];
+/** The users listed when max_items is "none" or missing: XEP-0133 leaves the number to the service,
+ *  and the answer is one stanza, which the server refuses (closing the component stream for every
+ *  user of the transport) past its limit: 512 KiB on Prosody, 256 KB on ejabberd, less on some clients. */
+const DEFAULT_MAX_ITEMS = 200;
+/** What the JIDs of one list may weigh, whatever max_items says: a bare JID may be 3 KB long. */
+const LIST_BYTES = 64_000;
+/** Names an answer lists in full; the rest are counted. */
+const NAMES_SHOWN = 20;
+
+/** "a, b, c", or the first NAMES_SHOWN and "and 37 more". */
+const named = (jids: readonly string[]): string =>
+  jids.length <= NAMES_SHOWN ? jids.join(", ") : `${jids.slice(0, NAMES_SHOWN).join(", ")} and ${jids.length - NAMES_SHOWN} more`;
 
 export interface ServiceAdminDeps {
   gateway: Gateway;
@@ -61,7 +73,7 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
       name: "Get List of Registered Users",
       form: async () => ({
         title: "Requesting List of Registered Users",
-        instructions: `Users registered with ${domain}.`,
+        instructions: `Users registered with ${domain}, by Jabber ID: at most ${DEFAULT_MAX_ITEMS} with "none", and the answer gives their number in all.`,
         fields: [
           {
             var: "max_items",
@@ -73,15 +85,30 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
         ],
       }),
       async run(_caller, values) {
-        const users = await registered();
-        const max = values.max_items && values.max_items !== "none" ? Number(values.max_items) : Infinity;
+        const asked = (values.max_items ?? "").trim();
+        const max = asked === "" || asked === "none" ? DEFAULT_MAX_ITEMS : /^\d{1,9}$/.test(asked) ? Number(asked) : 0;
         if (!(max > 0)) throw gatewayError("bad-request", `max_items is one of ${[...MAX_ITEMS, "none"].join(", ")}.`);
-        const shown = users.slice(0, max);
-        const field: CommandField = { var: "registereduserjids", label: "The list of all users", type: "jid-multi", value: shown.join("\n") };
-        return {
-          result: { title: "List of Registered Users", fields: [field] },
-          ...(shown.length < users.length && { note: `The first ${shown.length} of ${users.length}.` }),
-        };
+        const users = await registered();
+        const shown: string[] = [];
+        let bytes = 0;
+        for (const user of users.slice(0, max)) {
+          bytes += Buffer.byteLength(user) + "<value></value>".length;
+          if (bytes > LIST_BYTES) break;
+          shown.push(user);
+        }
+        const fields: CommandField[] = [
+          { var: "registereduserjids", label: "The list of all users", type: "jid-multi", value: shown.join("\n") },
+          // Not in XEP-0133's list form: get-registered-users-num's field, so a client sees the list is cut.
+          { var: "registeredusersnum", label: "The number of registered users", type: "text-single", value: String(users.length) },
+        ];
+        const why =
+          shown.length < Math.min(max, users.length)
+            ? "more would not fit in one answer"
+            : asked === "" || asked === "none"
+              ? `"none" shows at most ${DEFAULT_MAX_ITEMS}`
+              : `max_items is ${max}`;
+        const cut = shown.length < users.length && `The first ${shown.length} of ${users.length} (${why}); the chat command 'users PAGE' lists them all.`;
+        return { result: { title: "List of Registered Users", fields }, ...(cut && { note: cut }) };
       },
     },
     {
@@ -109,8 +136,8 @@ export function serviceAdminCommands({ gateway, accounts }: ServiceAdminDeps): C
         }
         log.info({ by: caller.user, deleted, unknown }, "users deleted by an admin (XEP-0133)");
         const lines = [
-          deleted.length > 0 ? `Deleted: ${deleted.join(", ")}.` : "Nobody was deleted.",
-          ...(unknown.length > 0 ? [`Not registered here: ${unknown.join(", ")}.`] : []),
+          deleted.length > 0 ? `Deleted: ${named(deleted)}.` : "Nobody was deleted.",
+          ...(unknown.length > 0 ? [`Not registered here: ${named(unknown)}.`] : []),
         ];
         return { note: lines.join(" ") };
       },

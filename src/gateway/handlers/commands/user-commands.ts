@@ -7,6 +7,7 @@ import type { Gateway } from "../../gateway.js";
 import { transportOptions, type PreferenceStore } from "../../state/preferences.js";
 import type { Command } from "./command.js";
 import { keyValues } from "./command.js";
+import { pageOf, shortened, VALUE_CHARS } from "./answer-size.js";
 
 export interface UserCommandDeps {
   gateway: Gateway;
@@ -15,6 +16,9 @@ export interface UserCommandDeps {
   /** Put a contact in the user's roster by the best means the server and client allow. */
   addToRoster(user: string, address: string, name?: string): Promise<string>;
 }
+
+/** Contacts a page of the `contacts` listing shows: 50 lines of at most VALUE_CHARS are under 80 KB even if every character were escaped as "&amp;". */
+const CONTACTS_PER_PAGE = 50;
 
 const yes = (value: string | undefined): boolean => ["1", "true", "yes", "y"].includes((value ?? "").toLowerCase());
 
@@ -32,7 +36,7 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
   const describe = (fields: Fields): string =>
     Object.entries(fields)
       .filter(([name]) => !transport.secretFields.includes(name))
-      .map(([name, value]) => `${name}: ${value}`)
+      .map(([name, value]) => `${name}: ${shortened(value, VALUE_CHARS)}`)
       .join("\n");
 
   return [
@@ -73,12 +77,16 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
       node: "contacts",
       name: "List my contacts",
       registeredOnly: true,
-      async run({ user }) {
+      async run({ user }, values) {
         const known = Object.entries(await contacts.list(user));
         if (known.length === 0) return { note: "You have no contacts through this gateway yet." };
-        return { note: known.map(([address, entry]) => `${entry.name ? `${entry.name} ` : ""}<${address}>: ${contacts.jidOf(address)}`).join("\n") };
+        const lines = known.map(([address, entry]) =>
+          shortened(`${entry.name ? `${shortened(entry.name)} ` : ""}<${address}>: ${contacts.jidOf(address)}`, VALUE_CHARS),
+        );
+        const page = pageOf(lines, values.page, CONTACTS_PER_PAGE, "contacts");
+        return { note: [page.range && `Contacts ${page.range}:`, ...page.lines, page.closing].filter(Boolean).join("\n") };
       },
-      chat: { keyword: "contacts", usage: "contacts", parse: () => ({}) },
+      chat: { keyword: "contacts", usage: "contacts [PAGE]", parse: (args) => ({ page: args.trim() }) },
     },
     {
       node: "add-contact",
@@ -95,7 +103,7 @@ export function userCommands({ gateway, accounts, preferences, addToRoster }: Us
       async run({ user }, values) {
         if (!values.address?.trim()) throw gatewayError("bad-request", `Give the ${transport.address.prompt.toLowerCase()} to add.`);
         const address = contacts.parse(values.address);
-        const how = await addToRoster(user, address, values.name?.trim() || undefined);
+        const how = await addToRoster(user, address, values.name?.trim() ? shortened(values.name) : undefined);
         return { note: `${address} is ${contacts.jidOf(address)}; ${how}` };
       },
       chat: {
