@@ -221,6 +221,36 @@ test("a mail's attachment is offered as a link the gateway serves, byte for byte
   assert.deepEqual(Buffer.from(await response.arrayBuffer()), png);
 });
 
+test("a stranger's mail with dozens of attachments keeps 20, and says the rest are in the mailbox", async () => {
+  const parts = Array.from({ length: 25 }, (_unused, index) =>
+    ["--MANY", "Content-Type: text/plain", `Content-Disposition: attachment; filename="part-${index}.txt"`, "", `part ${index}`].join("\n"),
+  );
+  await lmtpDeliver(
+    world,
+    "rosaline@verona.test",
+    JULIET_MAIL,
+    [
+      "From: rosaline@verona.test",
+      "To: juliet@capulet.test",
+      "Subject: Many files",
+      "Message-ID: <many-1@verona.test>",
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="MANY"',
+      "",
+      "--MANY",
+      "Content-Type: text/plain; charset=utf-8",
+      "",
+      "Here they are.",
+      ...parts,
+      "--MANY--",
+      "",
+    ].join("\n"),
+  );
+  const message = await waitForChat(juliet, "rosaline@verona.test");
+  assert.equal(message.getChildren("x", "jabber:x:oob").length, 20);
+  assert.match(message.getChildText("body") ?? "", /5 more attachments were not forwarded: a chat message carries at most 20; it is in the mailbox\./);
+});
+
 test("a mail in ISO-8859-1, written by another mail tool (swaks), arrives with its accents intact", async () => {
   const file = join(world.h.dir, "latin1.eml");
   const text =

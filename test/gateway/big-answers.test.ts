@@ -91,6 +91,11 @@ test("contacts with 95 KB names are listed a page at a time with the names cut, 
   // The ad-hoc command gives the same first page.
   const note = (await execute(juliet, "contacts")).getChild("command", COMMANDS)!.getChildText("note")!;
   assert.match(note, /^Contacts 1–50 of 60:\nN{99}… <sender0@spam\.example>/);
+
+  // So does a contact's vCard.
+  const card = await juliet.iq(xml("iq", { type: "get", to: contactJid("sender0@spam.example") }, xml("vCard", { xmlns: "vcard-temp" })));
+  assert.equal(card.getChild("vCard", "vcard-temp")!.getChildText("FN"), `${"N".repeat(99)}…`);
+  await assertLinkUp(drops, "after-vcard");
 });
 
 test("an admin's XEP-0133 list of thousands of users is cut and gives their number, and the link stays up", async () => {

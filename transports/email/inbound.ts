@@ -198,12 +198,21 @@ export async function deliverMail(
   return delivery;
 }
 
+/** Attachments of one mail kept in the media store. */
+const MAX_STORED_ATTACHMENTS = 20;
+
 /** Keeps a mail's attachments in the media store; those it cannot keep are named in notes that
  *  say where the whole mail is (`kept`). */
 export async function storeAttachments(mail: IncomingMail, deps: InboundDeps, kept = "it is in the mailbox"): Promise<StoredAttachments> {
   const stored: Attachment[] = [];
   const notes: string[] = [];
-  for (const attachment of mail.attachments) {
+  // A chat message shows about this many (the core's inbox names the rest by a count); storing
+  // thousands from one stranger's mail would push everyone's older attachments out of the quota.
+  const taken = mail.attachments.slice(0, MAX_STORED_ATTACHMENTS);
+  const left = mail.attachments.length - taken.length;
+  if (left > 0)
+    notes.push(`[${left} more attachment${left === 1 ? " was" : "s were"} not forwarded: a chat message carries at most ${MAX_STORED_ATTACHMENTS}; ${kept}.]`);
+  for (const attachment of taken) {
     if (attachment.data.length > deps.config.maxAttachmentBytes) {
       notes.push(`[${attachment.name ?? "An attachment"} (${Math.round(attachment.data.length / 1024)} KB) is too large to forward; ${kept}.]`);
       continue;
