@@ -1,5 +1,5 @@
-// Mail the mail server marked as spam stays in the mailbox and never reaches a chat; a user may also
-// choose to get mail only from addresses they wrote to.
+// Mail the mail server marked as spam never reaches a chat (it stays in the mailbox; over LMTP it is
+// dropped); a user may also choose to get mail only from addresses they wrote to.
 import type { TransportPreference } from "../../src/transport/index.js";
 import type { IncomingMail } from "./mime.js";
 
