@@ -107,3 +107,32 @@ test("a status still waiting for the store is not tried after the transport stop
     next.stop();
   }
 });
+
+test("a failure status whose telling fails at first (the XMPP side refused it) is told again, not lost", async () => {
+  const parts = memoryTable<SentPart>();
+  const pending = memoryTable<Pending>();
+  const reports: Array<[string, DeliveryStatus]> = [];
+  let refusals = 1;
+  const status = createStatusTracker({
+    parts,
+    progress: memoryTable(),
+    pending,
+    report: async (id, delivery) => {
+      if (refusals-- > 0) throw new Error("the link to the XMPP server is down");
+      reports.push([id, delivery]);
+    },
+    provider: { displayName: "Twilio", describeError: (code) => `The recipient has opted out (${code}).` },
+    graceMs: 20,
+    log: pino({ level: "silent" }),
+  });
+  try {
+    await parts.set("SM2", { ...SENT, primary: "SM2", sentAt: Date.now() - 10_000 });
+    await status.receive({ id: "SM2", state: "failed", detail: "undelivered", errorCode: "21610" });
+    assert.ok(await until(() => reports.length > 0, 5_000), "the failure was told once the XMPP side took it");
+    assert.deepEqual(reports, [["SM2", { state: "failed", reason: "The recipient has opted out (21610)." }]]);
+    assert.ok(await until(() => pending.map.size === 0, 1_000), "no longer pending once told");
+    assert.deepEqual(unhandled, []);
+  } finally {
+    status.stop();
+  }
+});

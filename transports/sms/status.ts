@@ -77,21 +77,22 @@ export function createStatusTracker(options: {
     const total = part?.total ?? 1;
     const state = (await progress.get(primary)) ?? { delivered: [], finished: false };
     if (state.finished) return;
+    // The user is told before the message is recorded as finished: if the telling fails, the status
+    // is applied again (a second receipt is harmless; a lost one is not).
     if (update.state === "failed") {
-      state.finished = true;
       const which = part && total > 1 ? `Part ${part.index + 1} of ${total} was not delivered. ` : "";
-      await progress.set(primary, state, KEEP_MS);
       const why =
         update.errorCode !== undefined
           ? options.provider.describeError(update.errorCode)
           : `${options.provider.displayName} reports the text as ${update.detail || "failed"} and gives no reason.`;
       await options.report(primary, { state: "failed", reason: `${which}${why}` });
+      await progress.set(primary, { ...state, finished: true }, KEEP_MS);
       return;
     }
     if (!state.delivered.includes(update.id)) state.delivered.push(update.id);
     state.finished = state.delivered.length >= total;
-    await progress.set(primary, state, KEEP_MS);
     if (state.finished) await options.report(primary, { state: "delivered" });
+    await progress.set(primary, state, KEEP_MS);
   };
 
   const schedule = async (key: string, entry: PendingStatus, checks = 0, failures = 0): Promise<void> => {
@@ -114,9 +115,15 @@ export function createStatusTracker(options: {
     if (wait === 0) {
       const applied = chain.then(() => apply(entry.update));
       chain = applied.catch(() => undefined);
-      await applied
-        .then(() => pending.delete(key))
-        .catch((error: unknown) => log.warn({ err: error, providerId: entry.update.id }, "could not report a delivery status; will retry at next start"));
+      try {
+        await applied;
+        await pending.delete(key);
+      } catch (error) {
+        // Still in `pending`: tried again here, and at the next start if this process stops first.
+        const retryMs = Math.min(STORE_RETRY_MS * 2 ** failures, MAX_STORE_RETRY_MS);
+        log.warn({ err: error, providerId: entry.update.id, retryMs }, "could not apply a delivery status; will try again");
+        later(() => void schedule(key, entry, checks, failures + 1), retryMs);
+      }
       return;
     }
     later(() => void schedule(key, entry, checks + 1), wait);
