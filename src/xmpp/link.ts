@@ -50,6 +50,13 @@ export class LinkDownError extends Error {
   readonly code = "link-down";
 }
 
+/** The link is stopping for good: nothing sent now will go. */
+export class LinkStoppedError extends LinkDownError {
+  constructor() {
+    super("the gateway is shutting down");
+  }
+}
+
 export class IqTimeoutError extends Error {
   readonly code = "iq-timeout";
 }
@@ -133,7 +140,7 @@ export class ComponentLink extends EventEmitter {
 
   /** Queue a stanza. Resolves once the server has handled it; survives reconnects. */
   send(element: Element): Promise<void> {
-    if (this.state === "stopped") return Promise.reject(new LinkDownError("the gateway is shutting down"));
+    if (this.state === "stopped") return Promise.reject(new LinkStoppedError());
     if (this.queue.length + this.unconfirmed.length >= this.options.maxQueue) {
       return Promise.reject(new LinkDownError(`the link to the XMPP server is down and ${this.options.maxQueue} stanzas are already waiting`));
     }
@@ -190,8 +197,8 @@ export class ComponentLink extends EventEmitter {
     const abandoned = [...this.unconfirmed, ...this.queue];
     this.unconfirmed = [];
     this.queue = [];
-    for (const item of abandoned) item.reject(new LinkDownError("the gateway is shutting down"));
-    this.rejectIqs(new LinkDownError("the gateway is shutting down"));
+    for (const item of abandoned) item.reject(new LinkStoppedError());
+    this.rejectIqs(new LinkStoppedError());
   }
 
   private async connect(): Promise<void> {

@@ -98,3 +98,17 @@ test("a message the link refused is sent when its source hands it on again, and 
   assert.equal(received("stored, not sent"), 0, "the message reached the user more than once");
   assert.equal(link.drops, drops, "the link dropped");
 });
+
+test("a message the link refused reaches the user on its own once the link drains, though its source never hands it on again", async () => {
+  const link = h.gateway.services[0]!.link;
+  const delivery = await whileFrozen(async () => {
+    for (let i = 0; i < QUEUE_CAP; i += 1)
+      link.send(xml("message", { type: "headline", from: GATEWAY, to: JULIET }, xml("body", {}, `second filler ${i}`))).catch(() => undefined);
+    // As over LMTP: the mail server had its 250 once the message was stored, and is done with it.
+    return inject("sent again from the store", "redeliver-2");
+  });
+  await assert.rejects(delivery.delivered, /stanzas are already waiting/);
+  await juliet.waitFor((stanza) => stanza.name === "message" && stanza.getChildText("body") === "sent again from the store", 20_000);
+  await sleep(500);
+  assert.equal(received("sent again from the store"), 0, "the message reached the user more than once");
+});

@@ -8,7 +8,7 @@ import type { Attachment, Delivery, InboundMessage } from "../../transport/contr
 import type { DeliveryJournal } from "./delivery-journal.js";
 import { createKeyedQueue } from "../../transport/keyed-queue.js";
 import type { BareJid } from "../../xmpp/jid.js";
-import { StanzaRefusedError } from "../../xmpp/link.js";
+import { LinkDownError, LinkStoppedError, StanzaRefusedError } from "../../xmpp/link.js";
 import { xml, xmlText, type Element } from "../../xmpp/xml.js";
 import type { Gateway } from "../gateway.js";
 import { NS } from "../gateway.js";
@@ -46,6 +46,9 @@ const DELAY_AFTER_MS = 60_000;
 /** A message the user's server sends back is tried again after these many retry periods (2 s by
  *  default): a server restarting or short of storage takes it later; a deleted account never does. */
 const BOUNCE_RETRIES = [1, 5, 30, 120];
+/** A message the link refused (its queue full) is sent again from the store after this, doubling. */
+const REFUSED_RETRY_MS = 10_000;
+const REFUSED_RETRY_MAX_MS = 5 * 60_000;
 /** What one chat message carries of its attachments: a mail with thousands of them would make a
  *  stanza over the server's limit (Prosody's component_stanza_size_limit is 512 KiB, ejabberd's
  *  max_stanza_size 256 KB), and the server closes the stream on it. The rest are named by a count. */
@@ -156,8 +159,31 @@ export function createInbox(
         inFlight.delete(key);
         bounces.delete(key);
       })
-      .catch(() => undefined);
+      .then(
+        () => refusedTries.delete(key),
+        (error: unknown) => {
+          if (error instanceof LinkDownError && !(error instanceof LinkStoppedError)) sendLater(key);
+        },
+      );
     return done;
+  };
+
+  /** Tries so far of messages the link refused (its queue was full while the server was away), by key. */
+  const refusedTries = new Map<string, number>();
+  /**
+   * A message the link refused stays stored; a source that reads a mailbox hands it on again, but
+   * one that is done with it (LMTP, a webhook) never does. So it is sent again from the store, a
+   * while later (the link's queue first has to drain), with nothing of it held in memory meanwhile.
+   */
+  const sendLater = (key: string): void => {
+    const tries = (refusedTries.get(key) ?? 0) + 1;
+    refusedTries.set(key, tries);
+    const wait = Math.min(REFUSED_RETRY_MAX_MS, REFUSED_RETRY_MS * 2 ** (tries - 1));
+    setTimeout(() => {
+      send(key, () => ledger.inboxGet<StoredInbound>(key)).catch((error: unknown) =>
+        log.debug({ err: error, key }, "a stored message could not be sent again yet"),
+      );
+    }, wait).unref();
   };
 
   /** The waiting row goes and the delivered id is remembered (one transaction). */
